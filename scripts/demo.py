@@ -1,0 +1,41 @@
+"""`make demo`: run trifecta's main job on this repository itself and show each step."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIFECTA = [sys.executable, "-m", "trifecta"]
+
+STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
+    ("version", ["--version"], (0,)),
+    (
+        "a malformed selector is a usage error (exit 2)",
+        ["ast", "resolve", "sym://python/mod/"],
+        (2,),
+    ),
+]
+
+
+def main() -> int:
+    failures = 0
+    for title, args, expected in STEPS:
+        cmd = (
+            [*TRIFECTA, "--segment", str(ROOT), *args]
+            if args[0] != "--version"
+            else [*TRIFECTA, *args]
+        )
+        print(f"\n=== {title}\n$ trifecta {shlex.join(cmd[3:])}", flush=True)
+        proc = subprocess.run(cmd, cwd=ROOT, check=False)
+        if proc.returncode not in expected:
+            print(f"!!! exit {proc.returncode}, expected {expected}", flush=True)
+            failures += 1
+    print(f"\ndemo finished: {len(STEPS) - failures}/{len(STEPS)} steps as expected")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The FileReader contract, run against the fake and the real local filesystem."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeFileReader
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.domain.errors import BinaryFile, FileMissing, FileTooLarge, PathOutsideSegment
+from trifecta.domain.model import ReadMode
+from trifecta.domain.ports import FileReader
+
+FILES: dict[str, bytes] = {
+    "a.py": b"def f():\n    return 1\n",
+    "docs/guide.md": b"# Guide\n\ntext\n",
+    "latin1.py": "x = 'caf\u00e9'\n".encode("latin-1"),
+    "blob.py": b"\x00\x01\x02binary",
+    "big.py": b"x = 1\n" * 200,
+}
+MAX = 1000
+
+Factory = Callable[[Path], FileReader]
+
+
+def make_fake(tmp: Path) -> FileReader:
+    return FakeFileReader(FILES, max_bytes=MAX, symlinks={"escape.py": "../outside.py"})
+
+
+def make_real(tmp: Path) -> FileReader:
+    root = tmp / "seg"
+    for rel, data in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (tmp / "outside.py").write_text("SECRET = 1\n")
+    os.symlink(tmp / "outside.py", root / "escape.py")
+    return LocalFileReader(root, max_bytes=MAX)
+
+
+@pytest.fixture(params=[make_fake, make_real], ids=["fake", "local"])
+def reader(request: pytest.FixtureRequest, tmp_path: Path) -> FileReader:
+    factory: Factory = request.param
+    return factory(tmp_path)
+
+
+def test_reads_text_and_counts_bytes_per_mode(reader: FileReader) -> None:
+    text = reader.read_text("a.py", ReadMode.SKELETON)
+    assert text.text == "def f():\n    return 1\n"
+    assert text.size_bytes == len(FILES["a.py"])
+    assert not text.lossy
+    assert reader.bytes_read()[ReadMode.SKELETON] == len(FILES["a.py"])
+    assert reader.bytes_read()[ReadMode.RAW] == 0
+
+
+def test_non_utf8_is_decoded_with_replacement_and_flagged(reader: FileReader) -> None:
+    text = reader.read_text("latin1.py")
+    assert text.lossy
+    assert "\ufffd" in text.text
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("missing.py", FileMissing),
+        ("blob.py", BinaryFile),
+        ("big.py", FileTooLarge),
+        ("escape.py", PathOutsideSegment),
+        ("../outside.py", PathOutsideSegment),
+    ],
+)
+def test_refusals(reader: FileReader, path: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        reader.read_text(path)
+    assert sum(reader.bytes_read().values()) == 0
+
+
+def test_listing_is_sorted_filtered_and_reports_skips(reader: FileReader) -> None:
+    entries, skipped = reader.list_files(["**/*.py"])
+    paths = [e.path for e in entries]
+    assert paths == sorted(paths)
+    assert "a.py" in paths and "docs/guide.md" not in paths
+    assert "escape.py" not in paths
+    reasons = {s.path: s.reason for s in skipped}
+    assert "symlink leaves the segment" in reasons["escape.py"]
+    assert "big.py" in reasons
+
+
+def test_stat_of_missing_and_outside_is_none(reader: FileReader) -> None:
+    assert reader.stat("missing.py") is None
+    assert reader.stat("escape.py") is None
+    stat = reader.stat("a.py")
+    assert stat is not None and stat.size == len(FILES["a.py"])

@@ -1,0 +1,3 @@
+from trifecta.adapters.cli.main import entry
+
+entry()

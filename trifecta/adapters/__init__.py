@@ -1,0 +1,1 @@
+"""Adapters: one subpackage per technology. They implement the domain's ports."""

@@ -1,0 +1,184 @@
+"""The argument parser: every command and flag, declared in one place (cheap to import)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from trifecta._version import __version__
+
+PROG = "trifecta"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors print one line, ``trifecta: error: ...``, and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        sys.stderr.write(f"{PROG}: error: {message}{hint}\n")
+        raise SystemExit(2)
+
+
+def _common() -> OneLineParser:
+    # SUPPRESS defaults so the flags may appear before or after the subcommand.
+    common = OneLineParser(add_help=False)
+    common.add_argument(
+        "--segment",
+        "-s",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the segment (directory) to work on (default: the current directory)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print machine-readable JSON instead of text",
+    )
+    common.add_argument(
+        "--telemetry",
+        choices=("off", "lite", "full"),
+        default=argparse.SUPPRESS,
+        help="telemetry level for this call (overrides TRIFECTA_TELEMETRY and the config file)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show a traceback on unexpected errors",
+    )
+    return common
+
+
+def _lsp_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout-ms",
+        type=int,
+        default=None,
+        help="deadline of each language-server request (default 500)",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--require-lsp",
+        action="store_true",
+        help="fail (exit 1) instead of falling back when pyright cannot answer",
+    )
+    group.add_argument(
+        "--no-lsp",
+        action="store_true",
+        help="do not use pyright: answer from the Tree-sitter/ast index only",
+    )
+
+
+def build_parser() -> OneLineParser:
+    common = _common()
+    parser = OneLineParser(
+        prog=PROG,
+        parents=[common],
+        description=(
+            "trifecta: a context layer for AI coding agents. Build a context pack for a "
+            "segment (a directory), search it and get chunks within a token budget, read "
+            "code skeletons, resolve symbols through pyright with a Tree-sitter fallback, "
+            "and query the telemetry every step records."
+        ),
+        epilog="Exit codes: 0 success, 1 runtime failure, 2 usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    groups = parser.add_subparsers(dest="group", metavar="GROUP", parser_class=OneLineParser)
+    groups.required = True
+
+    # ---- ctx ---------------------------------------------------------------------------
+    ctx = groups.add_parser("ctx", help="context packs: build, sync, search, get, validate, stats")
+    ctx_cmds = ctx.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    ctx_cmds.required = True
+    ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
+    ctx_cmds.add_parser(
+        "sync",
+        parents=[common],
+        help="update the pack incrementally (only changed files) and validate",
+    )
+    search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
+    search.add_argument("--query", "-q", required=True, help="what to look for")
+    search.add_argument("--limit", "-l", type=int, default=None, help="hits to return (default 5)")
+    search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+    get = ctx_cmds.add_parser("get", parents=[common], help="chunks by id within a token budget")
+    get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
+    get.add_argument(
+        "--mode",
+        "-m",
+        choices=("raw", "excerpt", "skeleton"),
+        default="excerpt",
+        help="disclosure level (default excerpt); over budget degrades raw->excerpt->skeleton",
+    )
+    get.add_argument(
+        "--budget-token-est",
+        "-b",
+        type=int,
+        default=None,
+        help="token budget, estimated as characters/4 (default 1500)",
+    )
+    get.add_argument("--max-chunks", type=int, default=None, help="stop after this many chunks")
+    get.add_argument(
+        "--stop-on-evidence",
+        action="store_true",
+        help="stop once a chunk contains the --query terms",
+    )
+    get.add_argument(
+        "--query", "-q", default=None, help="centre excerpts on this query's first match"
+    )
+    get.add_argument(
+        "--pd-report", action="store_true", help="print a progressive-disclosure report line"
+    )
+    get.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+    ctx_cmds.add_parser(
+        "validate", parents=[common], help="check schema, hashes, missing and new files, index"
+    )
+    ctx_cmds.add_parser("stats", parents=[common], help="pack facts and usage from telemetry")
+
+    # ---- ast ---------------------------------------------------------------------------
+    ast = groups.add_parser("ast", help="skeletons and symbols")
+    ast_cmds = ast.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    ast_cmds.required = True
+    skel = ast_cmds.add_parser(
+        "skeleton", parents=[common], help="signatures without bodies, for files or directories"
+    )
+    skel.add_argument("paths", nargs="+", metavar="PATH")
+    skel.add_argument("--no-lines", action="store_true", help="omit line numbers in text output")
+    symbols = ast_cmds.add_parser(
+        "symbols", parents=[common], help="symbols of a module: sym://python/mod/pkg.mod[#Member]"
+    )
+    symbols.add_argument("selector", metavar="SELECTOR")
+    resolve = ast_cmds.add_parser(
+        "resolve",
+        parents=[common],
+        help="definition of sym://python/mod/pkg.mod#Name or pkg.mod:Name",
+    )
+    resolve.add_argument("selector", metavar="SELECTOR")
+    _lsp_flags(resolve)
+    definition = ast_cmds.add_parser(
+        "definition", parents=[common], help="definition of the identifier at FILE:LINE:COL"
+    )
+    definition.add_argument("position", metavar="FILE:LINE:COL")
+    _lsp_flags(definition)
+
+    # ---- lsp ---------------------------------------------------------------------------
+    lsp = groups.add_parser("lsp", help="the warm background pyright server of a segment")
+    lsp_cmds = lsp.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    lsp_cmds.required = True
+    lsp_cmds.add_parser("start", parents=[common], help="start the background server")
+    lsp_cmds.add_parser("status", parents=[common], help="is it running, ready, idle for how long")
+    lsp_cmds.add_parser("stop", parents=[common], help="stop it and its pyright process")
+    serve = lsp_cmds.add_parser(
+        "serve", parents=[common], help="run the server in the foreground (used by start)"
+    )
+    serve.add_argument("--idle-timeout-s", type=int, default=None)
+
+    # ---- telemetry ---------------------------------------------------------------------
+    tel = groups.add_parser("telemetry", help="read what every command recorded")
+    tel_cmds = tel.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    tel_cmds.required = True
+    tel_cmds.add_parser(
+        "summary", parents=[common], help="per-command latency, counters, health, over all runs"
+    )
+    return parser

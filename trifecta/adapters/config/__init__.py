@@ -1,0 +1,1 @@
+"""Reads the settings layers: ``<segment>/_ctx/trifecta.toml`` and ``TRIFECTA_*``."""

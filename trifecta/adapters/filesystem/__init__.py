@@ -1,0 +1,1 @@
+"""The local filesystem: confined reads and gitignore-aware listing of a segment."""

@@ -1,0 +1,101 @@
+"""Glob and ``.gitignore`` pattern matching on segment-relative POSIX paths."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1024)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a glob (``**`` spans directories, ``*``/``?`` do not) to a regex."""
+
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    return glob_regex(pattern).match(path) is not None
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    base: str  # directory of the .gitignore, "" for the segment root
+    pattern: str
+    negated: bool
+    dir_only: bool
+    anchored: bool
+
+    def matches(self, path: str, is_dir: bool) -> bool:
+        if self.dir_only and not is_dir:
+            return False
+        if self.base:
+            if not path.startswith(self.base + "/"):
+                return False
+            path = path[len(self.base) + 1 :]
+        if self.anchored:
+            return glob_match(self.pattern, path)
+        return glob_match(self.pattern, path.rsplit("/", 1)[-1]) or glob_match(
+            "**/" + self.pattern, path
+        )
+
+
+def parse_gitignore(text: str, base: str) -> list[IgnoreRule]:
+    rules: list[IgnoreRule] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        if line.startswith("\\"):
+            line = line[1:]
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        rules.append(IgnoreRule(base, line, negated, dir_only, anchored))
+    return rules
+
+
+def is_ignored(rules: list[IgnoreRule], path: str, is_dir: bool) -> bool:
+    """Last matching rule wins, as in git."""
+
+    ignored = False
+    for rule in rules:
+        if rule.negated == ignored and rule.matches(path, is_dir):
+            ignored = not rule.negated
+    return ignored

@@ -1,0 +1,192 @@
+"""``LocalFileReader``: the segment's files, read confined, counted per read mode."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from trifecta.adapters.filesystem.globs import (
+    IgnoreRule,
+    glob_match,
+    is_ignored,
+    parse_gitignore,
+)
+from trifecta.domain.errors import (
+    BinaryFile,
+    FileMissing,
+    FileTooLarge,
+    InputError,
+    PathOutsideSegment,
+)
+from trifecta.domain.model import FileEntry, FileText, ReadMode, SkippedFile
+from trifecta.domain.ports import FileReader
+
+# Never listed, whatever .gitignore says: VCS data, our own state, environments, caches.
+ALWAYS_SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        "_ctx",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        ".hg",
+        ".svn",
+    }
+)
+BINARY_SNIFF_BYTES = 8192
+
+
+def looks_binary(data: bytes) -> bool:
+    """A NUL byte in the first 8 KiB marks a file as binary (git's own heuristic)."""
+
+    return b"\x00" in data[:BINARY_SNIFF_BYTES]
+
+
+class LocalFileReader(FileReader):
+    def __init__(self, root: Path, max_bytes: int = 2 * 1024 * 1024) -> None:
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+        self._bytes: dict[ReadMode, int] = {mode: 0 for mode in ReadMode}
+
+    # ---- paths ---------------------------------------------------------------------------
+
+    def _confine(self, rel: str) -> Path:
+        candidate = self.root / rel
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError) as e:  # symlink loops
+            raise PathOutsideSegment(f"{rel}: cannot resolve path ({e})") from e
+        if resolved != self.root and not resolved.is_relative_to(self.root):
+            raise PathOutsideSegment(f"{rel}: path leaves the segment")
+        return resolved
+
+    def relative(self, user_path: str) -> str:
+        given = Path(user_path)
+        candidates = [given] if given.is_absolute() else [self.root / given, Path.cwd() / given]
+        chosen = next((c for c in candidates if os.path.lexists(c)), candidates[0])
+        normal = Path(os.path.normpath(chosen))
+        if normal != self.root and not normal.is_relative_to(self.root):
+            raise PathOutsideSegment(f"{user_path}: path is outside the segment")
+        rel = normal.relative_to(self.root).as_posix()
+        rel = "" if rel == "." else rel
+        self._confine(rel)
+        return rel
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText:
+        real = self._confine(path)
+        try:
+            size = real.stat().st_size
+            if real.is_dir():
+                raise InputError(f"{path}: is a directory")
+            if size > self.max_bytes:
+                raise FileTooLarge(
+                    f"{path}: {size} bytes is over the {self.max_bytes}-byte size cap"
+                )
+            data = real.read_bytes()
+        except FileNotFoundError as e:
+            raise FileMissing(f"{path}: no such file") from e
+        except PermissionError as e:
+            raise InputError(f"{path}: permission denied") from e
+        except IsADirectoryError as e:
+            raise InputError(f"{path}: is a directory") from e
+        if looks_binary(data):
+            raise BinaryFile(f"{path}: binary file refused")
+        self._bytes[mode] += len(data)
+        try:
+            text, lossy = data.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, lossy = data.decode("utf-8", errors="replace"), True
+        return FileText(
+            path=path,
+            text=text,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            lossy=lossy,
+        )
+
+    def stat(self, path: str) -> FileEntry | None:
+        try:
+            real = self._confine(path)
+            st = real.stat()
+        except (OSError, PathOutsideSegment):
+            return None
+        return FileEntry(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+    def bytes_read(self) -> Mapping[ReadMode, int]:
+        return dict(self._bytes)
+
+    # ---- listing -------------------------------------------------------------------------
+
+    def _load_gitignore(self, directory: Path, base: str) -> list[IgnoreRule]:
+        try:
+            text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        return parse_gitignore(text, base)
+
+    def list_files(
+        self, include: Sequence[str], exclude: Sequence[str] = ()
+    ) -> tuple[list[FileEntry], list[SkippedFile]]:
+        entries: list[FileEntry] = []
+        skipped: list[SkippedFile] = []
+        rules_by_dir: dict[str, list[IgnoreRule]] = {"": self._load_gitignore(self.root, "")}
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            here = Path(dirpath)
+            base = here.relative_to(self.root).as_posix()
+            base = "" if base == "." else base
+            rules = rules_by_dir.get(base, [])
+            kept_dirs = []
+            for name in sorted(dirnames):
+                rel = f"{base}/{name}" if base else name
+                if name in ALWAYS_SKIPPED_DIRS or is_ignored(rules, rel, True):
+                    continue
+                if (here / name).is_symlink():
+                    try:
+                        self._confine(rel)
+                    except PathOutsideSegment:
+                        skipped.append(SkippedFile(rel, "symlink leaves the segment"))
+                    continue
+                kept_dirs.append(name)
+                rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel)
+            dirnames[:] = kept_dirs
+            for name in sorted(filenames):
+                rel = f"{base}/{name}" if base else name
+                if not any(glob_match(p, rel) for p in include):
+                    continue
+                if any(glob_match(p, rel) for p in exclude) or is_ignored(rules, rel, False):
+                    continue
+                entry_or_skip = self._entry(rel, here / name)
+                if isinstance(entry_or_skip, SkippedFile):
+                    skipped.append(entry_or_skip)
+                else:
+                    entries.append(entry_or_skip)
+        entries.sort(key=lambda e: e.path)
+        skipped.sort(key=lambda s: s.path)
+        return entries, skipped
+
+    def _entry(self, rel: str, path: Path) -> FileEntry | SkippedFile:
+        if path.is_symlink():
+            try:
+                self._confine(rel)
+            except PathOutsideSegment:
+                return SkippedFile(rel, "symlink leaves the segment")
+        try:
+            st = path.stat()
+        except OSError as e:
+            return SkippedFile(rel, f"cannot stat ({e.strerror})")
+        if not path.is_file():
+            return SkippedFile(rel, "not a regular file")
+        if st.st_size > self.max_bytes:
+            return SkippedFile(
+                rel, f"{st.st_size} bytes is over the {self.max_bytes}-byte size cap"
+            )
+        return FileEntry(path=rel, size=st.st_size, mtime_ns=st.st_mtime_ns)

@@ -1,0 +1,1 @@
+"""TelemetrySink on JSONL files under ``<segment>/_ctx/telemetry/``."""

@@ -1,0 +1,1 @@
+"""LanguageServer: Pyright over stdio (framing -> JSON-RPC -> session -> pyright)."""

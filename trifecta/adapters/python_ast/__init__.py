@@ -1,0 +1,1 @@
+"""SkeletonParser on the stdlib ``ast`` module (exact; the default)."""

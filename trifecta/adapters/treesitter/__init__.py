@@ -1,0 +1,1 @@
+"""SkeletonParser on Tree-sitter (tolerant of syntax errors; the fallback)."""

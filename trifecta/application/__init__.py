@@ -1,0 +1,1 @@
+"""Use cases and policies. Imports ``trifecta.domain`` only."""

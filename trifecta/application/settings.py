@@ -1,0 +1,124 @@
+"""Settings: every tunable, its default, and the precedence rule.
+
+Precedence (lowest first): defaults < ``<segment>/_ctx/trifecta.toml`` < environment
+``TRIFECTA_*`` < command-line flags. The layers are plain nested dicts; reading them from
+disk and the environment is the job of ``trifecta.adapters.config``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from trifecta.domain.errors import ConfigError
+
+TELEMETRY_LEVELS = ("off", "lite", "full")
+
+DEFAULTS: dict[str, Any] = {
+    "segment": ".",
+    "telemetry": {"level": "lite", "rotate_bytes": 5 * 1024 * 1024, "lock_timeout_ms": 2000},
+    "files": {
+        "max_bytes": 2 * 1024 * 1024,
+        "include": ["**/*.py", "**/*.md"],
+        "exclude": [],
+    },
+    "lsp": {
+        "timeout_ms": 500,
+        "ready_timeout_ms": 10000,
+        "idle_timeout_s": 600,
+        "autostart": True,
+        "enabled": True,
+    },
+    "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
+    "search": {"limit": 5},
+    "get": {"budget_token_est": 1500, "max_chunks": 20},
+    "build": {"lock_timeout_ms": 30000},
+}
+
+# Environment variables that map onto settings: TRIFECTA_<SECTION>_<KEY>, plus short aliases.
+ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "TRIFECTA_TELEMETRY": ("telemetry", "level"),
+    "TRIFECTA_SEGMENT": ("segment",),
+}
+
+
+def _coerce(template: Any, value: Any, where: str) -> Any:
+    if isinstance(template, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"invalid setting {where}: expected a boolean, got {value!r}")
+    if isinstance(template, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"invalid setting {where}: expected an integer, got {value!r}"
+            ) from None
+    if isinstance(template, list):
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"invalid setting {where}: expected a list of strings, got {value!r}")
+    if isinstance(template, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"invalid setting {where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _merge(base: dict[str, Any], layer: Mapping[str, Any], prefix: str) -> None:
+    for key, value in layer.items():
+        where = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(f"unknown setting {where!r}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"invalid setting {where}: expected a table")
+            _merge(base[key], value, where + ".")
+        else:
+            base[key] = _coerce(base[key], value, where)
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ``TRIFECTA_*`` variables into a settings layer (unknown ones are ignored)."""
+
+    layer: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("TRIFECTA_"):
+            continue
+        path = ENV_ALIASES.get(name)
+        if path is None:
+            parts = name[len("TRIFECTA_") :].lower().split("_", 1)
+            section = parts[0]
+            table = DEFAULTS.get(section)
+            if len(parts) == 2 and isinstance(table, dict) and parts[1] in table:
+                path = (section, parts[1])
+        if path is None:
+            continue
+        node = layer
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return layer
+
+
+def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid by each layer in order (later wins); validated and coerced."""
+
+    merged = copy.deepcopy(DEFAULTS)
+    for layer in layers:
+        _merge(merged, layer, "")
+    level = merged["telemetry"]["level"]
+    if level not in TELEMETRY_LEVELS:
+        raise ConfigError(
+            f"invalid telemetry level {level!r}: expected one of {', '.join(TELEMETRY_LEVELS)}"
+        )
+    if merged["lsp"]["timeout_ms"] <= 0:
+        raise ConfigError("invalid setting lsp.timeout_ms: must be positive")
+    return merged

@@ -1,0 +1,57 @@
+"""The composition root: the only module that imports ``dependency_injector``.
+
+``Container`` wires adapters (Singletons) into use cases (Factories); the pyright process
+is a Resource so it starts lazily and shuts down cleanly. Inner layers never see it: the CLI
+and embedders get typed objects from ``trifecta.embedding.Segment``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from trifecta.adapters.config.loader import load_settings
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.system.clock import SystemClock
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.ports import TelemetrySink
+
+
+def segment_label(root: Path) -> str:
+    """A stable, non-reversible label for a segment: ``<dirname>-<sha256(path)[:8]>``."""
+
+    digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
+    return f"{root.name or 'root'}-{digest}"
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration(strict=True)
+
+    root = providers.Callable(Path, config.segment)
+    label = providers.Callable(segment_label, root)
+
+    # ---- core adapters -------------------------------------------------------------------
+    clock = providers.Singleton(SystemClock)
+    file_reader = providers.Singleton(LocalFileReader, root=root, max_bytes=config.files.max_bytes)
+
+    # ---- telemetry -----------------------------------------------------------------------
+    telemetry_sink: providers.Provider[TelemetrySink | None] = providers.Object(None)
+    telemetry = providers.Singleton(
+        TelemetryService,
+        sink=telemetry_sink,
+        clock=clock,
+        segment_label=label,
+        level=config.telemetry.level,
+    )
+
+
+def build_container(segment: Path, flags: Mapping[str, Any] | None = None) -> Container:
+    """A container configured for ``segment`` with settings merged by precedence."""
+
+    container = Container()
+    container.config.from_dict(load_settings(segment, flags))
+    return container

@@ -1,0 +1,92 @@
+"""One error root and a small tree under it.
+
+Every error the tool can report to a user is a ``TrifectaError``. Each class carries the
+process exit code the CLI maps it to: 2 for usage errors (the caller asked for something
+malformed), 1 for runtime failures (the world was not as needed).
+"""
+
+from __future__ import annotations
+
+
+class TrifectaError(Exception):
+    """Root of every error trifecta raises on purpose."""
+
+    exit_code: int = 1
+
+
+class UsageError(TrifectaError):
+    """The request itself is malformed (bad flag value, malformed selector)."""
+
+    exit_code = 2
+
+
+class SelectorError(UsageError):
+    """A symbol selector does not follow the grammar."""
+
+
+class ConfigError(UsageError):
+    """A configuration value or file is invalid."""
+
+
+class InputError(TrifectaError):
+    """A file or path given to us cannot be served."""
+
+
+class PathOutsideSegment(InputError):
+    """The path (or the target of a symlink) lies outside the segment."""
+
+
+class FileMissing(InputError):
+    """The file does not exist."""
+
+
+class BinaryFile(InputError):
+    """The file looks binary and is refused."""
+
+
+class FileTooLarge(InputError):
+    """The file is larger than the configured cap."""
+
+
+class ParseFailed(TrifectaError):
+    """A parser could not parse the source (e.g. a syntax error for ``ast``)."""
+
+
+class PackError(TrifectaError):
+    """The context pack is missing, corrupt or inconsistent."""
+
+
+class PackMissing(PackError):
+    """No context pack has been built for this segment."""
+
+
+class PackCorrupt(PackError):
+    """The context pack or its index cannot be read."""
+
+
+class UnknownChunks(PackError):
+    """Some requested chunk ids are not in the pack."""
+
+
+class LockTimeout(TrifectaError):
+    """A lock could not be taken within its bounded wait."""
+
+
+class LanguageServerError(TrifectaError):
+    """The language server is unavailable, crashed, or failed a request."""
+
+
+class LanguageServerUnavailable(LanguageServerError):
+    """The language server binary is missing or the process could not start."""
+
+
+class LanguageServerTimeout(LanguageServerError):
+    """A request passed its deadline."""
+
+
+class SymbolNotFound(TrifectaError):
+    """A selector or position resolved to nothing."""
+
+
+class TelemetryError(TrifectaError):
+    """Telemetry was used wrongly (e.g. an extra field overwriting a core key)."""

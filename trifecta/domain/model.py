@@ -1,0 +1,245 @@
+"""The model: frozen dataclasses shared by every layer.
+
+Paths in the model are always segment-relative POSIX strings (``src/pkg/mod.py``); lines and
+columns are 1-based, as editors show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ReadMode(StrEnum):
+    """Progressive disclosure levels, smallest first."""
+
+    SKELETON = "skeleton"
+    EXCERPT = "excerpt"
+    RAW = "raw"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A point in a file: 1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of a file, start inclusive, end inclusive (lines)."""
+
+    start: Position
+    end: Position
+
+
+# ---- files -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file of the segment as listed (no content read)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FileText:
+    """The decoded text of a segment file and what reading it cost.
+
+    ``lossy`` is true when the bytes were not valid UTF-8 and were decoded with replacement.
+    """
+
+    path: str
+    text: str
+    size_bytes: int
+    sha256: str
+    lossy: bool = False
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file the listing saw and refused, with a one-line reason."""
+
+    path: str
+    reason: str
+
+
+# ---- skeletons ---------------------------------------------------------------------------
+
+SKELETON_KINDS = ("constant", "class", "function", "method")
+
+
+@dataclass(frozen=True)
+class SkeletonEntry:
+    """One definition: kind (constant|class|function|method), names, signature, lines.
+
+    ``signature`` is the definition line as it would appear in a stub, without the body,
+    e.g. ``async def fetch(self, url: str, *, timeout: float = 1.0) -> bytes`` or
+    ``class Message(Base, metaclass=Meta)`` or ``MAX_SIZE = 10``.
+    ``depth`` is the nesting level (0 for top level), used for indentation when rendering.
+    """
+
+    kind: str
+    name: str
+    qualname: str
+    signature: str
+    line_start: int
+    line_end: int
+    doc: str | None = None
+    decorators: tuple[str, ...] = ()
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """The skeleton of one source file.
+
+    ``partial`` is true when the file did not parse cleanly and the entries are what a
+    tolerant parser could recover.
+    """
+
+    path: str
+    parser: str
+    partial: bool
+    module_doc: str | None
+    entries: tuple[SkeletonEntry, ...]
+    source_bytes: int
+    lossy: bool = False
+
+    @property
+    def classes(self) -> int:
+        return sum(1 for e in self.entries if e.kind == "class")
+
+    @property
+    def functions(self) -> int:
+        return sum(1 for e in self.entries if e.kind in ("function", "method"))
+
+
+# ---- symbols -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A parsed symbol selector: a dotted module and an optional qualified member name."""
+
+    module: str
+    member: str | None = None
+    kind: str = "mod"
+
+    def __str__(self) -> str:
+        base = f"sym://python/{self.kind}/{self.module}"
+        return f"{base}#{self.member}" if self.member else base
+
+
+@dataclass(frozen=True)
+class SymbolLocation:
+    """Where a symbol is defined."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    kind: str = "unknown"
+    qualname: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer to a symbol query and who gave it.
+
+    ``resolved_by`` is ``lsp`` or ``tree_sitter``; ``fallback_reason`` is None when the LSP
+    answered, else one of the documented reasons (see docs/architecture.md).
+    """
+
+    query: str
+    matches: tuple[SymbolLocation, ...]
+    resolved_by: str
+    fallback_reason: str | None = None
+    ambiguous: bool = False
+    timing_ms: int = 0
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.matches)
+
+
+@dataclass(frozen=True)
+class LspFacts:
+    """Lifecycle facts a language server reports (ms are measured from spawn)."""
+
+    spawned: bool = False
+    initialized: bool = False
+    ready_via: str | None = None
+    ready_ms: int | None = None
+    scan_done: bool = False
+    diagnostics_count: int = 0
+
+
+# ---- context packs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of a context pack: a Markdown section, a top-level Python definition, or a
+    module skeleton. ``id`` is human-readable and stable while the content is unchanged."""
+
+    id: str
+    path: str
+    kind: str
+    title: str
+    title_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+    text: str
+    sha256: str
+    token_est: int
+    meta: bool = False
+
+
+# ---- telemetry ---------------------------------------------------------------------------
+
+CORE_EVENT_KEYS = ("ts", "run_id", "segment", "cmd", "args", "result", "timing_ms", "warnings")
+
+
+@dataclass(frozen=True)
+class TelemetryEvent:
+    """One discrete event as written to ``events.jsonl`` (seed A.2 + extra fields)."""
+
+    ts: str
+    run_id: str
+    segment: str
+    cmd: str
+    args: Mapping[str, Any]
+    result: Mapping[str, Any]
+    timing_ms: int
+    warnings: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "ts": self.ts,
+            "run_id": self.run_id,
+            "segment": self.segment,
+            "cmd": self.cmd,
+            "args": dict(self.args),
+            "result": dict(self.result),
+            "timing_ms": self.timing_ms,
+            "warnings": list(self.warnings),
+        }
+        record.update(self.extra)
+        return record
+
+
+def estimate_tokens(text: str) -> int:
+    """The pack's named token estimator, ``chars/4``: ceil(len(text) / 4)."""
+
+    return (len(text) + 3) // 4
+
+
+TOKEN_ESTIMATOR = "chars/4"

@@ -1,0 +1,143 @@
+"""Ports: what the application needs from the outside world, as ``typing.Protocol``s.
+
+Each adapter and each fake names its port as a base class so mypy checks it where it is
+defined. Paths crossing a port are segment-relative POSIX strings; lines/columns 1-based.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from trifecta.domain.model import (
+    FileEntry,
+    FileText,
+    LspFacts,
+    ReadMode,
+    Resolution,
+    Selector,
+    Skeleton,
+    SkippedFile,
+    SymbolLocation,
+)
+
+
+class Clock(Protocol):
+    """Time, injected. ``monotonic_ns`` is for durations (perf_counter_ns); ``utc_iso`` is
+    the wall-clock timestamp for records, ISO 8601 in UTC."""
+
+    def monotonic_ns(self) -> int: ...
+
+    def utc_iso(self) -> str: ...
+
+    def epoch_s(self) -> float: ...
+
+
+class SkeletonParser(Protocol):
+    """Source text -> Skeleton: classes, functions, methods and constants with their real
+    signatures, decorators, first docstring line and line range; never bodies.
+
+    ``name`` is ``ast`` or ``tree_sitter``; ``version`` changes whenever the output of
+    ``parse`` could change (it keys the cache). A parser that cannot parse the text raises
+    ``ParseFailed``; a tolerant one returns what it could with ``partial=True``.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def parse(self, source: str, path: str) -> Skeleton: ...
+
+
+class FileReader(Protocol):
+    """Confined reads of the segment's files, with byte accounting per read mode.
+
+    Promises: never reads outside the segment root (symlinks resolved first);
+    ``read_text`` raises ``FileMissing``, ``PathOutsideSegment``, ``BinaryFile`` or
+    ``FileTooLarge``; non-UTF-8 bytes are decoded with replacement and flagged ``lossy``.
+    ``mode`` labels whose bytes these are for the per-mode counters.
+    """
+
+    def relative(self, user_path: str) -> str:
+        """Map a user-given path (absolute, or relative to the current directory) to a
+        segment-relative path, raising ``PathOutsideSegment`` if it leaves the segment."""
+        ...
+
+    def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText: ...
+
+    def stat(self, path: str) -> FileEntry | None: ...
+
+    def list_files(
+        self, include: Sequence[str], exclude: Sequence[str] = ()
+    ) -> tuple[list[FileEntry], list[SkippedFile]]:
+        """Files matching ``include`` globs, minus ``exclude`` globs and ``.gitignore``d
+        paths, in sorted order; plus what was refused and why (symlink escapes, binary,
+        too large)."""
+        ...
+
+    def bytes_read(self) -> Mapping[ReadMode, int]: ...
+
+
+class LanguageServer(Protocol):
+    """A language server session over one workspace (the segment).
+
+    Lifecycle: ``start`` spawns and initializes (raising ``LanguageServerUnavailable`` if
+    it cannot); READY is initialized AND (first publishDiagnostics OR first successful
+    definition). Requests take a deadline in ms and raise ``LanguageServerTimeout`` when it
+    passes (after cancelling the request) or ``LanguageServerError`` on failure.
+    ``shutdown`` always leaves no process behind. Lifecycle facts are reported to the
+    listener given to ``start`` as (event_name, fields) pairs, e.g. ("lsp.ready", {...}).
+    """
+
+    def start(self, listener: Callable[[str, Mapping[str, Any]], None] | None = None) -> None: ...
+
+    def facts(self) -> LspFacts: ...
+
+    def wait_ready(self, timeout_ms: int) -> bool: ...
+
+    def definition(
+        self, path: str, line: int, column: int, timeout_ms: int
+    ) -> list[SymbolLocation]: ...
+
+    def document_symbols(self, path: str, timeout_ms: int) -> list[SymbolLocation]: ...
+
+    def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]: ...
+
+    def shutdown(self) -> None: ...
+
+
+class SymbolResolver(Protocol):
+    """Selector or position -> definition locations, saying who answered and why."""
+
+    def resolve_selector(self, selector: Selector, timeout_ms: int) -> Resolution: ...
+
+    def resolve_position(
+        self, path: str, line: int, column: int, timeout_ms: int
+    ) -> Resolution: ...
+
+
+class TelemetrySink(Protocol):
+    """Durable telemetry storage.
+
+    Promises: ``append_events`` writes each record whole or not at all and loses none
+    (records that cannot be written now are spooled and written by a later call);
+    ``merge_counters`` adds deltas to the cumulative counters exactly, even with
+    concurrent processes; ``write_last_run`` replaces the summary atomically;
+    ``read_events`` yields every stored record, oldest first, skipping a torn final line.
+    """
+
+    def append_events(self, records: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def merge_counters(self, deltas: Mapping[str, int]) -> dict[str, int]: ...
+
+    def read_counters(self) -> dict[str, int]: ...
+
+    def write_last_run(self, summary: Mapping[str, Any]) -> None: ...
+
+    def read_last_run(self) -> dict[str, Any] | None: ...
+
+    def read_events(self) -> Iterator[dict[str, Any]]: ...
+
+    def health(self) -> Mapping[str, int | float]: ...

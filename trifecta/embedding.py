@@ -1,0 +1,59 @@
+"""The embedding API: open a segment, then call its capabilities from Python.
+
+    import trifecta
+    seg = trifecta.open_segment("path/to/repo")
+    ...
+    seg.close()
+
+Built through the same composition root as the CLI; heavy libraries load on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trifecta.application.telemetry import TelemetryService
+    from trifecta.bootstrap import Container
+
+
+class Segment:
+    """A segment opened for use: every capability of trifecta on one directory."""
+
+    def __init__(self, path: str | Path, settings: Mapping[str, Any] | None = None) -> None:
+        from trifecta.bootstrap import build_container
+
+        self._container: Container = build_container(Path(path), settings)
+        self.root = Path(self._container.config.segment())
+
+    @property
+    def telemetry(self) -> TelemetryService:
+        telemetry: TelemetryService = self._container.telemetry()
+        return telemetry
+
+    def close(self) -> None:
+        """Flush telemetry and stop any language server this segment started."""
+
+        self.telemetry.flush()
+        self._container.shutdown_resources()
+
+    def __enter__(self) -> Segment:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_segment(path: str | Path = ".", **settings: Any) -> Segment:
+    """Open ``path`` as a segment; keyword settings override config file and environment
+    (e.g. ``open_segment(".", telemetry={"level": "off"})``)."""
+
+    return Segment(path, settings)
