@@ -34,6 +34,15 @@ class Segment:
         telemetry: TelemetryService = self._container.telemetry()
         return telemetry
 
+    # ---- telemetry -------------------------------------------------------------------------
+
+    def telemetry_summary(self) -> dict[str, Any]:
+        """Every stored event of this segment summarised (all runs), with the cumulative
+        counters and the telemetry health figures (``trifecta telemetry summary``)."""
+
+        summary: dict[str, Any] = self._container.telemetry_summary().run()
+        return summary
+
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""
 

@@ -2,25 +2,59 @@
 
     from trifecta import Telemetry
     t = Telemetry(segment_path, level="lite")
-    t.event("ast.parse", {"file": "a.py"}, {"status": "ok"}, 3)
+    t.event("ast.parse", {"file": "a.py"}, {"status": "ok"}, 3, tokens=120)
     t.flush()
 
-FOUNDATION VERSION: completed by the telemetry issue (JSONL sink).
+The same service the CLI uses, on the JSONL sink in ``<segment>/_ctx/telemetry/``, the
+system clock, git state of the segment and redaction against the segment root, home
+directory and user name.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from trifecta.adapters.git.reader import GitRepoStateReader
+from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
+from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.system.identity import home_and_user
+from trifecta.application.settings import DEFAULTS
 from trifecta.application.telemetry import TelemetryService
 
 
 class Telemetry(TelemetryService):
     def __init__(
-        self, segment_path: str | Path, level: str = "lite", run_id: str | None = None
+        self,
+        segment_path: str | Path,
+        level: str = "lite",
+        run_id: str | None = None,
+        *,
+        rotate_bytes: int | None = None,
+        lock_timeout_ms: int | None = None,
     ) -> None:
         from trifecta.bootstrap import segment_label
 
         root = Path(segment_path).resolve()
-        super().__init__(None, SystemClock(), segment_label(root), run_id=run_id, level=level)
+        defaults = DEFAULTS["telemetry"]
+        sink = JsonlTelemetrySink(
+            root / "_ctx" / "telemetry",
+            rotate_bytes=rotate_bytes or defaults["rotate_bytes"],
+            lock_timeout_ms=(
+                lock_timeout_ms if lock_timeout_ms is not None else defaults["lock_timeout_ms"]
+            ),
+        )
+        home, user = home_and_user()
+        super().__init__(
+            sink,
+            SystemClock(),
+            segment_label(root),
+            run_id=run_id,
+            level=level,
+            segment_root=str(root),
+            home=home,
+            user=user,
+            repo=GitRepoStateReader(root),
+            pack_state=pack_state_reader(root),
+        )
+        self.sink = sink

@@ -14,6 +14,7 @@ from trifecta.domain.model import (
     FileText,
     LspFacts,
     ReadMode,
+    RepoState,
     Resolution,
     Selector,
     Skeleton,
@@ -141,3 +142,13 @@ class TelemetrySink(Protocol):
     def read_events(self) -> Iterator[dict[str, Any]]: ...
 
     def health(self) -> Mapping[str, int | float]: ...
+
+
+class RepoStateReader(Protocol):
+    """The git state of the segment (HEAD sha, dirty flag), for telemetry context.
+
+    Promises: ``read`` never raises and is cheap after its first call (computed once per
+    process); a segment outside git, or a broken/absent git, gives ``RepoState()``.
+    """
+
+    def read(self) -> RepoState: ...
