@@ -345,3 +345,203 @@ class FakeTelemetrySink(TelemetrySink):
             "events_spooled": len(self.spool),
             "max_lock_wait_ms": 0,
         }
+
+
+# ---- context packs (packs issue) -----------------------------------------------------------
+
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+
+from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing  # noqa: E402
+from trifecta.domain.packs import (  # noqa: E402
+    IndexDoc,
+    IndexHit,
+    IndexInfo,
+    Pack,
+    PackChunk,
+    PackState,
+    pack_from_dict,
+    pack_to_dict,
+)
+from trifecta.domain.ports import PackStore, SearchIndex  # noqa: E402
+
+
+class FakePackStore(PackStore):
+    """The pack kept as its JSON bytes in memory; ``corrupt()`` garbles them; ``held``
+    simulates another process holding the build lock."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.saves = 0
+        self.held = False
+        self._mtime = 0
+
+    def load(self) -> Pack:
+        return self.load_with_sha()[0]
+
+    def load_with_sha(self) -> tuple[Pack, str]:
+        if self.data is None:
+            raise PackMissing("no context pack, run ctx build")
+        try:
+            parsed = json.loads(self.data)
+        except ValueError as e:
+            raise PackCorrupt("pack is corrupt, run ctx build") from e
+        return pack_from_dict(parsed), hashlib.sha256(self.data).hexdigest()
+
+    def save(self, pack: Pack) -> str:
+        self.data = json.dumps(pack_to_dict(pack)).encode()
+        self.saves += 1
+        self._mtime += 1
+        return hashlib.sha256(self.data).hexdigest()
+
+    def stamp(self) -> tuple[int, int] | None:
+        return None if self.data is None else (len(self.data), self._mtime)
+
+    def corrupt(self) -> None:
+        self.data = b'{"schema_version": 1, "chunks": [trunc'
+        self._mtime += 1
+
+    @contextlib.contextmanager
+    def lock(self, timeout_ms: int) -> Iterator[None]:
+        if self.held:
+            raise LockTimeout(f"another build holds the pack lock (waited {timeout_ms} ms)")
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+
+
+FAKE_WEIGHTS = (4.0, 3.0, 3.0, 1.0)
+
+
+class FakeSearchIndex(SearchIndex):
+    """An in-memory BM25 index over the same four fields and weights as the real one."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, IndexDoc] = {}
+        self._state = PackState(())
+        self._info: IndexInfo | None = None
+        self.replaced = 0
+        self.updated = 0
+
+    def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        self.docs = {d.chunk.id: d for d in docs}
+        self._state, self._info = state, info
+        self.replaced += 1
+
+    def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        self._need()
+        gone = set(remove_paths)
+        self.docs = {i: d for i, d in self.docs.items() if d.chunk.path not in gone}
+        self.docs.update({d.chunk.id: d for d in docs})
+        self._state, self._info = state, info
+        self.updated += 1
+
+    def _need(self) -> IndexInfo:
+        if self._info is None:
+            raise PackMissing("no search index, run ctx build")
+        return self._info
+
+    @staticmethod
+    def _fields(doc: IndexDoc) -> list[list[str]]:
+        return [
+            f.split() for f in (doc.path_terms, doc.title_terms, doc.symbol_terms, doc.body_terms)
+        ]
+
+    def _matching(self, terms: Sequence[str]) -> list[IndexDoc]:
+        wanted = set(terms)
+        return [d for d in self.docs.values() if any(wanted & set(f) for f in self._fields(d))]
+
+    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]:
+        self._need()
+        n = len(self.docs) or 1
+        lengths = {i: sum(len(f) for f in self._fields(d)) for i, d in self.docs.items()}
+        avg = sum(lengths.values()) / n or 1.0
+        scored = []
+        for doc in self._matching(terms):
+            fields = self._fields(doc)
+            score = 0.0
+            for term in terms:
+                df = sum(1 for d in self.docs.values() if any(term in f for f in self._fields(d)))
+                if not df:
+                    continue
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                tf = sum(w * f.count(term) for w, f in zip(FAKE_WEIGHTS, fields, strict=True))
+                norm = 1.2 * (0.25 + 0.75 * lengths[doc.chunk.id] / avg)
+                score += idf * tf * 2.2 / (tf + norm)
+            scored.append(IndexHit(doc.chunk, round(score, 4), doc.preview))
+        scored.sort(key=lambda h: (-h.score, h.chunk.id))
+        return scored[:limit]
+
+    def count_matches(self, terms: Sequence[str]) -> int:
+        self._need()
+        return len(self._matching(terms))
+
+    def chunks(self, ids: Sequence[str]) -> list[PackChunk]:
+        self._need()
+        return [self.docs[i].chunk for i in ids if i in self.docs]
+
+    def chunk_ids(self) -> list[str]:
+        self._need()
+        return list(self.docs)
+
+    def state(self) -> PackState:
+        self._need()
+        return self._state
+
+    def info(self) -> IndexInfo:
+        return self._need()
+
+    def size_bytes(self) -> int:
+        return sum(len(d.body_terms) for d in self.docs.values())
+
+
+class FakeBlockSkeletonParser(FakeSkeletonParser):
+    """``FakeSkeletonParser`` whose entries end where their indented block ends (the last
+    line before the next line indented at or left of the definition), as real parsers do."""
+
+    def parse(self, source: str, path: str) -> Skeleton:
+        skeleton = super().parse(source, path)
+        lines = source.splitlines()
+
+        def end_of(start: int) -> int:
+            column = len(lines[start - 1]) - len(lines[start - 1].lstrip())
+            end = start
+            for number in range(start + 1, len(lines) + 1):
+                line = lines[number - 1]
+                if line.strip() and len(line) - len(line.lstrip()) <= column:
+                    break
+                if line.strip():
+                    end = number
+            return end
+
+        entries = tuple(
+            SkeletonEntry(
+                e.kind,
+                e.name,
+                e.qualname,
+                e.signature,
+                e.line_start,
+                end_of(e.line_start),
+                e.doc,
+                e.decorators,
+                e.depth,
+            )
+            for e in skeleton.entries
+        )
+        return Skeleton(
+            skeleton.path,
+            skeleton.parser,
+            skeleton.partial,
+            skeleton.module_doc,
+            entries,
+            skeleton.source_bytes,
+        )

@@ -7,6 +7,7 @@ defined. Paths crossing a port are segment-relative POSIX strings; lines/columns
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from trifecta.domain.model import (
@@ -20,6 +21,14 @@ from trifecta.domain.model import (
     Skeleton,
     SkippedFile,
     SymbolLocation,
+)
+from trifecta.domain.packs import (
+    IndexDoc,
+    IndexHit,
+    IndexInfo,
+    Pack,
+    PackChunk,
+    PackState,
 )
 
 
@@ -152,3 +161,67 @@ class RepoStateReader(Protocol):
     """
 
     def read(self) -> RepoState: ...
+
+
+# ---- context packs -----------------------------------------------------------------------
+
+
+class PackStore(Protocol):
+    """Where a segment's context pack lives (``<segment>/_ctx/context_pack.json``).
+
+    Promises: ``save`` replaces the pack atomically (readers see the old or the new pack,
+    never a torn one) and returns its sha256; ``load`` raises ``PackMissing`` or
+    ``PackCorrupt``; ``stamp`` is a cheap (size, mtime_ns) of the stored pack or None;
+    ``lock`` is an exclusive, inter-process build lock that waits up to ``timeout_ms`` and
+    then raises ``LockTimeout``.
+    """
+
+    def load(self) -> Pack: ...
+
+    def load_with_sha(self) -> tuple[Pack, str]: ...
+
+    def save(self, pack: Pack) -> str: ...
+
+    def stamp(self) -> tuple[int, int] | None: ...
+
+    def lock(self, timeout_ms: int) -> AbstractContextManager[None]: ...
+
+
+class SearchIndex(Protocol):
+    """A persistent ranked index of a pack's chunks, beside the pack.
+
+    Promises: ``replace`` swaps in a whole new index atomically; ``update`` removes the
+    chunks of ``remove_paths`` and adds ``docs`` in one transaction; ``search`` ranks with
+    BM25 over the pre-tokenised fields (path, title and symbols weighted above body), never
+    scanning chunk text, and returns hits ordered by score descending then id ascending
+    (the score returned is the ranking score); ``chunks`` returns records in the order of
+    the ids asked for, omitting unknown ids. Unreadable index files raise ``PackCorrupt``;
+    a missing index raises ``PackMissing``.
+    """
+
+    def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None: ...
+
+    def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        """Remove the chunks of ``remove_paths`` and add ``docs``; ``state`` replaces the
+        recorded one (it is the whole new file list)."""
+        ...
+
+    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]: ...
+
+    def count_matches(self, terms: Sequence[str]) -> int: ...
+
+    def chunks(self, ids: Sequence[str]) -> list[PackChunk]: ...
+
+    def chunk_ids(self) -> list[str]: ...
+
+    def state(self) -> PackState: ...
+
+    def info(self) -> IndexInfo: ...
+
+    def size_bytes(self) -> int: ...

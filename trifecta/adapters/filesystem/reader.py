@@ -147,7 +147,18 @@ class LocalFileReader(FileReader):
             kept_dirs = []
             for name in sorted(dirnames):
                 rel = f"{base}/{name}" if base else name
-                if name in ALWAYS_SKIPPED_DIRS or is_ignored(rules, rel, True):
+                if name in ALWAYS_SKIPPED_DIRS:
+                    # Only an include glob naming it explicitly (``_ctx/prime_*.md``) opens
+                    # an always-skipped directory, and only for the files right inside it.
+                    explicit = [
+                        p
+                        for p in include
+                        if p.startswith(rel + "/") and "/" not in p[len(rel) + 1 :]
+                    ]
+                    if explicit:
+                        self._list_explicit(here / name, rel, explicit, entries, skipped)
+                    continue
+                if is_ignored(rules, rel, True):
                     continue
                 if (here / name).is_symlink():
                     try:
@@ -172,6 +183,30 @@ class LocalFileReader(FileReader):
         entries.sort(key=lambda e: e.path)
         skipped.sort(key=lambda s: s.path)
         return entries, skipped
+
+    def _list_explicit(
+        self,
+        directory: Path,
+        base: str,
+        include: Sequence[str],
+        entries: list[FileEntry],
+        skipped: list[SkippedFile],
+    ) -> None:
+        if directory.is_symlink():
+            return
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return
+        for name in names:
+            rel = f"{base}/{name}"
+            if not any(glob_match(p, rel) for p in include):
+                continue
+            entry_or_skip = self._entry(rel, directory / name)
+            if isinstance(entry_or_skip, SkippedFile):
+                skipped.append(entry_or_skip)
+            else:
+                entries.append(entry_or_skip)
 
     def _entry(self, rel: str, path: Path) -> FileEntry | SkippedFile:
         if path.is_symlink():

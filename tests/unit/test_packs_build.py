@@ -1,0 +1,97 @@
+"""Build and sync on fakes: ingestion order, skips, incremental re-reads, the lock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.packs_world import World
+from trifecta.application.packs.build import BuildReport
+from trifecta.domain.errors import LockTimeout
+
+FILES: dict[str, bytes | str] = {
+    "README.md": "# Project\n\nAbout.\n",
+    "_ctx/prime_x.md": "# Prime\n",
+    "a.md": "# A\n\ntext\n",
+    "src/mod.py": "class Service\n    def run\ndef helper\n",
+    "src/latin.py": "x = 'caf\u00e9'\n".encode("latin-1"),
+    "src/blob.py": b"\x00\x01binary",
+    "src/big.py": "x = 1\n" * 50_000,
+}
+
+
+def build(world: World, incremental: bool = False) -> BuildReport:
+    report = world.build(incremental)
+    assert isinstance(report, BuildReport)
+    return report
+
+
+def test_build_orders_meta_first_and_reports_skips() -> None:
+    world = World(FILES, symlinks={"src/escape.py": "../outside.py"})
+    report = build(world)
+    pack = world.store.load()
+    paths = [f.path for f in pack.source_files]
+    assert paths[:2] == ["_ctx/prime_x.md", "README.md"]
+    assert [f.meta for f in pack.source_files[:3]] == [True, True, False]
+    skipped = {s.path: s.reason for s in report.skipped}
+    assert set(skipped) == {"src/blob.py", "src/big.py", "src/escape.py"}
+    assert "binary" in skipped["src/blob.py"]
+    assert any("src/latin.py" in w and "UTF-8" in w for w in report.warnings)
+    assert "src/latin.py" in paths  # lossy files are still served
+    ids = {c.id for c in pack.chunks}
+    assert {"src/mod.py", "src/mod.py#Service", "src/mod.py#helper", "a.md#a"} <= ids
+    assert not any(c.path in skipped for c in pack.chunks)
+    assert world.index.replaced == 1 and len(world.index.docs) == len(pack.chunks)
+
+
+def test_sync_rereads_only_changed_files_and_hash_decides() -> None:
+    world = World(FILES)
+    build(world)
+    world.parser.parsed.clear()
+    world.reader.write("src/mod.py", "class Service\n    def run\ndef other\n")
+    world.reader.mtimes["a.md"] += 1  # touched, same content
+    world.reader.write("new.py", "def fresh\n")
+    del world.reader.files["README.md"]
+    report = build(world, incremental=True)
+    assert report.incremental
+    assert sorted(report.read) == ["new.py", "src/mod.py"]
+    assert report.removed == ("README.md",)
+    assert world.parser.parsed == ["new.py", "src/mod.py"]
+    ids = set(world.index.docs)
+    assert "src/mod.py#other" in ids and "src/mod.py#helper" not in ids
+    assert "new.py#fresh" in ids and not any(i.startswith("README.md") for i in ids)
+    assert world.index.updated == 1
+    # The touched file's new mtime is recorded, so the next sync reads nothing.
+    again = build(world, incremental=True)
+    assert again.read == () and again.bytes_read == 0
+
+
+def test_sync_without_a_pack_builds_in_full() -> None:
+    world = World(FILES)
+    report = build(world, incremental=True)
+    assert not report.incremental and world.index.replaced == 1
+
+
+def test_sync_after_corruption_rebuilds() -> None:
+    world = World(FILES)
+    build(world)
+    world.store.corrupt()
+    report = build(world, incremental=True)
+    assert not report.incremental
+    assert world.store.load().chunks
+
+
+def test_a_held_lock_times_out_with_a_clear_error() -> None:
+    world = World(FILES)
+    world.store.held = True
+    with pytest.raises(LockTimeout, match="lock"):
+        build(world)
+
+
+def test_build_emits_a_timed_event() -> None:
+    world = World(FILES)
+    build(world)
+    (event,) = world.events("ctx.build")
+    assert isinstance(event["timing_ms"], int) and event["timing_ms"] > 0
+    assert event["bytes_read"] == sum(
+        len(v) for k, v in FILES.items() if k not in ("src/blob.py", "src/big.py")
+    )

@@ -1,0 +1,83 @@
+"""Search on fakes: ranking cases, tie-breaks, freshness and --sync."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.packs_world import World
+from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
+
+FILES: dict[str, bytes | str] = {
+    "src/context_service.py": "class ContextService\n    def build_context\n",
+    "src/context.py": "def context\ndef service_context\n",
+    "src/service.py": "def service\n",
+    "src/other.py": "def unrelated\n",
+    "docs/guide.md": "# Context service\n\nThe context service builds context.\n",
+}
+
+
+def test_camel_case_class_name_finds_its_snake_case_file_first() -> None:
+    world = World(FILES)
+    world.build()
+    result = world.search("ContextService")
+    assert result.hits[0].chunk.path == "src/context_service.py"
+    assert result.hits[0].chunk.id == "src/context_service.py#ContextService"
+    assert not result.freshness.stale
+
+
+def test_scores_descend_and_ties_break_by_id() -> None:
+    world = World({f"pkg/m{i}.py": "def same\n" for i in range(4)})
+    world.build()
+    hits = world.search("same", limit=10).hits
+    keys = [(-h.score, h.chunk.id) for h in hits]
+    assert keys == sorted(keys)
+    assert len({h.score for h in hits if h.chunk.kind == "function"}) == 1
+
+
+def test_stale_pack_is_reported_with_changed_new_and_deleted_paths() -> None:
+    world = World(FILES)
+    world.build()
+    world.reader.write("src/context.py", "def context_v2\n")
+    world.reader.mtimes["src/service.py"] += 1  # touched only: not stale
+    world.reader.write("src/added.py", "def added\n")
+    del world.reader.files["src/other.py"]
+    result = world.search("context")
+    assert result.freshness.stale
+    assert result.freshness.changed == ("src/context.py",)
+    assert result.freshness.new == ("src/added.py",)
+    assert result.freshness.deleted == ("src/other.py",)
+    assert "STALE" in result.rendered and "src/added.py" in result.rendered
+
+
+def test_sync_flag_refreshes_first() -> None:
+    world = World(FILES)
+    world.build()
+    world.reader.write("src/added.py", "def brand_new_name\n")
+    result = world.search("brand_new_name", sync=True)
+    assert result.synced is not None
+    assert not result.freshness.stale
+    assert result.hits[0].chunk.id == "src/added.py#brand_new_name"
+
+
+def test_event_has_real_timing_tokens_and_freshness_figures() -> None:
+    world = World(FILES)
+    world.build()
+    result = world.search("service")
+    (event,) = world.events("ctx.search")
+    assert event["timing_ms"] == result.timing_ms and result.timing_ms > 0
+    assert event["tokens"] == (len(result.rendered) + 3) // 4
+    assert event["cache_hit_rate"] == 1.0
+    assert event["disclosure_mode"] == "preview"
+    assert event["bytes_read"] == 0
+
+
+def test_bad_queries_and_missing_or_corrupt_packs() -> None:
+    world = World(FILES)
+    with pytest.raises(PackMissing):
+        world.search("x")
+    world.build()
+    with pytest.raises(UsageError):
+        world.search("!!!")
+    world.store.corrupt()
+    with pytest.raises(PackCorrupt, match="run ctx build"):
+        world.search("context")

@@ -1,0 +1,36 @@
+"""Identifier-aware tokenisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from trifecta.application.packs.tokens import query_terms, tokenize
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ContextService", ["contextservice", "context", "service"]),
+        (
+            "resolve_segment_state",
+            ["resolve_segment_state", "resolve", "segment", "state"],
+        ),
+        ("os.path.join", ["os", "path", "join"]),
+        ("HTTPServer2", ["httpserver2", "http", "server", "2"]),
+        ("getURLFor", ["geturlfor", "get", "url", "for"]),
+        ("__init__", ["init"]),
+        ("x", ["x"]),
+    ],
+)
+def test_identifiers_split_and_keep_the_whole(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+def test_repeats_are_kept_for_term_frequency() -> None:
+    assert tokenize("run run_fast") == ["run", "run_fast", "run", "fast"]
+
+
+def test_query_terms_are_distinct_and_drop_stopwords() -> None:
+    assert query_terms("the ContextService of context") == ["contextservice", "context", "service"]
+    assert query_terms("the") == ["the"]
+    assert query_terms("!!!") == []

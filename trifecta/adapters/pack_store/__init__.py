@@ -1,0 +1,1 @@
+"""The context pack on disk: ``<segment>/_ctx/context_pack.json``, atomic, locked."""

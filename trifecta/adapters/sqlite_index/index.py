@@ -1,0 +1,301 @@
+"""``SqliteSearchIndex``: FTS5 over pre-tokenised chunk fields, ranked by weighted BM25.
+
+Layout (``<segment>/_ctx/context_index.sqlite``): ``chunks`` (metadata, preview),
+``fts`` (path, title, symbols, body token streams; rowid = chunks.rowid), ``files``,
+``dirs``, ``skipped`` (the freshness state) and ``meta`` (which pack it indexes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from trifecta.domain.errors import PackCorrupt, PackMissing
+from trifecta.domain.model import SkippedFile
+from trifecta.domain.packs import (
+    DirStamp,
+    IndexDoc,
+    IndexHit,
+    IndexInfo,
+    PackChunk,
+    PackState,
+    SourceFile,
+)
+from trifecta.domain.ports import SearchIndex
+
+INDEX_FILE = "context_index.sqlite"
+INDEX_SCHEMA = "1"
+# BM25 column weights: path, title, symbols, body (see docs/adr/0009).
+WEIGHTS = (4.0, 3.0, 3.0, 1.0)
+SCORE_DIGITS = 4
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    title_path TEXT NOT NULL,
+    line_start INTEGER NOT NULL,
+    line_end INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    token_est INTEGER NOT NULL,
+    meta INTEGER NOT NULL,
+    symbols TEXT NOT NULL,
+    preview TEXT NOT NULL
+);
+CREATE INDEX chunks_path ON chunks(path);
+CREATE VIRTUAL TABLE fts USING fts5(
+    path, title, symbols, body, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+);
+CREATE TABLE files (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, meta INTEGER,
+    lossy INTEGER
+);
+CREATE TABLE dirs (path TEXT PRIMARY KEY, mtime_ns INTEGER);
+CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT);
+"""
+
+_CHUNK_COLUMNS = (
+    "c.id, c.path, c.kind, c.title, c.title_path, c.line_start, c.line_end, c.sha256, "
+    "c.token_est, c.meta, c.symbols"
+)
+
+
+def _chunk(row: Sequence[object]) -> PackChunk:
+    return PackChunk(
+        id=str(row[0]),
+        path=str(row[1]),
+        kind=str(row[2]),
+        title=str(row[3]),
+        title_path=tuple(json.loads(str(row[4]))),
+        line_start=int(row[5]),  # type: ignore[call-overload]
+        line_end=int(row[6]),  # type: ignore[call-overload]
+        sha256=str(row[7]),
+        token_est=int(row[8]),  # type: ignore[call-overload]
+        meta=bool(row[9]),
+        symbols=tuple(json.loads(str(row[10]))),
+    )
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """Any of the terms (OR); BM25 rewards documents holding more and rarer ones."""
+
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+class SqliteSearchIndex(SearchIndex):
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / "_ctx" / INDEX_FILE
+        self._conn: sqlite3.Connection | None = None
+
+    # ---- connections ---------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.path.exists():
+                raise PackMissing("no search index, run ctx build")
+            try:
+                conn = sqlite3.connect(self.path)
+                conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.DatabaseError as e:
+                raise PackCorrupt("pack index is corrupt, run ctx build") from e
+            self._conn = conn
+        return self._conn
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._db()
+        except sqlite3.DatabaseError as e:
+            raise PackCorrupt("pack index is corrupt, run ctx build") from e
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        self.close()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            conn = sqlite3.connect(tmp)
+            try:
+                conn.execute("PRAGMA journal_mode = OFF")
+                conn.execute("PRAGMA synchronous = OFF")
+                conn.executescript(_SCHEMA)
+                with conn:
+                    self._insert(conn, docs)
+                    self._write_state(conn, info, state)
+                conn.execute("PRAGMA synchronous = FULL")
+            finally:
+                conn.close()
+            os.replace(tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        with self._reading() as conn, conn:
+            for path in remove_paths:
+                rows = conn.execute("SELECT rowid FROM chunks WHERE path = ?", (path,)).fetchall()
+                conn.executemany("DELETE FROM fts WHERE rowid = ?", rows)
+                conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            self._insert(conn, docs)
+            self._write_state(conn, info, state)
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
+        for doc in docs:
+            c = doc.chunk
+            cursor = conn.execute(
+                "INSERT INTO chunks (id, path, kind, title, title_path, line_start, line_end, "
+                "sha256, token_est, meta, symbols, preview) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    c.id,
+                    c.path,
+                    c.kind,
+                    c.title,
+                    json.dumps(list(c.title_path), ensure_ascii=False),
+                    c.line_start,
+                    c.line_end,
+                    c.sha256,
+                    c.token_est,
+                    int(c.meta),
+                    json.dumps(list(c.symbols), ensure_ascii=False),
+                    doc.preview,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?,?,?,?,?)",
+                (
+                    cursor.lastrowid,
+                    doc.path_terms,
+                    doc.title_terms,
+                    doc.symbol_terms,
+                    doc.body_terms,
+                ),
+            )
+
+    @staticmethod
+    def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:
+        for table in ("files", "dirs", "skipped", "meta"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.executemany(
+            "INSERT INTO files VALUES (?,?,?,?,?,?)",
+            [
+                (f.path, f.size, f.mtime_ns, f.sha256, int(f.meta), int(f.lossy))
+                for f in state.files
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO dirs VALUES (?,?)", [(d.path, d.mtime_ns) for d in state.directories]
+        )
+        conn.executemany(
+            "INSERT INTO skipped VALUES (?,?)", [(s.path, s.reason) for s in state.skipped]
+        )
+        count = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO meta VALUES (?,?)",
+            [
+                ("schema", INDEX_SCHEMA),
+                ("pack_sha", info.pack_sha),
+                ("pack_size", str(info.pack_size)),
+                ("pack_mtime_ns", str(info.pack_mtime_ns)),
+                ("chunk_count", str(count)),
+            ],
+        )
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]:
+        if not terms:
+            return []
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS}, c.preview, "
+            f"round(-bm25(fts, {weights}), {SCORE_DIGITS}) AS score "
+            "FROM fts JOIN chunks c ON c.rowid = fts.rowid WHERE fts MATCH ? "
+            "ORDER BY score DESC, c.id ASC LIMIT ?"
+        )
+        with self._reading() as conn:
+            rows = conn.execute(sql, (fts_query(terms), limit)).fetchall()
+        return [IndexHit(_chunk(row), float(row[12]), str(row[11])) for row in rows]
+
+    def count_matches(self, terms: Sequence[str]) -> int:
+        if not terms:
+            return 0
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM fts WHERE fts MATCH ?", (fts_query(terms),)
+            ).fetchone()
+        return int(row[0])
+
+    def chunks(self, ids: Sequence[str]) -> list[PackChunk]:
+        found: dict[str, PackChunk] = {}
+        with self._reading() as conn:
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                for row in conn.execute(
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id IN ({marks})", batch
+                ):
+                    chunk = _chunk(row)
+                    found[chunk.id] = chunk
+        return [found[i] for i in ids if i in found]
+
+    def chunk_ids(self) -> list[str]:
+        with self._reading() as conn:
+            return [str(r[0]) for r in conn.execute("SELECT id FROM chunks ORDER BY rowid")]
+
+    def state(self) -> PackState:
+        with self._reading() as conn:
+            files = tuple(
+                SourceFile(str(r[0]), int(r[1]), int(r[2]), str(r[3]), bool(r[4]), bool(r[5]))
+                for r in conn.execute("SELECT * FROM files ORDER BY path")
+            )
+            dirs = tuple(
+                DirStamp(str(r[0]), int(r[1]))
+                for r in conn.execute("SELECT * FROM dirs ORDER BY path")
+            )
+            skipped = tuple(
+                SkippedFile(str(r[0]), str(r[1]))
+                for r in conn.execute("SELECT * FROM skipped ORDER BY path")
+            )
+        return PackState(files, dirs, skipped)
+
+    def info(self) -> IndexInfo:
+        with self._reading() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            return IndexInfo(
+                str(meta["pack_sha"]),
+                int(meta["pack_size"]),
+                int(meta["pack_mtime_ns"]),
+                int(meta["chunk_count"]),
+            )
+        except (KeyError, ValueError) as e:
+            raise PackCorrupt("pack index is corrupt, run ctx build") from e
+
+    def size_bytes(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0

@@ -1,0 +1,278 @@
+"""Cutting files into chunks with meaning, and what the index stores for each.
+
+Markdown: one chunk per heading section (from the heading to the next heading of any
+level), plus a ``document`` chunk for text before the first heading; ``title_path`` is the
+chain of headings. Python: one chunk per top-level class or function (extended upward over
+its decorators and the comment block right above it), plus one ``module`` chunk covering
+the whole file whose index entry holds the module docstring, the code outside the
+definitions and every defined name.
+
+Ids are ``<path>`` for the file-level chunk and ``<path>#<Name>`` / ``<path>#<slug>`` for
+the others; repeats get ``-2``, ``-3``... in file order. Ids never contain ``,``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from trifecta.application.packs.tokens import index_terms
+from trifecta.domain.model import Skeleton, SkeletonEntry, estimate_tokens
+from trifecta.domain.packs import IndexDoc, PackChunk
+
+PREVIEW_CHARS = 160
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def slugify(title: str) -> str:
+    """A GitHub-style anchor: lower case, punctuation dropped, spaces to ``-``."""
+
+    slug = _SLUG_DROP.sub("", title.strip().lower()).replace(" ", "-")
+    return slug or "section"
+
+
+class IdAllocator:
+    """Hands out unique ids deterministically: the first ``x`` is ``x``, then ``x-2``..."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        wanted = wanted.replace(",", "_")
+        candidate, n = wanted, 1
+        while candidate in self._used:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        self._used.add(candidate)
+        return candidate
+
+
+def preview_of(lines: Iterable[str]) -> str:
+    for line in lines:
+        stripped = line.strip()
+        if stripped:
+            return stripped[:PREVIEW_CHARS]
+    return ""
+
+
+def _doc(
+    chunk_id: str,
+    path: str,
+    kind: str,
+    title_path: tuple[str, ...],
+    lines: list[str],
+    start: int,
+    end: int,
+    meta: bool,
+    symbols: tuple[str, ...] = (),
+    body: str | None = None,
+    preview: str | None = None,
+) -> IndexDoc:
+    text = "".join(lines[start - 1 : end])
+    chunk = PackChunk(
+        id=chunk_id,
+        path=path,
+        kind=kind,
+        title=title_path[-1] if title_path else path,
+        title_path=title_path,
+        line_start=start,
+        line_end=end,
+        sha256=sha256_text(text),
+        token_est=estimate_tokens(text),
+        meta=meta,
+        symbols=symbols,
+    )
+    return IndexDoc(
+        chunk=chunk,
+        path_terms=index_terms(path),
+        title_terms=index_terms(" ".join(title_path)),
+        symbol_terms=index_terms(" ".join(symbols)),
+        body_terms=index_terms(text if body is None else body),
+        preview=preview if preview is not None else preview_of(lines[start - 1 : end]),
+    )
+
+
+# ---- Markdown ------------------------------------------------------------------------------
+
+
+def markdown_headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line number, level, title) of each ATX heading outside fenced code blocks."""
+
+    out: list[tuple[int, int, str]] = []
+    fence: str | None = None
+    for number, line in enumerate(lines, start=1):
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker == fence:
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        match = _HEADING.match(line)
+        if match:
+            out.append((number, len(match.group(1)), match.group(2).strip()))
+    return out
+
+
+def _trim_end(lines: list[str], start: int, end: int) -> int:
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return end
+
+
+def chunk_markdown(path: str, text: str, meta: bool = False) -> list[IndexDoc]:
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return []
+    headings = markdown_headings(lines)
+    ids = IdAllocator()
+    docs: list[IndexDoc] = []
+    first = headings[0][0] if headings else len(lines) + 1
+    if any(line.strip() for line in lines[: first - 1]):
+        end = _trim_end(lines, 1, first - 1)
+        docs.append(_doc(ids.take(path), path, "document", (path,), lines, 1, end, meta))
+    stack: list[tuple[int, str]] = []
+    for i, (number, level, title) in enumerate(headings):
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, title))
+        next_start = headings[i + 1][0] if i + 1 < len(headings) else len(lines) + 1
+        end = _trim_end(lines, number, next_start - 1)
+        title_path = tuple(t for _, t in stack)
+        body_preview = preview_of(lines[number:end]) or title
+        docs.append(
+            _doc(
+                ids.take(f"{path}#{slugify(title)}"),
+                path,
+                "section",
+                title_path,
+                lines,
+                number,
+                end,
+                meta,
+                symbols=(title,),
+                preview=body_preview,
+            )
+        )
+    return docs
+
+
+# ---- Python --------------------------------------------------------------------------------
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def extend_over_decorators(lines: list[str], entry: SkeletonEntry) -> int:
+    """The first line of a definition including its decorators (possibly multi-line) and
+    the comment block directly above it."""
+
+    start = entry.line_start
+    if start < 1 or start > len(lines):
+        return max(start, 1)
+    column = _indent(lines[start - 1])
+    wanted = len(entry.decorators)
+    found = 0
+    line_no = start - 1
+    # Decorators: walk up until as many '@' lines at the def's column as it has decorators.
+    while found < wanted and line_no >= 1 and start - line_no <= 200:
+        line = lines[line_no - 1]
+        if line.strip().startswith("@") and _indent(line) == column:
+            found += 1
+            start = line_no
+        line_no -= 1
+    # The comment block right above (no blank line between).
+    line_no = start - 1
+    while line_no >= 1:
+        line = lines[line_no - 1]
+        if line.strip().startswith("#") and _indent(line) == column:
+            start = line_no
+            line_no -= 1
+        else:
+            break
+    return start
+
+
+def module_name(path: str) -> str:
+    name = path.removesuffix(".py").replace("/", ".")
+    return name.removesuffix(".__init__")
+
+
+def chunk_python(
+    path: str, text: str, skeleton: Skeleton | None, meta: bool = False
+) -> list[IndexDoc]:
+    """Chunks of a Python file; with no skeleton (unparseable) the module chunk alone."""
+
+    lines = text.splitlines(keepends=True)
+    total = max(len(lines), 1)
+    ids = IdAllocator()
+    entries = skeleton.entries if skeleton is not None else ()
+    top = [e for e in entries if e.depth == 0 and e.kind in ("class", "function")]
+    covered: set[int] = set()
+    defs: list[IndexDoc] = []
+    for entry in top:
+        start = extend_over_decorators(lines, entry)
+        end = max(min(entry.line_end, len(lines)), start)
+        inside = tuple(
+            e.qualname for e in entries if entry.line_start <= e.line_start <= entry.line_end
+        ) or (entry.qualname,)
+        kind = "class" if entry.kind == "class" else "function"
+        covered.update(range(start, end + 1))
+        defs.append(
+            _doc(
+                ids.take(f"{path}#{entry.name}"),
+                path,
+                kind,
+                (module_name(path), entry.qualname),
+                lines,
+                start,
+                end,
+                meta,
+                symbols=inside,
+                preview=entry.signature[:PREVIEW_CHARS],
+            )
+        )
+    outside = "".join(line for n, line in enumerate(lines, start=1) if n not in covered)
+    names = tuple(e.qualname for e in entries)
+    module_doc = skeleton.module_doc if skeleton is not None and skeleton.module_doc else ""
+    module = _doc(
+        ids.take(path),
+        path,
+        "module",
+        (module_name(path),),
+        lines,
+        1,
+        total,
+        meta,
+        symbols=names,
+        body=f"{module_doc}\n{outside}",
+        preview=(module_doc.strip().splitlines() or [""])[0][:PREVIEW_CHARS] or preview_of(lines),
+    )
+    return [module, *defs]
+
+
+def is_python(path: str) -> bool:
+    return path.endswith((".py", ".pyi"))
+
+
+def is_markdown(path: str) -> bool:
+    return path.endswith((".md", ".markdown"))
+
+
+def chunk_text_file(path: str, text: str, meta: bool = False) -> list[IndexDoc]:
+    """Any other text file: one ``document`` chunk."""
+
+    lines = text.splitlines(keepends=True)
+    end = max(len(lines), 1)
+    return [_doc(path, path, "document", (path,), lines, 1, end, meta)]

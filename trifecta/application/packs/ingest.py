@@ -1,0 +1,114 @@
+"""Ingestion: which files a pack reads, in what order, and how each is cut into chunks."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trifecta.application.packs.chunking import (
+    chunk_markdown,
+    chunk_python,
+    chunk_text_file,
+    is_markdown,
+    is_python,
+)
+from trifecta.domain.errors import ParseFailed
+from trifecta.domain.model import FileEntry, Skeleton
+from trifecta.domain.packs import IndexDoc
+from trifecta.domain.ports import SkeletonParser
+
+# The original's meta files, ingested first (in this order) and marked ``meta``.
+META_PATTERNS: tuple[str, ...] = (
+    "skill.md",
+    "_ctx/prime_*.md",
+    "_ctx/agent_*.md",
+    "_ctx/session_*.md",
+    "AGENTS.md",
+    "README.md",
+)
+# ``_ctx/`` is never listed by the default globs; these make the listing look there.
+META_INCLUDES: tuple[str, ...] = tuple(p for p in META_PATTERNS if p.startswith("_ctx/"))
+
+
+@dataclass(frozen=True)
+class PackSettings:
+    """The knobs of ingestion (``files.*`` and ``build.*`` settings)."""
+
+    include: tuple[str, ...] = ("**/*.py", "**/*.md")
+    exclude: tuple[str, ...] = ()
+    lock_timeout_ms: int = 30000
+
+    @property
+    def listing_include(self) -> tuple[str, ...]:
+        return (*self.include, *(p for p in META_INCLUDES if p not in self.include))
+
+
+def meta_rank(path: str) -> int | None:
+    """The position of ``path`` among the meta patterns, or None if it is not meta."""
+
+    for rank, pattern in enumerate(META_PATTERNS):
+        if fnmatch.fnmatchcase(path, pattern):
+            return rank
+    return None
+
+
+def ingestion_order(entries: Sequence[FileEntry]) -> list[FileEntry]:
+    """Meta files first (pattern order, then path), then every other file by path."""
+
+    def key(entry: FileEntry) -> tuple[int, int, str]:
+        rank = meta_rank(entry.path)
+        return (0, rank, entry.path) if rank is not None else (1, 0, entry.path)
+
+    return sorted(entries, key=key)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    skeleton: Skeleton | None
+    warning: str | None
+
+
+def parse_python(
+    primary: SkeletonParser, fallback: SkeletonParser | None, text: str, path: str
+) -> Parsed:
+    """The primary parser, else the tolerant fallback (partial), else no skeleton."""
+
+    try:
+        return Parsed(primary.parse(text, path), None)
+    except ParseFailed as e:
+        if fallback is None:
+            return Parsed(None, f"{path}: not parsed ({e}); indexed as one module chunk")
+        try:
+            skeleton = fallback.parse(text, path)
+        except ParseFailed as e2:
+            return Parsed(None, f"{path}: not parsed ({e2}); indexed as one module chunk")
+        return Parsed(skeleton, f"{path}: parsed partially by {fallback.name} ({e})")
+
+
+def chunk_file(
+    path: str,
+    text: str,
+    meta: bool,
+    primary: SkeletonParser,
+    fallback: SkeletonParser | None,
+) -> tuple[list[IndexDoc], str | None]:
+    """The index documents of one file and an optional warning."""
+
+    if is_python(path):
+        parsed = parse_python(primary, fallback, text, path)
+        return chunk_python(path, text, parsed.skeleton, meta), parsed.warning
+    if is_markdown(path):
+        return chunk_markdown(path, text, meta), None
+    return chunk_text_file(path, text, meta), None
+
+
+def parent_dirs(paths: Sequence[str]) -> list[str]:
+    """Every directory holding one of ``paths``, and their ancestors ("" is the root)."""
+
+    dirs: set[str] = {""}
+    for path in paths:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    return sorted(dirs)

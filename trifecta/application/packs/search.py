@@ -1,0 +1,195 @@
+"""``SearchPack``: ranked search over a pack's index, with a freshness report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from trifecta.application.packs.build import BuildPack, BuildReport
+from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.ingest import PackSettings
+from trifecta.application.packs.tokens import query_terms
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
+from trifecta.domain.model import estimate_tokens
+from trifecta.domain.packs import IndexHit
+from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    limit: int = 5
+    sync: bool = False
+    as_json: bool = False
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits best first; ``rendered`` is exactly what the caller prints (text or JSON)."""
+
+    query: str
+    terms: tuple[str, ...]
+    hits: tuple[IndexHit, ...]
+    total_hits: int
+    freshness: Freshness
+    synced: BuildReport | None
+    timing_ms: int
+    rendered: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "hits": [
+                {
+                    "id": h.chunk.id,
+                    "path": h.chunk.path,
+                    "title": h.chunk.title,
+                    "kind": h.chunk.kind,
+                    "score": h.score,
+                    "token_est": h.chunk.token_est,
+                    "line_start": h.chunk.line_start,
+                    "line_end": h.chunk.line_end,
+                    "preview": h.preview,
+                }
+                for h in self.hits
+            ],
+            "total_hits": self.total_hits,
+            "stale": self.freshness.stale,
+            "freshness": self.freshness.to_dict(),
+            "synced": self.synced is not None,
+        }
+
+    def to_text(self) -> str:
+        lines = [f"query: {self.query}  ({self.total_hits} matching chunks)"]
+        if self.freshness.stale:
+            lines.append(_stale_line(self.freshness))
+        if not self.hits:
+            lines.append("no hits")
+        for rank, hit in enumerate(self.hits, start=1):
+            c = hit.chunk
+            lines.append(
+                f"{rank}. [{c.id}] {c.title}  ({c.kind})  score {hit.score}  "
+                f"~{c.token_est} tok  {c.path}:{c.line_start}-{c.line_end}"
+            )
+            if hit.preview:
+                lines.append(f"   {hit.preview}")
+        return "\n".join(lines) + "\n"
+
+
+def _stale_line(fresh: Freshness) -> str:
+    parts = [
+        f"{label}: {', '.join(paths[:10])}{' ...' if len(paths) > 10 else ''}"
+        for label, paths in (
+            ("changed", fresh.changed),
+            ("new", fresh.new),
+            ("deleted", fresh.deleted),
+        )
+        if paths
+    ]
+    return "STALE (run ctx sync or pass --sync): " + "; ".join(parts)
+
+
+def ensure_index_matches_pack(store: PackStore, index: SearchIndex) -> None:
+    """Cheap consistency check: the pack file is the one the index was built from."""
+
+    stamp = store.stamp()
+    if stamp is None:
+        raise PackMissing("no context pack, run ctx build")
+    info = index.info()
+    if (info.pack_size, info.pack_mtime_ns) == stamp:
+        return
+    _, sha = store.load_with_sha()  # raises PackCorrupt if it does not parse
+    if sha != info.pack_sha:
+        raise PackCorrupt("pack and index do not match, run ctx build")
+
+
+class SearchPack:
+    """BM25 search with identifier-aware terms; never serves a stale pack silently."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        store: PackStore,
+        reader: FileReader,
+        clock: Clock,
+        telemetry: TelemetryService | None,
+        settings: PackSettings,
+        builder: BuildPack | None = None,
+    ) -> None:
+        self._index = index
+        self._store = store
+        self._reader = reader
+        self._clock = clock
+        self._telemetry = telemetry
+        self._settings = settings
+        self._builder = builder
+
+    def run(self, request: SearchRequest) -> SearchResult:
+        start = self._clock.monotonic_ns()
+        terms = query_terms(request.query)
+        if not terms:
+            raise UsageError("the query has no searchable words")
+        if request.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        ensure_index_matches_pack(self._store, self._index)
+        fresh = self._freshness()
+        synced = None
+        if fresh.stale and request.sync and self._builder is not None:
+            synced = self._builder.run(incremental=True)
+            fresh = self._freshness()
+        hits = self._index.search(terms, request.limit)
+        total = self._index.count_matches(terms) if hits else 0
+        elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
+        result = SearchResult(
+            request.query, tuple(terms), tuple(hits), total, fresh, synced, int(elapsed)
+        )
+        rendered = (
+            json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
+            if request.as_json
+            else result.to_text()
+        )
+        result = SearchResult(
+            result.query,
+            result.terms,
+            result.hits,
+            result.total_hits,
+            result.freshness,
+            result.synced,
+            result.timing_ms,
+            rendered,
+        )
+        self._record(request, result)
+        return result
+
+    def _freshness(self) -> Freshness:
+        return check_freshness(
+            self._reader,
+            self._index.state(),
+            self._settings.listing_include,
+            self._settings.exclude,
+        )
+
+    def _record(self, request: SearchRequest, result: SearchResult) -> None:
+        if self._telemetry is None:
+            return
+        self._telemetry.event(
+            "ctx.search",
+            {"query": request.query[:120], "limit": request.limit, "sync": request.sync},
+            {
+                "status": "ok",
+                "hits": len(result.hits),
+                "total_hits": result.total_hits,
+                "returned_ids": [h.chunk.id for h in result.hits],
+                "stale": result.freshness.stale,
+            },
+            result.timing_ms,
+            bytes_read=result.freshness.bytes_read,
+            disclosure_mode="preview",
+            cache_hit_rate=result.freshness.cache_hit_rate,
+            tokens=estimate_tokens(result.rendered),
+        )
+        self._telemetry.observe("ctx.search", result.timing_ms)
+        self._telemetry.incr("ctx_search_count")
+        if not result.hits:
+            self._telemetry.incr("ctx_search_zero_hit_count")

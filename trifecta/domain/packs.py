@@ -1,0 +1,260 @@
+"""Context packs: what a pack records, and its JSON schema (pure: no I/O).
+
+A pack describes a segment at build time: the source files it read (size, mtime, sha256),
+the chunks cut from them (ids, lines, kinds, token estimates), the files it refused and
+why, and warnings. Chunk text is not stored in the pack: the source file is the truth and
+is re-read (and its hash checked) when a chunk is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trifecta.domain.errors import PackCorrupt
+from trifecta.domain.model import TOKEN_ESTIMATOR, SkippedFile
+
+PACK_SCHEMA_VERSION = 1
+CHUNK_KINDS = ("module", "class", "function", "section", "document")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file the pack was built from, as it was when read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    meta: bool = False
+    lossy: bool = False
+
+
+@dataclass(frozen=True)
+class DirStamp:
+    """A directory holding source files, with its mtime: a new file in it changes it."""
+
+    path: str
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class PackChunk:
+    """A chunk as the pack records it (its text lives in the source file).
+
+    ``line_start``/``line_end`` are 1-based and inclusive; ``symbols`` are the names it
+    defines (for code) or its heading (for Markdown); ``sha256`` hashes its text.
+    """
+
+    id: str
+    path: str
+    kind: str
+    title: str
+    title_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+    sha256: str
+    token_est: int
+    meta: bool = False
+    symbols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A built context pack."""
+
+    source_files: tuple[SourceFile, ...]
+    chunks: tuple[PackChunk, ...]
+    skipped: tuple[SkippedFile, ...] = ()
+    warnings: tuple[str, ...] = ()
+    directories: tuple[DirStamp, ...] = ()
+    parser: str = ""
+    schema_version: int = PACK_SCHEMA_VERSION
+    estimator: str = TOKEN_ESTIMATOR
+
+    def state(self) -> PackState:
+        return PackState(self.source_files, self.directories, self.skipped)
+
+    def files_by_path(self) -> dict[str, SourceFile]:
+        return {f.path: f for f in self.source_files}
+
+    def chunks_by_path(self) -> dict[str, list[PackChunk]]:
+        out: dict[str, list[PackChunk]] = {}
+        for chunk in self.chunks:
+            out.setdefault(chunk.path, []).append(chunk)
+        return out
+
+
+@dataclass(frozen=True)
+class PackState:
+    """What freshness checks need, kept beside the index: the files read, the directories
+    holding them, and the files refused (so they are not reported as new)."""
+
+    files: tuple[SourceFile, ...]
+    directories: tuple[DirStamp, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One chunk as the search index stores it: metadata plus pre-tokenised fields.
+
+    The application tokenises (identifier-aware); the index only ranks (BM25).
+    """
+
+    chunk: PackChunk
+    path_terms: str
+    title_terms: str
+    symbol_terms: str
+    body_terms: str
+    preview: str
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    """A ranked hit as the index returns it: ``score`` is the ranking score (higher wins)."""
+
+    chunk: PackChunk
+    score: float
+    preview: str
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the index knows about the pack it was built from."""
+
+    pack_sha: str
+    pack_size: int
+    pack_mtime_ns: int
+    chunk_count: int
+
+
+# ---- JSON schema ---------------------------------------------------------------------------
+
+
+def pack_to_dict(pack: Pack) -> dict[str, Any]:
+    """The documented JSON form of a pack (docs/cli.md, "Pack schema")."""
+
+    return {
+        "schema_version": pack.schema_version,
+        "estimator": pack.estimator,
+        "parser": pack.parser,
+        "source_files": [
+            {
+                "path": f.path,
+                "size": f.size,
+                "mtime_ns": f.mtime_ns,
+                "sha256": f.sha256,
+                "meta": f.meta,
+                "lossy": f.lossy,
+            }
+            for f in pack.source_files
+        ],
+        "directories": [{"path": d.path, "mtime_ns": d.mtime_ns} for d in pack.directories],
+        "chunks": [
+            {
+                "id": c.id,
+                "path": c.path,
+                "kind": c.kind,
+                "title": c.title,
+                "title_path": list(c.title_path),
+                "line_start": c.line_start,
+                "line_end": c.line_end,
+                "sha256": c.sha256,
+                "token_est": c.token_est,
+                "meta": c.meta,
+                "symbols": list(c.symbols),
+            }
+            for c in pack.chunks
+        ],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in pack.skipped],
+        "warnings": list(pack.warnings),
+    }
+
+
+def _field(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in record:
+        raise PackCorrupt(f"pack is corrupt ({where}: missing {key!r}), run ctx build")
+    value = record[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PackCorrupt(f"pack is corrupt ({where}: bad {key!r}), run ctx build")
+    return value
+
+
+def _str_list(record: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    values = _field(record, key, list, where)
+    if not all(isinstance(v, str) for v in values):
+        raise PackCorrupt(f"pack is corrupt ({where}: bad {key!r}), run ctx build")
+    return tuple(values)
+
+
+def pack_from_dict(data: Any) -> Pack:
+    """Parse and validate the JSON form; raises ``PackCorrupt`` naming the first problem."""
+
+    if not isinstance(data, dict):
+        raise PackCorrupt("pack is corrupt (not a JSON object), run ctx build")
+    version = _field(data, "schema_version", int, "pack")
+    if version != PACK_SCHEMA_VERSION:
+        raise PackCorrupt(
+            f"pack is corrupt (schema_version {version}, expected {PACK_SCHEMA_VERSION}), "
+            "run ctx build"
+        )
+    files = tuple(
+        SourceFile(
+            path=_field(f, "path", str, "source_files"),
+            size=_field(f, "size", int, "source_files"),
+            mtime_ns=_field(f, "mtime_ns", int, "source_files"),
+            sha256=_field(f, "sha256", str, "source_files"),
+            meta=bool(f.get("meta", False)),
+            lossy=bool(f.get("lossy", False)),
+        )
+        for f in _records(data, "source_files")
+    )
+    chunks = tuple(
+        PackChunk(
+            id=_field(c, "id", str, "chunks"),
+            path=_field(c, "path", str, "chunks"),
+            kind=_field(c, "kind", str, "chunks"),
+            title=_field(c, "title", str, "chunks"),
+            title_path=_str_list(c, "title_path", "chunks"),
+            line_start=_field(c, "line_start", int, "chunks"),
+            line_end=_field(c, "line_end", int, "chunks"),
+            sha256=_field(c, "sha256", str, "chunks"),
+            token_est=_field(c, "token_est", int, "chunks"),
+            meta=bool(c.get("meta", False)),
+            symbols=_str_list(c, "symbols", "chunks") if "symbols" in c else (),
+        )
+        for c in _records(data, "chunks")
+    )
+    dirs = tuple(
+        DirStamp(_field(d, "path", str, "directories"), _field(d, "mtime_ns", int, "directories"))
+        for d in _records(data, "directories", required=False)
+    )
+    skipped = tuple(
+        SkippedFile(_field(s, "path", str, "skipped"), _field(s, "reason", str, "skipped"))
+        for s in _records(data, "skipped", required=False)
+    )
+    warnings = _str_list(data, "warnings", "pack") if "warnings" in data else ()
+    return Pack(
+        source_files=files,
+        chunks=chunks,
+        skipped=skipped,
+        warnings=warnings,
+        directories=dirs,
+        parser=str(data.get("parser", "")),
+        schema_version=version,
+        estimator=_field(data, "estimator", str, "pack"),
+    )
+
+
+def _records(data: Mapping[str, Any], key: str, required: bool = True) -> list[dict[str, Any]]:
+    if key not in data and not required:
+        return []
+    values: list[Any] = _field(data, key, list, "pack")
+    records: list[dict[str, Any]] = []
+    for value in values:
+        if not isinstance(value, dict):
+            raise PackCorrupt(f"pack is corrupt (pack: bad {key!r}), run ctx build")
+        records.append(value)
+    return records
