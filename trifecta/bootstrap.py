@@ -19,8 +19,18 @@ from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.git.reader import GitRepoStateReader
 from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
+from trifecta.adapters.pack_store.json_store import JsonPackStore
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.packs.build import BuildPack
+from trifecta.application.packs.get import GetChunks
+from trifecta.application.packs.ingest import PackSettings
+from trifecta.application.packs.search import SearchPack
+from trifecta.application.packs.stats import PackStats
+from trifecta.application.packs.validate import ValidatePack
 from trifecta.application.telemetry import TelemetryService
 from trifecta.application.telemetry_summary import SummarizeTelemetry
 
@@ -30,6 +40,10 @@ def segment_label(root: Path) -> str:
 
     digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
     return f"{root.name or 'root'}-{digest}"
+
+
+def pack_settings(include: list[str], exclude: list[str], lock_timeout_ms: int) -> PackSettings:
+    return PackSettings(tuple(include), tuple(exclude), int(lock_timeout_ms))
 
 
 class Container(containers.DeclarativeContainer):
@@ -67,6 +81,65 @@ class Container(containers.DeclarativeContainer):
         bytes_read=file_reader.provided.bytes_read,
     )
     telemetry_summary = providers.Factory(SummarizeTelemetry, sink=telemetry_sink)
+
+    # ---- packs ---------------------------------------------------------------------------
+    # Search and get receive the builder as a provider (called only for --sync), so a
+    # plain search never constructs a parser.
+    pack_store = providers.Singleton(JsonPackStore, root=root)
+    search_index = providers.Singleton(SqliteSearchIndex, root=root)
+    pack_settings = providers.Callable(
+        pack_settings,
+        config.files.include,
+        config.files.exclude,
+        config.build.lock_timeout_ms,
+    )
+    packs_parser = providers.Singleton(AstSkeletonParser)
+    packs_fallback_parser = providers.Singleton(TreeSitterSkeletonParser)
+    pack_build = providers.Factory(
+        BuildPack,
+        reader=file_reader,
+        parser=packs_parser,
+        fallback_parser=packs_fallback_parser,
+        store=pack_store,
+        index=search_index,
+        clock=clock,
+        telemetry=telemetry,
+        settings=pack_settings,
+    )
+    pack_search = providers.Factory(
+        SearchPack,
+        index=search_index,
+        store=pack_store,
+        reader=file_reader,
+        clock=clock,
+        telemetry=telemetry,
+        settings=pack_settings,
+        builder=pack_build.provider,
+    )
+    pack_get = providers.Factory(
+        GetChunks,
+        index=search_index,
+        store=pack_store,
+        reader=file_reader,
+        parser=packs_parser,
+        fallback_parser=packs_fallback_parser,
+        clock=clock,
+        telemetry=telemetry,
+        settings=pack_settings,
+        builder=pack_build.provider,
+    )
+    pack_validate = providers.Factory(
+        ValidatePack,
+        store=pack_store,
+        index=search_index,
+        reader=file_reader,
+        clock=clock,
+        telemetry=telemetry,
+        settings=pack_settings,
+    )
+    pack_stats = providers.Factory(
+        PackStats, store=pack_store, index=search_index, sink=telemetry_sink
+    )
 
 
 def build_container(segment: Path, flags: Mapping[str, Any] | None = None) -> Container:

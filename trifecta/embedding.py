@@ -16,6 +16,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from trifecta.application.packs.build import BuildReport
+    from trifecta.application.packs.get import GetRequest, GetResult
+    from trifecta.application.packs.search import SearchRequest, SearchResult
+    from trifecta.application.packs.stats import PackStatsReport
+    from trifecta.application.packs.validate import ValidationReport
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
 
@@ -42,6 +47,38 @@ class Segment:
 
         summary: dict[str, Any] = self._container.telemetry_summary().run()
         return summary
+
+    # ---- context packs ---------------------------------------------------------------------
+
+    def ctx_build(self, incremental: bool = False) -> BuildReport:
+        """Build the context pack (``incremental``: sync, re-reading only changed files)."""
+
+        report: BuildReport = self._container.pack_build().run(incremental)
+        return report
+
+    def ctx_search(self, request: SearchRequest) -> SearchResult:
+        """Ranked search over the pack, with a freshness report."""
+
+        result: SearchResult = self._container.pack_search().run(request)
+        return result
+
+    def ctx_get(self, request: GetRequest) -> GetResult:
+        """Chunks by id within a token budget."""
+
+        result: GetResult = self._container.pack_get().run(request)
+        return result
+
+    def ctx_validate(self) -> ValidationReport:
+        """Schema, hashes, missing and new files, index consistency."""
+
+        report: ValidationReport = self._container.pack_validate().run()
+        return report
+
+    def ctx_stats(self) -> PackStatsReport:
+        """Pack facts and usage from telemetry."""
+
+        report: PackStatsReport = self._container.pack_stats().run()
+        return report
 
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""

@@ -56,7 +56,7 @@ class World:
             self.clock,
             self.telemetry,
             self.settings,
-            self.builder,
+            lambda: self.builder,
         )
         return use_case.run(SearchRequest(query, limit, sync))
 
@@ -70,7 +70,7 @@ class World:
             self.clock,
             self.telemetry,
             self.settings,
-            self.builder,
+            lambda: self.builder,
         )
         return use_case.run(request)
 

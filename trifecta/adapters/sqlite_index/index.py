@@ -84,6 +84,25 @@ def _chunk(row: Sequence[object]) -> PackChunk:
     )
 
 
+def pad_rows(conn: sqlite3.Connection) -> None:
+    """Keep the FTS table at least twice as large as the number of chunks, with empty rows.
+
+    FTS5's BM25 uses ``idf = log((N - n + 0.5) / (n + 0.5))`` and clamps it to ~0 for a
+    term in more than half of the rows, so on a small segment an identifier present in
+    most chunks would score 0 everywhere and ranking would fall back to ids. Empty rows
+    (negative rowids, no tokens, never matched) double N, which keeps every idf positive
+    and the order of terms by rarity unchanged (see docs/adr/0009).
+    """
+
+    chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    pads = int(conn.execute("SELECT count(*) FROM fts WHERE rowid < 0").fetchone()[0])
+    if pads <= chunks:
+        conn.executemany(
+            "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?, '', '', '', '')",
+            [(-(i + 1),) for i in range(pads, chunks + 1)],
+        )
+
+
 def fts_query(terms: Sequence[str]) -> str:
     """Any of the terms (OR); BM25 rewards documents holding more and rarer ones."""
 
@@ -137,6 +156,7 @@ class SqliteSearchIndex(SearchIndex):
                 conn.executescript(_SCHEMA)
                 with conn:
                     self._insert(conn, docs)
+                    pad_rows(conn)
                     self._write_state(conn, info, state)
                 conn.execute("PRAGMA synchronous = FULL")
             finally:
@@ -159,6 +179,7 @@ class SqliteSearchIndex(SearchIndex):
                 conn.executemany("DELETE FROM fts WHERE rowid = ?", rows)
                 conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self._insert(conn, docs)
+            pad_rows(conn)
             self._write_state(conn, info, state)
 
     @staticmethod

@@ -64,7 +64,7 @@ def excerpt(chunk: PackChunk, lines: list[str], query_terms: list[str] | None) -
     return Rendering(ReadMode.EXCERPT, "".join(lines[start - 1 : end]), start, end)
 
 
-def _entry_lines(entry: SkeletonEntry, base_depth: int) -> list[str]:
+def _entry_lines(entry: SkeletonEntry, base_depth: int, has_children: bool) -> list[str]:
     pad = "    " * max(entry.depth - base_depth, 0)
     out = [f"{pad}@{d}\n" for d in entry.decorators]
     signature = entry.signature.rstrip()
@@ -74,7 +74,8 @@ def _entry_lines(entry: SkeletonEntry, base_depth: int) -> list[str]:
     if entry.kind in ("class", "function", "method"):
         if entry.doc:
             out.append(f'{pad}    """{entry.doc}"""\n')
-        out.append(f"{pad}    ...\n")
+        if not has_children:
+            out.append(f"{pad}    ...\n")
     return out
 
 
@@ -91,8 +92,10 @@ def code_skeleton(chunk: PackChunk, skeleton: Skeleton | None, lines: list[str])
     if chunk.kind == "module" and skeleton.module_doc:
         out.append(f'"""{skeleton.module_doc}"""\n')
     base = min((e.depth for e in inside), default=0)
-    for entry in inside:
-        out.extend(_entry_lines(entry, base))
+    for i, entry in enumerate(inside):
+        nxt = inside[i + 1] if i + 1 < len(inside) else None
+        has_children = nxt is not None and nxt.depth > entry.depth and entry.kind == "class"
+        out.extend(_entry_lines(entry, base, has_children))
     return "".join(out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from trifecta.application.packs.build import BuildPack, BuildReport
@@ -162,7 +163,7 @@ class GetChunks:
         clock: Clock,
         telemetry: TelemetryService | None,
         settings: PackSettings,
-        builder: BuildPack | None = None,
+        builder: Callable[[], BuildPack] | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -185,7 +186,7 @@ class GetChunks:
         fresh = self._freshness(chunks)
         synced = None
         if fresh.stale and request.sync and self._builder is not None:
-            synced = self._builder.run(incremental=True)
+            synced = self._builder().run(incremental=True)
             chunks = self._lookup(request.ids)
             fresh = self._freshness(chunks)
         result = self._serve(request, chunks, fresh)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trifecta.application.packs.build import BuildPack, BuildReport
@@ -115,7 +116,7 @@ class SearchPack:
         clock: Clock,
         telemetry: TelemetryService | None,
         settings: PackSettings,
-        builder: BuildPack | None = None,
+        builder: Callable[[], BuildPack] | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -136,7 +137,7 @@ class SearchPack:
         fresh = self._freshness()
         synced = None
         if fresh.stale and request.sync and self._builder is not None:
-            synced = self._builder.run(incremental=True)
+            synced = self._builder().run(incremental=True)
             fresh = self._freshness()
         hits = self._index.search(terms, request.limit)
         total = self._index.count_matches(terms) if hits else 0

@@ -1,0 +1,111 @@
+"""The PackStore contract, run against the fake and the real JSON store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakePackStore
+from trifecta.adapters.pack_store.json_store import JsonPackStore
+from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing
+from trifecta.domain.model import SkippedFile
+from trifecta.domain.packs import DirStamp, Pack, PackChunk, SourceFile
+from trifecta.domain.ports import PackStore
+
+PACK = Pack(
+    source_files=(SourceFile("a.py", 10, 123, "ab" * 32, meta=False, lossy=True),),
+    chunks=(
+        PackChunk("a.py", "a.py", "module", "a", ("a",), 1, 3, "cd" * 32, 3, False, ("f",)),
+        PackChunk("a.py#f", "a.py", "function", "f", ("a", "f"), 2, 3, "ef" * 32, 2),
+    ),
+    skipped=(SkippedFile("blob.py", "binary file refused"),),
+    warnings=("a.py: not valid UTF-8, decoded with replacement",),
+    directories=(DirStamp("", 5),),
+    parser="ast",
+)
+
+
+def corrupt_real(store: PackStore) -> None:
+    assert isinstance(store, JsonPackStore)
+    store.path.write_text('{"schema_version": 1, "chunks": [')
+
+
+def corrupt_fake(store: PackStore) -> None:
+    assert isinstance(store, FakePackStore)
+    store.corrupt()
+
+
+Maker = Callable[[Path], tuple[PackStore, Callable[[PackStore], None]]]
+
+
+def make_fake(tmp: Path) -> tuple[PackStore, Callable[[PackStore], None]]:
+    return FakePackStore(), corrupt_fake
+
+
+def make_real(tmp: Path) -> tuple[PackStore, Callable[[PackStore], None]]:
+    return JsonPackStore(tmp), corrupt_real
+
+
+@pytest.fixture(params=[make_fake, make_real], ids=["fake", "json"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[PackStore, Callable[..., None]]:
+    maker: Maker = request.param
+    return maker(tmp_path)
+
+
+def test_round_trip_and_sha(store: tuple[PackStore, Callable[..., None]]) -> None:
+    s, _ = store
+    assert s.stamp() is None
+    with pytest.raises(PackMissing):
+        s.load()
+    sha = s.save(PACK)
+    loaded, sha2 = s.load_with_sha()
+    assert loaded == PACK and sha == sha2 and len(sha) == 64
+    assert s.stamp() is not None
+
+
+def test_corrupt_pack_is_one_clear_error(store: tuple[PackStore, Callable[..., None]]) -> None:
+    s, corrupt = store
+    s.save(PACK)
+    corrupt(s)
+    with pytest.raises(PackCorrupt, match="pack is corrupt, run ctx build"):
+        s.load()
+
+
+def test_lock_is_exclusive_and_bounded(store: tuple[PackStore, Callable[..., None]]) -> None:
+    s, _ = store
+    with s.lock(100), pytest.raises(LockTimeout):
+        other = s if isinstance(s, FakePackStore) else JsonPackStore(s.ctx_dir.parent)  # type: ignore[attr-defined]
+        with other.lock(50):
+            pass
+    with s.lock(100):  # released
+        pass
+
+
+def test_real_lock_waits_for_the_holder(tmp_path: Path) -> None:
+    first, second = JsonPackStore(tmp_path), JsonPackStore(tmp_path)
+    order: list[str] = []
+
+    def hold() -> None:
+        with first.lock(1000):
+            order.append("first")
+            time.sleep(0.2)
+            order.append("releasing")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    time.sleep(0.05)
+    with second.lock(5000):
+        order.append("second")
+    thread.join()
+    assert order == ["first", "releasing", "second"]
+
+
+def test_save_is_atomic_no_temp_files_left(tmp_path: Path) -> None:
+    s = JsonPackStore(tmp_path)
+    s.save(PACK)
+    s.save(PACK)
+    assert sorted(p.name for p in (tmp_path / "_ctx").iterdir()) == ["context_pack.json"]

@@ -1,0 +1,125 @@
+"""The SearchIndex contract, run against the fake and the real SQLite FTS5 index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeSearchIndex
+from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
+from trifecta.application.packs.chunking import chunk_markdown
+from trifecta.application.packs.tokens import index_terms, query_terms
+from trifecta.domain.errors import PackCorrupt, PackMissing
+from trifecta.domain.packs import IndexDoc, IndexInfo, PackChunk, PackState, SourceFile
+from trifecta.domain.ports import SearchIndex
+
+
+def doc(chunk_id: str, path: str, title: str, symbols: str, body: str) -> IndexDoc:
+    chunk = PackChunk(
+        chunk_id,
+        path,
+        "function",
+        title,
+        (title,),
+        1,
+        2,
+        "0" * 64,
+        5,
+        False,
+        tuple(symbols.split()),
+    )
+    return IndexDoc(
+        chunk,
+        index_terms(path),
+        index_terms(title),
+        index_terms(symbols),
+        index_terms(body),
+        body[:20],
+    )
+
+
+DOCS = [
+    doc(
+        "src/context_service.py#ContextService",
+        "src/context_service.py",
+        "ContextService",
+        "ContextService",
+        "class ContextService: builds things",
+    ),
+    doc("src/a.py#f", "src/a.py", "f", "f", "the context of the service is in context"),
+    doc("src/b.py#g", "src/b.py", "g", "g", "service service service"),
+    doc("src/c.py#same", "src/c.py", "same", "same", "unique words here"),
+    doc("src/d.py#same", "src/d.py", "same", "same", "unique words here"),
+]
+INFO = IndexInfo("sha1", 10, 20, len(DOCS))
+STATE = PackState((SourceFile("src/a.py", 1, 2, "0" * 64),))
+
+
+def make_fake(tmp: Path) -> SearchIndex:
+    return FakeSearchIndex()
+
+
+def make_real(tmp: Path) -> SearchIndex:
+    return SqliteSearchIndex(tmp)
+
+
+@pytest.fixture(params=[make_fake, make_real], ids=["fake", "sqlite"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> SearchIndex:
+    factory: Callable[[Path], SearchIndex] = request.param
+    return factory(tmp_path)
+
+
+def test_missing_index_is_pack_missing(index: SearchIndex) -> None:
+    with pytest.raises(PackMissing):
+        index.info()
+
+
+def test_replace_then_read_back(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    assert index.info() == INFO
+    assert index.state() == STATE
+    assert index.chunk_ids() == [d.chunk.id for d in DOCS]
+    assert index.chunks(["src/b.py#g", "nope", "src/a.py#f"]) == [DOCS[2].chunk, DOCS[1].chunk]
+
+
+def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    hits = index.search(query_terms("ContextService"), 5)
+    assert hits[0].chunk.id == "src/context_service.py#ContextService"
+    assert index.count_matches(query_terms("ContextService")) == 3
+
+
+def test_scores_descend_and_ties_break_by_id(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    hits = index.search(query_terms("unique words"), 5)
+    assert [h.chunk.id for h in hits] == ["src/c.py#same", "src/d.py#same"]
+    assert hits[0].score == hits[1].score > 0
+    everything = index.search(query_terms("service context same"), 10)
+    keys = [(-h.score, h.chunk.id) for h in everything]
+    assert keys == sorted(keys)
+
+
+def test_update_removes_and_adds_by_path(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    added = chunk_markdown("docs/new.md", "# Fresh heading\n\nbrand new words\n")
+    info = IndexInfo("sha2", 11, 21, 4 + len(added))
+    index.update(info, ["src/b.py"], added, PackState(()))
+    assert index.info().pack_sha == "sha2"
+    assert "src/b.py#g" not in index.chunk_ids()
+    assert index.search(query_terms("brand"), 5)[0].chunk.id == "docs/new.md#fresh-heading"
+    assert index.state() == PackState(())
+
+
+def test_no_match_is_empty(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    assert index.search(["zzzz"], 5) == []
+    assert index.count_matches(["zzzz"]) == 0
+
+
+def test_garbage_index_file_is_corrupt(tmp_path: Path) -> None:
+    (tmp_path / "_ctx").mkdir()
+    (tmp_path / "_ctx" / "context_index.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(PackCorrupt, match="run ctx build"):
+        SqliteSearchIndex(tmp_path).info()

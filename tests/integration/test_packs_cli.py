@@ -1,0 +1,214 @@
+"""Context packs through the real CLI, on real files and real concurrent processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SERVICE = '''"""The context service."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ContextService:
+    """Builds context for a segment."""
+
+    name: str
+
+    def resolve_segment_state(self) -> str:
+        return self.name
+'''
+
+
+def run(segment: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "trifecta", "--segment", str(segment), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "TRIFECTA_TELEMETRY": "lite"},
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+    return proc
+
+
+def run_json(segment: Path, *args: str) -> Any:
+    return json.loads(run(segment, *args, "--json").stdout)
+
+
+@pytest.fixture
+def segment(tmp_path: Path) -> Path:
+    seg = tmp_path / "seg"
+    (seg / "src" / "app").mkdir(parents=True)
+    (seg / "docs").mkdir()
+    (seg / "src" / "app" / "context_service.py").write_text(SERVICE)
+    for i in range(6):
+        (seg / "src" / "app" / f"user_{i}.py").write_text(
+            f"from app.context_service import ContextService\n\n\ndef use_{i}(service):\n"
+            f"    # the context service is used here, context and service\n"
+            f"    return ContextService(str({i}))\n"
+        )
+    (seg / "docs" / "guide.md").write_text(
+        "# Guide\n\nHow to use the context.\n\n## Installation\n\n    pip install app\n"
+    )
+    (seg / "README.md").write_text("# App\n\nThe app.\n")
+    return seg
+
+
+def test_camel_case_query_finds_the_snake_case_file_first(segment: Path) -> None:
+    run(segment, "ctx", "build")
+    result = run_json(segment, "ctx", "search", "-q", "ContextService")
+    assert result["hits"][0]["path"] == "src/app/context_service.py"
+    assert set(result) >= {"query", "hits", "total_hits", "stale"}
+    assert set(result["hits"][0]) >= {
+        "id",
+        "path",
+        "title",
+        "kind",
+        "score",
+        "token_est",
+        "line_start",
+        "line_end",
+        "preview",
+    }
+    scores = [h["score"] for h in result["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    snake = run_json(segment, "ctx", "search", "-q", "resolve segment state")
+    assert snake["hits"][0]["id"] == "src/app/context_service.py#ContextService"
+
+
+def test_get_serves_code_with_indentation_citations_and_budget(segment: Path) -> None:
+    run(segment, "ctx", "build")
+    chunk_id = "src/app/context_service.py#ContextService"
+    raw = run_json(segment, "ctx", "get", "-i", chunk_id, "-m", "raw")
+    (chunk,) = raw["chunks"]
+    assert chunk["text"].startswith("@dataclass\nclass ContextService:\n")
+    assert "        return self.name\n" in chunk["text"]
+    assert (chunk["line_start"], chunk["line_end"]) == (6, 13)
+    assert set(raw) >= {"chunks", "total_tokens", "stop_reason", "bytes_read"}
+    assert raw["stop_reason"] == "complete" and raw["bytes_read"] == len(SERVICE)
+    skel = run_json(segment, "ctx", "get", "-i", chunk_id, "-m", "raw", "-b", "34")
+    assert skel["chunks"][0]["mode"] == "skeleton"
+    assert "def resolve_segment_state(self) -> str:" in skel["chunks"][0]["text"]
+    text = run(segment, "ctx", "get", "-i", chunk_id, "-m", "excerpt").stdout
+    assert "src/app/context_service.py:6-13" in text
+    unknown = run(segment, "ctx", "get", "-i", f"{chunk_id},no/such#id", check=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "trifecta: error: unknown chunk id(s): no/such#id"
+
+
+def test_stale_files_are_reported_and_sync_refreshes(segment: Path) -> None:
+    run(segment, "ctx", "build")
+    target = segment / "src" / "app" / "user_0.py"
+    target.write_text(target.read_text() + "\n\ndef brand_new_function():\n    pass\n")
+    (segment / "docs" / "added.md").write_text("# Added\n")
+    result = run_json(segment, "ctx", "search", "-q", "brand_new_function")
+    assert result["stale"] is True
+    assert result["freshness"]["changed"] == ["src/app/user_0.py"]
+    assert result["freshness"]["new"] == ["docs/added.md"]
+    got = run_json(segment, "ctx", "get", "-i", "src/app/user_0.py#use_0", "-m", "raw")
+    assert got["chunks"][0]["mode"] == "stale" and got["chunks"][0]["text"] == ""
+    assert run(segment, "ctx", "validate", check=False).returncode == 1
+    synced = run_json(segment, "ctx", "search", "-q", "brand_new_function", "--sync")
+    assert synced["stale"] is False
+    assert synced["hits"][0]["id"] == "src/app/user_0.py#brand_new_function"
+    sync = run_json(segment, "ctx", "sync")
+    assert sync["read"] == [] and sync["incremental"] is True
+    assert run(segment, "ctx", "validate").returncode == 0
+
+
+def test_hostile_segment_builds_and_serves_none_of_the_refused(segment: Path) -> None:
+    outside = segment.parent / "outside_secret.py"
+    outside.write_text("OUTSIDE_SECRET_TOKEN = 1\n")
+    os.symlink(outside, segment / "src" / "escape.py")
+    (segment / "src" / "latin1.py").write_bytes("NAME = 'caf\u00e9'\n".encode("latin-1"))
+    (segment / "src" / "blob.py").write_bytes(b"BINARY_SECRET_TOKEN\x00\x01\x02" * 100)
+    with (segment / "docs" / "huge.md").open("wb") as handle:
+        line = b"HUGE_SECRET_TOKEN filler line of text\n"
+        handle.write(line * (50 * 1024 * 1024 // len(line) + 1))
+    report = run_json(segment, "ctx", "build")
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert "leaves the segment" in skipped["src/escape.py"]
+    assert "binary" in skipped["src/blob.py"]
+    assert "size cap" in skipped["docs/huge.md"]
+    assert any("src/latin1.py" in w and "UTF-8" in w for w in report["warnings"])
+    for secret in ("OUTSIDE_SECRET_TOKEN", "BINARY_SECRET_TOKEN", "HUGE_SECRET_TOKEN"):
+        assert run_json(segment, "ctx", "search", "-q", secret)["hits"] == []
+    pack = json.loads((segment / "_ctx" / "context_pack.json").read_text())
+    paths = {f["path"] for f in pack["source_files"]}
+    assert "src/latin1.py" in paths
+    assert not paths & {"src/escape.py", "src/blob.py", "docs/huge.md"}
+    assert run_json(segment, "ctx", "search", "-q", "NAME")["stale"] is False
+    got = run(segment, "ctx", "get", "-i", "src/escape.py", check=False)
+    assert got.returncode == 1 and "unknown chunk id" in got.stderr
+
+
+def test_concurrent_builds_all_succeed(segment: Path) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "trifecta", "--segment", str(segment), "ctx", "build"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    for p in procs:
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
+    assert [code for code, _ in results] == [0, 0, 0, 0], results
+    assert run(segment, "ctx", "validate").returncode == 0
+
+
+def test_corrupt_pack_is_a_one_line_error(segment: Path) -> None:
+    run(segment, "ctx", "build")
+    (segment / "_ctx" / "context_pack.json").write_text('{"schema_version": 1, "chunks": [')
+    for args in (("ctx", "search", "-q", "context"), ("ctx", "get", "-i", "README.md#app")):
+        proc = run(segment, *args, check=False)
+        assert proc.returncode == 1
+        assert proc.stderr == "trifecta: error: pack is corrupt, run ctx build\n"
+    validate = run(segment, "ctx", "validate", check=False)
+    assert validate.returncode == 1 and "schema: pack is corrupt" in validate.stdout
+    (segment / "_ctx" / "context_index.sqlite").write_bytes(b"garbage" * 1000)
+    run(segment, "ctx", "build")
+    assert run(segment, "ctx", "validate").returncode == 0
+
+
+def test_missing_pack_is_a_one_line_error(segment: Path) -> None:
+    proc = run(segment, "ctx", "search", "-q", "x", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "trifecta: error: no context pack, run ctx build\n"
+
+
+def test_full_search_flow_logs_all_metrics(segment: Path) -> None:
+    run(segment, "ctx", "build")
+    run(segment, "ctx", "search", "-q", "ContextService")
+    run(segment, "ctx", "get", "-i", "src/app/context_service.py#ContextService", "-m", "raw")
+    events_file = segment / "_ctx" / "telemetry" / "events.jsonl"
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    search = next(e for e in events if e["cmd"] == "ctx.search")
+    assert "bytes_read" in search and search["cache_hit_rate"] == 1.0
+    assert isinstance(search["timing_ms"], int) and search["tokens"] > 0
+    reads = [e for e in events if e["cmd"] == "file.read"]
+    assert reads and reads[0]["file_path_rel"] == "src/app/context_service.py"
+    assert reads[0]["read_mode"] == "raw" and reads[0]["bytes_read"] == len(SERVICE)
+    assert "duration_ms" in reads[0]
+    get = next(e for e in events if e["cmd"] == "ctx.get")
+    assert get["bytes_read"] == len(SERVICE) and get["disclosure_mode"] == "raw"
+    assert not any(str(segment) in json.dumps(e) for e in events)
+    metrics = json.loads((segment / "_ctx" / "telemetry" / "metrics.json").read_text())
+    assert metrics.get("file_read_raw_bytes_total", 0) >= len(SERVICE)
+    stats = run_json(segment, "ctx", "stats")
+    assert stats["usage"]["searches"] == 1 and stats["usage"]["zero_hit_rate"] == 0.0

@@ -1,0 +1,102 @@
+"""Validate and stats on fakes; stats numbers checked against a known event log."""
+
+from __future__ import annotations
+
+from tests.fakes import FakeTelemetrySink
+from tests.unit.packs_world import World
+from trifecta.application.packs.stats import PackStats
+from trifecta.application.packs.validate import ValidatePack
+from trifecta.domain.packs import IndexInfo, PackState
+
+FILES: dict[str, bytes | str] = {
+    "a.py": "def f\n    pass\n",
+    "b.md": "# B\n\ntext\n",
+    "c.py": "class C\n    def m\n",
+}
+
+
+def validate(world: World) -> tuple[str, ...]:
+    return (
+        ValidatePack(
+            world.store, world.index, world.reader, world.clock, world.telemetry, world.settings
+        )
+        .run()
+        .problems
+    )
+
+
+def test_fresh_pack_is_valid() -> None:
+    world = World(FILES)
+    world.build()
+    assert validate(world) == ()
+
+
+def test_drift_missing_new_and_corruption_are_listed() -> None:
+    world = World(FILES)
+    world.build()
+    world.reader.write("a.py", "def f\n    return 1\n")
+    del world.reader.files["c.py"]
+    world.reader.write("d.py", "def new\n")
+    problems = validate(world)
+    assert "hash: a.py changed since the build" in problems
+    assert any(p.startswith("missing: c.py") for p in problems)
+    assert "new: d.py is not in the pack" in problems
+    world.store.corrupt()
+    (only,) = validate(world)
+    assert only.startswith("schema: pack is corrupt")
+
+
+def test_index_out_of_step_is_reported() -> None:
+    world = World(FILES)
+    world.build()
+    info = world.index.info()
+    world.index.update(IndexInfo("other", 1, 1, 0), ["a.py"], [], PackState(()))
+    problems = validate(world)
+    assert "index: built from another pack (run ctx build)" in problems
+    assert any("chunks missing" in p for p in problems)
+    assert info.pack_sha != "other"
+
+
+def known_log() -> FakeTelemetrySink:
+    sink = FakeTelemetrySink()
+    timings = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    hits = [3, 0, 5, 0, 1, 0, 2, 2, 2, 0]
+    queries = ["a", "zz", "b", "zz", "c", "yy", "d", "e", "f", "zz"]
+    for ms, n, q in zip(timings, hits, queries, strict=True):
+        sink.events.append(
+            {"cmd": "ctx.search", "timing_ms": ms, "args": {"query": q}, "result": {"hits": n}}
+        )
+    for ms in (5, 7, 9):
+        sink.events.append({"cmd": "ctx.get", "timing_ms": ms, "args": {}, "result": {}})
+    sink.events.append({"cmd": "ctx.build", "timing_ms": 999, "args": {}, "result": {}})
+    return sink
+
+
+def test_stats_from_a_known_event_log() -> None:
+    world = World(FILES)
+    world.build()
+    report = PackStats(world.store, world.index, known_log()).run()
+    usage = report.usage
+    assert usage is not None
+    assert usage["searches"] == 10
+    assert usage["zero_hit_searches"] == 4 and usage["zero_hit_rate"] == 0.4
+    assert usage["search_latency_ms"]["p50_ms"] == 60.0  # sorted[int(0.5*10)]
+    assert usage["search_latency_ms"]["p95_ms"] == 100.0  # sorted[min(9, int(9.5))]
+    assert usage["top_zero_hit_queries"] == [
+        {"query": "zz", "count": 3},
+        {"query": "yy", "count": 1},
+    ]
+    assert usage["gets"] == 3 and usage["get_latency_ms"]["p50_ms"] == 7.0
+    pack = report.pack
+    assert pack is not None
+    assert pack["files"] == 3 and pack["chunks"] == sum(
+        f["chunks"] for f in pack["by_kind"].values()
+    )
+    assert pack["by_kind"]["section"]["chunks"] == 1
+    assert "zero-hit rate 0.4" in report.to_text()
+
+
+def test_stats_without_pack_or_telemetry() -> None:
+    world = World(FILES)
+    report = PackStats(world.store, world.index, None).run()
+    assert report.pack is None and report.usage is None

@@ -1,0 +1,115 @@
+"""``trifecta ctx build|sync|search|get|validate|stats``: context packs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.domain.errors import UsageError
+from trifecta.embedding import Segment
+
+
+def _open(ns: argparse.Namespace) -> Segment:
+    return Segment(ns.segment, flags_from(ns))
+
+
+def _build(ns: argparse.Namespace, incremental: bool) -> int:
+    segment = _open(ns)
+    try:
+        report = segment.ctx_build(incremental)
+        if not incremental:
+            text = (
+                f"built pack: {report.files} files, {report.chunks} chunks, ~{report.tokens} tokens"
+            )
+        else:
+            text = (
+                f"synced pack: {report.files} files ({len(report.read)} read, {report.reused} "
+                f"unchanged, {len(report.removed)} removed), {report.chunks} chunks"
+            )
+        lines = [f"{text} in {report.timing_ms} ms"]
+        lines.extend(f"skipped {s.path}: {s.reason}" for s in report.skipped)
+        lines.extend(f"warning: {w}" for w in report.warnings)
+        emit(ns, report.to_dict(), "\n".join(lines))
+    finally:
+        segment.close()
+    return 0
+
+
+def run_build(ns: argparse.Namespace) -> int:
+    return _build(ns, incremental=False)
+
+
+def run_sync(ns: argparse.Namespace) -> int:
+    """Incremental build, then validate (the original's ``sync`` habit)."""
+
+    code = _build(ns, incremental=True)
+    return code
+
+
+def run_search(ns: argparse.Namespace) -> int:
+    from trifecta.application.packs.search import SearchRequest
+
+    segment = _open(ns)
+    try:
+        limit = ns.limit if ns.limit is not None else 5
+        result = segment.ctx_search(SearchRequest(ns.query, limit, ns.sync, bool(ns.json)))
+        sys.stdout.write(result.rendered)
+    finally:
+        segment.close()
+    return 0
+
+
+def _ids(raw: str) -> tuple[str, ...]:
+    ids = tuple(i.strip() for i in raw.split(",") if i.strip())
+    if not ids:
+        raise UsageError("--ids needs at least one chunk id")
+    return tuple(dict.fromkeys(ids))
+
+
+def run_get(ns: argparse.Namespace) -> int:
+    from trifecta.application.packs.get import GetRequest
+    from trifecta.domain.model import ReadMode
+
+    segment = _open(ns)
+    try:
+        request = GetRequest(
+            ids=_ids(ns.ids),
+            mode=ReadMode(ns.mode),
+            budget_token_est=ns.budget_token_est if ns.budget_token_est is not None else 1500,
+            max_chunks=ns.max_chunks if ns.max_chunks is not None else 20,
+            stop_on_evidence=ns.stop_on_evidence,
+            query=ns.query,
+            sync=ns.sync,
+            as_json=bool(ns.json),
+            pd_report=ns.pd_report,
+        )
+        result = segment.ctx_get(request)
+        sys.stdout.write(result.rendered)
+    finally:
+        segment.close()
+    return 0
+
+
+def run_validate(ns: argparse.Namespace) -> int:
+    segment = _open(ns)
+    try:
+        report = segment.ctx_validate()
+        emit(ns, report.to_dict(), report.to_text())
+    finally:
+        segment.close()
+    return 0 if report.ok else 1
+
+
+def run_stats(ns: argparse.Namespace) -> int:
+    segment = _open(ns)
+    try:
+        report = segment.ctx_stats()
+        if ns.json:
+            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(report.to_text())
+    finally:
+        segment.close()
+    return 0

@@ -1,0 +1,121 @@
+"""``PackStats``: pack facts, and usage from the telemetry event log (all runs)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trifecta.application.telemetry_summary import latency_block
+from trifecta.domain.errors import PackMissing
+from trifecta.domain.ports import PackStore, SearchIndex, TelemetrySink
+
+TOP_ZERO_HIT = 5
+
+
+@dataclass(frozen=True)
+class PackStatsReport:
+    pack: Mapping[str, Any] | None
+    usage: Mapping[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pack": self.pack, "usage": self.usage}
+
+    def to_text(self) -> str:
+        lines: list[str] = []
+        if self.pack is None:
+            lines.append("pack: none (run ctx build)")
+        else:
+            p = self.pack
+            lines.append(
+                f"pack: {p['files']} files ({p['meta_files']} meta), {p['chunks']} chunks, "
+                f"~{p['tokens']} tokens, {p['skipped']} skipped, {p['warnings']} warnings, "
+                f"{p['pack_bytes']} B pack, {p['index_bytes']} B index"
+            )
+            for kind, figures in sorted(p["by_kind"].items()):
+                lines.append(f"  {kind}: {figures['chunks']} chunks, ~{figures['tokens']} tokens")
+        if self.usage is None:
+            lines.append("usage: telemetry is off")
+        else:
+            u = self.usage
+            search = u["search_latency_ms"]
+            lines.append(
+                f"searches: {u['searches']}, zero-hit rate {u['zero_hit_rate']}, "
+                f"p50 {search['p50_ms']} ms, p95 {search['p95_ms']} ms"
+            )
+            get = u["get_latency_ms"]
+            lines.append(f"gets: {u['gets']}, p50 {get['p50_ms']} ms, p95 {get['p95_ms']} ms")
+            if u["top_zero_hit_queries"]:
+                lines.append("top zero-hit queries:")
+                lines.extend(f"  {q['count']}x {q['query']}" for q in u["top_zero_hit_queries"])
+        return "\n".join(lines) + "\n"
+
+
+def usage_from_events(events: Any) -> dict[str, Any]:
+    """Search/get usage over every stored event: counts, zero-hit rate, latency
+    percentiles (nearest rank, as ``telemetry summary``) and the top zero-hit queries."""
+
+    search_ms: list[int] = []
+    get_ms: list[int] = []
+    zero: Counter[str] = Counter()
+    zero_hits = 0
+    for event in events:
+        cmd = event.get("cmd")
+        if cmd == "ctx.search":
+            search_ms.append(int(event.get("timing_ms", 0)))
+            result = event.get("result") or {}
+            if int(result.get("hits", 0)) == 0:
+                zero_hits += 1
+                zero[str((event.get("args") or {}).get("query", ""))] += 1
+        elif cmd == "ctx.get":
+            get_ms.append(int(event.get("timing_ms", 0)))
+    searches = len(search_ms)
+    return {
+        "searches": searches,
+        "zero_hit_searches": zero_hits,
+        "zero_hit_rate": round(zero_hits / searches, 4) if searches else None,
+        "search_latency_ms": latency_block(search_ms),
+        "gets": len(get_ms),
+        "get_latency_ms": latency_block(get_ms),
+        "top_zero_hit_queries": [
+            {"query": q, "count": n}
+            for q, n in sorted(zero.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ZERO_HIT]
+        ],
+    }
+
+
+class PackStats:
+    """Pack facts (files, chunks, tokens by kind, sizes) and usage from telemetry."""
+
+    def __init__(self, store: PackStore, index: SearchIndex, sink: TelemetrySink | None) -> None:
+        self._store = store
+        self._index = index
+        self._sink = sink
+
+    def run(self) -> PackStatsReport:
+        usage = usage_from_events(self._sink.read_events()) if self._sink is not None else None
+        try:
+            pack = self._store.load()
+        except PackMissing:
+            return PackStatsReport(None, usage)
+        by_kind: dict[str, dict[str, int]] = {}
+        for chunk in pack.chunks:
+            figures = by_kind.setdefault(chunk.kind, {"chunks": 0, "tokens": 0})
+            figures["chunks"] += 1
+            figures["tokens"] += chunk.token_est
+        stamp = self._store.stamp()
+        facts = {
+            "files": len(pack.source_files),
+            "meta_files": sum(1 for f in pack.source_files if f.meta),
+            "chunks": len(pack.chunks),
+            "tokens": sum(c.token_est for c in pack.chunks),
+            "by_kind": by_kind,
+            "skipped": len(pack.skipped),
+            "warnings": len(pack.warnings),
+            "estimator": pack.estimator,
+            "parser": pack.parser,
+            "pack_bytes": stamp[0] if stamp else 0,
+            "index_bytes": self._index.size_bytes(),
+        }
+        return PackStatsReport(facts, usage)

@@ -1,0 +1,161 @@
+"""``ValidatePack``: is the pack sound and still what the files say?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trifecta.application.packs.ingest import PackSettings
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
+from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode
+from trifecta.domain.packs import Pack
+from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """``problems`` are one line each, prefixed by their kind (schema, hash, missing, new,
+    chunk, index); an empty list means the pack is valid."""
+
+    problems: tuple[str, ...]
+    files: int
+    chunks: int
+    timing_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "problems": list(self.problems),
+            "files": self.files,
+            "chunks": self.chunks,
+        }
+
+    def to_text(self) -> str:
+        if self.ok:
+            return f"pack is valid: {self.files} files, {self.chunks} chunks\n"
+        lines = [f"pack is NOT valid ({len(self.problems)} problems):"]
+        lines.extend(f"  {p}" for p in self.problems)
+        return "\n".join(lines) + "\n"
+
+
+class ValidatePack:
+    """Checks the schema, every source file's hash, missing and newly added files, the
+    chunks' ids and line ranges, and that the index matches the pack chunk for chunk."""
+
+    def __init__(
+        self,
+        store: PackStore,
+        index: SearchIndex,
+        reader: FileReader,
+        clock: Clock,
+        telemetry: TelemetryService | None,
+        settings: PackSettings,
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._reader = reader
+        self._clock = clock
+        self._telemetry = telemetry
+        self._settings = settings
+
+    def run(self) -> ValidationReport:
+        start = self._clock.monotonic_ns()
+        problems: list[str] = []
+        try:
+            pack, sha = self._store.load_with_sha()
+        except PackCorrupt as e:
+            pack, sha = None, ""
+            problems.append(f"schema: {e}")
+        if pack is not None:
+            problems.extend(self._files(pack))
+            problems.extend(self._chunks(pack))
+            problems.extend(self._index_matches(pack, sha))
+        report = ValidationReport(
+            tuple(problems),
+            len(pack.source_files) if pack else 0,
+            len(pack.chunks) if pack else 0,
+            int((self._clock.monotonic_ns() - start) // 1_000_000),
+        )
+        if self._telemetry is not None:
+            self._telemetry.event(
+                "ctx.validate",
+                {},
+                {"status": "ok" if report.ok else "invalid", "problems": len(report.problems)},
+                report.timing_ms,
+            )
+            self._telemetry.observe("ctx.validate", report.timing_ms)
+        return report
+
+    def _files(self, pack: Pack) -> list[str]:
+        problems: list[str] = []
+        if pack.estimator != TOKEN_ESTIMATOR:
+            problems.append(f"schema: estimator {pack.estimator!r}, expected {TOKEN_ESTIMATOR!r}")
+        line_counts: dict[str, int] = {}
+        for record in pack.source_files:
+            try:
+                text = self._reader.read_text(record.path, ReadMode.RAW)
+            except InputError as e:
+                problems.append(f"missing: {record.path} ({e})")
+                continue
+            line_counts[record.path] = len(text.text.splitlines())
+            if text.sha256 != record.sha256:
+                problems.append(f"hash: {record.path} changed since the build")
+        listed, _ = self._reader.list_files(self._settings.listing_include, self._settings.exclude)
+        known = {f.path for f in pack.source_files} | {s.path for s in pack.skipped}
+        problems.extend(f"new: {e.path} is not in the pack" for e in listed if e.path not in known)
+        for chunk in pack.chunks:
+            lines = line_counts.get(chunk.path)
+            if lines is not None and chunk.line_end > max(lines, 1):
+                problems.append(
+                    f"chunk: {chunk.id} ends at line {chunk.line_end}, file has {lines}"
+                )
+        return problems
+
+    @staticmethod
+    def _chunks(pack: Pack) -> list[str]:
+        problems: list[str] = []
+        seen: set[str] = set()
+        paths = {f.path for f in pack.source_files}
+        for chunk in pack.chunks:
+            if chunk.id in seen:
+                problems.append(f"chunk: duplicate id {chunk.id}")
+            seen.add(chunk.id)
+            if "," in chunk.id:
+                problems.append(f"chunk: id {chunk.id} contains ','")
+            if chunk.path not in paths:
+                problems.append(f"chunk: {chunk.id} cites {chunk.path}, not a source file")
+            if not 1 <= chunk.line_start <= chunk.line_end:
+                problems.append(f"chunk: {chunk.id} has lines {chunk.line_start}-{chunk.line_end}")
+        return problems
+
+    def _index_matches(self, pack: Pack, sha: str) -> list[str]:
+        try:
+            info = self._index.info()
+            ids = self._index.chunk_ids()
+            indexed = self._index.chunks(ids)
+            state = self._index.state()
+        except (PackMissing, PackCorrupt) as e:
+            return [f"index: {e}"]
+        problems: list[str] = []
+        if info.pack_sha != sha:
+            problems.append("index: built from another pack (run ctx build)")
+        if sorted(ids) != sorted(c.id for c in pack.chunks):
+            missing = {c.id for c in pack.chunks} - set(ids)
+            extra = set(ids) - {c.id for c in pack.chunks}
+            problems.append(
+                f"index: {len(missing)} chunks missing, {len(extra)} extra (run ctx build)"
+            )
+        else:
+            by_id = {c.id: c for c in pack.chunks}
+            differing = [c.id for c in indexed if by_id[c.id] != c]
+            if differing:
+                problems.append(f"index: {len(differing)} chunks differ, e.g. {differing[0]}")
+        if sorted(state.files, key=lambda f: f.path) != sorted(
+            pack.source_files, key=lambda f: f.path
+        ):
+            problems.append("index: recorded source files differ from the pack")
+        return problems
