@@ -7,7 +7,6 @@ and embedders get typed objects from ``trifecta.embedding.Segment``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,22 +23,16 @@ from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
+from trifecta.adapters.system.labels import segment_label as segment_label
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.packs.build import BuildPack
+from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.get import GetChunks
-from trifecta.application.packs.ingest import PackSettings
 from trifecta.application.packs.search import SearchPack
 from trifecta.application.packs.stats import PackStats
 from trifecta.application.packs.validate import ValidatePack
 from trifecta.application.telemetry import TelemetryService
 from trifecta.application.telemetry_summary import SummarizeTelemetry
-
-
-def segment_label(root: Path) -> str:
-    """A stable, non-reversible label for a segment: ``<dirname>-<sha256(path)[:8]>``."""
-
-    digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
-    return f"{root.name or 'root'}-{digest}"
 
 
 def pack_settings(include: list[str], exclude: list[str], lock_timeout_ms: int) -> PackSettings:
@@ -87,12 +80,7 @@ class Container(containers.DeclarativeContainer):
     # plain search never constructs a parser.
     pack_store = providers.Singleton(JsonPackStore, root=root)
     search_index = providers.Singleton(SqliteSearchIndex, root=root)
-    pack_settings = providers.Callable(
-        pack_settings,
-        config.files.include,
-        config.files.exclude,
-        config.build.lock_timeout_ms,
-    )
+    pack_settings = providers.Callable(PackSettings.from_settings, config)
     packs_parser = providers.Singleton(AstSkeletonParser)
     packs_fallback_parser = providers.Singleton(TreeSitterSkeletonParser)
     pack_build = providers.Factory(

@@ -23,19 +23,33 @@ if TYPE_CHECKING:
     from trifecta.application.packs.validate import ValidationReport
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
+    from trifecta.fastpath import FastSearch
 
 
 class Segment:
     """A segment opened for use: every capability of trifecta on one directory."""
 
     def __init__(self, path: str | Path, settings: Mapping[str, Any] | None = None) -> None:
-        from trifecta.bootstrap import build_container
+        self._path = Path(path)
+        self._settings = settings
+        self._built: Container | None = None
+        self._fast: FastSearch | None = None
+        self.root = self._path.resolve()
 
-        self._container: Container = build_container(Path(path), settings)
-        self.root = Path(self._container.config.segment())
+    @property
+    def _container(self) -> Container:
+        """The composition root, built on first use (a plain search never builds it)."""
+
+        if self._built is None:
+            from trifecta.bootstrap import build_container
+
+            self._built = build_container(self._path, self._settings)
+        return self._built
 
     @property
     def telemetry(self) -> TelemetryService:
+        if self._built is None and self._fast is not None:
+            return self._fast.telemetry
         telemetry: TelemetryService = self._container.telemetry()
         return telemetry
 
@@ -59,8 +73,14 @@ class Segment:
     def ctx_search(self, request: SearchRequest) -> SearchResult:
         """Ranked search over the pack, with a freshness report."""
 
-        result: SearchResult = self._container.pack_search().run(request)
-        return result
+        if request.sync or self._built is not None:
+            result: SearchResult = self._container.pack_search().run(request)
+            return result
+        if self._fast is None:
+            from trifecta.fastpath import FastSearch
+
+            self._fast = FastSearch(self._path, self._settings)
+        return self._fast.search.run(request)
 
     def ctx_get(self, request: GetRequest) -> GetResult:
         """Chunks by id within a token budget."""
@@ -83,8 +103,11 @@ class Segment:
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""
 
-        self.telemetry.flush()
-        self._container.shutdown_resources()
+        if self._fast is not None:
+            self._fast.telemetry.flush()
+        if self._built is not None:
+            self._built.telemetry().flush()
+            self._built.shutdown_resources()
 
     def __enter__(self) -> Segment:
         return self

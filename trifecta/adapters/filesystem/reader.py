@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_module
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class LocalFileReader(FileReader):
         self.root = root.resolve()
         self.max_bytes = max_bytes
         self._bytes: dict[ReadMode, int] = {mode: 0 for mode in ReadMode}
+        self._confined_dirs: dict[str, str] = {}
 
     # ---- paths ---------------------------------------------------------------------------
 
@@ -115,11 +117,28 @@ class LocalFileReader(FileReader):
 
     def stat(self, path: str) -> FileEntry | None:
         try:
-            real = self._confine(path)
-            st = real.stat()
+            st = self._stat_confined(path)
         except (OSError, PathOutsideSegment):
             return None
         return FileEntry(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+    def _stat_confined(self, rel: str) -> os.stat_result:
+        """``stat`` of a confined path, cheap enough to call on every file of a pack: the
+        directory is resolved once per reader (cached), the file itself with one
+        ``lstat``; only a symlink takes the full resolve."""
+
+        parent, _, name = rel.rpartition("/")
+        if not name or name in (".", "..") or "\\" in rel:
+            return self._confine(rel).stat()
+        base = self._confined_dirs.get(parent)
+        if base is None:
+            base = str(self._confine(parent))
+            self._confined_dirs[parent] = base
+        full = os.path.join(base, name)
+        st = os.lstat(full)
+        if stat_module.S_ISLNK(st.st_mode):
+            return self._confine(rel).stat()
+        return st
 
     def bytes_read(self) -> Mapping[ReadMode, int]:
         return dict(self._bytes)

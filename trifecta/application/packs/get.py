@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from trifecta.application.packs.build import BuildPack, BuildReport
 from trifecta.application.packs.chunking import is_python
+from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.disclosure import (
     DEGRADE_ORDER,
     Rendering,
@@ -16,7 +17,7 @@ from trifecta.application.packs.disclosure import (
     skeleton_of,
 )
 from trifecta.application.packs.freshness import Freshness, check_freshness
-from trifecta.application.packs.ingest import PackSettings, parse_python
+from trifecta.application.packs.ingest import parse_python
 from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.packs.tokens import query_terms, tokenize
 from trifecta.application.telemetry import TelemetryService

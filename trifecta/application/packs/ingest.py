@@ -13,35 +13,13 @@ from trifecta.application.packs.chunking import (
     is_markdown,
     is_python,
 )
+from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import FileEntry, Skeleton
 from trifecta.domain.packs import IndexDoc
 from trifecta.domain.ports import SkeletonParser
 
-# The original's meta files, ingested first (in this order) and marked ``meta``.
-META_PATTERNS: tuple[str, ...] = (
-    "skill.md",
-    "_ctx/prime_*.md",
-    "_ctx/agent_*.md",
-    "_ctx/session_*.md",
-    "AGENTS.md",
-    "README.md",
-)
-# ``_ctx/`` is never listed by the default globs; these make the listing look there.
-META_INCLUDES: tuple[str, ...] = tuple(p for p in META_PATTERNS if p.startswith("_ctx/"))
-
-
-@dataclass(frozen=True)
-class PackSettings:
-    """The knobs of ingestion (``files.*`` and ``build.*`` settings)."""
-
-    include: tuple[str, ...] = ("**/*.py", "**/*.md")
-    exclude: tuple[str, ...] = ()
-    lock_timeout_ms: int = 30000
-
-    @property
-    def listing_include(self) -> tuple[str, ...]:
-        return (*self.include, *(p for p in META_INCLUDES if p not in self.include))
+__all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]
 
 
 def meta_rank(path: str) -> int | None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from trifecta.application.packs.build import BuildPack, BuildReport
+from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.freshness import Freshness, check_freshness
-from trifecta.application.packs.ingest import PackSettings
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+if TYPE_CHECKING:
+    from trifecta.application.packs.build import BuildPack, BuildReport
 
 
 @dataclass(frozen=True)

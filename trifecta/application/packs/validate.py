@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trifecta.application.packs.ingest import PackSettings
+from trifecta.application.packs.config import PackSettings
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode
