@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from trifecta.application.packs.validate import ValidationReport
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
-    from trifecta.fastpath import FastSearch
+    from trifecta.fastpath import FastPacks
 
 
 class Segment:
@@ -33,7 +33,7 @@ class Segment:
         self._path = Path(path)
         self._settings = settings
         self._built: Container | None = None
-        self._fast: FastSearch | None = None
+        self._fast: FastPacks | None = None
         self.root = self._path.resolve()
 
     @property
@@ -76,17 +76,24 @@ class Segment:
         if request.sync or self._built is not None:
             result: SearchResult = self._container.pack_search().run(request)
             return result
-        if self._fast is None:
-            from trifecta.fastpath import FastSearch
+        return self._fast_packs().search.run(request)
 
-            self._fast = FastSearch(self._path, self._settings)
-        return self._fast.search.run(request)
+    def _fast_packs(self) -> FastPacks:
+        """The container-free read path (ADR 0010), built on first use."""
+
+        if self._fast is None:
+            from trifecta.fastpath import FastPacks
+
+            self._fast = FastPacks(self._path, self._settings)
+        return self._fast
 
     def ctx_get(self, request: GetRequest) -> GetResult:
         """Chunks by id within a token budget."""
 
-        result: GetResult = self._container.pack_get().run(request)
-        return result
+        if request.sync or self._built is not None:
+            result: GetResult = self._container.pack_get().run(request)
+            return result
+        return self._fast_packs().get.run(request)
 
     def ctx_validate(self) -> ValidationReport:
         """Schema, hashes, missing and new files, index consistency."""

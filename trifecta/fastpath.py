@@ -1,7 +1,8 @@
-"""The container-free composition of ``ctx search``, the call agents make most.
+"""The container-free composition of ``ctx search`` and ``ctx get``, the calls agents make
+most (ADR 0010).
 
 Importing ``dependency_injector`` plus every adapter and use case costs ~60 ms per CLI
-process; a search needs a handful of objects. ``FastSearch`` builds exactly those, with the
+process; a search needs a handful of objects. ``FastPacks`` builds exactly those, with the
 same settings and the same telemetry wiring as ``trifecta.bootstrap.Container`` (a test
 checks they agree). ``--sync`` and every other command go through the container.
 """
@@ -15,20 +16,41 @@ from typing import Any
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.git.reader import GitRepoStateReader
-from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
+from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.pack_store.json_store import JsonPackStore
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.system.labels import segment_label
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.packs.config import PackSettings
+from trifecta.application.packs.get import GetChunks
 from trifecta.application.packs.search import SearchPack
 from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import TrifectaError
 
 
-class FastSearch:
-    """A segment's search use case and the telemetry service it records to."""
+def pack_state_from_index(
+    root: Path, index: SqliteSearchIndex, store: JsonPackStore
+) -> dict[str, Any] | None:
+    """``pack_state`` for ``last_run.json`` without re-hashing the pack: the index records
+    the sha256 of the pack it was built from; when the pack file is still that one (same
+    size and mtime) it is the same value ``read_pack_state`` computes."""
+
+    stamp = store.stamp()
+    try:
+        info = index.info()
+    except TrifectaError:
+        return read_pack_state(root)
+    if stamp is None or (info.pack_size, info.pack_mtime_ns) != stamp:
+        return read_pack_state(root)
+    return {"pack_sha": info.pack_sha[:16], "pack_mtime": stamp[1] / 1e9}
+
+
+class FastPacks:
+    """A segment's search and get use cases and the telemetry service they record to."""
 
     def __init__(self, segment: Path, flags: Mapping[str, Any] | None = None) -> None:
         settings = load_settings(segment, flags)
@@ -37,6 +59,9 @@ class FastSearch:
         clock = SystemClock()
         reader = LocalFileReader(root, max_bytes=settings["files"]["max_bytes"])
         home, user = home_and_user()
+        index = SqliteSearchIndex(root)
+        store = JsonPackStore(root)
+        pack_settings = PackSettings.from_settings(settings)
         self.settings = settings
         self.telemetry = TelemetryService(
             JsonlTelemetrySink(
@@ -51,15 +76,26 @@ class FastSearch:
             home=home,
             user=user,
             repo=GitRepoStateReader(root=root),
-            pack_state=pack_state_reader(root),
+            pack_state=lambda: pack_state_from_index(root, index, store),
             bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
         )
         self.search = SearchPack(
-            index=SqliteSearchIndex(root),
-            store=JsonPackStore(root),
+            index=index,
+            store=store,
             reader=reader,
             clock=clock,
             telemetry=self.telemetry,
-            settings=PackSettings.from_settings(settings),
+            settings=pack_settings,
+            builder=None,
+        )
+        self.get = GetChunks(
+            index=index,
+            store=store,
+            reader=reader,
+            parser=AstSkeletonParser(),
+            fallback_parser=TreeSitterSkeletonParser(),
+            clock=clock,
+            telemetry=self.telemetry,
+            settings=pack_settings,
             builder=None,
         )
