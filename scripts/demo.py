@@ -12,6 +12,31 @@ TRIFECTA = [sys.executable, "-m", "trifecta"]
 
 STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ("version", ["--version"], (0,)),
+    # ---- packs ----
+    ("build a context pack of this repository", ["ctx", "build"], (0,)),
+    (
+        "search it: a CamelCase class name finds its snake_case file",
+        ["ctx", "search", "-q", "SearchPack", "-l", "3"],
+        (0,),
+    ),
+    (
+        "get a chunk within a small budget: raw degrades to a skeleton and says so",
+        [
+            "ctx",
+            "get",
+            "-i",
+            "trifecta/application/packs/search.py#SearchPack",
+            "-m",
+            "raw",
+            "-b",
+            "300",
+            "--pd-report",
+        ],
+        (0,),
+    ),
+    ("an unknown chunk id is an error listing it (exit 1)", ["ctx", "get", "-i", "no#such"], (1,)),
+    ("validate the pack (hashes, new files, index)", ["ctx", "validate"], (0, 1)),
+    ("pack facts and search usage from telemetry", ["ctx", "stats"], (0,)),
     (
         "a malformed selector is a usage error (exit 2)",
         ["ast", "resolve", "sym://python/mod/"],

@@ -93,6 +93,11 @@ def test_stats_from_a_known_event_log() -> None:
         f["chunks"] for f in pack["by_kind"].values()
     )
     assert pack["by_kind"]["section"]["chunks"] == 1
+    # Each source token counted once: module chunks cover their file, defs are inside them.
+    assert pack["tokens"] == sum(
+        pack["by_kind"][k]["tokens"] for k in ("module", "section") if k in pack["by_kind"]
+    )
+    assert pack["tokens"] < sum(f["tokens"] for f in pack["by_kind"].values())
     assert "zero-hit rate 0.4" in report.to_text()
 
 

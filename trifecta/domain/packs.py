@@ -17,6 +17,15 @@ from trifecta.domain.model import TOKEN_ESTIMATOR, SkippedFile
 
 PACK_SCHEMA_VERSION = 1
 CHUNK_KINDS = ("module", "class", "function", "section", "document")
+# Kinds whose chunks partition the files (a module chunk covers its whole file; sections and
+# documents cover Markdown without overlap): summing them counts every source token once.
+COVERING_KINDS = frozenset({"module", "section", "document"})
+
+
+def covered_tokens(chunks: tuple[PackChunk, ...] | list[PackChunk]) -> int:
+    """Estimated tokens of the source files, each counted once."""
+
+    return sum(c.token_est for c in chunks if c.kind in COVERING_KINDS)
 
 
 @dataclass(frozen=True)

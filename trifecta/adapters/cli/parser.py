@@ -96,7 +96,7 @@ def build_parser() -> OneLineParser:
     ctx_cmds.add_parser(
         "sync",
         parents=[common],
-        help="update the pack incrementally (only changed files) and validate",
+        help="update the pack incrementally: only files whose size or mtime moved are re-read",
     )
     search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
     search.add_argument("--query", "-q", required=True, help="what to look for")

@@ -21,6 +21,7 @@ from trifecta.domain.packs import (
     Pack,
     PackChunk,
     SourceFile,
+    covered_tokens,
 )
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex, SkeletonParser
 
@@ -181,7 +182,7 @@ class BuildPack:
             incremental=previous is not None,
             files=len(files),
             chunks=len(chunks),
-            tokens=sum(c.token_est for c in chunks),
+            tokens=covered_tokens(chunks),
             read=tuple(read),
             reused=reused,
             removed=removed,

@@ -9,6 +9,7 @@ from typing import Any
 
 from trifecta.application.telemetry_summary import latency_block
 from trifecta.domain.errors import PackMissing
+from trifecta.domain.packs import covered_tokens
 from trifecta.domain.ports import PackStore, SearchIndex, TelemetrySink
 
 TOP_ZERO_HIT = 5
@@ -109,7 +110,7 @@ class PackStats:
             "files": len(pack.source_files),
             "meta_files": sum(1 for f in pack.source_files if f.meta),
             "chunks": len(pack.chunks),
-            "tokens": sum(c.token_est for c in pack.chunks),
+            "tokens": covered_tokens(pack.chunks),
             "by_kind": by_kind,
             "skipped": len(pack.skipped),
             "warnings": len(pack.warnings),
