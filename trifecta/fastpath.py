@@ -46,7 +46,11 @@ def pack_state_from_index(
         return read_pack_state(root)
     if stamp is None or (info.pack_size, info.pack_mtime_ns) != stamp:
         return read_pack_state(root)
-    return {"pack_sha": info.pack_sha[:16], "pack_mtime": stamp[1] / 1e9}
+    try:
+        mtime = store.path.stat().st_mtime  # the float read_pack_state reports
+    except OSError:
+        return read_pack_state(root)
+    return {"pack_sha": info.pack_sha[:16], "pack_mtime": mtime}
 
 
 class FastPacks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.unit.packs_world import World
@@ -80,4 +82,15 @@ def test_bad_queries_and_missing_or_corrupt_packs() -> None:
         world.search("!!!")
     world.store.corrupt()
     with pytest.raises(PackCorrupt, match="run ctx build"):
+        world.search("context")
+
+
+def test_a_touched_pack_is_accepted_a_replaced_one_is_not() -> None:
+    world = World(FILES)
+    world.build()
+    pack = world.store.load()
+    world.store.save(pack)  # same bytes, new stamp: the index still matches by sha
+    assert world.search("context").hits
+    world.store.save(replace(pack, warnings=("something else",)))
+    with pytest.raises(PackCorrupt, match="pack and index do not match"):
         world.search("context")

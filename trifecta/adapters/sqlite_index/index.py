@@ -113,19 +113,30 @@ class SqliteSearchIndex(SearchIndex):
     def __init__(self, root: Path) -> None:
         self.path = Path(root) / "_ctx" / INDEX_FILE
         self._conn: sqlite3.Connection | None = None
+        self._file_id = (0, 0)
 
     # ---- connections ---------------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self, reopen_if_replaced: bool = False) -> sqlite3.Connection:
+        if self._conn is not None and reopen_if_replaced:
+            try:
+                st = self.path.stat()
+                if (st.st_dev, st.st_ino) != self._file_id:
+                    self.close()  # a build replaced the file: read the new one
+            except OSError:
+                self.close()
         if self._conn is None:
-            if not self.path.exists():
-                raise PackMissing("no search index, run ctx build")
+            try:
+                st = self.path.stat()
+            except FileNotFoundError as e:
+                raise PackMissing("no search index, run ctx build") from e
             try:
                 conn = sqlite3.connect(self.path)
                 conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as e:
                 raise PackCorrupt("pack index is corrupt, run ctx build") from e
             self._conn = conn
+            self._file_id = (st.st_dev, st.st_ino)
         return self._conn
 
     @contextlib.contextmanager
@@ -303,8 +314,13 @@ class SqliteSearchIndex(SearchIndex):
         return PackState(files, dirs, skipped)
 
     def info(self) -> IndexInfo:
-        with self._reading() as conn:
+        """Re-opens the file first if a build replaced it since the last call."""
+
+        try:
+            conn = self._db(reopen_if_replaced=True)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as e:
+            raise PackCorrupt("pack index is corrupt, run ctx build") from e
         try:
             return IndexInfo(
                 str(meta["pack_sha"]),

@@ -13,7 +13,7 @@ from trifecta.application.packs.ingest import (
 )
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
-from trifecta.domain.model import FileEntry, ReadMode, SkippedFile
+from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
     DirStamp,
     IndexDoc,
@@ -43,6 +43,19 @@ class BuildReport:
     pack_sha: str
     bytes_read: int
     timing_ms: int
+
+    def to_text(self) -> str:
+        if self.incremental:
+            head = (
+                f"synced pack: {self.files} files ({len(self.read)} read, {self.reused} "
+                f"unchanged, {len(self.removed)} removed), {self.chunks} chunks"
+            )
+        else:
+            head = f"built pack: {self.files} files, {self.chunks} chunks, ~{self.tokens} tokens"
+        lines = [f"{head} in {self.timing_ms} ms"]
+        lines.extend(f"skipped {s.path}: {s.reason}" for s in self.skipped)
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -220,7 +233,9 @@ class BuildPack:
             report.timing_ms,
             warnings=list(report.warnings[:5]),
             bytes_read=report.bytes_read,
+            disclosure_mode="raw",
             cache_hit_rate=round(report.reused / total, 4),
+            tokens=estimate_tokens(report.to_text()),
         )
         self._telemetry.observe(cmd, report.timing_ms)
         self._telemetry.incr(cmd.replace(".", "_") + "_count")

@@ -182,7 +182,7 @@ class GetChunks:
             raise UsageError("no chunk ids given")
         if request.budget_token_est < 1 or request.max_chunks < 1:
             raise UsageError("--budget-token-est and --max-chunks must be at least 1")
-        ensure_index_matches_pack(self._store, self._index)
+        ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
         chunks = self._lookup(request.ids)
         fresh = self._freshness(chunks)
         synced = None

@@ -94,18 +94,29 @@ def _stale_line(fresh: Freshness) -> str:
     return "STALE (run ctx sync or pass --sync): " + "; ".join(parts)
 
 
-def ensure_index_matches_pack(store: PackStore, index: SearchIndex) -> None:
-    """Cheap consistency check: the pack file is the one the index was built from."""
+def ensure_index_matches_pack(store: PackStore, index: SearchIndex, lock_timeout_ms: int) -> None:
+    """Cheap consistency check: the pack file is the one the index was built from.
 
+    A mismatch is usually a build in progress (the pack is replaced just before the
+    index): wait for the build lock, then look again; only a mismatch that survives that
+    is reported."""
+
+    if _index_matches(store, index):
+        return
+    with store.lock(lock_timeout_ms):
+        if _index_matches(store, index):
+            return
+    _, sha = store.load_with_sha()  # raises PackCorrupt if it does not parse
+    if sha != index.info().pack_sha:
+        raise PackCorrupt("pack and index do not match, run ctx build")
+
+
+def _index_matches(store: PackStore, index: SearchIndex) -> bool:
     stamp = store.stamp()
     if stamp is None:
         raise PackMissing("no context pack, run ctx build")
     info = index.info()
-    if (info.pack_size, info.pack_mtime_ns) == stamp:
-        return
-    _, sha = store.load_with_sha()  # raises PackCorrupt if it does not parse
-    if sha != info.pack_sha:
-        raise PackCorrupt("pack and index do not match, run ctx build")
+    return (info.pack_size, info.pack_mtime_ns) == stamp
 
 
 class SearchPack:
@@ -136,7 +147,7 @@ class SearchPack:
             raise UsageError("the query has no searchable words")
         if request.limit < 1:
             raise UsageError("--limit must be at least 1")
-        ensure_index_matches_pack(self._store, self._index)
+        ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
         fresh = self._freshness()
         synced = None
         if fresh.stale and request.sync and self._builder is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
-from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode
+from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
 from trifecta.domain.packs import Pack
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
 
@@ -86,6 +86,7 @@ class ValidatePack:
                 {},
                 {"status": "ok" if report.ok else "invalid", "problems": len(report.problems)},
                 report.timing_ms,
+                tokens=estimate_tokens(report.to_text()),
             )
             self._telemetry.observe("ctx.validate", report.timing_ms)
         return report

@@ -19,19 +19,7 @@ def _build(ns: argparse.Namespace, incremental: bool) -> int:
     segment = _open(ns)
     try:
         report = segment.ctx_build(incremental)
-        if not incremental:
-            text = (
-                f"built pack: {report.files} files, {report.chunks} chunks, ~{report.tokens} tokens"
-            )
-        else:
-            text = (
-                f"synced pack: {report.files} files ({len(report.read)} read, {report.reused} "
-                f"unchanged, {len(report.removed)} removed), {report.chunks} chunks"
-            )
-        lines = [f"{text} in {report.timing_ms} ms"]
-        lines.extend(f"skipped {s.path}: {s.reason}" for s in report.skipped)
-        lines.extend(f"warning: {w}" for w in report.warnings)
-        emit(ns, report.to_dict(), "\n".join(lines))
+        emit(ns, report.to_dict(), report.to_text())
     finally:
         segment.close()
     return 0
