@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
@@ -19,17 +19,17 @@ from trifecta.adapters.git.reader import GitRepoStateReader
 from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.pack_store.json_store import JsonPackStore
-from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.system.labels import segment_label
-from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.packs.config import PackSettings
-from trifecta.application.packs.get import GetChunks
 from trifecta.application.packs.search import SearchPack
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import TrifectaError
+
+if TYPE_CHECKING:
+    from trifecta.application.packs.get import GetChunks
 
 
 def pack_state_from_index(
@@ -83,6 +83,8 @@ class FastPacks:
             pack_state=lambda: pack_state_from_index(root, index, store),
             bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
         )
+        self._parts = (index, store, reader, clock, pack_settings)
+        self._get: GetChunks | None = None
         self.search = SearchPack(
             index=index,
             store=store,
@@ -92,14 +94,26 @@ class FastPacks:
             settings=pack_settings,
             builder=None,
         )
-        self.get = GetChunks(
-            index=index,
-            store=store,
-            reader=reader,
-            parser=AstSkeletonParser(),
-            fallback_parser=TreeSitterSkeletonParser(),
-            clock=clock,
-            telemetry=self.telemetry,
-            settings=pack_settings,
-            builder=None,
-        )
+
+    @property
+    def get(self) -> GetChunks:
+        """The get use case, built on first use (a search never imports the parsers)."""
+
+        if self._get is None:
+            from trifecta.adapters.python_ast.parser import AstSkeletonParser
+            from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+            from trifecta.application.packs.get import GetChunks
+
+            index, store, reader, clock, pack_settings = self._parts
+            self._get = GetChunks(
+                index=index,
+                store=store,
+                reader=reader,
+                parser=AstSkeletonParser(),
+                fallback_parser=TreeSitterSkeletonParser(),
+                clock=clock,
+                telemetry=self.telemetry,
+                settings=pack_settings,
+                builder=None,
+            )
+        return self._get

@@ -212,3 +212,34 @@ def test_full_search_flow_logs_all_metrics(segment: Path) -> None:
     assert metrics.get("file_read_raw_bytes_total", 0) >= len(SERVICE)
     stats = run_json(segment, "ctx", "stats")
     assert stats["usage"]["searches"] == 1 and stats["usage"]["zero_hit_rate"] == 0.0
+
+
+def test_searches_during_a_rebuild_never_fail(tmp_path: Path) -> None:
+    seg = tmp_path / "big"
+    for i in range(150):
+        path = seg / f"pkg{i % 10}" / f"module_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "".join(f"def function_{i}_{j}(x):\n    return x + {j}\n\n\n" for j in range(30))
+        )
+    run(seg, "ctx", "build")
+    (seg / "pkg0" / "module_0.py").write_text("def changed():\n    pass\n")  # a new pack sha
+    argv = [sys.executable, "-m", "trifecta", "--segment", str(seg), "ctx"]
+    builder = subprocess.Popen([*argv, "build"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    searches = []
+    while builder.poll() is None or len(searches) < 3:  # search for the whole rebuild
+        searches.append(
+            subprocess.run(
+                [*argv, "search", "-q", f"function_{len(searches)}_3", "--json"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+        )
+    assert builder.wait(timeout=120) == 0
+    if builder.stderr:
+        builder.stderr.close()
+    for proc in searches:
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["hits"]

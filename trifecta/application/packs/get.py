@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from trifecta.application.packs.build import BuildPack, BuildReport
 from trifecta.application.packs.chunking import is_python
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.disclosure import (
@@ -31,6 +31,9 @@ from trifecta.domain.ports import (
     SearchIndex,
     SkeletonParser,
 )
+
+if TYPE_CHECKING:
+    from trifecta.application.packs.build import BuildPack, BuildReport
 
 STOP_REASONS = ("complete", "budget", "max_chunks", "evidence")
 
