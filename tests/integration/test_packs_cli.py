@@ -226,7 +226,7 @@ def test_searches_during_a_rebuild_never_fail(tmp_path: Path) -> None:
     (seg / "pkg0" / "module_0.py").write_text("def changed():\n    pass\n")  # a new pack sha
     argv = [sys.executable, "-m", "trifecta", "--segment", str(seg), "ctx"]
     builder = subprocess.Popen([*argv, "build"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    searches = []
+    searches: list[subprocess.CompletedProcess[str]] = []
     while builder.poll() is None or len(searches) < 3:  # search for the whole rebuild
         searches.append(
             subprocess.run(
