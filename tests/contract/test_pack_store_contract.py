@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,24 @@ def test_save_is_atomic_no_temp_files_left(tmp_path: Path) -> None:
     s.save(PACK)
     s.save(PACK)
     assert sorted(p.name for p in (tmp_path / "_ctx").iterdir()) == ["context_pack.json"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c.update(line_start="3"),
+        lambda c: c.pop("sha256"),
+        lambda c: c.update(title_path="not a list"),
+        lambda c: c.update(symbols=[1, 2]),
+    ],
+)
+def test_a_chunk_of_the_wrong_shape_is_corrupt(tmp_path: Path, mutate: Any) -> None:
+    import json
+
+    store = JsonPackStore(tmp_path)
+    store.save(PACK)
+    data = json.loads(store.path.read_text())
+    mutate(data["chunks"][0])
+    store.path.write_text(json.dumps(data))
+    with pytest.raises(PackCorrupt, match="run ctx build"):
+        store.load()

@@ -95,3 +95,13 @@ def test_build_emits_a_timed_event() -> None:
     assert event["bytes_read"] == sum(
         len(v) for k, v in FILES.items() if k not in ("src/blob.py", "src/big.py")
     )
+
+
+def test_a_sync_with_nothing_changed_writes_nothing() -> None:
+    world = World(FILES)
+    build(world)
+    saves, updates = world.store.saves, world.index.updated
+    report = build(world, incremental=True)
+    assert report.incremental and report.read == () and report.reused == report.files
+    assert (world.store.saves, world.index.updated) == (saves, updates)
+    assert report.pack_sha == world.store.load_with_sha()[1]

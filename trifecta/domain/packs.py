@@ -220,22 +220,7 @@ def pack_from_dict(data: Any) -> Pack:
         )
         for f in _records(data, "source_files")
     )
-    chunks = tuple(
-        PackChunk(
-            id=_field(c, "id", str, "chunks"),
-            path=_field(c, "path", str, "chunks"),
-            kind=_field(c, "kind", str, "chunks"),
-            title=_field(c, "title", str, "chunks"),
-            title_path=_str_list(c, "title_path", "chunks"),
-            line_start=_field(c, "line_start", int, "chunks"),
-            line_end=_field(c, "line_end", int, "chunks"),
-            sha256=_field(c, "sha256", str, "chunks"),
-            token_est=_field(c, "token_est", int, "chunks"),
-            meta=bool(c.get("meta", False)),
-            symbols=_str_list(c, "symbols", "chunks") if "symbols" in c else (),
-        )
-        for c in _records(data, "chunks")
-    )
+    chunks = _chunks(_records(data, "chunks"))
     dirs = tuple(
         DirStamp(_field(d, "path", str, "directories"), _field(d, "mtime_ns", int, "directories"))
         for d in _records(data, "directories", required=False)
@@ -255,6 +240,49 @@ def pack_from_dict(data: Any) -> Pack:
         schema_version=version,
         estimator=_field(data, "estimator", str, "pack"),
     )
+
+
+def _chunks(records: list[dict[str, Any]]) -> tuple[PackChunk, ...]:
+    """Chunks parsed with inline type checks (a pack holds thousands; this is the hot part
+    of loading one)."""
+
+    out: list[PackChunk] = []
+    for c in records:
+        try:
+            chunk = PackChunk(
+                c["id"],
+                c["path"],
+                c["kind"],
+                c["title"],
+                tuple(c["title_path"]),
+                c["line_start"],
+                c["line_end"],
+                c["sha256"],
+                c["token_est"],
+                c.get("meta", False) is True,
+                tuple(c.get("symbols", ())),
+            )
+        except (KeyError, TypeError) as e:
+            raise PackCorrupt(f"pack is corrupt (chunks: missing {e}), run ctx build") from e
+        if not (
+            type(c["title_path"]) is list
+            and type(c.get("symbols", [])) is list
+            and type(chunk.id) is str
+            and type(chunk.path) is str
+            and type(chunk.kind) is str
+            and type(chunk.title) is str
+            and type(chunk.sha256) is str
+            and type(chunk.line_start) is int
+            and type(chunk.line_end) is int
+            and type(chunk.token_est) is int
+            and all(type(t) is str for t in chunk.title_path)
+            and all(type(t) is str for t in chunk.symbols)
+        ):
+            raise PackCorrupt(
+                f"pack is corrupt (chunks: bad record {c.get('id')!r}), run ctx build"
+            )
+        out.append(chunk)
+    return tuple(out)
 
 
 def _records(data: Mapping[str, Any], key: str, required: bool = True) -> list[dict[str, Any]]:

@@ -106,14 +106,16 @@ class BuildPack:
         start = self._clock.monotonic_ns()
         with self._store.lock(self._settings.lock_timeout_ms):
             previous = self._previous() if incremental else None
-            report = self._build(previous, start)
+            pack, sha = previous if previous is not None else (None, "")
+            report = self._build(pack, sha, start)
         self._record(report)
         return report
 
     # ---- steps ---------------------------------------------------------------------------
 
-    def _previous(self) -> Pack | None:
-        """The pack to sync from, if it and its index are usable (else a full build)."""
+    def _previous(self) -> tuple[Pack, str] | None:
+        """The pack (and its sha) to sync from, if it and its index are usable (else a
+        full build)."""
 
         try:
             pack, sha = self._store.load_with_sha()
@@ -121,9 +123,9 @@ class BuildPack:
                 return None
         except (PackMissing, PackCorrupt):
             return None
-        return pack
+        return pack, sha
 
-    def _build(self, previous: Pack | None, start: int) -> BuildReport:
+    def _build(self, previous: Pack | None, previous_sha: str, start: int) -> BuildReport:
         settings = self._settings
         listed, skipped = self._reader.list_files(settings.listing_include, settings.exclude)
         old_files = previous.files_by_path() if previous else {}
@@ -183,6 +185,10 @@ class BuildPack:
             directories=self._directories([f.path for f in files]),
             parser=self._parser.name,
         )
+        if previous is not None and pack == previous:
+            # Nothing moved (same files, stats, chunks, skips): keep the pack and index as
+            # they are, so a no-op sync writes nothing.
+            return self._report(pack, True, (), (), reused, 0, previous_sha, start)
         sha = self._store.save(pack)
         stamp = self._store.stamp() or (0, 0)
         info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks))
@@ -190,13 +196,28 @@ class BuildPack:
             self._index.replace(info, new_docs, pack.state())
         else:
             self._index.update(info, [*read, *removed], new_docs, pack.state())
+        return self._report(
+            pack, previous is not None, tuple(read), removed, reused, bytes_read, sha, start
+        )
+
+    def _report(
+        self,
+        pack: Pack,
+        incremental: bool,
+        read: tuple[str, ...],
+        removed: tuple[str, ...],
+        reused: int,
+        bytes_read: int,
+        sha: str,
+        start: int,
+    ) -> BuildReport:
         elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         return BuildReport(
-            incremental=previous is not None,
-            files=len(files),
-            chunks=len(chunks),
-            tokens=covered_tokens(chunks),
-            read=tuple(read),
+            incremental=incremental,
+            files=len(pack.source_files),
+            chunks=len(pack.chunks),
+            tokens=covered_tokens(pack.chunks),
+            read=read,
             reused=reused,
             removed=removed,
             skipped=pack.skipped,
