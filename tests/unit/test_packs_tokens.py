@@ -34,3 +34,7 @@ def test_query_terms_are_distinct_and_drop_stopwords() -> None:
     assert query_terms("the ContextService of context") == ["contextservice", "context", "service"]
     assert query_terms("the") == ["the"]
     assert query_terms("!!!") == []
+
+
+def test_non_ascii_words_are_tokens() -> None:
+    assert tokenize("Größe café_au_lait") == ["größe", "café_au_lait", "café", "au", "lait"]

@@ -4,7 +4,8 @@
 resolve_segment_state, resolve, segment, state; ``os.path.join`` -> os, path, join;
 ``HTTPServer2`` -> httpserver2, http, server, 2. The whole identifier is kept as a token
 beside its parts, so an exact identifier outranks documents that only share its parts.
-Tokens are lower-case ``[a-z0-9_]+``, safe to quote in an FTS5 query.
+Tokens are lower-case runs of word characters (Unicode letters, digits, ``_``), safe to
+quote in an FTS5 query.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORD = re.compile(r"\w+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 # Words too common in code and prose to say anything about a chunk (kept short on purpose:
@@ -31,7 +32,7 @@ def word_tokens(word: str) -> tuple[str, ...]:
     for piece in word.split("_"):
         if not piece:
             continue
-        for part in _PART.findall(piece):
+        for part in _PART.findall(piece) if piece.isascii() else (piece,):
             low = part.lower()
             if low not in out:
                 out.append(low)
