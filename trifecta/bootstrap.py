@@ -16,7 +16,15 @@ from dependency_injector import containers, providers
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.skeletons import (
+    ExtractSkeleton,
+    ExtractSkeletons,
+    SelectModuleSymbols,
+)
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.ports import TelemetrySink
 
@@ -26,6 +34,12 @@ def segment_label(root: Path) -> str:
 
     digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
     return f"{root.name or 'root'}-{digest}"
+
+
+def skeleton_cache_path(root: Path) -> Path:
+    """``<segment>/_ctx/cache/skeletons.sqlite3`` (created on first use)."""
+
+    return root.resolve() / "_ctx" / "cache" / "skeletons.sqlite3"
 
 
 class Container(containers.DeclarativeContainer):
@@ -46,6 +60,40 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         segment_label=label,
         level=config.telemetry.level,
+    )
+
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+    ast_parser = providers.Singleton(AstSkeletonParser)
+    tree_sitter_parser = providers.Singleton(TreeSitterSkeletonParser)
+    skeleton_cache = providers.Singleton(
+        SqliteSkeletonCache,
+        path=providers.Callable(skeleton_cache_path, root),
+        clock=clock,
+        max_bytes=config.cache.max_bytes,
+        max_entry_bytes=config.cache.max_entry_bytes,
+    )
+    extract_skeleton = providers.Factory(
+        ExtractSkeleton,
+        reader=file_reader,
+        primary=ast_parser,
+        fallback=tree_sitter_parser,
+        cache=skeleton_cache,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    extract_skeletons = providers.Factory(
+        ExtractSkeletons,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    select_module_symbols = providers.Factory(
+        SelectModuleSymbols,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
     )
 
 
