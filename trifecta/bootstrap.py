@@ -20,6 +20,7 @@ from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
@@ -31,12 +32,23 @@ from trifecta.application.packs.get import GetChunks
 from trifecta.application.packs.search import SearchPack
 from trifecta.application.packs.stats import PackStats
 from trifecta.application.packs.validate import ValidatePack
+from trifecta.application.skeletons import (
+    ExtractSkeleton,
+    ExtractSkeletons,
+    SelectModuleSymbols,
+)
 from trifecta.application.telemetry import TelemetryService
 from trifecta.application.telemetry_summary import SummarizeTelemetry
 
 
 def pack_settings(include: list[str], exclude: list[str], lock_timeout_ms: int) -> PackSettings:
     return PackSettings(tuple(include), tuple(exclude), int(lock_timeout_ms))
+
+
+def skeleton_cache_path(root: Path) -> Path:
+    """``<segment>/_ctx/cache/skeletons.sqlite3`` (created on first use)."""
+
+    return root.resolve() / "_ctx" / "cache" / "skeletons.sqlite3"
 
 
 class Container(containers.DeclarativeContainer):
@@ -127,6 +139,40 @@ class Container(containers.DeclarativeContainer):
     )
     pack_stats = providers.Factory(
         PackStats, store=pack_store, index=search_index, sink=telemetry_sink
+    )
+
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+    ast_parser = providers.Singleton(AstSkeletonParser)
+    tree_sitter_parser = providers.Singleton(TreeSitterSkeletonParser)
+    skeleton_cache = providers.Singleton(
+        SqliteSkeletonCache,
+        path=providers.Callable(skeleton_cache_path, root),
+        clock=clock,
+        max_bytes=config.cache.max_bytes,
+        max_entry_bytes=config.cache.max_entry_bytes,
+    )
+    extract_skeleton = providers.Factory(
+        ExtractSkeleton,
+        reader=file_reader,
+        primary=ast_parser,
+        fallback=tree_sitter_parser,
+        cache=skeleton_cache,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    extract_skeletons = providers.Factory(
+        ExtractSkeletons,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    select_module_symbols = providers.Factory(
+        SelectModuleSymbols,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
     )
 
 

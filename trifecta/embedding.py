@@ -16,13 +16,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from trifecta.application.packs.build import BuildReport
     from trifecta.application.packs.get import GetRequest, GetResult
     from trifecta.application.packs.search import SearchRequest, SearchResult
     from trifecta.application.packs.stats import PackStatsReport
     from trifecta.application.packs.validate import ValidationReport
+    from trifecta.application.skeletons import ModuleSymbols, SkeletonBatch, SkeletonResult
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
+    from trifecta.domain.model import Selector
     from trifecta.fastpath import FastPacks
 
 
@@ -106,6 +110,38 @@ class Segment:
 
         report: PackStatsReport = self._container.pack_stats().run()
         return report
+
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+
+    def skeleton(self, path: str) -> SkeletonResult:
+        """The skeleton of one segment file (segment-relative path), cached by content.
+        Raises ``InputError`` subclasses for unreadable files, ``ParseFailed`` if no parser
+        can read it."""
+
+        from trifecta.application.skeletons import ExtractSkeleton
+
+        extract: ExtractSkeleton = self._container.extract_skeleton()
+        return extract.execute(path)
+
+    def skeletons(self, paths: Sequence[str]) -> SkeletonBatch:
+        """Skeletons of files and directories (absolute, or relative to the current
+        directory or the segment); failures are reported per path, never raised."""
+
+        from trifecta.application.skeletons import ExtractSkeletons
+
+        extract: ExtractSkeletons = self._container.extract_skeletons()
+        return extract.execute(paths)
+
+    def module_symbols(self, selector: str | Selector) -> ModuleSymbols:
+        """``sym://python/mod/pkg.mod[#Member]`` (or ``pkg.mod[:Member]``): the module's
+        skeleton, narrowed to the member and its children when one is named."""
+
+        from trifecta.application.skeletons import SelectModuleSymbols
+        from trifecta.domain.selector import parse_selector
+
+        parsed = parse_selector(selector) if isinstance(selector, str) else selector
+        select: SelectModuleSymbols = self._container.select_module_symbols()
+        return select.execute(parsed)
 
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""
