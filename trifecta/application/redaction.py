@@ -56,14 +56,28 @@ _SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("api_key", re.compile(r"\bsk-(?:[A-Za-z0-9_-]{16,})")),
     ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")),
 )
-# One cheap pre-check before running the individual patterns.
-_SECRET_HINT = re.compile(
-    r"PRIVATE KEY|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}|\bgh[pousr]_|github_pat_|"
-    r"\bsk-|(?i:bearer\s)"
-)
+_AWS_PREFIX = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA)")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """A cheap pre-check (substring tests) before running the individual patterns."""
+
+    return (
+        "sk-" in text
+        or "earer" in text
+        or "EARER" in text
+        or "PRIVATE KEY" in text
+        or ("_" in text and ("gh" in text or "github" in text))
+        or _AWS_PREFIX.search(text) is not None
+    )
+
+
 # An absolute path: starts at a '/' (or '~/', or 'file://') not preceded by a word character,
 # a dot, a colon or another slash (so URLs and relative paths are left alone).
 _PATH = re.compile(r"(?<![\w.~:/-])(?:file://)?(?:~/|/)[^\s'\"`,;:()<>\[\]{}|]+")
+
+
+_PLAIN, _QUERY, _MESSAGE, _CONTENT, _SECRET = range(5)
 
 
 def _hash12(text: str) -> str:
@@ -89,6 +103,7 @@ class Redactor:
             else None
         )
         self._cache: dict[str, str] = {}
+        self._key_kinds: dict[str, int] = {}
 
     # ---- strings ---------------------------------------------------------------------------
 
@@ -125,7 +140,7 @@ class Redactor:
             text = self._paths(text)
             if self.home and self.home in text:
                 text = text.replace(self.home, "~")
-        if _SECRET_HINT.search(text):
+        if _may_hold_secret(text):
             for kind, rx in _SECRETS:
                 text = rx.sub(f"<redacted:{kind}>", text)
         if self._user_rx is not None and self.user is not None and self.user in text:
@@ -136,20 +151,37 @@ class Redactor:
 
     # ---- structures ------------------------------------------------------------------------
 
+    def _key_kind(self, key: str) -> int:
+        kind = self._key_kinds.get(key)
+        if kind is None:
+            if key in QUERY_KEYS:
+                kind = _QUERY
+            elif key in MESSAGE_KEYS:
+                kind = _MESSAGE
+            elif key in CONTENT_KEYS:
+                kind = _CONTENT
+            elif _SECRET_KEY.search(key):
+                kind = _SECRET
+            else:
+                kind = _PLAIN
+            if len(self._key_kinds) < 4096:
+                self._key_kinds[key] = kind
+        return kind
+
     def value(self, value: Any, key: str = "") -> Any:
         """Redact any JSON-like value; ``key`` is the name it is stored under."""
 
         if isinstance(value, str):
-            if key:
-                if key in QUERY_KEYS:
-                    return self.string(value, QUERY_MAX)
-                if key in MESSAGE_KEYS:
-                    return self.string(value, MESSAGE_MAX)
-                if key in CONTENT_KEYS:
-                    return _hash12(value)
-                if _SECRET_KEY.search(key) and value:
-                    return "<redacted:secret_field>"
-            return self.string(value)
+            kind = self._key_kind(key) if key else _PLAIN
+            if kind == _PLAIN:
+                return self.string(value)
+            if kind == _QUERY:
+                return self.string(value, QUERY_MAX)
+            if kind == _MESSAGE:
+                return self.string(value, MESSAGE_MAX)
+            if kind == _CONTENT:
+                return _hash12(value)
+            return "<redacted:secret_field>" if value else value
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, Mapping):

@@ -235,6 +235,8 @@ class JsonlTelemetrySink(TelemetrySink):
         """Append every spooled file to the events and delete it (lock held). The spool
         directory exists only while something is spooled, so the common case is one stat."""
 
+        if not os.access(self._spool_dir, os.F_OK):  # no exception on the common path
+            return
         try:
             names = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(".jsonl"))
         except FileNotFoundError:
