@@ -121,3 +121,9 @@ def test_without_context_paths_are_all_external() -> None:
     bare = Redactor()
     assert bare.string("/a/b.py").startswith("external/")
     assert bare.string("plain") == "plain"
+
+
+def test_raw_bytes_are_hashed_never_stored() -> None:
+    out = R.mapping({"blob": b"SECRET = 'x'\n", "buf": bytearray(b"abc")})
+    assert out["blob"] == "sha256:" + hashlib.sha256(b"SECRET = 'x'\n").hexdigest()[:12]
+    assert out["buf"].startswith("sha256:") and "abc" not in out["buf"]

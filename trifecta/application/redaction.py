@@ -184,6 +184,8 @@ class Redactor:
             return "<redacted:secret_field>" if value else value
         if value is None or isinstance(value, bool | int | float):
             return value
+        if isinstance(value, bytes | bytearray | memoryview):  # raw bytes are contents
+            return "sha256:" + hashlib.sha256(value).hexdigest()[:12]
         if isinstance(value, Mapping):
             return self.mapping(value)
         if isinstance(value, list | tuple | set | frozenset):

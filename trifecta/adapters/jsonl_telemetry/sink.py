@@ -44,6 +44,7 @@ DEFAULT_ROTATE_BYTES = 5 * 1024 * 1024
 DEFAULT_LOCK_TIMEOUT_MS = 2000
 COUNTERS = ".counters.json"
 COUNTER_WAIT_NS = 10_000_000_000
+STALE_TMP_S = 60
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -238,10 +239,11 @@ class JsonlTelemetrySink(TelemetrySink):
         if not os.access(self._spool_dir, os.F_OK):  # no exception on the common path
             return
         try:
-            names = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(".jsonl"))
+            listing = os.listdir(self._spool_dir)
         except FileNotFoundError:
             return
-        for name in names:
+        self._remove_stale_tmp(self._spool_dir, listing)
+        for name in sorted(n for n in listing if n.endswith(".jsonl")):
             path = os.path.join(self._spool_dir, name)
             try:
                 with open(path, "rb") as handle:
@@ -255,6 +257,20 @@ class JsonlTelemetrySink(TelemetrySink):
             os.unlink(path)
         with contextlib.suppress(OSError):  # not empty: a writer is spooling right now
             os.rmdir(self._spool_dir)
+
+    @staticmethod
+    def _remove_stale_tmp(directory: str, names: list[str]) -> None:
+        """Temporary files of writers killed before their rename (older than a minute;
+        a live writer renames its file within microseconds)."""
+
+        limit = time.time() - STALE_TMP_S
+        for name in names:
+            if not name.endswith(".tmp"):
+                continue
+            path = os.path.join(directory, name)
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_mtime < limit:
+                    os.unlink(path)
 
     def _spool(self, data: bytes, count: int, suffix: str = ".jsonl") -> None:
         self._spool_seq += 1
@@ -381,6 +397,7 @@ class JsonlTelemetrySink(TelemetrySink):
                     for key, value in deltas.items():
                         merged[key] = merged.get(key, 0) + int(value)
                     drained = self._drain_counter_spool(merged)
+                    self._remove_stale_tmp(str(self.dir), os.listdir(self.dir))
                     self._write_json_atomic(METRICS, merged)
                     for path in drained:
                         os.unlink(path)
