@@ -75,6 +75,7 @@ def test_eight_writers_sixteen_thousand_events_across_rotations(tmp_path: Path) 
     assert len(records) == 16_000
     assert set(keys) == {(w, i) for w in range(8) for i in range(2000)}
     assert max(keys.values()) == 1  # exactly once
+    assert len({r["run_id"] for r in records}) == 8  # one run id per process
     # each writer's own events are in order across the rotated files
     for w in range(8):
         mine = [r["i"] for r in records if r["writer"] == w]
@@ -290,3 +291,15 @@ def test_no_event_contains_the_tmp_dir_or_home(tmp_path: Path) -> None:
         handle.write(json.dumps({"cmd": "leak", "path": str(tmp_path)}) + "\n")
     assert scan(tmp_path) != []
     (tel_dir(seg) / "events.jsonl").unlink()
+
+
+def test_corrupt_metrics_are_kept_aside_with_one_warning(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    sink = JsonlTelemetrySink(tel_dir(tmp_path), warn=warnings.append)
+    tel_dir(tmp_path).mkdir(parents=True)
+    (tel_dir(tmp_path) / "metrics.json").write_text('{"a": 1, "b"')
+    assert sink.merge_counters({"a": 2}) == {"a": 2}
+    assert (tel_dir(tmp_path) / "metrics.json.corrupt").read_text() == '{"a": 1, "b"'
+    assert len(warnings) == 1 and "corrupt" in warnings[0]
+    assert sink.merge_counters({"a": 3}) == {"a": 5}
+    assert len(warnings) == 1

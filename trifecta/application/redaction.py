@@ -30,7 +30,7 @@ QUERY_MAX = 120
 MESSAGE_MAX = 100
 STRING_MAX = 500
 
-QUERY_KEYS = frozenset({"query", "q", "task", "symbol_query", "pattern"})
+QUERY_KEYS = frozenset({"query", "q", "task", "symbol_query", "selector", "pattern"})
 MESSAGE_KEYS = frozenset({"message", "diag_message", "diagnostic"})
 CONTENT_KEYS = frozenset(
     {"content", "contents", "snippet", "code", "code_snippet", "text", "source_text", "line_text"}

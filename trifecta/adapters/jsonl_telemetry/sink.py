@@ -393,6 +393,10 @@ class JsonlTelemetrySink(TelemetrySink):
                     current = self._load_json(METRICS)
                     if current is None and (self.dir / METRICS).exists():
                         os.replace(self.dir / METRICS, self.dir / f"{METRICS}.corrupt")
+                        self._warn(
+                            "trifecta: warning: _ctx/telemetry/metrics.json was corrupt; kept as "
+                            "metrics.json.corrupt, counters start again"
+                        )
                     merged = {k: v for k, v in (current or {}).items() if isinstance(v, int)}
                     for key, value in deltas.items():
                         merged[key] = merged.get(key, 0) + int(value)
