@@ -69,7 +69,7 @@ class Telemetry(TelemetryService):
             segment_label(root),
             run_id=run_id,
             level=config["level"],
-            segment_root=str(root),
+            segment_root=(str(root), os.path.abspath(segment_path)),
             home=home,
             user=user,
             repo=GitRepoStateReader(root),

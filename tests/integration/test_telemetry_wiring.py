@@ -91,3 +91,14 @@ def test_cli_level_flag_off(tmp_path: Path) -> None:
 
     assert main(["--segment", str(tmp_path), "--telemetry", "off", "telemetry", "summary"]) == 0
     assert not (tmp_path / "_ctx").exists()
+
+
+def test_paths_through_a_symlinked_segment_are_relative(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    t = trifecta.Telemetry(link)
+    t.event("ast.skeleton", {"via_link": str(link / "a.py"), "real": str(real / "b.py")}, {}, 1)
+    (event,) = events(real)
+    assert event["args"] == {"via_link": "a.py", "real": "b.py"}

@@ -127,3 +127,10 @@ def test_raw_bytes_are_hashed_never_stored() -> None:
     out = R.mapping({"blob": b"SECRET = 'x'\n", "buf": bytearray(b"abc")})
     assert out["blob"] == "sha256:" + hashlib.sha256(b"SECRET = 'x'\n").hexdigest()[:12]
     assert out["buf"].startswith("sha256:") and "abc" not in out["buf"]
+
+
+def test_several_spellings_of_the_root() -> None:
+    r = Redactor(("/private/tmp/seg", "/tmp/seg"), None, None)
+    assert r.string("/tmp/seg/a.py") == "a.py"
+    assert r.string("/private/tmp/seg/b/c.py") == "b/c.py"
+    assert r.string("/tmp/segment/a.py").startswith("external/")

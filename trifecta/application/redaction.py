@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 QUERY_MAX = 120
@@ -89,11 +89,16 @@ class Redactor:
 
     def __init__(
         self,
-        segment_root: str | None = None,
+        segment_root: str | Sequence[str] | None = None,
         home: str | None = None,
         user: str | None = None,
     ) -> None:
-        self.root = posixpath.normpath(segment_root) if segment_root else None
+        """``segment_root``: the root, or several spellings of it (e.g. as given and with
+        symlinks resolved); the first is the canonical one."""
+
+        given = [segment_root] if isinstance(segment_root, str) else list(segment_root or ())
+        self.roots = tuple(dict.fromkeys(posixpath.normpath(r) for r in given if r))
+        self.root = self.roots[0] if self.roots else None
         home_norm = posixpath.normpath(home) if home else None
         self.home = home_norm if home_norm and home_norm != "/" else None
         self.user = user if user and len(user) >= 2 else None
@@ -116,8 +121,7 @@ class Redactor:
         path = posixpath.normpath(path)
         if path.startswith("//"):
             path = "/" + path.lstrip("/")
-        root = self.root
-        if root is not None:
+        for root in self.roots:
             if path == root:
                 return "."
             if path.startswith(root) and path[len(root)] == "/":
