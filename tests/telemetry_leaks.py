@@ -12,6 +12,8 @@ import os
 import re
 from pathlib import Path
 
+from trifecta.application.redaction import GENERIC_USERS
+
 TELEMETRY_FILES = ("*.jsonl", "metrics.json", "last_run.json")
 
 
@@ -41,6 +43,8 @@ def scan(base: Path) -> list[str]:
     try:
         user: str | None = getpass.getuser()
     except (KeyError, OSError):
+        user = None
+    if user in GENERIC_USERS:
         user = None
     user_rx = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(user)}(?![A-Za-z0-9_])") if user else None
     problems = []

@@ -134,3 +134,10 @@ def test_several_spellings_of_the_root() -> None:
     assert r.string("/tmp/seg/a.py") == "a.py"
     assert r.string("/private/tmp/seg/b/c.py") == "b/c.py"
     assert r.string("/tmp/segment/a.py").startswith("external/")
+
+
+def test_generic_account_names_are_not_rewritten() -> None:
+    r = Redactor("/srv/seg", "/root", "root")
+    assert r.string("path escapes the segment root") == "path escapes the segment root"
+    assert r.string("/root/.netrc").startswith("external/")
+    assert "/root" not in r.string("see /root/x and ../../root/y")

@@ -9,7 +9,8 @@ dictionary keys):
 - absolute paths inside the segment become segment-relative (``src/a.py``; the root itself
   is ``.``); other absolute paths (and ``~/...``, ``file://...``) become
   ``external/<sha256(path)[:8]>-<filename>``;
-- the home directory and the user name (as a whole word) never appear: ``~`` and ``<user>``;
+- the home directory and the user name (as a whole word) never appear: ``~`` and ``<user>``
+  (generic account names such as ``root`` are not personal and are left alone);
 - secrets become ``<redacted:KIND>``: AWS access keys, ``sk-`` API keys, GitHub tokens,
   ``Bearer`` tokens, private-key blocks, and the string values of keys named like
   password / token / secret / api_key / credential;
@@ -25,6 +26,10 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+# Account names that identify no person and are ordinary words ("the segment root"): the
+# user-name rule skips them (their home directory is still replaced).
+GENERIC_USERS = frozenset({"root", "admin", "user", "runner", "ubuntu", "nobody", "build", "ci"})
 
 QUERY_MAX = 120
 MESSAGE_MAX = 100
@@ -101,7 +106,7 @@ class Redactor:
         self.root = self.roots[0] if self.roots else None
         home_norm = posixpath.normpath(home) if home else None
         self.home = home_norm if home_norm and home_norm != "/" else None
-        self.user = user if user and len(user) >= 2 else None
+        self.user = user if user and len(user) >= 2 and user not in GENERIC_USERS else None
         self._user_rx = (
             re.compile(rf"(?<![A-Za-z0-9_]){re.escape(self.user)}(?![A-Za-z0-9_])")
             if self.user
