@@ -102,3 +102,21 @@ def test_paths_through_a_symlinked_segment_are_relative(tmp_path: Path) -> None:
     t.event("ast.skeleton", {"via_link": str(link / "a.py"), "real": str(real / "b.py")}, {}, 1)
     (event,) = events(real)
     assert event["args"] == {"via_link": "a.py", "real": "b.py"}
+
+
+def test_pack_state_in_last_run_when_a_pack_exists(tmp_path: Path) -> None:
+    import hashlib
+
+    with Segment(tmp_path) as seg:
+        seg.telemetry.event("ctx.stats", {}, {}, 1)
+    last = json.loads((tel(tmp_path) / "last_run.json").read_text())
+    assert last["pack_state"] is None
+    pack = tmp_path / "_ctx" / "context_pack.json"
+    pack.write_text('{"chunks": {}}')
+    with Segment(tmp_path) as seg:
+        seg.telemetry.event("ctx.stats", {}, {}, 1)
+    last = json.loads((tel(tmp_path) / "last_run.json").read_text())
+    assert last["pack_state"] == {
+        "pack_sha": hashlib.sha256(b'{"chunks": {}}').hexdigest()[:16],
+        "pack_mtime": pack.stat().st_mtime,
+    }

@@ -7,6 +7,7 @@ Files::
     last_run.json                                  summary of the last run
     .lock                                          the flock every writer takes
     spool/<pid>-<ns>-<n>.jsonl                     events waiting for the lock
+    spool/<pid>-<ns>-<n>.counters.json             counter deltas waiting for the lock
 
 Every append is one ``os.write`` of complete lines on an ``O_APPEND`` descriptor while the
 process holds an exclusive ``flock`` on ``.lock`` (a file never renamed, so rotation cannot
@@ -14,7 +15,8 @@ split the lock). The lock is polled with ``LOCK_NB`` and short sleeps up to
 ``lock_timeout_ms``; if it cannot be had in time the lines go to a spool file (written to a
 temporary name and renamed, so it is whole or absent) which the next writer drains under the
 lock. Rotation is decided under the lock after re-reading the current file's size.
-``metrics.json`` is merged under the same lock (read, add, write a temporary file, rename);
+``metrics.json`` is merged under the same lock (read, add, write a temporary file, rename;
+deltas that cannot get the lock within 10 s are spooled and added by the next merge);
 ``last_run.json`` is replaced by rename. A telemetry directory that cannot be written
 disables the sink with one warning on stderr: telemetry never fails a command.
 """
