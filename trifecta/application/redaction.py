@@ -14,7 +14,7 @@ dictionary keys):
 - secrets become ``<redacted:KIND>``: AWS access keys, ``sk-`` API keys, GitHub tokens,
   ``Bearer`` tokens, private-key blocks, and the string values of keys named like
   password / token / secret / api_key / credential;
-- values of keys named like file contents (``content``, ``snippet``, ``code``, ``text``...)
+- values of keys named like file contents (``content``, ``snippet``, ``code_snippet``, ``text``...)
   become ``sha256:<12 hex>``; query text is cut to 120 characters, diagnostic messages to
   100, any other string to 500.
 """
@@ -38,7 +38,7 @@ STRING_MAX = 500
 QUERY_KEYS = frozenset({"query", "q", "task", "symbol_query", "selector", "pattern"})
 MESSAGE_KEYS = frozenset({"message", "diag_message", "diagnostic"})
 CONTENT_KEYS = frozenset(
-    {"content", "contents", "snippet", "code", "code_snippet", "text", "source_text", "line_text"}
+    {"content", "contents", "snippet", "code_snippet", "text", "source_text", "line_text"}
 )
 # Keys whose *string* values are secrets. ``tokens`` (an int count) is not matched because
 # only string values are replaced.
