@@ -42,6 +42,12 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
         ["ast", "resolve", "sym://python/mod/"],
         (2,),
     ),
+    # ---- telemetry ----
+    (
+        "telemetry over all runs: latency, tokens and health per command",
+        ["telemetry", "summary"],
+        (0,),
+    ),
 ]
 
 

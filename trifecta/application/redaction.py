@@ -9,11 +9,12 @@ dictionary keys):
 - absolute paths inside the segment become segment-relative (``src/a.py``; the root itself
   is ``.``); other absolute paths (and ``~/...``, ``file://...``) become
   ``external/<sha256(path)[:8]>-<filename>``;
-- the home directory and the user name (as a whole word) never appear: ``~`` and ``<user>``;
+- the home directory and the user name (as a whole word) never appear: ``~`` and ``<user>``
+  (generic account names such as ``root`` are not personal and are left alone);
 - secrets become ``<redacted:KIND>``: AWS access keys, ``sk-`` API keys, GitHub tokens,
   ``Bearer`` tokens, private-key blocks, and the string values of keys named like
   password / token / secret / api_key / credential;
-- values of keys named like file contents (``content``, ``snippet``, ``code``, ``text``...)
+- values of keys named like file contents (``content``, ``snippet``, ``code_snippet``, ``text``...)
   become ``sha256:<12 hex>``; query text is cut to 120 characters, diagnostic messages to
   100, any other string to 500.
 """
@@ -23,17 +24,21 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+# Account names that identify no person and are ordinary words ("the segment root"): the
+# user-name rule skips them (their home directory is still replaced).
+GENERIC_USERS = frozenset({"root", "admin", "user", "runner", "ubuntu", "nobody", "build", "ci"})
 
 QUERY_MAX = 120
 MESSAGE_MAX = 100
 STRING_MAX = 500
 
-QUERY_KEYS = frozenset({"query", "q", "task", "symbol_query", "pattern"})
+QUERY_KEYS = frozenset({"query", "q", "task", "symbol_query", "selector", "pattern"})
 MESSAGE_KEYS = frozenset({"message", "diag_message", "diagnostic"})
 CONTENT_KEYS = frozenset(
-    {"content", "contents", "snippet", "code", "code_snippet", "text", "source_text", "line_text"}
+    {"content", "contents", "snippet", "code_snippet", "text", "source_text", "line_text"}
 )
 # Keys whose *string* values are secrets. ``tokens`` (an int count) is not matched because
 # only string values are replaced.
@@ -56,14 +61,28 @@ _SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("api_key", re.compile(r"\bsk-(?:[A-Za-z0-9_-]{16,})")),
     ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")),
 )
-# One cheap pre-check before running the individual patterns.
-_SECRET_HINT = re.compile(
-    r"PRIVATE KEY|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}|\bgh[pousr]_|github_pat_|"
-    r"\bsk-|(?i:bearer\s)"
-)
+_AWS_PREFIX = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA)")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """A cheap pre-check (substring tests) before running the individual patterns."""
+
+    return (
+        "sk-" in text
+        or "earer" in text
+        or "EARER" in text
+        or "PRIVATE KEY" in text
+        or ("_" in text and ("gh" in text or "github" in text))
+        or _AWS_PREFIX.search(text) is not None
+    )
+
+
 # An absolute path: starts at a '/' (or '~/', or 'file://') not preceded by a word character,
 # a dot, a colon or another slash (so URLs and relative paths are left alone).
 _PATH = re.compile(r"(?<![\w.~:/-])(?:file://)?(?:~/|/)[^\s'\"`,;:()<>\[\]{}|]+")
+
+
+_PLAIN, _QUERY, _MESSAGE, _CONTENT, _SECRET = range(5)
 
 
 def _hash12(text: str) -> str:
@@ -75,20 +94,26 @@ class Redactor:
 
     def __init__(
         self,
-        segment_root: str | None = None,
+        segment_root: str | Sequence[str] | None = None,
         home: str | None = None,
         user: str | None = None,
     ) -> None:
-        self.root = posixpath.normpath(segment_root) if segment_root else None
+        """``segment_root``: the root, or several spellings of it (e.g. as given and with
+        symlinks resolved); the first is the canonical one."""
+
+        given = [segment_root] if isinstance(segment_root, str) else list(segment_root or ())
+        self.roots = tuple(dict.fromkeys(posixpath.normpath(r) for r in given if r))
+        self.root = self.roots[0] if self.roots else None
         home_norm = posixpath.normpath(home) if home else None
         self.home = home_norm if home_norm and home_norm != "/" else None
-        self.user = user if user and len(user) >= 2 else None
+        self.user = user if user and len(user) >= 2 and user not in GENERIC_USERS else None
         self._user_rx = (
             re.compile(rf"(?<![A-Za-z0-9_]){re.escape(self.user)}(?![A-Za-z0-9_])")
             if self.user
             else None
         )
         self._cache: dict[str, str] = {}
+        self._key_kinds: dict[str, int] = {}
 
     # ---- strings ---------------------------------------------------------------------------
 
@@ -101,8 +126,7 @@ class Redactor:
         path = posixpath.normpath(path)
         if path.startswith("//"):
             path = "/" + path.lstrip("/")
-        root = self.root
-        if root is not None:
+        for root in self.roots:
             if path == root:
                 return "."
             if path.startswith(root) and path[len(root)] == "/":
@@ -125,7 +149,7 @@ class Redactor:
             text = self._paths(text)
             if self.home and self.home in text:
                 text = text.replace(self.home, "~")
-        if _SECRET_HINT.search(text):
+        if _may_hold_secret(text):
             for kind, rx in _SECRETS:
                 text = rx.sub(f"<redacted:{kind}>", text)
         if self._user_rx is not None and self.user is not None and self.user in text:
@@ -136,22 +160,41 @@ class Redactor:
 
     # ---- structures ------------------------------------------------------------------------
 
+    def _key_kind(self, key: str) -> int:
+        kind = self._key_kinds.get(key)
+        if kind is None:
+            if key in QUERY_KEYS:
+                kind = _QUERY
+            elif key in MESSAGE_KEYS:
+                kind = _MESSAGE
+            elif key in CONTENT_KEYS:
+                kind = _CONTENT
+            elif _SECRET_KEY.search(key):
+                kind = _SECRET
+            else:
+                kind = _PLAIN
+            if len(self._key_kinds) < 4096:
+                self._key_kinds[key] = kind
+        return kind
+
     def value(self, value: Any, key: str = "") -> Any:
         """Redact any JSON-like value; ``key`` is the name it is stored under."""
 
         if isinstance(value, str):
-            if key:
-                if key in QUERY_KEYS:
-                    return self.string(value, QUERY_MAX)
-                if key in MESSAGE_KEYS:
-                    return self.string(value, MESSAGE_MAX)
-                if key in CONTENT_KEYS:
-                    return _hash12(value)
-                if _SECRET_KEY.search(key) and value:
-                    return "<redacted:secret_field>"
-            return self.string(value)
+            kind = self._key_kind(key) if key else _PLAIN
+            if kind == _PLAIN:
+                return self.string(value)
+            if kind == _QUERY:
+                return self.string(value, QUERY_MAX)
+            if kind == _MESSAGE:
+                return self.string(value, MESSAGE_MAX)
+            if kind == _CONTENT:
+                return _hash12(value)
+            return "<redacted:secret_field>" if value else value
         if value is None or isinstance(value, bool | int | float):
             return value
+        if isinstance(value, bytes | bytearray | memoryview):  # raw bytes are contents
+            return "sha256:" + hashlib.sha256(value).hexdigest()[:12]
         if isinstance(value, Mapping):
             return self.mapping(value)
         if isinstance(value, list | tuple | set | frozenset):

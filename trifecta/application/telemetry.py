@@ -11,7 +11,7 @@ which merges the counters exactly and replaces ``last_run.json`` with the run's 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trifecta.application.redaction import Redactor
@@ -56,7 +56,7 @@ class TelemetryService:
         run_id: str | None = None,
         level: str = "lite",
         *,
-        segment_root: str | None = None,
+        segment_root: str | Sequence[str] | None = None,
         home: str | None = None,
         user: str | None = None,
         repo: RepoStateReader | None = None,

@@ -7,6 +7,7 @@ Files::
     last_run.json                                  summary of the last run
     .lock                                          the flock every writer takes
     spool/<pid>-<ns>-<n>.jsonl                     events waiting for the lock
+    spool/<pid>-<ns>-<n>.counters.json             counter deltas waiting for the lock
 
 Every append is one ``os.write`` of complete lines on an ``O_APPEND`` descriptor while the
 process holds an exclusive ``flock`` on ``.lock`` (a file never renamed, so rotation cannot
@@ -14,7 +15,8 @@ split the lock). The lock is polled with ``LOCK_NB`` and short sleeps up to
 ``lock_timeout_ms``; if it cannot be had in time the lines go to a spool file (written to a
 temporary name and renamed, so it is whole or absent) which the next writer drains under the
 lock. Rotation is decided under the lock after re-reading the current file's size.
-``metrics.json`` is merged under the same lock (read, add, write a temporary file, rename);
+``metrics.json`` is merged under the same lock (read, add, write a temporary file, rename;
+deltas that cannot get the lock within 10 s are spooled and added by the next merge);
 ``last_run.json`` is replaced by rename. A telemetry directory that cannot be written
 disables the sink with one warning on stderr: telemetry never fails a command.
 """
@@ -42,6 +44,9 @@ LOCK = ".lock"
 SPOOL = "spool"
 DEFAULT_ROTATE_BYTES = 5 * 1024 * 1024
 DEFAULT_LOCK_TIMEOUT_MS = 2000
+COUNTERS = ".counters.json"
+COUNTER_WAIT_NS = 10_000_000_000
+STALE_TMP_S = 60
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -151,7 +156,7 @@ class JsonlTelemetrySink(TelemetrySink):
 
     # ---- the lock ----------------------------------------------------------------------------
 
-    def _acquire(self) -> bool:
+    def _acquire(self, timeout_ns: int | None = None) -> bool:
         fd = self._lock_fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,7 +164,7 @@ class JsonlTelemetrySink(TelemetrySink):
         except BlockingIOError:
             pass
         start = time.perf_counter_ns()
-        deadline = start + self.lock_timeout_ns
+        deadline = start + (self.lock_timeout_ns if timeout_ns is None else timeout_ns)
         pause = 0.0001
         while True:
             now = time.perf_counter_ns()
@@ -202,10 +207,14 @@ class JsonlTelemetrySink(TelemetrySink):
                 os.close(self._events_fd)
                 self._events_fd = -1
             fd = os.open(
-                self._events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
+                self._events_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
             )
             self._events_fd = fd
-            self._events_ino = os.fstat(fd).st_ino
+            st = os.fstat(fd)
+            self._events_ino = st.st_ino
+            if st.st_size > 0 and os.pread(fd, 1, st.st_size - 1) != b"\n":
+                # A line cut short by a crash (power loss): end it, so our record stays whole.
+                os.write(fd, b"\n")
         return self._events_fd
 
     def _rotate(self) -> None:
@@ -229,11 +238,14 @@ class JsonlTelemetrySink(TelemetrySink):
         """Append every spooled file to the events and delete it (lock held). The spool
         directory exists only while something is spooled, so the common case is one stat."""
 
+        if not os.access(self._spool_dir, os.F_OK):  # no exception on the common path
+            return
         try:
-            names = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(".jsonl"))
+            listing = os.listdir(self._spool_dir)
         except FileNotFoundError:
             return
-        for name in names:
+        self._remove_stale_tmp(self._spool_dir, listing)
+        for name in sorted(n for n in listing if n.endswith(".jsonl")):
             path = os.path.join(self._spool_dir, name)
             try:
                 with open(path, "rb") as handle:
@@ -248,17 +260,32 @@ class JsonlTelemetrySink(TelemetrySink):
         with contextlib.suppress(OSError):  # not empty: a writer is spooling right now
             os.rmdir(self._spool_dir)
 
-    def _spool(self, data: bytes, count: int) -> None:
+    @staticmethod
+    def _remove_stale_tmp(directory: str, names: list[str]) -> None:
+        """Temporary files of writers killed before their rename (older than a minute;
+        a live writer renames its file within microseconds)."""
+
+        limit = time.time() - STALE_TMP_S
+        for name in names:
+            if not name.endswith(".tmp"):
+                continue
+            path = os.path.join(directory, name)
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_mtime < limit:
+                    os.unlink(path)
+
+    def _spool(self, data: bytes, count: int, suffix: str = ".jsonl") -> None:
         self._spool_seq += 1
         base = f"{os.getpid()}-{time.time_ns()}-{self._spool_seq}"
         tmp = os.path.join(self._spool_dir, base + ".tmp")
-        for attempt in range(5):  # a drainer may remove the empty directory under us
-            os.makedirs(self._spool_dir, exist_ok=True)
+        for attempt in range(10):  # a drainer may remove the empty directory under us
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self._spool_dir, 0o755)
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
                 break
             except FileNotFoundError:
-                if attempt == 4:
+                if attempt == 9:
                     raise
         try:
             os.write(fd, data)
@@ -266,7 +293,7 @@ class JsonlTelemetrySink(TelemetrySink):
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, os.path.join(self._spool_dir, base + ".jsonl"))
+        os.replace(tmp, os.path.join(self._spool_dir, base + suffix))
         self.events_spooled += count
 
     # ---- the port ----------------------------------------------------------------------------
@@ -329,29 +356,60 @@ class JsonlTelemetrySink(TelemetrySink):
             return None
         return value if isinstance(value, dict) else None
 
+    def _drain_counter_spool(self, merged: dict[str, int]) -> list[str]:
+        """Add spooled counter deltas to ``merged`` (lock held); the files to delete once
+        the merged counters are safely renamed into place."""
+
+        try:
+            names = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(COUNTERS))
+        except FileNotFoundError:
+            return []
+        done = []
+        for name in names:
+            path = os.path.join(self._spool_dir, name)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    spooled = json.load(handle)
+            except (OSError, ValueError):
+                continue
+            if isinstance(spooled, dict):
+                for key, value in spooled.items():
+                    if isinstance(value, int):
+                        merged[key] = merged.get(key, 0) + value
+            done.append(path)
+        return done
+
     def merge_counters(self, deltas: Mapping[str, int]) -> dict[str, int]:
         if self.disabled:
             return {}
         with self._thread_lock:
             try:
                 self._ensure_open()
-                # Exactness matters more than latency here: wait for the lock (x10 bound).
-                locked = False
-                for _ in range(10):
-                    locked = self._acquire()
-                    if locked:
-                        break
-                if not locked:
-                    self._warn("trifecta: warning: telemetry counters not merged: lock busy")
+                # Exactness matters more than latency here: wait at least 10 s, and if the
+                # lock still cannot be had, spool the deltas for the next merge.
+                if not self._acquire(max(self.lock_timeout_ns, COUNTER_WAIT_NS)):
+                    payload = json.dumps({k: int(v) for k, v in deltas.items()})
+                    self._spool(payload.encode("utf-8"), 0, COUNTERS)
                     return {}
                 try:
                     current = self._load_json(METRICS)
                     if current is None and (self.dir / METRICS).exists():
                         os.replace(self.dir / METRICS, self.dir / f"{METRICS}.corrupt")
+                        self._warn(
+                            "trifecta: warning: _ctx/telemetry/metrics.json was corrupt; kept as "
+                            "metrics.json.corrupt, counters start again"
+                        )
                     merged = {k: v for k, v in (current or {}).items() if isinstance(v, int)}
                     for key, value in deltas.items():
                         merged[key] = merged.get(key, 0) + int(value)
+                    drained = self._drain_counter_spool(merged)
+                    self._remove_stale_tmp(str(self.dir), os.listdir(self.dir))
                     self._write_json_atomic(METRICS, merged)
+                    for path in drained:
+                        os.unlink(path)
+                    if drained:
+                        with contextlib.suppress(OSError):
+                            os.rmdir(self._spool_dir)
                     return merged
                 finally:
                     self._release()
@@ -376,15 +434,10 @@ class JsonlTelemetrySink(TelemetrySink):
         return self._load_json(LAST_RUN)
 
     def _snapshot(self) -> list[bytes]:
-        """The bytes of every event file (oldest first) and spool file, read while holding
-        the lock when it can be had (so a rotation cannot make us read a file twice)."""
+        """The bytes of every event file (oldest first) and spool file, opened while holding
+        the lock when it can be had (so a rotation or a drain cannot make us read a record
+        twice or miss it)."""
 
-        paths = [os.path.join(self.dir, n) for n in (*reversed(ROTATED), EVENTS)]
-        try:
-            spooled = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(".jsonl"))
-        except (FileNotFoundError, NotADirectoryError):
-            spooled = []
-        paths += [os.path.join(self._spool_dir, n) for n in spooled]
         locked = False
         with contextlib.suppress(OSError):
             if os.path.isdir(self.dir):
@@ -392,16 +445,24 @@ class JsonlTelemetrySink(TelemetrySink):
                 locked = self._acquire()
         handles = []
         try:
+            paths = [os.path.join(self.dir, n) for n in (*reversed(ROTATED), EVENTS)]
+            try:
+                spooled = sorted(n for n in os.listdir(self._spool_dir) if n.endswith(".jsonl"))
+            except (FileNotFoundError, NotADirectoryError):
+                spooled = []
+            paths += [os.path.join(self._spool_dir, n) for n in spooled]
             for path in paths:
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                    handles.append(open(path, "rb"))  # noqa: SIM115 - closed below
+                    handle = open(path, "rb")  # noqa: SIM115 - closed below
+                    # Read only what is there now: later appends may repeat spooled records.
+                    handles.append((handle, os.fstat(handle.fileno()).st_size))
         finally:
             if locked:
                 self._release()
         chunks = []
-        for handle in handles:
+        for handle, size in handles:
             with handle:
-                chunks.append(handle.read())
+                chunks.append(handle.read(size))
         return chunks
 
     def read_events(self) -> Iterator[dict[str, Any]]:

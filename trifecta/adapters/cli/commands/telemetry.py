@@ -18,7 +18,7 @@ def _fmt(value: Any) -> str:
 
 def render(summary: dict[str, Any]) -> str:
     lines = [
-        f"telemetry: {summary['events']} events from {summary['runs']} runs"
+        f"telemetry: {summary['events']} events from {summary['runs']} run(s)"
         + (f" ({summary['first_ts']} .. {summary['last_ts']})" if summary["events"] else "")
     ]
     if summary["latencies"]:
