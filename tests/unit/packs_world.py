@@ -17,6 +17,7 @@ from trifecta.application.packs.get import GetChunks, GetRequest, GetResult
 from trifecta.application.packs.ingest import PackSettings
 from trifecta.application.packs.search import SearchPack, SearchRequest, SearchResult
 from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.ports import SkeletonParser
 
 
 class World:
@@ -25,6 +26,7 @@ class World:
         files: Mapping[str, bytes | str],
         symlinks: Mapping[str, str] | None = None,
         max_bytes: int = 100_000,
+        fallback: SkeletonParser | None = None,
     ) -> None:
         self.reader = FakeFileReader(files, max_bytes=max_bytes, symlinks=symlinks)
         self.parser = FakeBlockSkeletonParser()
@@ -37,7 +39,7 @@ class World:
         self.builder = BuildPack(
             self.reader,
             self.parser,
-            None,
+            fallback,
             self.store,
             self.index,
             self.clock,

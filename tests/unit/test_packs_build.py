@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes import FakeSkeletonParser
 from tests.unit.packs_world import World
 from trifecta.application.packs.build import BuildReport
 from trifecta.domain.errors import LockTimeout
@@ -105,3 +106,21 @@ def test_a_sync_with_nothing_changed_writes_nothing() -> None:
     assert report.incremental and report.read == () and report.reused == report.files
     assert (world.store.saves, world.index.updated) == (saves, updates)
     assert report.pack_sha == world.store.load_with_sha()[1]
+
+
+def test_unparseable_python_is_one_module_chunk_with_a_warning() -> None:
+    world = World({"bad.py": "def good\n!error\n", "ok.py": "def fine\n"})
+    report = build(world)
+    ids = sorted(world.index.docs)
+    assert ids == ["bad.py", "ok.py", "ok.py#fine"]
+    assert any(w.startswith("bad.py: not parsed") for w in report.warnings)
+
+
+def test_the_tolerant_fallback_recovers_definitions_and_says_so() -> None:
+    world = World(
+        {"bad.py": "def good\n!error\n"},
+        fallback=FakeSkeletonParser("tree_sitter", strict=False),
+    )
+    report = build(world)
+    assert "bad.py#good" in world.index.docs
+    assert "bad.py: parsed partially by tree_sitter" in report.warnings

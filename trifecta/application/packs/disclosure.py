@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trifecta.application.packs.chunking import is_python, markdown_headings
 from trifecta.application.packs.tokens import tokenize
-from trifecta.domain.model import ReadMode, Skeleton, SkeletonEntry
+from trifecta.application.render import render_stub
+from trifecta.domain.model import ReadMode, Skeleton
 from trifecta.domain.packs import PackChunk
 
 EXCERPT_LINES = 40
@@ -64,39 +65,24 @@ def excerpt(chunk: PackChunk, lines: list[str], query_terms: list[str] | None) -
     return Rendering(ReadMode.EXCERPT, "".join(lines[start - 1 : end]), start, end)
 
 
-def _entry_lines(entry: SkeletonEntry, base_depth: int, has_children: bool) -> list[str]:
-    pad = "    " * max(entry.depth - base_depth, 0)
-    out = [f"{pad}@{d}\n" for d in entry.decorators]
-    signature = entry.signature.rstrip()
-    if entry.kind in ("class", "function", "method") and not signature.endswith(":"):
-        signature += ":"
-    out.append(f"{pad}{signature}\n")
-    if entry.kind in ("class", "function", "method"):
-        if entry.doc:
-            out.append(f'{pad}    """{entry.doc}"""\n')
-        if not has_children:
-            out.append(f"{pad}    ...\n")
-    return out
-
-
 def code_skeleton(chunk: PackChunk, skeleton: Skeleton | None, lines: list[str]) -> str:
-    """Signatures (with decorators and first doc line) of the definitions in the chunk."""
+    """Signatures (with decorators and first doc line) of the definitions in the chunk, as
+    ``ast skeleton`` renders them (``render_stub``)."""
 
     if skeleton is None:
         first = next(
             (line for line in lines[chunk.line_start - 1 : chunk.line_end] if line.strip()), ""
         )
         return first if first.endswith("\n") or not first else first + "\n"
-    inside = [e for e in skeleton.entries if chunk.line_start <= e.line_start <= chunk.line_end]
-    out: list[str] = []
-    if chunk.kind == "module" and skeleton.module_doc:
-        out.append(f'"""{skeleton.module_doc}"""\n')
-    base = min((e.depth for e in inside), default=0)
-    for i, entry in enumerate(inside):
-        nxt = inside[i + 1] if i + 1 < len(inside) else None
-        has_children = nxt is not None and nxt.depth > entry.depth and entry.kind == "class"
-        out.extend(_entry_lines(entry, base, has_children))
-    return "".join(out)
+    inside = tuple(
+        e for e in skeleton.entries if chunk.line_start <= e.line_start <= chunk.line_end
+    )
+    part = replace(
+        skeleton,
+        entries=inside,
+        module_doc=skeleton.module_doc if chunk.kind == "module" else None,
+    )
+    return render_stub(part, line_numbers=False)
 
 
 def markdown_outline(chunk: PackChunk, lines: list[str]) -> str:

@@ -14,6 +14,7 @@ from trifecta.application.packs.chunking import (
     is_python,
 )
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
+from trifecta.application.skeletons import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import FileEntry, Skeleton
 from trifecta.domain.packs import IndexDoc
@@ -50,18 +51,16 @@ class Parsed:
 def parse_python(
     primary: SkeletonParser, fallback: SkeletonParser | None, text: str, path: str
 ) -> Parsed:
-    """The primary parser, else the tolerant fallback (partial), else no skeleton."""
+    """The skeletons' fallback policy (``parse_with_fallback``), with a warning when the
+    tolerant parser had to recover or when nothing could parse the file."""
 
     try:
-        return Parsed(primary.parse(text, path), None)
+        skeleton = parse_with_fallback(primary, fallback, text, path)
     except ParseFailed as e:
-        if fallback is None:
-            return Parsed(None, f"{path}: not parsed ({e}); indexed as one module chunk")
-        try:
-            skeleton = fallback.parse(text, path)
-        except ParseFailed as e2:
-            return Parsed(None, f"{path}: not parsed ({e2}); indexed as one module chunk")
-        return Parsed(skeleton, f"{path}: parsed partially by {fallback.name} ({e})")
+        return Parsed(None, f"{path}: not parsed ({e}); indexed as one module chunk")
+    if skeleton.partial:
+        return Parsed(skeleton, f"{path}: parsed partially by {skeleton.parser}")
+    return Parsed(skeleton, None)
 
 
 def chunk_file(
