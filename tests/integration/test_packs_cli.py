@@ -243,3 +243,13 @@ def test_searches_during_a_rebuild_never_fail(tmp_path: Path) -> None:
     for proc in searches:
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["hits"]
+
+
+def test_a_new_file_in_a_directory_without_packed_files_is_noticed(segment: Path) -> None:
+    fixtures = segment / "tests" / "fixtures"
+    fixtures.mkdir(parents=True)
+    (fixtures / "data.json").write_text("{}")
+    run(segment, "ctx", "build")
+    (fixtures / "helper.py").write_text("def helper():\n    pass\n")
+    result = run_json(segment, "ctx", "search", "-q", "helper")
+    assert result["stale"] is True and result["freshness"]["new"] == ["tests/fixtures/helper.py"]

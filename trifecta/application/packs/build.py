@@ -228,8 +228,12 @@ class BuildPack:
         )
 
     def _directories(self, paths: list[str]) -> tuple[DirStamp, ...]:
+        """Stamps of every directory holding a listed file of any kind (not only the packed
+        ones), so a new source file in, say, a directory of JSON fixtures is noticed too."""
+
+        everything, _ = self._reader.list_files(("**/*",), self._settings.exclude)
         stamps = []
-        for directory in parent_dirs(paths):
+        for directory in parent_dirs([*paths, *(e.path for e in everything)]):
             entry: FileEntry | None = self._reader.stat(directory)
             stamps.append(DirStamp(directory, entry.mtime_ns if entry else -1))
         return tuple(stamps)
