@@ -89,16 +89,18 @@ def test_lock_is_exclusive_and_bounded(store: tuple[PackStore, Callable[..., Non
 def test_real_lock_waits_for_the_holder(tmp_path: Path) -> None:
     first, second = JsonPackStore(tmp_path), JsonPackStore(tmp_path)
     order: list[str] = []
+    held = threading.Event()
 
     def hold() -> None:
         with first.lock(1000):
             order.append("first")
+            held.set()
             time.sleep(0.2)
             order.append("releasing")
 
     thread = threading.Thread(target=hold)
     thread.start()
-    time.sleep(0.05)
+    assert held.wait(10)
     with second.lock(5000):
         order.append("second")
     thread.join()
