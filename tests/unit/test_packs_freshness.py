@@ -1,0 +1,56 @@
+"""Freshness checks on fakes: stat first, hash decides, listing only when needed."""
+
+from __future__ import annotations
+
+from tests.fakes import FakeFileReader
+from trifecta.application.packs.freshness import MAX_REHASH, check_freshness
+from trifecta.domain.model import ReadMode
+from trifecta.domain.packs import DirStamp, PackState, SourceFile
+
+
+def state_of(reader: FakeFileReader, dirs: tuple[DirStamp, ...] = ()) -> PackState:
+    files = []
+    for path in sorted(reader.files):
+        text = reader.read_text(path)
+        entry = reader.stat(path)
+        assert entry is not None
+        files.append(SourceFile(path, entry.size, entry.mtime_ns, text.sha256))
+    reader.counts = {m: 0 for m in ReadMode}
+    return PackState(tuple(files), dirs)
+
+
+def test_unchanged_files_cost_no_reads() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n", "b.py": "y = 2\n"})
+    fresh = check_freshness(reader, state_of(reader), ("**/*.py",), ())
+    assert not fresh.stale and fresh.cache_hit_rate == 1.0
+    assert sum(reader.bytes_read().values()) == 0
+
+
+def test_touched_file_is_rehashed_and_fresh_edited_file_is_changed() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n", "b.py": "y = 2\n"})
+    state = state_of(reader)
+    reader.mtimes["a.py"] += 1
+    reader.write("b.py", "y = 3\n")
+    fresh = check_freshness(reader, state, ("**/*.py",), ())
+    assert fresh.changed == ("b.py",)
+    assert fresh.cache_hit_rate == 0.0
+    assert fresh.bytes_read == len("x = 1\n") + len("y = 3\n")
+
+
+def test_many_moved_files_are_reported_without_reading_them() -> None:
+    reader = FakeFileReader({f"m{i}.py": f"x = {i}\n" for i in range(MAX_REHASH + 5)})
+    state = state_of(reader)
+    for path in list(reader.files):
+        reader.mtimes[path] += 1
+    fresh = check_freshness(reader, state, ("**/*.py",), ())
+    assert len(fresh.changed) == MAX_REHASH + 5
+    assert fresh.bytes_read == 0
+
+
+def test_only_paths_limits_the_check_and_skips_the_listing() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n"})
+    state = state_of(reader)
+    reader.write("new.py", "z = 1\n")
+    assert check_freshness(reader, state, ("**/*.py",), ()).new == ("new.py",)
+    limited = check_freshness(reader, state, ("**/*.py",), (), only_paths=frozenset({"a.py"}))
+    assert limited.new == () and limited.checked == 1 and not limited.stale
