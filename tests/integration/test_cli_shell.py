@@ -53,3 +53,9 @@ def test_missing_segment_is_a_one_line_error(tmp_path: Path) -> None:
     proc = run("--segment", str(tmp_path / "nope"), "ast", "skeleton", "a.py")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "is not a directory" in proc.stderr
+
+
+def test_subcommand_help_opens_with_its_summary() -> None:
+    proc = run("ctx", "search", "--help")
+    assert proc.returncode == 0
+    assert "ranked search over the pack" in proc.stdout.split("options:")[0]

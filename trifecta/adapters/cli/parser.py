@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from trifecta._version import __version__
 
 PROG = "trifecta"
 
 
+class _DescribedSubParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose ``--help`` opens with the one-line summary given as ``help``."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if "help" in kwargs and "description" not in kwargs:
+            kwargs["description"] = kwargs["help"]
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors print one line, ``trifecta: error: ...``, and exit 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _DescribedSubParsers)
 
     def error(self, message: str) -> NoReturn:
         hint = f" (see '{self.prog} --help')"
