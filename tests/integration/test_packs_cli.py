@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,36 @@ def test_a_new_file_in_a_directory_without_packed_files_is_noticed(segment: Path
     (fixtures / "helper.py").write_text("def helper():\n    pass\n")
     result = run_json(segment, "ctx", "search", "-q", "helper")
     assert result["stale"] is True and result["freshness"]["new"] == ["tests/fixtures/helper.py"]
+
+
+def test_a_comma_file_and_its_underscore_twin_build_and_serve(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    (seg / "pkg").mkdir(parents=True)
+    (seg / "pkg" / "we,ird.py").write_text("def f(): pass\n")
+    run(seg, "ctx", "build")
+    (seg / "pkg" / "we_ird.py").write_text("def g(): pass\n")
+    run(seg, "ctx", "build")
+    assert run_json(seg, "ctx", "validate")["ok"] is True
+    hits = run_json(seg, "ctx", "search", "-q", "f g")["hits"]
+    assert {"pkg/we%2Cird.py#f", "pkg/we_ird.py#g"} <= {h["id"] for h in hits}
+    got = run_json(seg, "ctx", "get", "--ids", "pkg/we%2Cird.py#f,pkg/we_ird.py#g")
+    assert [c["path"] for c in got["chunks"]] == ["pkg/we,ird.py", "pkg/we_ird.py"]
+
+
+def test_a_failing_index_write_keeps_the_previous_pack_usable(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    run(seg, "ctx", "build")
+    pack = (seg / "_ctx" / "context_pack.json").read_bytes()
+    (seg / "b.py").write_text("def beta(): pass\n")
+    index = seg / "_ctx" / "context_index.sqlite"
+    with sqlite3.connect(index) as conn:  # the sync's in-place update of the index fails
+        conn.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON chunks BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+    proc = run(seg, "ctx", "sync", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "index" in proc.stderr
+    assert (seg / "_ctx" / "context_pack.json").read_bytes() == pack
+    assert run_json(seg, "ctx", "search", "-q", "alpha")["hits"][0]["id"] == "a.py#alpha"
