@@ -287,3 +287,38 @@ def test_a_failing_index_write_keeps_the_previous_pack_usable(tmp_path: Path) ->
     assert "index" in proc.stderr
     assert (seg / "_ctx" / "context_pack.json").read_bytes() == pack
     assert run_json(seg, "ctx", "search", "-q", "alpha")["hits"][0]["id"] == "a.py#alpha"
+
+
+def _events(seg: Path) -> list[dict[str, Any]]:
+    lines = (seg / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_failed_commands_and_stats_show_in_telemetry(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    assert run(seg, "ctx", "search", "-q", "alpha", check=False).returncode == 1  # no pack
+    run(seg, "ctx", "build")
+    assert run(seg, "ctx", "get", "--ids", "nope", check=False).returncode == 1
+    assert run(seg, "ctx", "search", "-q", "!!!", check=False).returncode == 2
+    (seg / "_ctx" / "context_pack.json").write_text("{not json")
+    assert run(seg, "ctx", "get", "--ids", "a.py", check=False).returncode == 1
+    assert run(seg, "ctx", "stats", check=False).returncode == 1
+    run(seg, "ctx", "build")
+    run(seg, "ctx", "stats")
+    events = [(e["cmd"], e["result"].get("error")) for e in _events(seg)]
+    assert [e for e in events if e[0] != "file.read"] == [
+        ("ctx.search", "PackMissing"),
+        ("ctx.build", None),
+        ("ctx.get", "UnknownChunks"),
+        ("ctx.search", "UsageError"),
+        ("ctx.get", "PackCorrupt"),
+        ("ctx.stats", "PackCorrupt"),
+        ("ctx.build", None),
+        ("ctx.stats", None),
+    ]
+    summary = run_json(seg, "telemetry", "summary")
+    assert summary["latencies"]["ctx.get"]["count"] == 2
+    assert summary["latencies"]["ctx.search"]["count"] == 2
+    assert summary["latencies"]["ctx.stats"]["count"] == 2

@@ -12,6 +12,7 @@ from trifecta.application.packs.ingest import (
     meta_rank,
     parent_dirs,
 )
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
@@ -104,6 +105,11 @@ class BuildPack:
         self._settings = settings
 
     def run(self, incremental: bool = False) -> BuildReport:
+        cmd = "ctx.sync" if incremental else "ctx.build"
+        with failure_event(self._telemetry, self._clock, cmd, {}):
+            return self._run(incremental)
+
+    def _run(self, incremental: bool) -> BuildReport:
         start = self._clock.monotonic_ns()
         with self._store.lock(self._settings.lock_timeout_ms):
             previous = self._previous() if incremental else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
@@ -81,6 +82,10 @@ class SearchResult:
         return "\n".join(lines) + "\n"
 
 
+def _args(request: SearchRequest) -> dict[str, object]:
+    return {"query": request.query[:120], "limit": request.limit, "sync": request.sync}
+
+
 def _stale_line(fresh: Freshness) -> str:
     parts = [
         f"{label}: {', '.join(paths[:10])}{' ...' if len(paths) > 10 else ''}"
@@ -141,6 +146,10 @@ class SearchPack:
         self._builder = builder
 
     def run(self, request: SearchRequest) -> SearchResult:
+        with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
+            return self._run(request)
+
+    def _run(self, request: SearchRequest) -> SearchResult:
         start = self._clock.monotonic_ns()
         terms = query_terms(request.query)
         if not terms:
@@ -190,7 +199,7 @@ class SearchPack:
             return
         self._telemetry.event(
             "ctx.search",
-            {"query": request.query[:120], "limit": request.limit, "sync": request.sync},
+            _args(request),
             {
                 "status": "ok",
                 "hits": len(result.hits),
