@@ -322,3 +322,21 @@ def test_failed_commands_and_stats_show_in_telemetry(tmp_path: Path) -> None:
     assert summary["latencies"]["ctx.get"]["count"] == 2
     assert summary["latencies"]["ctx.search"]["count"] == 2
     assert summary["latencies"]["ctx.stats"]["count"] == 2
+
+
+def test_event_tokens_do_not_depend_on_the_output_format(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha():\n    return 1\n")
+    run(seg, "ctx", "build")
+    run(seg, "ctx", "search", "-q", "alpha")
+    run_json(seg, "ctx", "search", "-q", "alpha")
+    run(seg, "ctx", "get", "--ids", "a.py#alpha", "--mode", "raw")
+    got = run_json(seg, "ctx", "get", "--ids", "a.py#alpha", "--mode", "raw")
+    events = _events(seg)
+    search = [e["tokens"] for e in events if e["cmd"] == "ctx.search"]
+    get = [e["tokens"] for e in events if e["cmd"] == "ctx.get"]
+    # "def alpha():\n    return 1\n" is 26 characters: 7 tokens.
+    assert got["total_tokens"] == 7 and get == [7, 7]
+    # Hits "a.py#alpha alpha def alpha()" (28 chars: 7) and "a.py a def alpha():" (5).
+    assert search == [12, 12]

@@ -358,7 +358,7 @@ class GetChunks:
             bytes_read=result.bytes_read,
             disclosure_mode=request.mode.value,
             cache_hit_rate=result.freshness.cache_hit_rate,
-            tokens=estimate_tokens(result.rendered),
+            tokens=result.total_tokens,  # the served texts, whatever the output format
         )
         self._telemetry.observe("ctx.get", result.timing_ms)
         self._telemetry.incr("ctx_get_count")

@@ -42,6 +42,13 @@ class SearchResult:
     timing_ms: int
     rendered: str = ""
 
+    @property
+    def served_tokens(self) -> int:
+        """Tokens the hits put in front of the agent, whatever the output format: per hit,
+        the estimate of ``"<id> <title> <preview>"`` (the event's ``tokens``)."""
+
+        return sum(estimate_tokens(f"{h.chunk.id} {h.chunk.title} {h.preview}") for h in self.hits)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "query": self.query,
@@ -211,7 +218,7 @@ class SearchPack:
             bytes_read=result.freshness.bytes_read,
             disclosure_mode="preview",
             cache_hit_rate=result.freshness.cache_hit_rate,
-            tokens=estimate_tokens(result.rendered),
+            tokens=result.served_tokens,
         )
         self._telemetry.observe("ctx.search", result.timing_ms)
         self._telemetry.incr("ctx_search_count")
