@@ -340,3 +340,31 @@ def test_event_tokens_do_not_depend_on_the_output_format(tmp_path: Path) -> None
     assert got["total_tokens"] == 7 and get == [7, 7]
     # Hits "a.py#alpha alpha def alpha()" (28 chars: 7) and "a.py a def alpha():" (5).
     assert search == [12, 12]
+
+
+def test_sync_validates_after_building_and_exits_1_listing_problems(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    (seg / "b.py").write_text("def beta(): pass\n")
+    run(seg, "ctx", "build")
+    synced = run_json(seg, "ctx", "sync")
+    assert synced["validation"] == {"ok": True, "problems": [], "files": 2, "chunks": 4}
+    assert "pack is valid: 2 files, 4 chunks" in run(seg, "ctx", "sync").stdout
+    # Damage the index behind the pack's back: the sync has nothing to re-read (a no-op),
+    # and its validation reports the damage.
+    with sqlite3.connect(seg / "_ctx" / "context_index.sqlite") as conn:
+        conn.execute("DELETE FROM chunks WHERE id = 'b.py#beta'")
+    proc = run(seg, "ctx", "sync", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "pack is NOT valid (1 problems):" in proc.stdout
+    assert "index: 1 chunks missing, 0 extra (run ctx build)" in proc.stdout
+    proc = run(seg, "ctx", "sync", "--json", check=False)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["validation"]["problems"] == [
+        "index: 1 chunks missing, 0 extra (run ctx build)"
+    ]
+    cmds = [e["cmd"] for e in _events(seg) if e["cmd"].startswith("ctx.")]
+    assert cmds[-2:] == ["ctx.sync", "ctx.validate"]
+    run(seg, "ctx", "build")  # a full build repairs it
+    assert run_json(seg, "ctx", "sync")["validation"]["ok"] is True

@@ -14,25 +14,32 @@ def _open(ns: argparse.Namespace) -> Segment:
     return Segment(ns.segment, flags_from(ns))
 
 
-def _build(ns: argparse.Namespace, incremental: bool) -> int:
+def run_build(ns: argparse.Namespace) -> int:
     segment = _open(ns)
     try:
-        report = segment.ctx_build(incremental)
+        report = segment.ctx_build(incremental=False)
         emit(ns, report.to_dict(), report.to_text())
     finally:
         segment.close()
     return 0
 
 
-def run_build(ns: argparse.Namespace) -> int:
-    return _build(ns, incremental=False)
-
-
 def run_sync(ns: argparse.Namespace) -> int:
-    """Incremental build, then validate (the original's ``sync`` habit)."""
+    """Incremental build, then validate (the original's ``sync`` = build + validate): the
+    exit code is the validation's (1, listing the problems, if the pack is not valid)."""
 
-    code = _build(ns, incremental=True)
-    return code
+    segment = _open(ns)
+    try:
+        report = segment.ctx_build(incremental=True)
+        validation = segment.ctx_validate()
+        emit(
+            ns,
+            {**report.to_dict(), "validation": validation.to_dict()},
+            report.to_text() + validation.to_text(),
+        )
+    finally:
+        segment.close()
+    return 0 if validation.ok else 1
 
 
 def run_search(ns: argparse.Namespace) -> int:
