@@ -109,9 +109,9 @@ def _stale_line(fresh: Freshness) -> str:
 def ensure_index_matches_pack(store: PackStore, index: SearchIndex, lock_timeout_ms: int) -> None:
     """Cheap consistency check: the pack file is the one the index was built from.
 
-    A mismatch is usually a build in progress (the pack is replaced just before the
-    index): wait for the build lock, then look again; only a mismatch that survives that
-    is reported."""
+    A mismatch is usually a build in progress (the index is committed just before the
+    pack is renamed into place): wait for the build lock, then look again; only a mismatch
+    that survives that is reported."""
 
     if _index_matches(store, index):
         return
