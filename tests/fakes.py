@@ -368,7 +368,7 @@ from trifecta.domain.packs import (  # noqa: E402
     pack_from_dict,
     pack_to_dict,
 )
-from trifecta.domain.ports import PackStore, SearchIndex  # noqa: E402
+from trifecta.domain.ports import BeforeCommit, PackStore, SearchIndex  # noqa: E402
 
 
 class FakePackStore(PackStore):
@@ -393,11 +393,15 @@ class FakePackStore(PackStore):
             raise PackCorrupt("pack is corrupt, run ctx build") from e
         return pack_from_dict(parsed), hashlib.sha256(self.data).hexdigest()
 
-    def save(self, pack: Pack) -> str:
-        self.data = json.dumps(pack_to_dict(pack)).encode()
+    def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
+        data = json.dumps(pack_to_dict(pack)).encode()
+        sha = hashlib.sha256(data).hexdigest()
+        if before_commit is not None:
+            before_commit(sha, (len(data), self._mtime + 1))
+        self.data = data
         self.saves += 1
         self._mtime += 1
-        return hashlib.sha256(self.data).hexdigest()
+        return sha
 
     def stamp(self) -> tuple[int, int] | None:
         return None if self.data is None else (len(self.data), self._mtime)

@@ -138,7 +138,12 @@ class Container(containers.DeclarativeContainer):
         settings=pack_settings,
     )
     pack_stats = providers.Factory(
-        PackStats, store=pack_store, index=search_index, sink=telemetry_sink
+        PackStats,
+        store=pack_store,
+        index=search_index,
+        sink=telemetry_sink,
+        clock=clock,
+        telemetry=telemetry,
     )
 
     # ---- skeletons (issue 4) -------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 
 from tests.fakes import FakePackStore
 from trifecta.adapters.pack_store.json_store import JsonPackStore
-from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing
+from trifecta.domain.errors import IndexWriteFailed, LockTimeout, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import DirStamp, Pack, PackChunk, SourceFile
 from trifecta.domain.ports import PackStore
@@ -133,3 +134,29 @@ def test_a_chunk_of_the_wrong_shape_is_corrupt(tmp_path: Path, mutate: Any) -> N
     store.path.write_text(json.dumps(data))
     with pytest.raises(PackCorrupt, match="run ctx build"):
         store.load()
+
+
+def test_save_before_commit_sees_the_final_sha_and_stamp(
+    store: tuple[PackStore, Callable[..., None]],
+) -> None:
+    s, _ = store
+    seen: list[tuple[str, tuple[int, int]]] = []
+    sha = s.save(PACK, lambda sha, stamp: seen.append((sha, stamp)))
+    assert seen == [(sha, s.stamp())]
+
+
+def test_save_keeps_the_old_pack_when_before_commit_fails(
+    store: tuple[PackStore, Callable[..., None]],
+) -> None:
+    s, _ = store
+    old_sha = s.save(PACK)
+    old_stamp = s.stamp()
+    changed = dataclasses.replace(PACK, parser="other")
+
+    def fail(sha: str, stamp: tuple[int, int]) -> None:
+        raise IndexWriteFailed("index broke")
+
+    with pytest.raises(IndexWriteFailed):
+        s.save(changed, fail)
+    loaded, sha = s.load_with_sha()
+    assert loaded == PACK and sha == old_sha and s.stamp() == old_stamp

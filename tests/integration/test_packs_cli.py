@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,117 @@ def test_a_new_file_in_a_directory_without_packed_files_is_noticed(segment: Path
     (fixtures / "helper.py").write_text("def helper():\n    pass\n")
     result = run_json(segment, "ctx", "search", "-q", "helper")
     assert result["stale"] is True and result["freshness"]["new"] == ["tests/fixtures/helper.py"]
+
+
+def test_a_comma_file_and_its_underscore_twin_build_and_serve(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    (seg / "pkg").mkdir(parents=True)
+    (seg / "pkg" / "we,ird.py").write_text("def f(): pass\n")
+    run(seg, "ctx", "build")
+    (seg / "pkg" / "we_ird.py").write_text("def g(): pass\n")
+    run(seg, "ctx", "build")
+    assert run_json(seg, "ctx", "validate")["ok"] is True
+    hits = run_json(seg, "ctx", "search", "-q", "f g")["hits"]
+    assert {"pkg/we%2Cird.py#f", "pkg/we_ird.py#g"} <= {h["id"] for h in hits}
+    got = run_json(seg, "ctx", "get", "--ids", "pkg/we%2Cird.py#f,pkg/we_ird.py#g")
+    assert [c["path"] for c in got["chunks"]] == ["pkg/we,ird.py", "pkg/we_ird.py"]
+
+
+def test_a_failing_index_write_keeps_the_previous_pack_usable(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    run(seg, "ctx", "build")
+    pack = (seg / "_ctx" / "context_pack.json").read_bytes()
+    (seg / "b.py").write_text("def beta(): pass\n")
+    index = seg / "_ctx" / "context_index.sqlite"
+    with sqlite3.connect(index) as conn:  # the sync's in-place update of the index fails
+        conn.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON chunks BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+    proc = run(seg, "ctx", "sync", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "index" in proc.stderr
+    assert (seg / "_ctx" / "context_pack.json").read_bytes() == pack
+    assert run_json(seg, "ctx", "search", "-q", "alpha")["hits"][0]["id"] == "a.py#alpha"
+
+
+def _events(seg: Path) -> list[dict[str, Any]]:
+    lines = (seg / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_failed_commands_and_stats_show_in_telemetry(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    assert run(seg, "ctx", "search", "-q", "alpha", check=False).returncode == 1  # no pack
+    run(seg, "ctx", "build")
+    assert run(seg, "ctx", "get", "--ids", "nope", check=False).returncode == 1
+    assert run(seg, "ctx", "search", "-q", "!!!", check=False).returncode == 2
+    (seg / "_ctx" / "context_pack.json").write_text("{not json")
+    assert run(seg, "ctx", "get", "--ids", "a.py", check=False).returncode == 1
+    assert run(seg, "ctx", "stats", check=False).returncode == 1
+    run(seg, "ctx", "build")
+    run(seg, "ctx", "stats")
+    events = [(e["cmd"], e["result"].get("error")) for e in _events(seg)]
+    assert [e for e in events if e[0] != "file.read"] == [
+        ("ctx.search", "PackMissing"),
+        ("ctx.build", None),
+        ("ctx.get", "UnknownChunks"),
+        ("ctx.search", "UsageError"),
+        ("ctx.get", "PackCorrupt"),
+        ("ctx.stats", "PackCorrupt"),
+        ("ctx.build", None),
+        ("ctx.stats", None),
+    ]
+    summary = run_json(seg, "telemetry", "summary")
+    assert summary["latencies"]["ctx.get"]["count"] == 2
+    assert summary["latencies"]["ctx.search"]["count"] == 2
+    assert summary["latencies"]["ctx.stats"]["count"] == 2
+
+
+def test_event_tokens_do_not_depend_on_the_output_format(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha():\n    return 1\n")
+    run(seg, "ctx", "build")
+    run(seg, "ctx", "search", "-q", "alpha")
+    run_json(seg, "ctx", "search", "-q", "alpha")
+    run(seg, "ctx", "get", "--ids", "a.py#alpha", "--mode", "raw")
+    got = run_json(seg, "ctx", "get", "--ids", "a.py#alpha", "--mode", "raw")
+    events = _events(seg)
+    search = [e["tokens"] for e in events if e["cmd"] == "ctx.search"]
+    get = [e["tokens"] for e in events if e["cmd"] == "ctx.get"]
+    # "def alpha():\n    return 1\n" is 26 characters: 7 tokens.
+    assert got["total_tokens"] == 7 and get == [7, 7]
+    # Hits "a.py#alpha alpha def alpha()" (28 chars: 7) and "a.py a def alpha():" (5).
+    assert search == [12, 12]
+
+
+def test_sync_validates_after_building_and_exits_1_listing_problems(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    seg.mkdir()
+    (seg / "a.py").write_text("def alpha(): pass\n")
+    (seg / "b.py").write_text("def beta(): pass\n")
+    run(seg, "ctx", "build")
+    synced = run_json(seg, "ctx", "sync")
+    assert synced["validation"] == {"ok": True, "problems": [], "files": 2, "chunks": 4}
+    assert "pack is valid: 2 files, 4 chunks" in run(seg, "ctx", "sync").stdout
+    # Damage the index behind the pack's back: the sync has nothing to re-read (a no-op),
+    # and its validation reports the damage.
+    with sqlite3.connect(seg / "_ctx" / "context_index.sqlite") as conn:
+        conn.execute("DELETE FROM chunks WHERE id = 'b.py#beta'")
+    proc = run(seg, "ctx", "sync", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "pack is NOT valid (1 problems):" in proc.stdout
+    assert "index: 1 chunks missing, 0 extra (run ctx build)" in proc.stdout
+    proc = run(seg, "ctx", "sync", "--json", check=False)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["validation"]["problems"] == [
+        "index: 1 chunks missing, 0 extra (run ctx build)"
+    ]
+    cmds = [e["cmd"] for e in _events(seg) if e["cmd"].startswith("ctx.")]
+    assert cmds[-2:] == ["ctx.sync", "ctx.validate"]
+    run(seg, "ctx", "build")  # a full build repairs it
+    assert run_json(seg, "ctx", "sync")["validation"]["ok"] is True

@@ -48,3 +48,28 @@ def test_segment_uses_the_fast_path_and_flushes_its_telemetry(tmp_path: Path) ->
         assert seg._built is None  # no container was built for a plain search
     last_run = (tmp_path / "_ctx" / "telemetry" / "last_run.json").read_text()
     assert "ctx.search" in last_run
+
+
+def test_fast_path_and_container_record_the_same_failure_events(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from trifecta.domain.errors import UnknownChunks, UsageError
+
+    (tmp_path / "a.py").write_text("def alpha():\n    pass\n")
+    container = build_container(tmp_path)
+    container.pack_build().run(False)
+    fast = FastPacks(tmp_path)
+    for use in (fast, container):
+        search = fast.search if use is fast else container.pack_search()
+        get = fast.get if use is fast else container.pack_get()
+        with pytest.raises(UsageError):
+            search.run(SearchRequest("!!!"))
+        with pytest.raises(UnknownChunks):
+            get.run(GetRequest(("nope",)))
+    log = (tmp_path / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in log]
+    failures = [(e["cmd"], e["args"], e["result"]) for e in events if e["cmd"] != "ctx.build"]
+    assert len(failures) == 4 and failures[:2] == failures[2:]
+    assert failures[1][2] == {"status": "error", "error": "UnknownChunks"}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import pytest
 
-from tests.fakes import FakeSkeletonParser
+from tests.fakes import FakeSearchIndex, FakeSkeletonParser
 from tests.unit.packs_world import World
 from trifecta.application.packs.build import BuildReport
-from trifecta.domain.errors import LockTimeout
+from trifecta.domain.errors import IndexWriteFailed, LockTimeout
+from trifecta.domain.packs import IndexDoc, IndexInfo, PackState
 
 FILES: dict[str, bytes | str] = {
     "README.md": "# Project\n\nAbout.\n",
@@ -124,3 +128,66 @@ def test_the_tolerant_fallback_recovers_definitions_and_says_so() -> None:
     report = build(world)
     assert "bad.py#good" in world.index.docs
     assert "bad.py: parsed partially by tree_sitter" in report.warnings
+
+
+def test_a_comma_file_and_its_underscore_twin_get_distinct_ids_in_build_and_sync() -> None:
+    world = World({"pkg/we,ird.py": "def f\n"})
+    build(world)
+    world.reader.write("pkg/we_ird.py", "def g\n")
+    for incremental in (True, False):
+        build(world, incremental=incremental)
+        ids = [c.id for c in world.store.load().chunks]
+        assert len(ids) == len(set(ids))
+        assert {"pkg/we%2Cird.py#f", "pkg/we_ird.py#g"} <= set(ids)
+        assert set(world.index.docs) == set(ids)
+
+
+def test_a_sync_never_renames_kept_chunks_and_new_ones_avoid_them() -> None:
+    world = World({"a.py#f": "plain text\n"})
+    world.builder._settings = dataclasses.replace(world.settings, include=("**/*",))
+    build(world)
+    assert [c.id for c in world.store.load().chunks] == ["a.py#f"]
+    # "a.py" comes first in ingestion order and wants "a.py#f" for its function: the
+    # kept chunk keeps its id, the new one gets a suffix.
+    world.reader.write("a.py", "def f\n")
+    build(world, incremental=True)
+    by_id = {c.id: c.path for c in world.store.load().chunks}
+    assert by_id == {"a.py#f": "a.py#f", "a.py": "a.py", "a.py#f-2": "a.py"}
+    assert set(world.index.docs) == set(by_id)
+
+
+class FailingIndex(FakeSearchIndex):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = False
+
+    def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        if self.fail:
+            raise IndexWriteFailed("could not write the search index")
+        super().replace(info, docs, state)
+
+    def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        if self.fail:
+            raise IndexWriteFailed("could not update the search index")
+        super().update(info, remove_paths, docs, state)
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_an_index_failure_leaves_the_previous_pack_usable(incremental: bool) -> None:
+    world = World({"a.py": "def alpha\n"})
+    world.index = world.builder._index = FailingIndex()
+    build(world)
+    before = world.store.data
+    world.reader.write("b.py", "def beta\n")
+    world.index.fail = True
+    with pytest.raises(IndexWriteFailed):
+        build(world, incremental=incremental)
+    assert world.store.data == before  # the pack was not replaced
+    world.index.fail = False
+    assert world.search("alpha").hits[0].chunk.id == "a.py#alpha"

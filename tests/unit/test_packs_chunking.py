@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from tests.fakes import FakeSkeletonParser
 from trifecta.application.packs.chunking import (
+    IdAllocator,
     chunk_markdown,
     chunk_python,
+    chunk_text_file,
+    encode_id_path,
     extend_over_decorators,
     slugify,
 )
@@ -133,3 +136,29 @@ def test_fake_parser_feeds_chunking() -> None:
     skeleton = FakeSkeletonParser().parse(source, "m.py")
     ids = [d.chunk.id for d in chunk_python("m.py", source, skeleton)]
     assert ids == ["m.py", "m.py#A", "m.py#f"]
+
+
+def test_ids_percent_encode_the_path_so_distinct_paths_never_collide() -> None:
+    assert encode_id_path("pkg/we,ird.py") == "pkg/we%2Cird.py"
+    assert encode_id_path("a%2Cb.md") == "a%252Cb.md"  # '%' first: injective
+    assert encode_id_path("pkg/we_ird.py") == "pkg/we_ird.py"
+    comma = chunk_python("pkg/we,ird.py", "def f\n", _toy("def f\n"))
+    under = chunk_python("pkg/we_ird.py", "def g\n", _toy("def g\n"))
+    comma_ids = {d.chunk.id for d in comma}
+    assert comma_ids == {"pkg/we%2Cird.py", "pkg/we%2Cird.py#f"}
+    assert not comma_ids & {d.chunk.id for d in under}
+    assert all(d.chunk.path == "pkg/we,ird.py" for d in comma)  # the path itself is kept
+
+
+def test_a_shared_allocator_keeps_ids_unique_across_files() -> None:
+    ids = IdAllocator()
+    first = chunk_python("a.py", "def f\n", _toy("def f\n"), ids=ids)
+    second = chunk_text_file("a.py#f", "text\n", ids=ids)
+    assert "a.py#f" in {d.chunk.id for d in first}
+    assert second[0].chunk.id == "a.py#f-2"
+    kept = IdAllocator(["x.md#a"])
+    assert chunk_markdown("x.md", "# A\n", ids=kept)[0].chunk.id == "x.md#a-2"
+
+
+def _toy(source: str) -> Skeleton:
+    return FakeSkeletonParser().parse(source, "x.py")

@@ -102,4 +102,15 @@ def test_get_emits_file_read_and_ctx_get_events() -> None:
     (event,) = w.events("ctx.get")
     assert event["disclosure_mode"] == "skeleton"
     assert event["bytes_read"] == result.bytes_read
-    assert event["tokens"] == (len(result.rendered) + 3) // 4
+    assert event["tokens"] == result.total_tokens > 0
+
+
+def test_get_event_tokens_are_the_served_texts_whatever_the_output_format() -> None:
+    w = world()
+    ids = ("src/small.py#small", "src/other.py#other")
+    text = w.get(GetRequest(ids, ReadMode.RAW))
+    as_json = w.get(GetRequest(ids, ReadMode.RAW, as_json=True))
+    assert text.rendered != as_json.rendered
+    # "def small\n    return 1\n" and "def other\n    return 2\n": 23 chars -> 6 tokens each.
+    assert text.total_tokens == as_json.total_tokens == 12
+    assert [e["tokens"] for e in w.events("ctx.get")] == [12, 12]

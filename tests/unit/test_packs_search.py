@@ -67,7 +67,7 @@ def test_event_has_real_timing_tokens_and_freshness_figures() -> None:
     result = world.search("service")
     (event,) = world.events("ctx.search")
     assert event["timing_ms"] == result.timing_ms and result.timing_ms > 0
-    assert event["tokens"] == (len(result.rendered) + 3) // 4
+    assert event["tokens"] == result.served_tokens > 0
     assert event["cache_hit_rate"] == 1.0
     assert event["disclosure_mode"] == "preview"
     assert event["bytes_read"] == 0
@@ -94,3 +94,18 @@ def test_a_touched_pack_is_accepted_a_replaced_one_is_not() -> None:
     world.store.save(replace(pack, warnings=("something else",)))
     with pytest.raises(PackCorrupt, match="pack and index do not match"):
         world.search("context")
+
+
+def test_event_tokens_are_the_served_hits_whatever_the_output_format() -> None:
+    world = World({"src/service.py": "def service\n"})
+    world.build()
+    text = world.search("service", as_json=False)
+    as_json = world.search("service", as_json=True)
+    assert text.rendered != as_json.rendered
+    tokens = [e["tokens"] for e in world.events("ctx.search")]
+    # Hits: "src/service.py#service service def service" (41 chars -> 11 tokens) and
+    # "src/service.py src.service <preview>" of the module chunk.
+    per_hit = [(len(f"{h.chunk.id} {h.chunk.title} {h.preview}") + 3) // 4 for h in text.hits]
+    assert [h.chunk.id for h in text.hits] == ["src/service.py#service", "src/service.py"]
+    assert per_hit[0] == 11
+    assert tokens == [sum(per_hit), sum(per_hit)]

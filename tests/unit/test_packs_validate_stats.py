@@ -75,7 +75,7 @@ def known_log() -> FakeTelemetrySink:
 def test_stats_from_a_known_event_log() -> None:
     world = World(FILES)
     world.build()
-    report = PackStats(world.store, world.index, known_log()).run()
+    report = PackStats(world.store, world.index, known_log(), world.clock).run()
     usage = report.usage
     assert usage is not None
     assert usage["searches"] == 10
@@ -103,5 +103,5 @@ def test_stats_from_a_known_event_log() -> None:
 
 def test_stats_without_pack_or_telemetry() -> None:
     world = World(FILES)
-    report = PackStats(world.store, world.index, None).run()
+    report = PackStats(world.store, world.index, None, world.clock).run()
     assert report.pack is None and report.usage is None

@@ -64,6 +64,10 @@ class PackCorrupt(PackError):
     """The context pack or its index cannot be read."""
 
 
+class IndexWriteFailed(PackError):
+    """The search index could not be written; the previous pack and index are kept."""
+
+
 class UnknownChunks(PackError):
     """Some requested chunk ids are not in the pack."""
 

@@ -166,11 +166,17 @@ class RepoStateReader(Protocol):
 # ---- context packs -----------------------------------------------------------------------
 
 
+BeforeCommit = Callable[[str, tuple[int, int]], None]
+
+
 class PackStore(Protocol):
     """Where a segment's context pack lives (``<segment>/_ctx/context_pack.json``).
 
     Promises: ``save`` replaces the pack atomically (readers see the old or the new pack,
-    never a torn one) and returns its sha256; ``load`` raises ``PackMissing`` or
+    never a torn one) and returns its sha256; with ``before_commit`` it first writes the
+    new pack aside, calls ``before_commit(sha256, (size, mtime_ns))`` with the values the
+    stored pack will have, and replaces the pack only if that returns (if it raises, the
+    old pack is left as it was and the error propagates); ``load`` raises ``PackMissing`` or
     ``PackCorrupt``; ``stamp`` is a cheap (size, mtime_ns) of the stored pack or None;
     ``lock`` is an exclusive, inter-process build lock that waits up to ``timeout_ms`` and
     then raises ``LockTimeout``.
@@ -180,7 +186,7 @@ class PackStore(Protocol):
 
     def load_with_sha(self) -> tuple[Pack, str]: ...
 
-    def save(self, pack: Pack) -> str: ...
+    def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str: ...
 
     def stamp(self) -> tuple[int, int] | None: ...
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing
 from trifecta.domain.packs import Pack, pack_from_dict, pack_to_dict
-from trifecta.domain.ports import PackStore
+from trifecta.domain.ports import BeforeCommit, PackStore
 
 PACK_FILE = "context_pack.json"
 LOCK_FILE = ".context_pack.lock"
@@ -41,7 +41,10 @@ class JsonPackStore(PackStore):
             raise PackCorrupt("pack is corrupt, run ctx build") from e
         return pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
 
-    def save(self, pack: Pack) -> str:
+    def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
+        """Write aside, fsync, let ``before_commit`` (the index) see the final sha and
+        stamp, then rename over the pack: os.replace keeps the inode's size and mtime."""
+
         data = json.dumps(pack_to_dict(pack), ensure_ascii=False, separators=(",", ":")).encode(
             "utf-8"
         )
@@ -52,11 +55,15 @@ class JsonPackStore(PackStore):
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            sha = hashlib.sha256(data).hexdigest()
+            if before_commit is not None:
+                st = tmp.stat()
+                before_commit(sha, (st.st_size, st.st_mtime_ns))
             os.replace(tmp, self.path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        return hashlib.sha256(data).hexdigest()
+        return sha
 
     def stamp(self) -> tuple[int, int] | None:
         try:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from trifecta.domain.errors import PackCorrupt, PackMissing
+from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import (
     DirStamp,
@@ -173,6 +173,10 @@ class SqliteSearchIndex(SearchIndex):
             finally:
                 conn.close()
             os.replace(tmp, self.path)
+        except sqlite3.DatabaseError as e:
+            raise IndexWriteFailed(
+                f"could not write the search index ({type(e).__name__}); the previous pack is kept"
+            ) from e
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -184,14 +188,22 @@ class SqliteSearchIndex(SearchIndex):
         docs: Sequence[IndexDoc],
         state: PackState,
     ) -> None:
-        with self._reading() as conn, conn:
-            for path in remove_paths:
-                rows = conn.execute("SELECT rowid FROM chunks WHERE path = ?", (path,)).fetchall()
-                conn.executemany("DELETE FROM fts WHERE rowid = ?", rows)
-                conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
-            self._insert(conn, docs)
-            pad_rows(conn)
-            self._write_state(conn, info, state)
+        conn = self._db()
+        try:
+            with conn:  # one transaction: rolled back as a whole on any error
+                for path in remove_paths:
+                    rows = conn.execute(
+                        "SELECT rowid FROM chunks WHERE path = ?", (path,)
+                    ).fetchall()
+                    conn.executemany("DELETE FROM fts WHERE rowid = ?", rows)
+                    conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
+                self._insert(conn, docs)
+                pad_rows(conn)
+                self._write_state(conn, info, state)
+        except sqlite3.DatabaseError as e:
+            raise IndexWriteFailed(
+                f"could not update the search index ({type(e).__name__}); the previous pack is kept"
+            ) from e
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trifecta.application.packs.chunking import IdAllocator
 from trifecta.application.packs.ingest import (
     PackSettings,
     chunk_file,
@@ -11,6 +12,7 @@ from trifecta.application.packs.ingest import (
     meta_rank,
     parent_dirs,
 )
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
@@ -103,6 +105,11 @@ class BuildPack:
         self._settings = settings
 
     def run(self, incremental: bool = False) -> BuildReport:
+        cmd = "ctx.sync" if incremental else "ctx.build"
+        with failure_event(self._telemetry, self._clock, cmd, {}):
+            return self._run(incremental)
+
+    def _run(self, incremental: bool) -> BuildReport:
         start = self._clock.monotonic_ns()
         with self._store.lock(self._settings.lock_timeout_ms):
             previous = self._previous() if incremental else None
@@ -141,12 +148,14 @@ class BuildPack:
         old_warnings: dict[str, list[str]] = {}
         for warning in previous.warnings if previous else ():
             old_warnings.setdefault(warning.split(": ", 1)[0], []).append(warning)
+        # Pass 1: which files keep their chunks (stat or hash unchanged), which are re-cut.
+        slots: list[list[PackChunk] | tuple[str, str, bool]] = []
         for entry in ingestion_order(listed):
             meta = meta_rank(entry.path) is not None
             old = old_files.get(entry.path)
             if old is not None and (old.size, old.mtime_ns) == (entry.size, entry.mtime_ns):
                 files.append(old)
-                chunks.extend(old_chunks.get(entry.path, []))
+                slots.append(old_chunks.get(entry.path, []))
                 warnings.extend(old_warnings.get(entry.path, []))
                 reused += 1
                 continue
@@ -163,18 +172,25 @@ class BuildPack:
             if text.lossy:
                 warnings.append(f"{entry.path}: not valid UTF-8, decoded with replacement")
             if old is not None and old.sha256 == text.sha256:
-                chunks.extend(old_chunks.get(entry.path, []))  # touched, not changed
+                slots.append(old_chunks.get(entry.path, []))  # touched, not changed
                 warnings.extend(w for w in old_warnings.get(entry.path, []) if w not in warnings)
                 reused += 1
                 continue
-            docs, parse_warning = chunk_file(
-                entry.path, text.text, meta, self._parser, self._fallback
-            )
+            slots.append((entry.path, text.text, meta))
+        # Pass 2: cut the changed files with one pack-wide allocator that already holds the
+        # kept ids, so ids are unique across the pack and a sync never renames a kept chunk.
+        ids = IdAllocator(c.id for slot in slots if isinstance(slot, list) for c in slot)
+        for slot in slots:
+            if isinstance(slot, list):
+                chunks.extend(slot)
+                continue
+            path, source, meta = slot
+            docs, parse_warning = chunk_file(path, source, meta, self._parser, self._fallback, ids)
             if parse_warning:
                 warnings.append(parse_warning)
             new_docs.extend(docs)
             chunks.extend(d.chunk for d in docs)
-            read.append(entry.path)
+            read.append(path)
         listed_paths = {f.path for f in files}
         removed = tuple(sorted(p for p in old_files if p not in listed_paths))
         pack = Pack(
@@ -189,13 +205,17 @@ class BuildPack:
             # Nothing moved (same files, stats, chunks, skips): keep the pack and index as
             # they are, so a no-op sync writes nothing.
             return self._report(pack, True, (), (), reused, 0, previous_sha, start)
-        sha = self._store.save(pack)
-        stamp = self._store.stamp() or (0, 0)
-        info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks))
-        if previous is None:
-            self._index.replace(info, new_docs, pack.state())
-        else:
-            self._index.update(info, [*read, *removed], new_docs, pack.state())
+
+        def write_index(sha: str, stamp: tuple[int, int]) -> None:
+            # The index is committed first; the pack replaces the old one only after, so a
+            # failing index write leaves the previous pack and index in step.
+            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks))
+            if previous is None:
+                self._index.replace(info, new_docs, pack.state())
+            else:
+                self._index.update(info, [*read, *removed], new_docs, pack.state())
+
+        sha = self._store.save(pack, write_index)
         return self._report(
             pack, previous is not None, tuple(read), removed, reused, bytes_read, sha, start
         )

@@ -8,7 +8,11 @@ the whole file whose index entry holds the module docstring, the code outside th
 definitions and every defined name.
 
 Ids are ``<path>`` for the file-level chunk and ``<path>#<Name>`` / ``<path>#<slug>`` for
-the others; repeats get ``-2``, ``-3``... in file order. Ids never contain ``,``.
+the others; repeats get ``-2``, ``-3``... in file order. The ``<path>`` part is
+percent-encoded (``%`` -> ``%25``, then ``,`` -> ``%2C``), so ids never contain ``,`` (the
+``--ids`` separator) and two different paths never give the same id. One allocator serves
+the whole pack, so ids are unique across files too (``a.py#f`` cut from ``a.py`` and a
+text file literally named ``a.py#f`` cannot collide).
 """
 
 from __future__ import annotations
@@ -38,14 +42,25 @@ def slugify(title: str) -> str:
     return slug or "section"
 
 
-class IdAllocator:
-    """Hands out unique ids deterministically: the first ``x`` is ``x``, then ``x-2``..."""
+def encode_id_path(path: str) -> str:
+    """``path`` as the id prefix: injective and free of ``,``."""
 
-    def __init__(self) -> None:
-        self._used: set[str] = set()
+    return path.replace("%", "%25").replace(",", "%2C")
+
+
+class IdAllocator:
+    """Hands out unique ids deterministically: the first ``x`` is ``x``, then ``x-2``...
+
+    One allocator is shared by every file of a pack (``reserve`` the ids kept from a
+    previous build first, so a sync never renames an existing chunk)."""
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self._used: set[str] = set(reserved)
+
+    def reserve(self, ids: Iterable[str]) -> None:
+        self._used.update(ids)
 
     def take(self, wanted: str) -> str:
-        wanted = wanted.replace(",", "_")
         candidate, n = wanted, 1
         while candidate in self._used:
             n += 1
@@ -130,17 +145,20 @@ def _trim_end(lines: list[str], start: int, end: int) -> int:
     return end
 
 
-def chunk_markdown(path: str, text: str, meta: bool = False) -> list[IndexDoc]:
+def chunk_markdown(
+    path: str, text: str, meta: bool = False, ids: IdAllocator | None = None
+) -> list[IndexDoc]:
     lines = text.splitlines(keepends=True)
     if not lines:
         return []
     headings = markdown_headings(lines)
-    ids = IdAllocator()
+    ids = ids if ids is not None else IdAllocator()
+    key = encode_id_path(path)
     docs: list[IndexDoc] = []
     first = headings[0][0] if headings else len(lines) + 1
     if any(line.strip() for line in lines[: first - 1]):
         end = _trim_end(lines, 1, first - 1)
-        docs.append(_doc(ids.take(path), path, "document", (path,), lines, 1, end, meta))
+        docs.append(_doc(ids.take(key), path, "document", (path,), lines, 1, end, meta))
     stack: list[tuple[int, str]] = []
     for i, (number, level, title) in enumerate(headings):
         while stack and stack[-1][0] >= level:
@@ -152,7 +170,7 @@ def chunk_markdown(path: str, text: str, meta: bool = False) -> list[IndexDoc]:
         body_preview = preview_of(lines[number:end]) or title
         docs.append(
             _doc(
-                ids.take(f"{path}#{slugify(title)}"),
+                ids.take(f"{key}#{slugify(title)}"),
                 path,
                 "section",
                 title_path,
@@ -210,13 +228,18 @@ def module_name(path: str) -> str:
 
 
 def chunk_python(
-    path: str, text: str, skeleton: Skeleton | None, meta: bool = False
+    path: str,
+    text: str,
+    skeleton: Skeleton | None,
+    meta: bool = False,
+    ids: IdAllocator | None = None,
 ) -> list[IndexDoc]:
     """Chunks of a Python file; with no skeleton (unparseable) the module chunk alone."""
 
     lines = text.splitlines(keepends=True)
     total = max(len(lines), 1)
-    ids = IdAllocator()
+    ids = ids if ids is not None else IdAllocator()
+    key = encode_id_path(path)
     entries = skeleton.entries if skeleton is not None else ()
     top = [e for e in entries if e.depth == 0 and e.kind in ("class", "function")]
     covered: set[int] = set()
@@ -231,7 +254,7 @@ def chunk_python(
         covered.update(range(start, end + 1))
         defs.append(
             _doc(
-                ids.take(f"{path}#{entry.name}"),
+                ids.take(f"{key}#{entry.name}"),
                 path,
                 kind,
                 (module_name(path), entry.qualname),
@@ -247,7 +270,7 @@ def chunk_python(
     names = tuple(e.qualname for e in entries)
     module_doc = skeleton.module_doc if skeleton is not None and skeleton.module_doc else ""
     module = _doc(
-        ids.take(path),
+        ids.take(key),
         path,
         "module",
         (module_name(path),),
@@ -270,9 +293,12 @@ def is_markdown(path: str) -> bool:
     return path.endswith((".md", ".markdown"))
 
 
-def chunk_text_file(path: str, text: str, meta: bool = False) -> list[IndexDoc]:
+def chunk_text_file(
+    path: str, text: str, meta: bool = False, ids: IdAllocator | None = None
+) -> list[IndexDoc]:
     """Any other text file: one ``document`` chunk."""
 
     lines = text.splitlines(keepends=True)
     end = max(len(lines), 1)
-    return [_doc(path, path, "document", (path,), lines, 1, end, meta)]
+    chunk_id = (ids if ids is not None else IdAllocator()).take(encode_id_path(path))
+    return [_doc(chunk_id, path, "document", (path,), lines, 1, end, meta)]

@@ -18,6 +18,7 @@ from trifecta.application.packs.disclosure import (
 )
 from trifecta.application.packs.freshness import Freshness, check_freshness
 from trifecta.application.packs.ingest import parse_python
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.packs.tokens import query_terms, tokenize
 from trifecta.application.telemetry import TelemetryService
@@ -152,6 +153,15 @@ class GetResult:
         return "\n".join(out) + "\n"
 
 
+def _args(request: GetRequest) -> dict[str, object]:
+    return {
+        "ids": list(request.ids[:20]),
+        "mode": request.mode.value,
+        "budget_token_est": request.budget_token_est,
+        "max_chunks": request.max_chunks,
+    }
+
+
 class GetChunks:
     """Serves chunks in order within the budget: a chunk that does not fit in the requested
     mode is served in the next smaller one (raw -> excerpt -> skeleton) and says so; text
@@ -180,9 +190,13 @@ class GetChunks:
         self._builder = builder
 
     def run(self, request: GetRequest) -> GetResult:
+        with failure_event(self._telemetry, self._clock, "ctx.get", _args(request)):
+            return self._run(request)
+
+    def _run(self, request: GetRequest) -> GetResult:
         start = self._clock.monotonic_ns()
         if not request.ids:
-            raise UsageError("no chunk ids given")
+            raise UsageError("--ids needs at least one chunk id")
         if request.budget_token_est < 1 or request.max_chunks < 1:
             raise UsageError("--budget-token-est and --max-chunks must be at least 1")
         ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
@@ -331,12 +345,7 @@ class GetChunks:
             return
         self._telemetry.event(
             "ctx.get",
-            {
-                "ids": list(request.ids[:20]),
-                "mode": request.mode.value,
-                "budget_token_est": request.budget_token_est,
-                "max_chunks": request.max_chunks,
-            },
+            _args(request),
             {
                 "status": "ok",
                 "chunks": sum(1 for c in result.chunks if c.mode != "stale"),
@@ -349,7 +358,7 @@ class GetChunks:
             bytes_read=result.bytes_read,
             disclosure_mode=request.mode.value,
             cache_hit_rate=result.freshness.cache_hit_rate,
-            tokens=estimate_tokens(result.rendered),
+            tokens=result.total_tokens,  # the served texts, whatever the output format
         )
         self._telemetry.observe("ctx.get", result.timing_ms)
         self._telemetry.incr("ctx_get_count")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trifecta.application.packs.chunking import (
+    IdAllocator,
     chunk_markdown,
     chunk_python,
     chunk_text_file,
@@ -69,15 +70,17 @@ def chunk_file(
     meta: bool,
     primary: SkeletonParser,
     fallback: SkeletonParser | None,
+    ids: IdAllocator | None = None,
 ) -> tuple[list[IndexDoc], str | None]:
-    """The index documents of one file and an optional warning."""
+    """The index documents of one file and an optional warning; ``ids``: the pack's
+    allocator, so ids stay unique across files."""
 
     if is_python(path):
         parsed = parse_python(primary, fallback, text, path)
-        return chunk_python(path, text, parsed.skeleton, meta), parsed.warning
+        return chunk_python(path, text, parsed.skeleton, meta, ids), parsed.warning
     if is_markdown(path):
-        return chunk_markdown(path, text, meta), None
-    return chunk_text_file(path, text, meta), None
+        return chunk_markdown(path, text, meta, ids), None
+    return chunk_text_file(path, text, meta, ids), None
 
 
 def parent_dirs(paths: Sequence[str]) -> list[str]:

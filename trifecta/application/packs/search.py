@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
@@ -40,6 +41,13 @@ class SearchResult:
     synced: BuildReport | None
     timing_ms: int
     rendered: str = ""
+
+    @property
+    def served_tokens(self) -> int:
+        """Tokens the hits put in front of the agent, whatever the output format: per hit,
+        the estimate of ``"<id> <title> <preview>"`` (the event's ``tokens``)."""
+
+        return sum(estimate_tokens(f"{h.chunk.id} {h.chunk.title} {h.preview}") for h in self.hits)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -81,6 +89,10 @@ class SearchResult:
         return "\n".join(lines) + "\n"
 
 
+def _args(request: SearchRequest) -> dict[str, object]:
+    return {"query": request.query[:120], "limit": request.limit, "sync": request.sync}
+
+
 def _stale_line(fresh: Freshness) -> str:
     parts = [
         f"{label}: {', '.join(paths[:10])}{' ...' if len(paths) > 10 else ''}"
@@ -97,9 +109,9 @@ def _stale_line(fresh: Freshness) -> str:
 def ensure_index_matches_pack(store: PackStore, index: SearchIndex, lock_timeout_ms: int) -> None:
     """Cheap consistency check: the pack file is the one the index was built from.
 
-    A mismatch is usually a build in progress (the pack is replaced just before the
-    index): wait for the build lock, then look again; only a mismatch that survives that
-    is reported."""
+    A mismatch is usually a build in progress (the index is committed just before the
+    pack is renamed into place): wait for the build lock, then look again; only a mismatch
+    that survives that is reported."""
 
     if _index_matches(store, index):
         return
@@ -141,6 +153,10 @@ class SearchPack:
         self._builder = builder
 
     def run(self, request: SearchRequest) -> SearchResult:
+        with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
+            return self._run(request)
+
+    def _run(self, request: SearchRequest) -> SearchResult:
         start = self._clock.monotonic_ns()
         terms = query_terms(request.query)
         if not terms:
@@ -190,7 +206,7 @@ class SearchPack:
             return
         self._telemetry.event(
             "ctx.search",
-            {"query": request.query[:120], "limit": request.limit, "sync": request.sync},
+            _args(request),
             {
                 "status": "ok",
                 "hits": len(result.hits),
@@ -202,7 +218,7 @@ class SearchPack:
             bytes_read=result.freshness.bytes_read,
             disclosure_mode="preview",
             cache_hit_rate=result.freshness.cache_hit_rate,
-            tokens=estimate_tokens(result.rendered),
+            tokens=result.served_tokens,
         )
         self._telemetry.observe("ctx.search", result.timing_ms)
         self._telemetry.incr("ctx_search_count")

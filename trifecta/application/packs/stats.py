@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trifecta.application.packs.recording import failure_event
+from trifecta.application.telemetry import TelemetryService
 from trifecta.application.telemetry_summary import latency_block
 from trifecta.domain.errors import PackMissing
+from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import covered_tokens
-from trifecta.domain.ports import PackStore, SearchIndex, TelemetrySink
+from trifecta.domain.ports import Clock, PackStore, SearchIndex, TelemetrySink
 
 TOP_ZERO_HIT = 5
 
@@ -47,6 +50,8 @@ class PackStatsReport:
             )
             get = u["get_latency_ms"]
             lines.append(f"gets: {u['gets']}, p50 {get['p50_ms']} ms, p95 {get['p95_ms']} ms")
+            if u["failed_searches"] or u["failed_gets"]:
+                lines.append(f"failed: {u['failed_searches']} searches, {u['failed_gets']} gets")
             if u["top_zero_hit_queries"]:
                 lines.append("top zero-hit queries:")
                 lines.extend(f"  {q['count']}x {q['query']}" for q in u["top_zero_hit_queries"])
@@ -61,8 +66,12 @@ def usage_from_events(events: Any) -> dict[str, Any]:
     get_ms: list[int] = []
     zero: Counter[str] = Counter()
     zero_hits = 0
+    failed: Counter[str] = Counter()
     for event in events:
         cmd = event.get("cmd")
+        if (event.get("result") or {}).get("status") == "error":
+            failed[str(cmd)] += 1  # failed commands served nothing: no latency, no hits
+            continue
         if cmd == "ctx.search":
             search_ms.append(int(event.get("timing_ms", 0)))
             result = event.get("result") or {}
@@ -77,7 +86,9 @@ def usage_from_events(events: Any) -> dict[str, Any]:
         "zero_hit_searches": zero_hits,
         "zero_hit_rate": round(zero_hits / searches, 4) if searches else None,
         "search_latency_ms": latency_block(search_ms),
+        "failed_searches": failed["ctx.search"],
         "gets": len(get_ms),
+        "failed_gets": failed["ctx.get"],
         "get_latency_ms": latency_block(get_ms),
         "top_zero_hit_queries": [
             {"query": q, "count": n}
@@ -89,12 +100,40 @@ def usage_from_events(events: Any) -> dict[str, Any]:
 class PackStats:
     """Pack facts (files, chunks, tokens by kind, sizes) and usage from telemetry."""
 
-    def __init__(self, store: PackStore, index: SearchIndex, sink: TelemetrySink | None) -> None:
+    def __init__(
+        self,
+        store: PackStore,
+        index: SearchIndex,
+        sink: TelemetrySink | None,
+        clock: Clock,
+        telemetry: TelemetryService | None = None,
+    ) -> None:
         self._store = store
         self._index = index
         self._sink = sink
+        self._clock = clock
+        self._telemetry = telemetry
 
     def run(self) -> PackStatsReport:
+        with failure_event(self._telemetry, self._clock, "ctx.stats", {}):
+            start = self._clock.monotonic_ns()
+            report = self._run()
+            self._record(report, int((self._clock.monotonic_ns() - start) // 1_000_000))
+            return report
+
+    def _record(self, report: PackStatsReport, timing_ms: int) -> None:
+        if self._telemetry is None:
+            return
+        self._telemetry.event(
+            "ctx.stats",
+            {},
+            {"status": "ok", "pack": report.pack is not None},
+            timing_ms,
+            tokens=estimate_tokens(report.to_text()),
+        )
+        self._telemetry.observe("ctx.stats", timing_ms)
+
+    def _run(self) -> PackStatsReport:
         usage = usage_from_events(self._sink.read_events()) if self._sink is not None else None
         try:
             pack = self._store.load()

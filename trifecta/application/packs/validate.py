@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trifecta.application.packs.config import PackSettings
+from trifecta.application.packs.recording import failure_event
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
@@ -63,6 +64,10 @@ class ValidatePack:
         self._settings = settings
 
     def run(self) -> ValidationReport:
+        with failure_event(self._telemetry, self._clock, "ctx.validate", {}):
+            return self._run()
+
+    def _run(self) -> ValidationReport:
         start = self._clock.monotonic_ns()
         problems: list[str] = []
         try:
