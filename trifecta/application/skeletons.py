@@ -67,6 +67,47 @@ class SkeletonResult:
         return round(self.skeleton_bytes / self.source_bytes, 4) if self.source_bytes else 0.0
 
 
+class _CachingParser(SkeletonParser):
+    """A parser seen through the cache for one content hash: a stored skeleton is returned
+    without parsing; a parsed one is stored. ``ParseFailed`` is never stored, so the policy
+    runs unchanged (and the fallback's name/version, which may load a library, are only
+    read when the fallback is actually needed)."""
+
+    def __init__(
+        self, parser: SkeletonParser, cache: SkeletonCache | None, sha256: str, clock: Clock
+    ) -> None:
+        self._parser = parser
+        self._cache = cache
+        self._sha256 = sha256
+        self._clock = clock
+        self.used = False
+        self.hit = False
+        self.parse_ns: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self._parser.name
+
+    @property
+    def version(self) -> str:
+        return self._parser.version
+
+    def parse(self, source: str, path: str) -> Skeleton:
+        self.used = True
+        parser, cache = self._parser, self._cache
+        if cache is not None:
+            stored = cache.get(self._sha256, parser.name, parser.version)
+            if stored is not None:
+                self.hit = True
+                return stored
+        started = self._clock.monotonic_ns()
+        skeleton = parser.parse(source, path)
+        self.parse_ns = self._clock.monotonic_ns() - started
+        if cache is not None:
+            cache.put(self._sha256, parser.name, parser.version, skeleton)
+        return skeleton
+
+
 def _ceil_ms(ns: int) -> int:
     return max(0, math.ceil(ns / 1_000_000))
 
@@ -100,48 +141,30 @@ class ExtractSkeleton:
         self._clock = clock
         self._telemetry = telemetry
 
-    def _lookup(self, sha256: str) -> Skeleton | None:
-        if self._cache is None:
-            return None
-        hit = self._cache.get(sha256, self._primary.name, self._primary.version)
-        if hit is None and self._fallback is not None:
-            # Only stored when the primary parser failed on this very content.
-            hit = self._cache.get(sha256, self._fallback.name, self._fallback.version)
-        return hit
-
-    def _parser_named(self, name: str) -> SkeletonParser:
-        if self._fallback is not None and name == self._fallback.name:
-            return self._fallback
-        return self._primary
-
     def execute(self, path: str) -> SkeletonResult:
         clock = self._clock
         started = clock.monotonic_ns()
         text = self._reader.read_text(path, ReadMode.SKELETON)
-        cached = self._lookup(text.sha256)
-        cache_hit = cached is not None
-        if cached is not None:
-            skeleton = replace(cached, path=path, source_bytes=text.size_bytes, lossy=text.lossy)
-        else:
-            parse_started = clock.monotonic_ns()
-            parsed = parse_with_fallback(self._primary, self._fallback, text.text, path)
-            skeleton = replace(parsed, source_bytes=text.size_bytes, lossy=text.lossy)
-            parse_ns = clock.monotonic_ns() - parse_started
-            if self._cache is not None:
-                used = self._parser_named(skeleton.parser)
-                self._cache.put(text.sha256, used.name, used.version, skeleton)
+        primary = _CachingParser(self._primary, self._cache, text.sha256, clock)
+        fallback = (
+            None
+            if self._fallback is None
+            else _CachingParser(self._fallback, self._cache, text.sha256, clock)
+        )
+        parsed = parse_with_fallback(primary, fallback, text.text, path)
+        answered_by = fallback if fallback is not None and fallback.used else primary
+        skeleton = replace(parsed, path=path, source_bytes=text.size_bytes, lossy=text.lossy)
         rendered = render_stub(skeleton)
-        skeleton_bytes = len(rendered.encode("utf-8"))
         elapsed_ns = clock.monotonic_ns() - started
         result = SkeletonResult(
             skeleton=skeleton,
-            cache_hit=cache_hit,
+            cache_hit=answered_by.hit,
             source_bytes=text.size_bytes,
-            skeleton_bytes=skeleton_bytes,
+            skeleton_bytes=len(rendered.encode("utf-8")),
             rendered=rendered,
             timing_ms=round(elapsed_ns / 1e6, 3),
         )
-        self._record(result, None if cache_hit else parse_ns, text.sha256)
+        self._record(result, answered_by.parse_ns, text.sha256)
         return result
 
     def _record(self, result: SkeletonResult, parse_ns: int | None, sha256: str) -> None:

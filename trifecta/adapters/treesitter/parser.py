@@ -25,7 +25,6 @@ from trifecta.domain.pysource import (
     constant_signature,
     first_doc_line,
     prepare_source,
-    scan_header,
 )
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ class _Walker:
             elif kind == "decorated_definition":
                 definition = child.child_by_field_name("definition")
                 decorators = tuple(
-                    scan_header(self.source, _offset(d.start_point, self.index) + 1, False)[0]
+                    self.index.read(d.start_point[0] + 1, d.start_point[1] + 1, False)[0]
                     for d in child.children
                     if d.type == "decorator"
                 )
@@ -180,7 +179,7 @@ class _Walker:
         name = self.source[
             _offset(name_node.start_point, index) : _offset(name_node.end_point, index)
         ]
-        signature, _ = scan_header(self.source, _offset(node.start_point, index), True)
+        signature = index.read(node.start_point[0] + 1, node.start_point[1], True)[0]
         is_class = node.type == "class_definition"
         body = node.child_by_field_name("body")
         self.entries.append(
@@ -216,8 +215,8 @@ class _Walker:
         name = self.source[_offset(left.start_point, index) : _offset(left.end_point, index)]
         if name != "__all__" and not CONSTANT_NAME.match(name):
             return
-        start = _offset(statement.start_point, index)
-        text, stop = scan_header(self.source, start, header=False)
+        row, col = statement.start_point
+        text, line_end = index.read(row + 1, col, False)
         self.entries.append(
             SkeletonEntry(
                 kind="constant",
@@ -225,7 +224,7 @@ class _Walker:
                 qualname=name,
                 signature=constant_signature(name, text),
                 line_start=statement.start_point[0] + 1,
-                line_end=index.line_of(max(start, stop - 1)),
+                line_end=line_end,
             )
         )
 
