@@ -20,6 +20,10 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
+SCANNER_VERSION = "1"
+"""Bump whenever what ``scan_header``/``first_doc_line`` return could change: it is part of
+both parsers' versions, which key the skeleton cache."""
+
 CONSTANT_NAME = re.compile(r"_*[A-Z][A-Z0-9_]*\Z")
 """Module-level names kept as constants (plus ``__all__``)."""
 

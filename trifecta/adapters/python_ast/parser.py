@@ -18,13 +18,15 @@ from trifecta.domain.model import Skeleton, SkeletonEntry
 from trifecta.domain.ports import SkeletonParser
 from trifecta.domain.pysource import (
     CONSTANT_NAME,
+    SCANNER_VERSION,
     LineIndex,
     constant_signature,
     first_doc_line,
     prepare_source,
 )
 
-PARSER_VERSION = f"1-py{sys.version_info[0]}.{sys.version_info[1]}"
+WALKER_VERSION = "1"
+PARSER_VERSION = f"{WALKER_VERSION}.{SCANNER_VERSION}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 # Statement types that matter, by what to do with them; every other statement is skipped
 # with one dict lookup.

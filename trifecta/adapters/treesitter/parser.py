@@ -21,6 +21,7 @@ from trifecta.domain.model import Skeleton, SkeletonEntry
 from trifecta.domain.ports import SkeletonParser
 from trifecta.domain.pysource import (
     CONSTANT_NAME,
+    SCANNER_VERSION,
     LineIndex,
     constant_signature,
     first_doc_line,
@@ -73,7 +74,7 @@ def _load() -> tuple[Parser, str]:
             language = tree_sitter.Language(tree_sitter_python.language())
             _state["parser"] = tree_sitter.Parser(language)
             _state["version"] = (
-                f"{WALKER_VERSION}-ts{version('tree-sitter')}-tsp{version('tree-sitter-python')}"
+                f"{WALKER_VERSION}.{SCANNER_VERSION}-ts{version('tree-sitter')}-tsp{version('tree-sitter-python')}"
             )
         parser: Parser = _state["parser"]
         libs: str = _state["version"]
