@@ -165,7 +165,7 @@ def test_batch_reports_each_failure_and_serves_the_rest() -> None:
     assert event["tokens"] == sum((len(r.rendered) + 3) // 4 for r in batch.results)
     assert event["warnings"] == [
         "missing.py: FileMissing",
-        "esc.py: PathOutsideSegment",
+        "<path outside the segment>: PathOutsideSegment",
         "bin.py: BinaryFile",
     ]
 

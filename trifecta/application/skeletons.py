@@ -113,13 +113,14 @@ def _ceil_ms(ns: int) -> int:
 
 
 class ExtractSkeleton:
-    """The skeleton of one segment file: read (mode SKELETON), look the content up in the
-    cache, else parse (ast first, Tree-sitter on a syntax error) and store it.
+    """The skeleton of one segment file: read it (mode SKELETON), then run the fallback
+    policy with each parser seen through the cache for the file's content hash.
 
     Promises: a cache hit is only ever for the same content (sha256) and the same parser
     name and version, so a file that no longer parses never gets its old good skeleton; a
-    partial skeleton is reported as partial whether or not it came from the cache. Emits
-    ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
+    partial skeleton is reported as partial whether or not it came from the cache; the
+    fallback parser is not touched (not even its version) for files the primary parses.
+    Emits ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
     ``ast_cache_hit_count`` / ``ast_cache_miss_count`` / ``ast_parse_count``.
     Raises ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no
     parser can parse the text.
@@ -213,12 +214,14 @@ class ExtractSkeleton:
 @dataclass(frozen=True)
 class SkeletonFailure:
     """A path that could not be served, with the one-line reason and the exit code its
-    error class maps to."""
+    error class maps to. ``in_segment`` is False when ``path`` is the user's own spelling
+    of a path that does not map into the segment (never written to telemetry)."""
 
     path: str
     error: str
     reason: str
     exit_code: int
+    in_segment: bool = True
 
 
 @dataclass(frozen=True)
@@ -261,7 +264,7 @@ class ExtractSkeletons:
         try:
             rel = self._reader.relative(user_path)
         except TrifectaError as e:
-            return _failure(user_path, e)
+            return replace(_failure(user_path, e), in_segment=False)
         if rel.endswith(".py"):
             return [rel]
         entries, _skipped = self._reader.list_files(
@@ -300,7 +303,11 @@ class ExtractSkeletons:
                 "skeleton_bytes": sum(r.skeleton_bytes for r in results),
             },
             _ceil_ms(elapsed_ns),
-            [f"{f.path}: {f.error}" for f in failures][:5] or None,
+            [
+                f"{f.path if f.in_segment else '<path outside the segment>'}: {f.error}"
+                for f in failures
+            ][:5]
+            or None,
             tokens=sum(estimate_tokens(r.rendered) for r in results),
         )
         return batch
