@@ -36,7 +36,7 @@ from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser, _load
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser, _load, _Walker
 from trifecta.application.render import render_stub
 from trifecta.application.skeletons import ExtractSkeleton
 from trifecta.application.telemetry import TelemetryService
@@ -171,6 +171,53 @@ def fidelity(files: list[tuple[str, str]]) -> tuple[dict[str, Any], list[tuple[s
     }, parseable
 
 
+def recovery(parseable: list[tuple[str, str]]) -> dict[str, Any]:
+    """Break each file with an unclosed bracket in its middle (at that line's indentation)
+    and count the definitions ``ast`` sees in the intact file that Tree-sitter still reports
+    (by line and name): with the chunked recovery, and with the whole-file tree alone."""
+
+    tolerant = TreeSitterSkeletonParser()
+    ts_parser, _ = _load()
+    seen_total = recovered = whole_tree = broken_files = 0
+    for rel, text in parseable[::4]:
+        lines = text.split("\n")
+        middle = next((i for i in range(len(lines) // 2, len(lines)) if lines[i].strip()), None)
+        if middle is None:
+            continue
+        indent = lines[middle][: len(lines[middle]) - len(lines[middle].lstrip())]
+        broken = "\n".join([*lines[:middle], f"{indent}broken = (1,", *lines[middle:]])
+
+        def shifted(line: int, cut: int = middle) -> int:
+            return line + 1 if line > cut else line
+
+        seen = {
+            (shifted(n.lineno), n.name)
+            for n in ast.walk(ast.parse(text))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        }
+        try:
+            ast.parse(broken)
+            continue  # the line fell inside a string: nothing broke
+        except SyntaxError:
+            pass
+        broken_files += 1
+        skeleton = tolerant.parse(broken, rel)
+        assert skeleton.partial
+        got = {(e.line_start, e.name) for e in skeleton.entries if e.kind != "constant"}
+        walker = _Walker(broken)
+        walker.children(ts_parser.parse(broken.encode("utf-8")).root_node, (), False)
+        plain = {(e.line_start, e.name) for e in walker.entries if e.kind != "constant"}
+        seen_total += len(seen)
+        recovered += len(seen & got)
+        whole_tree += len(seen & plain)
+    return {
+        "files": broken_files,
+        "def_class_nodes": seen_total,
+        "recovered_share": round(recovered / seen_total, 4),
+        "whole_file_tree_share": round(whole_tree / seen_total, 4),
+    }
+
+
 def cache_hits(root: Path, files: list[tuple[str, str]], workdir: Path) -> dict[str, Any]:
     segment = workdir / "stdlib"
     sample = files[:: max(1, len(files) // 400)]
@@ -271,6 +318,7 @@ def main() -> None:
     root, files = stdlib_files(args.step)
     fid, parseable = fidelity(files)
     result: dict[str, Any] = {"benchmark": "skeleton", "stdlib": str(root), "fidelity": fid}
+    result["syntax_error_recovery"] = recovery(parseable)
     result["throughput"] = throughput(args.rounds, parseable)
     with tempfile.TemporaryDirectory() as tmp:
         result["cache"] = cache_hits(root, parseable, Path(tmp))
