@@ -42,6 +42,23 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
         ["ast", "resolve", "sym://python/mod/"],
         (2,),
     ),
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+    (
+        "skeleton of a file (a stub with line ranges)",
+        ["ast", "skeleton", "trifecta/domain/errors.py"],
+        (0,),
+    ),
+    (
+        "symbols of one class, selected with #Member",
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#ExtractSkeleton"],
+        (0,),
+    ),
+    (
+        "an unknown member is exit 1",
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#Nope"],
+        (1,),
+    ),
+    ("a path outside the segment is refused (exit 1)", ["ast", "skeleton", "/etc/hostname"], (1,)),
     # ---- telemetry ----
     (
         "telemetry over all runs: latency, tokens and health per command",
