@@ -65,7 +65,10 @@ def test_miss_then_hit_with_telemetry_and_counters() -> None:
     assert parse["skeleton_bytes"] == first.skeleton_bytes == len(first.rendered.encode())
     assert parse["reduction_ratio"] == first.reduction_ratio
     assert parse["timing_ms"] >= 1  # the fake clock moved: a real duration, not a constant
-    assert parse["tokens"] == (len(first.rendered) + 3) // 4
+    assert parse["skeleton_tokens"] == (len(first.rendered) + 3) // 4
+    # served tokens are counted once, on the command's event, never on internal ones
+    assert parse["tokens"] == 0
+    assert all(e["tokens"] == 0 for e in world.events("ast.cache"))
     assert [e["cache_hit"] for e in world.events("ast.cache")] == [False, True]
     assert world.reader.bytes_read()[ReadMode.SKELETON] == 2 * len(GOOD)
 

@@ -171,7 +171,9 @@ class ExtractSkeleton:
     def _record(self, result: SkeletonResult, parse_ns: int | None, sha256: str) -> None:
         telemetry = self._telemetry
         skeleton = result.skeleton
-        tokens = estimate_tokens(result.rendered)
+        # Internal events: the tokens served to the agent are counted once, on the command's
+        # own event (ast.skeleton / ast.symbols); here they are only the skeleton's size.
+        skeleton_tokens = estimate_tokens(result.rendered)
         telemetry.incr("ast_cache_hit_count" if result.cache_hit else "ast_cache_miss_count")
         telemetry.event(
             "ast.cache",
@@ -181,7 +183,7 @@ class ExtractSkeleton:
             file_path_rel=skeleton.path,
             cache_hit=result.cache_hit,
             sha=sha256[:16],
-            tokens=tokens,
+            skeleton_tokens=skeleton_tokens,
         )
         if parse_ns is None:
             return
@@ -204,7 +206,7 @@ class ExtractSkeleton:
             source_bytes=result.source_bytes,
             reduction_ratio=result.reduction_ratio,
             timing_us=parse_ns // 1000,
-            tokens=tokens,
+            skeleton_tokens=skeleton_tokens,
         )
 
 
