@@ -151,8 +151,10 @@ class FakeFileReader(FileReader):
 
 
 class FakeSkeletonParser(SkeletonParser):
-    """Parses a toy format: each line ``def NAME`` or ``class NAME`` (indent = nesting).
-    A line ``!error`` makes it fail (``strict``) or return a partial skeleton."""
+    """Reads ``def``/``class`` lines by indentation (a Python subset, or the toy form
+    ``def NAME``). A def/class line with unbalanced parentheses, or a line ``!error``, is a
+    syntax error: ``strict`` raises ``ParseFailed``, otherwise the rest is returned with
+    ``partial=True``. Bodies run until the next line indented as much or less."""
 
     def __init__(self, name: str = "ast", strict: bool = True, version: str = "1") -> None:
         self._name = name
@@ -168,40 +170,64 @@ class FakeSkeletonParser(SkeletonParser):
     def version(self) -> str:
         return self._version
 
+    @staticmethod
+    def _end_line(lines: list[str], index: int, indent: int) -> int:
+        end = index
+        for later in range(index + 1, len(lines)):
+            text = lines[later]
+            if not text.strip():
+                continue
+            if len(text) - len(text.lstrip()) <= indent:
+                break
+            end = later
+        return end + 1
+
     def parse(self, source: str, path: str) -> Skeleton:
         self.parsed.append(path)
+        lines = source.splitlines()
         entries: list[SkeletonEntry] = []
-        stack: list[tuple[int, str]] = []
+        stack: list[tuple[int, str, str]] = []  # (indent, name, kind)
         partial = False
-        for number, line in enumerate(source.splitlines(), start=1):
+        for index, line in enumerate(lines):
             stripped = line.strip()
-            if stripped == "!error":
+            broken = stripped == "!error" or (
+                stripped.startswith(("def ", "class ", "async def "))
+                and stripped.count("(") != stripped.count(")")
+            )
+            if broken:
                 if self.strict:
-                    raise ParseFailed(f"{path}:{number}: invalid syntax")
+                    raise ParseFailed(f"{path}:{index + 1}: invalid syntax")
                 partial = True
                 continue
             indent = len(line) - len(line.lstrip())
-            for word in ("def", "class"):
-                if stripped.startswith(word + " "):
-                    name = stripped[len(word) + 1 :].split("(")[0].rstrip(":")
-                    while stack and stack[-1][0] >= indent:
-                        stack.pop()
-                    qual = ".".join([s[1] for s in stack] + [name])
-                    kind = "class" if word == "class" else ("method" if stack else "function")
-                    entries.append(
-                        SkeletonEntry(
-                            kind,
-                            name,
-                            qual,
-                            stripped.rstrip(":"),
-                            number,
-                            number,
-                            None,
-                            (),
-                            len(stack),
-                        )
-                    )
-                    stack.append((indent, name))
+            word = next(
+                (w for w in ("async def", "def", "class") if stripped.startswith(w + " ")), None
+            )
+            if word is None:
+                continue
+            name = stripped[len(word) + 1 :].split("(")[0].split(":")[0].strip()
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            qual = ".".join([s[1] for s in stack] + [name])
+            if word == "class":
+                kind = "class"
+            else:
+                kind = "method" if stack and stack[-1][2] == "class" else "function"
+            signature = stripped.rstrip(":") if stripped.endswith(":") else stripped
+            entries.append(
+                SkeletonEntry(
+                    kind,
+                    name,
+                    qual,
+                    signature,
+                    index + 1,
+                    self._end_line(lines, index, indent),
+                    None,
+                    (),
+                    len(stack),
+                )
+            )
+            stack.append((indent, name, kind))
         return Skeleton(path, self._name, partial, None, tuple(entries), len(source.encode()))
 
 
