@@ -22,6 +22,7 @@ from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
+from trifecta.adapters.system.labels import segment_label
 from trifecta.application.settings import env_layer, merge_settings
 from trifecta.application.telemetry import TelemetryService
 
@@ -40,8 +41,6 @@ class Telemetry(TelemetryService):
         rotate_bytes: int | None = None,
         lock_timeout_ms: int | None = None,
     ) -> None:
-        from trifecta.bootstrap import segment_label
-
         root = Path(segment_path).resolve()
         flags: dict[str, Any] = {}
         for key, value in (
