@@ -98,7 +98,6 @@ class LspSession:
         result = self._endpoint.request("initialize", params, timeout_ms)
         capabilities = result.get("capabilities", {}) if isinstance(result, dict) else {}
         self.capabilities = capabilities if isinstance(capabilities, dict) else {}
-        self._endpoint.notify("initialized", {})
         with self._cond:
             self.initialized = True
             self._queue(
@@ -109,7 +108,10 @@ class LspSession:
                     "cumulative_ms": self._ms(),
                 },
             )
+            if self.diagnostics_count:  # READY is a conjunction: both facts, in any order
+                self._mark_ready("diagnostics")
             self._cond.notify_all()
+        self._endpoint.notify("initialized", {})
 
     def request(self, method: str, params: Any, timeout_ms: int) -> Any:
         return self._endpoint.request(method, params, timeout_ms)
