@@ -11,6 +11,8 @@ from trifecta.domain.errors import (
     BinaryFile,
     FileMissing,
     FileTooLarge,
+    LanguageServerCold,
+    LanguageServerCrashed,
     LanguageServerError,
     LanguageServerTimeout,
     LanguageServerUnavailable,
@@ -204,8 +206,9 @@ class FakeSkeletonParser(SkeletonParser):
 class FakeLanguageServer(LanguageServer):
     """A language server answering from a table: (path, line, column) -> locations.
 
-    ``behaviour`` scripts failure modes: "ok", "unavailable", "timeout", "error", "empty",
-    "not_ready". ``requests`` counts requests served (state, for assertions).
+    ``behaviour`` scripts failure modes: "ok", "unavailable", "cold", "crashed", "timeout",
+    "error", "empty", "not_ready". ``requests`` counts requests served (state, for
+    assertions).
     """
 
     def __init__(
@@ -226,6 +229,10 @@ class FakeLanguageServer(LanguageServer):
     def start(self, listener: Callable[[str, Mapping[str, Any]], None] | None = None) -> None:
         if self.behaviour == "unavailable":
             raise LanguageServerUnavailable("pyright-langserver not found")
+        if self.behaviour == "cold":
+            raise LanguageServerCold("no warm server yet")
+        if self.started and not self.stopped:
+            return  # like the real adapter: a live session is reused, facts reported once
         self._listener = listener
         self.started = True
         ready = self.behaviour != "not_ready"
@@ -256,6 +263,8 @@ class FakeLanguageServer(LanguageServer):
             raise LanguageServerTimeout("request passed its deadline")
         if self.behaviour == "error":
             raise LanguageServerError("internal error")
+        if self.behaviour == "crashed":
+            raise LanguageServerCrashed("the language server process died")
 
     def definition(
         self, path: str, line: int, column: int, timeout_ms: int
@@ -345,3 +354,66 @@ class FakeTelemetrySink(TelemetrySink):
             "events_spooled": len(self.spool),
             "max_lock_wait_ms": 0,
         }
+
+
+# ---- symbols -------------------------------------------------------------------------------
+
+
+def ast_skeleton(source: str, path: str) -> Skeleton:
+    """A small but real skeleton (classes, functions, methods, module constants with their
+    true line ranges) built with the stdlib ``ast``: a stand-in for the skeleton use case."""
+
+    import ast
+
+    tree = ast.parse(source)
+    entries: list[SkeletonEntry] = []
+
+    def visit(body: list[ast.stmt], prefix: str, in_class: bool, depth: int) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                qual = f"{prefix}{node.name}"
+                is_class = isinstance(node, ast.ClassDef)
+                kind = "class" if is_class else ("method" if in_class else "function")
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                entries.append(
+                    SkeletonEntry(
+                        kind,
+                        node.name,
+                        qual,
+                        f"{'class' if is_class else 'def'} {node.name}",
+                        start,
+                        node.end_lineno or node.lineno,
+                        None,
+                        (),
+                        depth,
+                    )
+                )
+                visit(node.body, qual + ".", is_class, depth + 1)
+            elif isinstance(node, ast.Assign) and not prefix:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        entries.append(
+                            SkeletonEntry(
+                                "constant",
+                                target.id,
+                                target.id,
+                                f"{target.id} = ...",
+                                node.lineno,
+                                node.end_lineno or node.lineno,
+                            )
+                        )
+
+    visit(tree.body, "", False, 0)
+    return Skeleton(path, "ast", False, None, tuple(entries), len(source.encode()))
+
+
+def skeletons_of(reader: FileReader) -> Callable[[str], Skeleton]:
+    """``segment-relative path -> Skeleton`` over a (fake) reader, as the index expects."""
+
+    def skeleton_of(path: str) -> Skeleton:
+        try:
+            return ast_skeleton(reader.read_text(path).text, path)
+        except SyntaxError as e:
+            raise ParseFailed(f"{path}: {e.msg}") from e
+
+    return skeleton_of
