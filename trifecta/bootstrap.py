@@ -8,7 +8,7 @@ and embedders get typed objects from ``trifecta.embedding.Segment``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,18 @@ from dependency_injector import containers, providers
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
+from trifecta.adapters.lsp_daemon.server import LspDaemon
+from trifecta.adapters.pyright.server import PyrightLanguageServer
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.symbol_index import SymbolIndex
+from trifecta.application.symbols import LspTelemetry, ResolvePosition, ResolveSelector
 from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.ports import TelemetrySink
+from trifecta.domain.errors import ParseFailed
+from trifecta.domain.model import ReadMode, Skeleton
+from trifecta.domain.ports import Clock, FileReader, TelemetrySink
 
 
 def segment_label(root: Path) -> str:
@@ -26,6 +35,37 @@ def segment_label(root: Path) -> str:
 
     digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
     return f"{root.name or 'root'}-{digest}"
+
+
+# ---- symbols (helpers) -------------------------------------------------------------------
+
+
+def skeleton_reader(reader: FileReader) -> Callable[[str], Skeleton]:
+    """path -> Skeleton: ``ast`` first, Tree-sitter when the file does not parse.
+
+    TEMPORARY: replace with the skeletons issue's cached ``ExtractSkeleton`` when merged.
+    """
+
+    exact, tolerant = AstSkeletonParser(), TreeSitterSkeletonParser()
+
+    def skeleton_of(path: str) -> Skeleton:
+        text = reader.read_text(path, ReadMode.SKELETON).text
+        try:
+            return exact.parse(text, path)
+        except ParseFailed:
+            return tolerant.parse(text, path)
+
+    return skeleton_of
+
+
+def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]:
+    """The pyright process as a Resource: spawned on first use, always shut down."""
+
+    server = PyrightLanguageServer(root, clock)
+    try:
+        yield server
+    finally:
+        server.shutdown()
 
 
 class Container(containers.DeclarativeContainer):
@@ -46,6 +86,39 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         segment_label=label,
         level=config.telemetry.level,
+    )
+
+    # ---- symbols -------------------------------------------------------------------------
+    pyright = providers.Resource(pyright_process, root=root, clock=clock)
+    lsp_client = providers.Singleton(
+        DaemonLanguageServer, root=root, clock=clock, autostart=config.lsp.autostart
+    )
+    language_server = providers.Selector(config.lsp.mode, daemon=lsp_client, process=pyright)
+    skeleton_of = providers.Singleton(skeleton_reader, reader=file_reader)
+    symbol_index = providers.Singleton(SymbolIndex, reader=file_reader, skeleton_of=skeleton_of)
+    resolve_selector = providers.Factory(
+        ResolveSelector,
+        lsp=language_server,
+        index=symbol_index,
+        telemetry=telemetry,
+        clock=clock,
+    )
+    resolve_position = providers.Factory(
+        ResolvePosition,
+        lsp=language_server,
+        index=symbol_index,
+        reader=file_reader,
+        telemetry=telemetry,
+        clock=clock,
+    )
+    lsp_listener = providers.Factory(LspTelemetry, telemetry=telemetry)
+    lsp_daemon = providers.Factory(
+        LspDaemon,
+        root=root,
+        server=pyright,
+        clock=clock,
+        idle_timeout_s=config.lsp.idle_timeout_s,
+        listener=lsp_listener,
     )
 
 
