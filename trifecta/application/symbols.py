@@ -14,6 +14,7 @@ from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
+    LanguageServerCold,
     LanguageServerNotReady,
     UsageError,
 )
@@ -93,7 +94,12 @@ class _Resolver:
         """The started server, ready to believe; raises a ``LanguageServerError``."""
 
         assert self._lsp is not None
-        self._lsp.start(self._listener)
+        try:
+            self._lsp.start(self._listener)
+        except LanguageServerCold:
+            if not request.require_lsp:
+                raise
+            # --require-lsp: the warm server that start() launched is worth waiting for
         if not self._lsp.wait_ready(request.ready_wait_ms):
             raise LanguageServerNotReady(
                 f"pyright is still scanning the workspace after {request.ready_wait_ms} ms"
