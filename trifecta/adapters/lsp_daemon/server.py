@@ -15,6 +15,7 @@ import os
 import selectors
 import signal
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -91,7 +92,11 @@ class LspDaemon:
         if self._listen is None:
             self.acquire()
         self._running = True
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous = (
+            {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+            if threading.current_thread() is threading.main_thread()
+            else {}
+        )
         try:
             with contextlib.suppress(LanguageServerError):
                 self._server.start(self._listener)  # warm up now; failures are retried later
@@ -111,6 +116,11 @@ class LspDaemon:
             self.close()
 
     def _on_signal(self, signum: int, frame: object) -> None:
+        self._running = False
+
+    def request_stop(self) -> None:
+        """Stop serving at the next loop turn (within ~0.5 s)."""
+
         self._running = False
 
     def close(self) -> None:
