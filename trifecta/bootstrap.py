@@ -20,8 +20,14 @@ from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.skeletons import (
+    ExtractSkeleton,
+    ExtractSkeletons,
+    SelectModuleSymbols,
+)
 from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.symbols import LspTelemetry, ResolvePosition, ResolveSelector
 from trifecta.application.telemetry import TelemetryService
@@ -41,9 +47,8 @@ def segment_label(root: Path) -> str:
 
 
 def skeleton_reader(reader: FileReader) -> Callable[[str], Skeleton]:
-    """path -> Skeleton: ``ast`` first, Tree-sitter when the file does not parse.
-
-    TEMPORARY: replace with the skeletons issue's cached ``ExtractSkeleton`` when merged.
+    """path -> Skeleton, uncached and without telemetry: ``ast`` first, Tree-sitter when the
+    file does not parse. For tests and benchmarks; the container uses ``cached_skeletons``.
     """
 
     exact, tolerant = AstSkeletonParser(), TreeSitterSkeletonParser()
@@ -58,6 +63,15 @@ def skeleton_reader(reader: FileReader) -> Callable[[str], Skeleton]:
     return skeleton_of
 
 
+def cached_skeletons(extract: ExtractSkeleton) -> Callable[[str], Skeleton]:
+    """path -> Skeleton through the skeleton use case (its cache, its telemetry)."""
+
+    def skeleton_of(path: str) -> Skeleton:
+        return extract.execute(path).skeleton
+
+    return skeleton_of
+
+
 def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]:
     """The pyright process as a Resource: spawned on first use, always shut down."""
 
@@ -66,6 +80,12 @@ def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]
         yield server
     finally:
         server.shutdown()
+
+
+def skeleton_cache_path(root: Path) -> Path:
+    """``<segment>/_ctx/cache/skeletons.sqlite3`` (created on first use)."""
+
+    return root.resolve() / "_ctx" / "cache" / "skeletons.sqlite3"
 
 
 class Container(containers.DeclarativeContainer):
@@ -88,13 +108,47 @@ class Container(containers.DeclarativeContainer):
         level=config.telemetry.level,
     )
 
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+    ast_parser = providers.Singleton(AstSkeletonParser)
+    tree_sitter_parser = providers.Singleton(TreeSitterSkeletonParser)
+    skeleton_cache = providers.Singleton(
+        SqliteSkeletonCache,
+        path=providers.Callable(skeleton_cache_path, root),
+        clock=clock,
+        max_bytes=config.cache.max_bytes,
+        max_entry_bytes=config.cache.max_entry_bytes,
+    )
+    extract_skeleton = providers.Factory(
+        ExtractSkeleton,
+        reader=file_reader,
+        primary=ast_parser,
+        fallback=tree_sitter_parser,
+        cache=skeleton_cache,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    extract_skeletons = providers.Factory(
+        ExtractSkeletons,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    select_module_symbols = providers.Factory(
+        SelectModuleSymbols,
+        reader=file_reader,
+        extract=extract_skeleton,
+        clock=clock,
+        telemetry=telemetry,
+    )
+
     # ---- symbols -------------------------------------------------------------------------
     pyright = providers.Resource(pyright_process, root=root, clock=clock)
     lsp_client = providers.Singleton(
         DaemonLanguageServer, root=root, clock=clock, autostart=config.lsp.autostart
     )
     language_server = providers.Selector(config.lsp.mode, daemon=lsp_client, process=pyright)
-    skeleton_of = providers.Singleton(skeleton_reader, reader=file_reader)
+    skeleton_of = providers.Singleton(cached_skeletons, extract=extract_skeleton)
     symbol_index = providers.Singleton(SymbolIndex, reader=file_reader, skeleton_of=skeleton_of)
     resolve_selector = providers.Factory(
         ResolveSelector,

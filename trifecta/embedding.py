@@ -16,9 +16,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from trifecta.application.skeletons import ModuleSymbols, SkeletonBatch, SkeletonResult
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
-    from trifecta.domain.model import Resolution
+    from trifecta.domain.model import Resolution, Selector
 
 
 class Segment:
@@ -112,6 +115,38 @@ class Segment:
         if idle_timeout_s is not None:
             self._container.config.lsp.idle_timeout_s.from_value(idle_timeout_s)
         self._container.lsp_daemon().serve()
+
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+
+    def skeleton(self, path: str) -> SkeletonResult:
+        """The skeleton of one segment file (segment-relative path), cached by content.
+        Raises ``InputError`` subclasses for unreadable files, ``ParseFailed`` if no parser
+        can read it."""
+
+        from trifecta.application.skeletons import ExtractSkeleton
+
+        extract: ExtractSkeleton = self._container.extract_skeleton()
+        return extract.execute(path)
+
+    def skeletons(self, paths: Sequence[str]) -> SkeletonBatch:
+        """Skeletons of files and directories (absolute, or relative to the current
+        directory or the segment); failures are reported per path, never raised."""
+
+        from trifecta.application.skeletons import ExtractSkeletons
+
+        extract: ExtractSkeletons = self._container.extract_skeletons()
+        return extract.execute(paths)
+
+    def module_symbols(self, selector: str | Selector) -> ModuleSymbols:
+        """``sym://python/mod/pkg.mod[#Member]`` (or ``pkg.mod[:Member]``): the module's
+        skeleton, narrowed to the member and its children when one is named."""
+
+        from trifecta.application.skeletons import SelectModuleSymbols
+        from trifecta.domain.selector import parse_selector
+
+        parsed = parse_selector(selector) if isinstance(selector, str) else selector
+        select: SelectModuleSymbols = self._container.select_module_symbols()
+        return select.execute(parsed)
 
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""

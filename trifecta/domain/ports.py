@@ -141,3 +141,25 @@ class TelemetrySink(Protocol):
     def read_events(self) -> Iterator[dict[str, Any]]: ...
 
     def health(self) -> Mapping[str, int | float]: ...
+
+
+# ---- skeletons -----------------------------------------------------------------------------
+
+
+class SkeletonCache(Protocol):
+    """Skeletons keyed by (content sha256, parser name, parser version).
+
+    Promises: ``get`` returns exactly what ``put`` stored under the same key, or None (a
+    miss; also when the store is unreadable or busy past its bounded wait); ``put`` returns
+    False and stores nothing when the value is larger than the maximum entry size (it never
+    retries or loops); the total size stays under a bound, least recently used entries
+    evicted first; several processes may share one cache at once.
+    """
+
+    def get(self, sha256: str, parser: str, version: str) -> Skeleton | None: ...
+
+    def put(self, sha256: str, parser: str, version: str, skeleton: Skeleton) -> bool: ...
+
+    def stats(self) -> Mapping[str, int]:
+        """``entries`` and ``bytes`` currently stored."""
+        ...

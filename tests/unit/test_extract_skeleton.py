@@ -1,0 +1,204 @@
+"""ExtractSkeleton, ExtractSkeletons and SelectModuleSymbols on fakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.fakes import (
+    FakeClock,
+    FakeFileReader,
+    FakeSkeletonCache,
+    FakeSkeletonParser,
+    FakeTelemetrySink,
+)
+from trifecta.application.render import skeleton_to_json
+from trifecta.application.skeletons import (
+    ExtractSkeleton,
+    ExtractSkeletons,
+    SelectModuleSymbols,
+    SkeletonFailure,
+    SkeletonResult,
+    module_candidates,
+)
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import FileMissing, PathOutsideSegment, SymbolNotFound
+from trifecta.domain.model import ReadMode, Selector
+
+GOOD = "class Message\n    def get_payload\n    class Inner\n        def x\ndef helper\n"
+BROKEN = "class Message\n!error\ndef helper\n"
+
+
+class World:
+    def __init__(self, files: dict[str, bytes | str], cache: bool = True) -> None:
+        self.reader = FakeFileReader(files, max_bytes=1000, symlinks={"esc.py": "../x.py"})
+        self.primary = FakeSkeletonParser("ast", strict=True, version="1")
+        self.fallback = FakeSkeletonParser("tree_sitter", strict=False, version="7")
+        self.cache = FakeSkeletonCache() if cache else None
+        self.clock = FakeClock(step_ns=250_000)  # every reading moves 0.25 ms
+        self.sink = FakeTelemetrySink()
+        self.telemetry = TelemetryService(self.sink, self.clock, "seg-1234")
+        self.extract = ExtractSkeleton(
+            self.reader, self.primary, self.fallback, self.cache, self.clock, self.telemetry
+        )
+
+    def events(self, cmd: str) -> list[dict[str, Any]]:
+        return [e for e in self.sink.events if e["cmd"] == cmd]
+
+
+def test_miss_then_hit_with_telemetry_and_counters() -> None:
+    world = World({"pkg/mod.py": GOOD})
+    first = world.extract.execute("pkg/mod.py")
+    second = world.extract.execute("pkg/mod.py")
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    assert first.skeleton == second.skeleton
+    assert world.primary.parsed == ["pkg/mod.py"]  # parsed once
+    assert world.telemetry.metrics == {
+        "ast_cache_miss_count": 1,
+        "ast_parse_count": 1,
+        "ast_cache_hit_count": 1,
+    }
+    (parse,) = world.events("ast.parse")
+    assert parse["file_path_rel"] == "pkg/mod.py"
+    assert parse["result"]["functions"] == 3 and parse["result"]["classes"] == 2
+    assert parse["skeleton_bytes"] == first.skeleton_bytes == len(first.rendered.encode())
+    assert parse["reduction_ratio"] == first.reduction_ratio
+    assert parse["timing_ms"] >= 1  # the fake clock moved: a real duration, not a constant
+    assert parse["tokens"] == (len(first.rendered) + 3) // 4
+    assert [e["cache_hit"] for e in world.events("ast.cache")] == [False, True]
+    assert world.reader.bytes_read()[ReadMode.SKELETON] == 2 * len(GOOD)
+
+
+def test_edited_file_is_a_miss_and_broken_content_is_never_a_good_hit() -> None:
+    world = World({"m.py": GOOD})
+    good = world.extract.execute("m.py")
+    world.reader.write("m.py", BROKEN)
+    broken = world.extract.execute("m.py")
+    assert not broken.cache_hit
+    assert broken.skeleton.partial and broken.skeleton.parser == "tree_sitter"
+    again = world.extract.execute("m.py")  # the partial skeleton, from the cache: still partial
+    assert again.cache_hit and again.skeleton.partial
+    assert again.skeleton.parser == "tree_sitter"
+    assert not good.skeleton.partial
+    assert world.primary.parsed == ["m.py", "m.py"]  # not re-run on the cached broken file
+    assert world.events("ast.parse")[-1]["warnings"] == ["m.py: partial skeleton"]
+
+
+def test_same_content_at_another_path_hits_with_its_own_path() -> None:
+    world = World({"a.py": GOOD, "b.py": GOOD})
+    world.extract.execute("a.py")
+    other = world.extract.execute("b.py")
+    assert other.cache_hit and other.skeleton.path == "b.py"
+
+
+def test_parser_version_is_part_of_the_key() -> None:
+    world = World({"m.py": GOOD})
+    world.extract.execute("m.py")
+    world.primary._version = "2"
+    assert not world.extract.execute("m.py").cache_hit
+
+
+def test_works_without_a_cache() -> None:
+    world = World({"m.py": GOOD}, cache=False)
+    assert not world.extract.execute("m.py").cache_hit
+    assert not world.extract.execute("m.py").cache_hit
+
+
+def test_lossy_files_are_flagged() -> None:
+    world = World({"latin.py": "def caf\u00e9\n".encode("latin-1")})
+    result = world.extract.execute("latin.py")
+    assert result.skeleton.lossy
+    assert skeleton_to_json(result)["lossy"] is True
+    assert result.rendered.startswith("# lossy")
+
+
+def test_json_shape() -> None:
+    world = World({"m.py": GOOD})
+    doc = skeleton_to_json(world.extract.execute("m.py"))
+    assert set(doc) >= {
+        "path",
+        "parser",
+        "partial",
+        "cache_hit",
+        "source_bytes",
+        "skeleton_bytes",
+        "symbols",
+    }
+    assert doc["symbols"][1] == {
+        "kind": "method",
+        "name": "get_payload",
+        "qualname": "Message.get_payload",
+        "signature": "def get_payload",
+        "line_start": 2,
+        "line_end": 2,
+        "doc": None,
+        "decorators": [],
+    }
+
+
+def test_batch_reports_each_failure_and_serves_the_rest() -> None:
+    world = World(
+        {"pkg/a.py": GOOD, "pkg/sub/b.py": GOOD, "pkg/notes.md": "# x", "bin.py": b"\x00\x01"}
+    )
+    batch = ExtractSkeletons(world.reader, world.extract, world.clock, world.telemetry).execute(
+        ["pkg", "missing.py", "esc.py", "bin.py"]
+    )
+    assert [r.path for r in batch.results] == ["pkg/a.py", "pkg/sub/b.py"]
+    failures = {f.path: f for f in batch.failures}
+    assert failures["missing.py"].error == "FileMissing"
+    assert failures["esc.py"].error == "PathOutsideSegment"
+    assert failures["bin.py"].error == "BinaryFile"
+    assert all(f.exit_code == 1 for f in failures.values())
+    assert [type(i) for i in batch.items] == [
+        SkeletonResult,
+        SkeletonResult,
+        SkeletonFailure,
+        SkeletonFailure,
+        SkeletonFailure,
+    ]
+    (event,) = world.events("ast.skeleton")
+    assert event["result"]["files"] == 2 and event["result"]["failed"] == 3
+    assert event["tokens"] == sum((len(r.rendered) + 3) // 4 for r in batch.results)
+    assert event["warnings"] == [
+        "missing.py: FileMissing",
+        "esc.py: PathOutsideSegment",
+        "bin.py: BinaryFile",
+    ]
+
+
+def test_module_candidates() -> None:
+    assert module_candidates("pkg.mod") == [
+        "pkg/mod.py",
+        "pkg/mod/__init__.py",
+        "src/pkg/mod.py",
+        "src/pkg/mod/__init__.py",
+    ]
+
+
+def test_module_symbols_select_a_member_and_its_children() -> None:
+    world = World({"src/pkg/mod/__init__.py": GOOD})
+    select = SelectModuleSymbols(world.reader, world.extract, world.clock, world.telemetry)
+    whole = select.execute(Selector("pkg.mod"))
+    assert len(whole.skeleton.entries) == 5
+    member = select.execute(Selector("pkg.mod", "Message.Inner"))
+    assert [e.qualname for e in member.skeleton.entries] == ["Message.Inner", "Message.Inner.x"]
+    assert [e.depth for e in member.skeleton.entries] == [0, 1]
+    with pytest.raises(SymbolNotFound):
+        select.execute(Selector("pkg.mod", "Nope"))
+    with pytest.raises(FileMissing, match="not found in the segment"):
+        select.execute(Selector("pkg.other"))
+    events = world.events("ast.symbols")
+    assert [e["result"].get("error") for e in events] == [
+        None,
+        None,
+        "SymbolNotFound",
+        "FileMissing",
+    ]
+    assert events[1]["result"]["symbols"] == 2 and events[1]["tokens"] > 0
+
+
+def test_outside_path_is_refused_by_the_reader() -> None:
+    world = World({"m.py": GOOD})
+    with pytest.raises(PathOutsideSegment):
+        world.extract.execute("esc.py")

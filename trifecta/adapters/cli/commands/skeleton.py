@@ -1,0 +1,72 @@
+"""``trifecta ast skeleton PATH...`` and ``trifecta ast symbols SELECTOR``.
+
+Exit codes: 0 when every path was served; otherwise the failing path's code for a single
+path (1 for missing/binary/too large/outside/unparsable), and 1 when any of several paths
+failed (each failure is listed: in the JSON list as ``{"path", "error", "reason"}``, in text
+on stderr as one line per path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.parser import PROG
+from trifecta.application.render import render_stub, skeleton_to_json, symbol_to_json
+from trifecta.application.skeletons import SkeletonFailure, SkeletonResult
+from trifecta.embedding import Segment
+
+
+def _failure_json(failure: SkeletonFailure) -> dict[str, Any]:
+    return {"path": failure.path, "error": failure.error, "reason": failure.reason}
+
+
+def _text(result: SkeletonResult, line_numbers: bool) -> str:
+    stub = result.rendered if line_numbers else render_stub(result.skeleton, line_numbers=False)
+    return f"# {result.path}\n{stub}"
+
+
+def run_skeleton(ns: argparse.Namespace) -> int:
+    line_numbers = not getattr(ns, "no_lines", False)
+    with Segment(ns.segment, flags_from(ns)) as segment:
+        batch = segment.skeletons(ns.paths)
+    items = batch.items
+    single_file = len(ns.paths) == 1 and len(items) == 1
+    if single_file and isinstance(items[0], SkeletonFailure):
+        failure = items[0]
+        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
+        return failure.exit_code
+    payload: Any
+    if single_file and isinstance(items[0], SkeletonResult):
+        payload = skeleton_to_json(items[0])
+    else:
+        payload = [
+            skeleton_to_json(i) if isinstance(i, SkeletonResult) else _failure_json(i)
+            for i in items
+        ]
+    text = "\n".join(_text(r, line_numbers) for r in batch.results)
+    emit(ns, payload, text)
+    for failure in batch.failures:
+        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
+    return 1 if batch.failures else 0
+
+
+def run_symbols(ns: argparse.Namespace) -> int:
+    with Segment(ns.segment, flags_from(ns)) as segment:
+        answer = segment.module_symbols(ns.selector)
+    skeleton = answer.skeleton
+    payload = {
+        "selector": str(answer.selector),
+        "module": answer.selector.module,
+        "member": answer.selector.member,
+        "path": skeleton.path,
+        "parser": skeleton.parser,
+        "partial": skeleton.partial,
+        "lossy": skeleton.lossy,
+        "cache_hit": answer.result.cache_hit,
+        "symbols": [symbol_to_json(e) for e in skeleton.entries],
+    }
+    emit(ns, payload, f"# {skeleton.path}\n{render_stub(skeleton)}")
+    return 0

@@ -1,0 +1,1 @@
+"""A skeleton cache in SQLite (WAL), shared by concurrent processes."""

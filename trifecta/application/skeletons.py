@@ -1,0 +1,383 @@
+"""Skeleton use cases and the parser-fallback policy.
+
+Policy (``parse_with_fallback``), readable top to bottom:
+
+1. Parse with the primary parser (``ast``: exact). If it succeeds, that is the answer.
+2. If it raises ``ParseFailed`` (a syntax error), parse with the fallback (Tree-sitter:
+   tolerant) and mark the answer ``partial``: the exact parser could not parse the file, so
+   the skeleton may be incomplete even when the tolerant parser saw no error.
+3. If there is no fallback, or the fallback fails too, raise ``ParseFailed`` naming both.
+
+Any other exception is a bug and is not caught here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from trifecta.application.render import render_stub
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import FileMissing, ParseFailed, SymbolNotFound, TrifectaError
+from trifecta.domain.model import ReadMode, Selector, Skeleton, estimate_tokens
+from trifecta.domain.ports import Clock, FileReader, SkeletonCache, SkeletonParser
+
+
+def parse_with_fallback(
+    primary: SkeletonParser, fallback: SkeletonParser | None, source: str, path: str
+) -> Skeleton:
+    """Primary parser first; the fallback only on ``ParseFailed`` (see the module doc)."""
+
+    try:
+        return primary.parse(source, path)
+    except ParseFailed as primary_error:
+        if fallback is None:
+            raise
+        try:
+            recovered = fallback.parse(source, path)
+        except ParseFailed as fallback_error:
+            raise ParseFailed(
+                f"{primary_error} (and {fallback.name} failed too: {fallback_error})"
+            ) from fallback_error
+        return recovered if recovered.partial else replace(recovered, partial=True)
+
+
+@dataclass(frozen=True)
+class SkeletonResult:
+    """The skeleton of one file and what serving it cost.
+
+    ``skeleton_bytes`` is the UTF-8 size of ``rendered`` (the stub text an agent reads,
+    with line markers); ``reduction_ratio`` is ``skeleton_bytes / source_bytes``.
+    """
+
+    skeleton: Skeleton
+    cache_hit: bool
+    source_bytes: int
+    skeleton_bytes: int
+    rendered: str
+    timing_ms: float
+
+    @property
+    def path(self) -> str:
+        return self.skeleton.path
+
+    @property
+    def reduction_ratio(self) -> float:
+        return round(self.skeleton_bytes / self.source_bytes, 4) if self.source_bytes else 0.0
+
+
+def _ceil_ms(ns: int) -> int:
+    return max(0, math.ceil(ns / 1_000_000))
+
+
+class ExtractSkeleton:
+    """The skeleton of one segment file: read (mode SKELETON), look the content up in the
+    cache, else parse (ast first, Tree-sitter on a syntax error) and store it.
+
+    Promises: a cache hit is only ever for the same content (sha256) and the same parser
+    name and version, so a file that no longer parses never gets its old good skeleton; a
+    partial skeleton is reported as partial whether or not it came from the cache. Emits
+    ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
+    ``ast_cache_hit_count`` / ``ast_cache_miss_count`` / ``ast_parse_count``.
+    Raises ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no
+    parser can parse the text.
+    """
+
+    def __init__(
+        self,
+        reader: FileReader,
+        primary: SkeletonParser,
+        fallback: SkeletonParser | None,
+        cache: SkeletonCache | None,
+        clock: Clock,
+        telemetry: TelemetryService,
+    ) -> None:
+        self._reader = reader
+        self._primary = primary
+        self._fallback = fallback
+        self._cache = cache
+        self._clock = clock
+        self._telemetry = telemetry
+
+    def _lookup(self, sha256: str) -> Skeleton | None:
+        if self._cache is None:
+            return None
+        hit = self._cache.get(sha256, self._primary.name, self._primary.version)
+        if hit is None and self._fallback is not None:
+            # Only stored when the primary parser failed on this very content.
+            hit = self._cache.get(sha256, self._fallback.name, self._fallback.version)
+        return hit
+
+    def _parser_named(self, name: str) -> SkeletonParser:
+        if self._fallback is not None and name == self._fallback.name:
+            return self._fallback
+        return self._primary
+
+    def execute(self, path: str) -> SkeletonResult:
+        clock = self._clock
+        started = clock.monotonic_ns()
+        text = self._reader.read_text(path, ReadMode.SKELETON)
+        cached = self._lookup(text.sha256)
+        cache_hit = cached is not None
+        if cached is not None:
+            skeleton = replace(cached, path=path, source_bytes=text.size_bytes, lossy=text.lossy)
+        else:
+            parse_started = clock.monotonic_ns()
+            parsed = parse_with_fallback(self._primary, self._fallback, text.text, path)
+            skeleton = replace(parsed, source_bytes=text.size_bytes, lossy=text.lossy)
+            parse_ns = clock.monotonic_ns() - parse_started
+            if self._cache is not None:
+                used = self._parser_named(skeleton.parser)
+                self._cache.put(text.sha256, used.name, used.version, skeleton)
+        rendered = render_stub(skeleton)
+        skeleton_bytes = len(rendered.encode("utf-8"))
+        elapsed_ns = clock.monotonic_ns() - started
+        result = SkeletonResult(
+            skeleton=skeleton,
+            cache_hit=cache_hit,
+            source_bytes=text.size_bytes,
+            skeleton_bytes=skeleton_bytes,
+            rendered=rendered,
+            timing_ms=round(elapsed_ns / 1e6, 3),
+        )
+        self._record(result, None if cache_hit else parse_ns, text.sha256)
+        return result
+
+    def _record(self, result: SkeletonResult, parse_ns: int | None, sha256: str) -> None:
+        telemetry = self._telemetry
+        skeleton = result.skeleton
+        tokens = estimate_tokens(result.rendered)
+        telemetry.incr("ast_cache_hit_count" if result.cache_hit else "ast_cache_miss_count")
+        telemetry.event(
+            "ast.cache",
+            {"file_path_rel": skeleton.path},
+            {"cache_hit": result.cache_hit, "parser": skeleton.parser},
+            _ceil_ms(int(result.timing_ms * 1e6)),
+            file_path_rel=skeleton.path,
+            cache_hit=result.cache_hit,
+            sha=sha256[:16],
+            tokens=tokens,
+        )
+        if parse_ns is None:
+            return
+        telemetry.incr("ast_parse_count")
+        telemetry.observe("ast.parse", _ceil_ms(parse_ns))
+        warnings = [f"{skeleton.path}: partial skeleton"] if skeleton.partial else None
+        telemetry.event(
+            "ast.parse",
+            {"file_path_rel": skeleton.path},
+            {
+                "functions": skeleton.functions,
+                "classes": skeleton.classes,
+                "parser": skeleton.parser,
+                "partial": skeleton.partial,
+            },
+            _ceil_ms(parse_ns),
+            warnings,
+            file_path_rel=skeleton.path,
+            skeleton_bytes=result.skeleton_bytes,
+            source_bytes=result.source_bytes,
+            reduction_ratio=result.reduction_ratio,
+            timing_us=parse_ns // 1000,
+            tokens=tokens,
+        )
+
+
+# ---- several paths ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkeletonFailure:
+    """A path that could not be served, with the one-line reason and the exit code its
+    error class maps to."""
+
+    path: str
+    error: str
+    reason: str
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class SkeletonBatch:
+    """The answers for several paths, in order: results and failures interleaved."""
+
+    items: tuple[SkeletonResult | SkeletonFailure, ...]
+
+    @property
+    def results(self) -> tuple[SkeletonResult, ...]:
+        return tuple(i for i in self.items if isinstance(i, SkeletonResult))
+
+    @property
+    def failures(self) -> tuple[SkeletonFailure, ...]:
+        return tuple(i for i in self.items if isinstance(i, SkeletonFailure))
+
+
+PYTHON_GLOB = "**/*.py"
+
+
+class ExtractSkeletons:
+    """Skeletons for user-given paths: files, or directories (every ``.py`` under them that
+    ``.gitignore`` does not exclude, in sorted order). A path that fails (outside the
+    segment, missing, binary, too large, unparsable) becomes a ``SkeletonFailure`` and the
+    others are still served. Emits one ``ast.skeleton`` event for the whole call."""
+
+    def __init__(
+        self,
+        reader: FileReader,
+        extract: ExtractSkeleton,
+        clock: Clock,
+        telemetry: TelemetryService,
+    ) -> None:
+        self._reader = reader
+        self._extract = extract
+        self._clock = clock
+        self._telemetry = telemetry
+
+    def _targets(self, user_path: str) -> list[str] | SkeletonFailure:
+        try:
+            rel = self._reader.relative(user_path)
+        except TrifectaError as e:
+            return _failure(user_path, e)
+        if rel.endswith(".py"):
+            return [rel]
+        entries, _skipped = self._reader.list_files(
+            [f"{rel}/{PYTHON_GLOB}" if rel else PYTHON_GLOB]
+        )
+        if entries:
+            return [e.path for e in entries]
+        return [rel]  # a single file without the .py suffix (or an empty directory)
+
+    def execute(self, user_paths: Sequence[str]) -> SkeletonBatch:
+        started = self._clock.monotonic_ns()
+        items: list[SkeletonResult | SkeletonFailure] = []
+        for user_path in user_paths:
+            targets = self._targets(user_path)
+            if isinstance(targets, SkeletonFailure):
+                items.append(targets)
+                continue
+            for rel in targets:
+                try:
+                    items.append(self._extract.execute(rel))
+                except TrifectaError as e:
+                    items.append(_failure(rel, e))
+        batch = SkeletonBatch(tuple(items))
+        elapsed_ns = self._clock.monotonic_ns() - started
+        results, failures = batch.results, batch.failures
+        self._telemetry.observe("ast.skeleton", _ceil_ms(elapsed_ns))
+        self._telemetry.event(
+            "ast.skeleton",
+            {"paths": len(user_paths)},
+            {
+                "files": len(results),
+                "failed": len(failures),
+                "cache_hits": sum(1 for r in results if r.cache_hit),
+                "partial": sum(1 for r in results if r.skeleton.partial),
+                "source_bytes": sum(r.source_bytes for r in results),
+                "skeleton_bytes": sum(r.skeleton_bytes for r in results),
+            },
+            _ceil_ms(elapsed_ns),
+            [f"{f.path}: {f.error}" for f in failures][:5] or None,
+            tokens=sum(estimate_tokens(r.rendered) for r in results),
+        )
+        return batch
+
+
+def _failure(path: str, error: TrifectaError) -> SkeletonFailure:
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return SkeletonFailure(path, type(error).__name__, message, error.exit_code)
+
+
+# ---- module symbols ----------------------------------------------------------------------
+
+
+def module_candidates(module: str) -> list[str]:
+    """Segment-relative files that may hold ``module``, most likely first."""
+
+    base = module.replace(".", "/")
+    return [f"{base}.py", f"{base}/__init__.py", f"src/{base}.py", f"src/{base}/__init__.py"]
+
+
+@dataclass(frozen=True)
+class ModuleSymbols:
+    """The skeleton of the file holding a selector's module, narrowed to ``#Member`` (that
+    symbol and everything nested in it) when the selector names one."""
+
+    selector: Selector
+    result: SkeletonResult
+    skeleton: Skeleton
+
+
+class SelectModuleSymbols:
+    """``sym://python/mod/<module>[#Member]`` -> the module's symbols.
+
+    Raises ``FileMissing`` when no candidate file exists in the segment and
+    ``SymbolNotFound`` when the member is not defined in the module."""
+
+    def __init__(
+        self,
+        reader: FileReader,
+        extract: ExtractSkeleton,
+        clock: Clock,
+        telemetry: TelemetryService,
+    ) -> None:
+        self._reader = reader
+        self._extract = extract
+        self._clock = clock
+        self._telemetry = telemetry
+
+    def execute(self, selector: Selector) -> ModuleSymbols:
+        started = self._clock.monotonic_ns()
+        try:
+            answer = self._select(selector)
+        except TrifectaError as e:
+            self._record(selector, None, started, type(e).__name__)
+            raise
+        self._record(selector, answer, started, None)
+        return answer
+
+    def _record(
+        self, selector: Selector, answer: ModuleSymbols | None, started: int, error: str | None
+    ) -> None:
+        elapsed = _ceil_ms(self._clock.monotonic_ns() - started)
+        self._telemetry.observe("ast.symbols", elapsed)
+        result: dict[str, object] = {"error": error} if error else {}
+        rendered = ""
+        if answer is not None:
+            rendered = render_stub(answer.skeleton)
+            result = {
+                "path": answer.skeleton.path,
+                "symbols": len(answer.skeleton.entries),
+                "cache_hit": answer.result.cache_hit,
+            }
+        self._telemetry.event(
+            "ast.symbols",
+            {"module": selector.module, "member": selector.member},
+            result,
+            elapsed,
+            tokens=estimate_tokens(rendered),
+        )
+
+    def _select(self, selector: Selector) -> ModuleSymbols:
+        candidates = module_candidates(selector.module)
+        path = next((c for c in candidates if self._reader.stat(c) is not None), None)
+        if path is None:
+            raise FileMissing(
+                f"module {selector.module!r} not found in the segment "
+                f"(looked for {', '.join(candidates)})"
+            )
+        result = self._extract.execute(path)
+        skeleton = result.skeleton
+        member = selector.member
+        if member is not None:
+            chosen = tuple(
+                e
+                for e in skeleton.entries
+                if e.qualname == member or e.qualname.startswith(member + ".")
+            )
+            if not chosen:
+                raise SymbolNotFound(f"{member!r} is not defined in module {selector.module!r}")
+            base = chosen[0].depth
+            rebased = tuple(replace(e, depth=e.depth - base) for e in chosen)
+            skeleton = replace(skeleton, entries=rebased, module_doc=None)
+        return ModuleSymbols(selector, result, skeleton)
