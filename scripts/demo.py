@@ -37,6 +37,12 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ),
     ("an unknown symbol is exit 1", ["ast", "resolve", "trifecta.domain.selector:nope"], (1,)),
     ("stop the warm server", ["lsp", "stop"], (0,)),
+    # ---- telemetry ----
+    (
+        "telemetry over all runs: latency, tokens and health per command",
+        ["telemetry", "summary"],
+        (0,),
+    ),
 ]
 
 

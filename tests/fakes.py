@@ -24,6 +24,7 @@ from trifecta.domain.model import (
     FileText,
     LspFacts,
     ReadMode,
+    RepoState,
     Resolution,
     Selector,
     Skeleton,
@@ -35,6 +36,7 @@ from trifecta.domain.ports import (
     Clock,
     FileReader,
     LanguageServer,
+    RepoStateReader,
     SkeletonCache,
     SkeletonParser,
     SymbolResolver,
@@ -348,7 +350,7 @@ class FakeTelemetrySink(TelemetrySink):
         return None if self.last_run is None else dict(self.last_run)
 
     def read_events(self) -> Iterator[dict[str, Any]]:
-        return iter([dict(e) for e in self.events])
+        return iter([dict(e) for e in [*self.events, *self.spool]])
 
     def health(self) -> Mapping[str, int | float]:
         return {
@@ -455,3 +457,18 @@ class FakeSkeletonCache(SkeletonCache):
 
     def stats(self) -> Mapping[str, int]:
         return {"entries": len(self.values), "bytes": sum(len(v) for v in self.values.values())}
+
+
+# ---- telemetry helper: repository state ------------------------------------------------------
+
+
+class FakeRepoStateReader(RepoStateReader):
+    """A fixed repository state; ``reads`` counts how often it was asked (state)."""
+
+    def __init__(self, sha: str | None = "0123456789ab", dirty: bool | None = False) -> None:
+        self.state = RepoState(sha, dirty)
+        self.reads = 0
+
+    def read(self) -> RepoState:
+        self.reads += 1
+        return self.state

@@ -16,12 +16,16 @@ from dependency_injector import containers, providers
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.git.reader import GitRepoStateReader
+from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
+from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.skeletons import (
     ExtractSkeleton,
@@ -31,9 +35,10 @@ from trifecta.application.skeletons import (
 from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.symbols import LspTelemetry, ResolvePosition, ResolveSelector
 from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry_summary import SummarizeTelemetry
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import ReadMode, Skeleton
-from trifecta.domain.ports import Clock, FileReader, TelemetrySink
+from trifecta.domain.ports import Clock, FileReader
 
 
 def segment_label(root: Path) -> str:
@@ -99,14 +104,30 @@ class Container(containers.DeclarativeContainer):
     file_reader = providers.Singleton(LocalFileReader, root=root, max_bytes=config.files.max_bytes)
 
     # ---- telemetry -----------------------------------------------------------------------
-    telemetry_sink: providers.Provider[TelemetrySink | None] = providers.Object(None)
+    # The sink does no I/O until the first write, so level "off" creates no directory.
+    telemetry_dir = providers.Callable(lambda root: root / "_ctx" / "telemetry", root)
+    telemetry_sink = providers.Singleton(
+        JsonlTelemetrySink,
+        directory=telemetry_dir,
+        rotate_bytes=config.telemetry.rotate_bytes,
+        lock_timeout_ms=config.telemetry.lock_timeout_ms,
+    )
+    repo_state = providers.Singleton(GitRepoStateReader, root=root)
+    identity = providers.Singleton(home_and_user)
     telemetry = providers.Singleton(
         TelemetryService,
         sink=telemetry_sink,
         clock=clock,
         segment_label=label,
         level=config.telemetry.level,
+        segment_root=providers.Callable(str, root),
+        home=identity.provided[0],
+        user=identity.provided[1],
+        repo=repo_state,
+        pack_state=providers.Callable(pack_state_reader, root),
+        bytes_read=file_reader.provided.bytes_read,
     )
+    telemetry_summary = providers.Factory(SummarizeTelemetry, sink=telemetry_sink)
 
     # ---- skeletons (issue 4) -------------------------------------------------------------
     ast_parser = providers.Singleton(AstSkeletonParser)

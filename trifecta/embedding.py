@@ -148,6 +148,15 @@ class Segment:
         select: SelectModuleSymbols = self._container.select_module_symbols()
         return select.execute(parsed)
 
+    # ---- telemetry -------------------------------------------------------------------------
+
+    def telemetry_summary(self) -> dict[str, Any]:
+        """Every stored event of this segment summarised (all runs), with the cumulative
+        counters and the telemetry health figures (``trifecta telemetry summary``)."""
+
+        summary: dict[str, Any] = self._container.telemetry_summary().run()
+        return summary
+
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""
 

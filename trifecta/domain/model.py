@@ -236,6 +236,18 @@ class TelemetryEvent:
         return record
 
 
+@dataclass(frozen=True)
+class RepoState:
+    """The git state of a segment, as put on every telemetry event.
+
+    ``sha`` is the first 12 hex digits of HEAD (None outside git or before the first
+    commit); ``dirty`` is True when tracked files differ from HEAD (None when unknown).
+    """
+
+    sha: str | None = None
+    dirty: bool | None = None
+
+
 def estimate_tokens(text: str) -> int:
     """The pack's named token estimator, ``chars/4``: ceil(len(text) / 4)."""
 

@@ -14,6 +14,7 @@ from trifecta.domain.model import (
     FileText,
     LspFacts,
     ReadMode,
+    RepoState,
     Resolution,
     Selector,
     Skeleton,
@@ -163,3 +164,13 @@ class SkeletonCache(Protocol):
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""
         ...
+
+
+class RepoStateReader(Protocol):
+    """The git state of the segment (HEAD sha, dirty flag), for telemetry context.
+
+    Promises: ``read`` never raises and is cheap after its first call (computed once per
+    process); a segment outside git, or a broken/absent git, gives ``RepoState()``.
+    """
+
+    def read(self) -> RepoState: ...

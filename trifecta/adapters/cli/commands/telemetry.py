@@ -1,0 +1,59 @@
+"""``trifecta telemetry summary``: what every command recorded, over all runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trifecta.adapters.cli.output import emit, flags_from
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = [
+        f"telemetry: {summary['events']} events from {summary['runs']} run(s)"
+        + (f" ({summary['first_ts']} .. {summary['last_ts']})" if summary["events"] else "")
+    ]
+    if summary["latencies"]:
+        lines.append("")
+        lines.append(
+            f"{'command':<24} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+            f"{'tokens':>9} {'tok p50':>8} {'tok max':>8}"
+        )
+        for cmd, lat in summary["latencies"].items():
+            tok = summary["tokens"].get(cmd, {})
+            lines.append(
+                f"{cmd:<24} {lat['count']:>7} {_fmt(lat['p50_ms']):>8} {_fmt(lat['p95_ms']):>8} "
+                f"{_fmt(lat['max_ms']):>8} {_fmt(tok.get('total')):>9} "
+                f"{_fmt(tok.get('p50')):>8} {_fmt(tok.get('max')):>8}"
+            )
+    for block in ("ast", "lsp", "file_read"):
+        values = ", ".join(f"{k}={_fmt(v)}" for k, v in summary[block].items())
+        lines.append(f"{block}: {values}")
+    if summary["counters"]:
+        lines.append("counters: " + ", ".join(f"{k}={v}" for k, v in summary["counters"].items()))
+    health = {k: v for k, v in summary["health"].items() if k != "last_run"}
+    lines.append("health: " + ", ".join(f"{k}={_fmt(v)}" for k, v in health.items()))
+    last = summary["health"].get("last_run")
+    if isinstance(last, dict):
+        lines.append("last run: " + ", ".join(f"{k}={_fmt(v)}" for k, v in last.items()))
+    return "\n".join(lines)
+
+
+def run_summary(ns: argparse.Namespace) -> int:
+    from trifecta.embedding import Segment
+
+    segment = Segment(ns.segment, flags_from(ns))
+    try:
+        summary = segment.telemetry_summary()
+    finally:
+        segment.close()
+    emit(ns, summary, render(summary))
+    return 0
