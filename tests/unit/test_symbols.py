@@ -139,6 +139,9 @@ def test_policy_table_for_positions(
     assert reason is None or reason in FALLBACK_REASONS
     fallbacks = world.telemetry.metrics.get("lsp_fallback_count", 0)
     assert fallbacks == (0 if reason in (None, "lsp_disabled") else 1)
+    # only requests that reached the server count (the timeout-rate denominator)
+    never_sent = ("lsp_disabled", "lsp_unavailable", "lsp_cold", "lsp_not_ready")
+    assert world.telemetry.metrics.get("lsp_request_count", 0) == (reason not in never_sent)
 
 
 @pytest.mark.parametrize(("behaviour", "use_lsp", "by", "reason"), POLICY_TABLE)

@@ -98,7 +98,6 @@ class FallbackPolicy:
         start = self._clock.monotonic_ns()
         reason = "lsp_disabled"
         if lsp is not None:
-            self._telemetry.incr("lsp_request_count")
             try:
                 found = tuple(lsp())
             except LanguageServerError as e:

@@ -199,6 +199,7 @@ class ResolveSelector(_Resolver):
         path, member = split
         server = self._server(request)
         start = self._clock.monotonic_ns()
+        self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
         symbols = server.document_symbols(path, request.timeout_ms)
         if member is None:
             found = [self._index.module_location(path)] if symbols else []
@@ -256,6 +257,7 @@ class ResolvePosition(_Resolver):
     ) -> list[SymbolLocation]:
         server = self._server(request)
         start = self._clock.monotonic_ns()
+        self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
         found = self._enrich(server.definition(path, line, column, request.timeout_ms))
         self._lsp_event("definition", path, found, start, symbol_name=f"{path}:{line}:{column}")
         return found
