@@ -58,6 +58,11 @@ def copy_files_up_to(dest: Path, count: int) -> int:
             break
         copy_packages(dest, [package.name])
         total += sum(1 for _ in (dest / package.name).rglob("*.py"))
+    for module in sorted(STDLIB.glob("*.py")):  # then top-level modules
+        if total >= count:
+            break
+        shutil.copy2(module, dest / module.name)
+        total += 1
     return total
 
 

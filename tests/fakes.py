@@ -36,6 +36,8 @@ from trifecta.domain.ports import (
     Clock,
     FileReader,
     LanguageServer,
+    NameIndexStore,
+    NameTable,
     RepoStateReader,
     SkeletonCache,
     SkeletonParser,
@@ -409,6 +411,30 @@ def ast_skeleton(source: str, path: str) -> Skeleton:
 
     visit(tree.body, "", False, 0)
     return Skeleton(path, "ast", False, None, tuple(entries), len(source.encode()))
+
+
+class FakeNameIndexStore(NameIndexStore):
+    """The name table in memory, trimmed as the real store trims it (no signatures)."""
+
+    def __init__(self) -> None:
+        self.table: NameTable = {}
+        self.saves = 0
+
+    def load(self) -> NameTable:
+        return dict(self.table)
+
+    def save(self, table: NameTable) -> None:
+        self.saves += 1
+        self.table = {
+            path: (size, mtime, tuple(_trim(e) for e in entries))
+            for path, (size, mtime, entries) in table.items()
+        }
+
+
+def _trim(entry: SkeletonEntry) -> SkeletonEntry:
+    return SkeletonEntry(
+        entry.kind, entry.name, entry.qualname, "", entry.line_start, entry.line_end
+    )
 
 
 def skeletons_of(reader: FileReader) -> Callable[[str], Skeleton]:

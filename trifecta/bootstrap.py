@@ -21,6 +21,7 @@ from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
+from trifecta.adapters.name_index.store import JsonNameIndexStore
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
@@ -75,6 +76,12 @@ def cached_skeletons(extract: ExtractSkeleton) -> Callable[[str], Skeleton]:
         return extract.execute(path).skeleton
 
     return skeleton_of
+
+
+def name_index_path(root: Path) -> Path:
+    """``<segment>/_ctx/cache/symbol_names.json`` (the segment-wide name table)."""
+
+    return root.resolve() / "_ctx" / "cache" / "symbol_names.json"
 
 
 def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]:
@@ -170,7 +177,12 @@ class Container(containers.DeclarativeContainer):
     )
     language_server = providers.Selector(config.lsp.mode, daemon=lsp_client, process=pyright)
     skeleton_of = providers.Singleton(cached_skeletons, extract=extract_skeleton)
-    symbol_index = providers.Singleton(SymbolIndex, reader=file_reader, skeleton_of=skeleton_of)
+    name_store = providers.Singleton(
+        JsonNameIndexStore, path=providers.Callable(name_index_path, root)
+    )
+    symbol_index = providers.Singleton(
+        SymbolIndex, reader=file_reader, skeleton_of=skeleton_of, store=name_store
+    )
     resolve_selector = providers.Factory(
         ResolveSelector,
         lsp=language_server,

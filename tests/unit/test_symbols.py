@@ -325,3 +325,32 @@ def test_helpers() -> None:
     assert imports["os"].module == "os"
     multi = scan_imports("from pkg.util import (\n    shout,\n    helper as h,\n)\n", "x.py")
     assert multi["shout"].name == "shout" and multi["h"].name == "helper"
+
+
+def test_segment_search_reads_only_changed_files_with_a_name_store() -> None:
+    from tests.fakes import FakeNameIndexStore
+
+    reader = FakeFileReader(FILES)
+    parsed: list[str] = []
+    base = skeletons_of(reader)
+
+    def counting(path: str) -> Any:
+        parsed.append(path)
+        return base(path)
+
+    store = FakeNameIndexStore()
+
+    reader.write("other.py", "x = shout\n")
+    index = SymbolIndex(reader, counting, store=store)
+    first = [(m.path, m.line) for m in index.resolve_position("other.py", 1, 5).matches]
+    assert first == [("pkg/util.py", 1)]
+    assert len(parsed) >= len(reader.files) - 1 and store.saves == 1
+    parsed.clear()
+    index = SymbolIndex(reader, counting, store=store)
+    again = [(m.path, m.line) for m in index.resolve_position("other.py", 1, 5).matches]
+    assert again == first and "pkg/mod.py" not in parsed and store.saves == 1
+    reader.write("pkg/util.py", UTIL.replace("def shout", "def whisper"))
+    parsed.clear()
+    index = SymbolIndex(reader, counting, store=store)
+    assert index.resolve_position("other.py", 1, 5).matches == ()
+    assert "pkg/util.py" in parsed and "pkg/mod.py" not in parsed

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from trifecta.application.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
-from trifecta.domain.ports import FileReader
+from trifecta.domain.ports import FileReader, NameIndexStore, NameTable
 
 SkeletonOf = Callable[[str], Skeleton]
 
@@ -137,8 +137,10 @@ class SymbolIndex:
         skeleton_of: SkeletonOf,
         include: Sequence[str] = ("**/*.py",),
         exclude: Sequence[str] = (),
+        store: NameIndexStore | None = None,
     ) -> None:
         self._reader = reader
+        self._store = store
         self._skeleton_of = skeleton_of
         self._include = tuple(include)
         self._exclude = tuple(exclude)
@@ -291,10 +293,9 @@ class SymbolIndex:
             if answer:
                 return IndexAnswer(tuple(answer))
         # 4. the whole segment by name
-        candidates = [self.location(p, e) for p, e in self._segment_by_name().get(name, [])]
-        if not candidates:
-            return IndexAnswer(())
-        return IndexAnswer(tuple(candidates[:MAX_AMBIGUOUS]), ambiguous=len(candidates) > 1)
+        named = self._segment_by_name().get(name, [])
+        candidates = tuple(self.location(p, e) for p, e in named[:MAX_AMBIGUOUS])
+        return IndexAnswer(candidates, ambiguous=len(named) > 1)
 
     def _member_of_module(self, module: str, member: str, hops: int) -> list[SymbolLocation]:
         split = self.split_selector(Selector(module=module, member=member or None))
@@ -306,15 +307,28 @@ class SymbolIndex:
         return self._member(path, rest, hops)
 
     def _segment_by_name(self) -> dict[str, list[tuple[str, SkeletonEntry]]]:
+        """Every definition of the segment by name; files unchanged since the stored table
+        (same size and mtime) are not read again."""
+
         if self._by_name is None:
-            by_name: dict[str, list[tuple[str, SkeletonEntry]]] = {}
+            stored = self._store.load() if self._store is not None else {}
+            table: NameTable = {}
             entries, _skipped = self._reader.list_files(self._include, self._exclude)
             for file in entries:
-                try:
-                    skeleton = self._skeleton_of(file.path)
-                except TrifectaError:
+                row = stored.get(file.path)
+                if row is not None and row[0] == file.size and row[1] == file.mtime_ns:
+                    table[file.path] = row
                     continue
-                for entry in skeleton.entries:
-                    by_name.setdefault(entry.name, []).append((file.path, entry))
+                try:
+                    found = self._skeleton_of(file.path).entries
+                except TrifectaError:
+                    found = ()
+                table[file.path] = (file.size, file.mtime_ns, found)
+            if self._store is not None and table != stored:
+                self._store.save(table)
+            by_name: dict[str, list[tuple[str, SkeletonEntry]]] = {}
+            for path, (_size, _mtime, found) in table.items():
+                for entry in found:
+                    by_name.setdefault(entry.name, []).append((path, entry))
             self._by_name = by_name
         return self._by_name

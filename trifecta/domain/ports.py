@@ -18,6 +18,7 @@ from trifecta.domain.model import (
     Resolution,
     Selector,
     Skeleton,
+    SkeletonEntry,
     SkippedFile,
     SymbolLocation,
 )
@@ -174,3 +175,23 @@ class RepoStateReader(Protocol):
     """
 
     def read(self) -> RepoState: ...
+
+
+# ---- symbols -------------------------------------------------------------------------------
+
+NameTable = dict[str, tuple[int, int, tuple[SkeletonEntry, ...]]]
+"""segment-relative path -> (size, mtime_ns, the file's definitions)."""
+
+
+class NameIndexStore(Protocol):
+    """A persisted table of each file's definitions keyed by the file's (size, mtime_ns), so
+    a segment-wide search by name re-reads only the files that changed.
+
+    Promises: ``load`` never raises (a missing or corrupt store is an empty table);
+    ``save`` replaces the table atomically (readers see the old or the new one, whole).
+    Entries keep kind, name, qualname and line range (not signatures or docs).
+    """
+
+    def load(self) -> NameTable: ...
+
+    def save(self, table: NameTable) -> None: ...

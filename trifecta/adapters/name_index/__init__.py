@@ -1,0 +1,1 @@
+"""``NameIndexStore`` as one JSON file under ``<segment>/_ctx/cache/``."""
