@@ -306,7 +306,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--usages", type=int, default=300)
     parser.add_argument("--packages", default="json,email,logging")
-    parser.add_argument("--big-files", type=int, default=1000)
+    parser.add_argument("--big-files", type=int, default=1100)
     args = parser.parse_args()
     packages = args.packages.split(",")
     result: dict[str, Any] = {"benchmark": "symbols", "repeat": args.repeat}

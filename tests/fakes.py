@@ -414,7 +414,7 @@ def ast_skeleton(source: str, path: str) -> Skeleton:
 
 
 class FakeNameIndexStore(NameIndexStore):
-    """The name table in memory, trimmed as the real store trims it (no signatures)."""
+    """The name table in memory (a copy on every load and save, like a file)."""
 
     def __init__(self) -> None:
         self.table: NameTable = {}
@@ -425,16 +425,7 @@ class FakeNameIndexStore(NameIndexStore):
 
     def save(self, table: NameTable) -> None:
         self.saves += 1
-        self.table = {
-            path: (size, mtime, tuple(_trim(e) for e in entries))
-            for path, (size, mtime, entries) in table.items()
-        }
-
-
-def _trim(entry: SkeletonEntry) -> SkeletonEntry:
-    return SkeletonEntry(
-        entry.kind, entry.name, entry.qualname, "", entry.line_start, entry.line_end
-    )
+        self.table = dict(table)
 
 
 def skeletons_of(reader: FileReader) -> Callable[[str], Skeleton]:

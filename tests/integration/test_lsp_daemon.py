@@ -213,3 +213,25 @@ def test_second_server_for_a_segment_refuses(segment: Path) -> None:
     second = cli(segment, "lsp", "serve", timeout=60)
     assert second.returncode == 1 and "already runs" in second.stderr
     assert status(segment)["running"] is True
+
+
+def test_long_segment_paths_still_get_a_socket(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    root = write_project(deep / "seg")
+    assert len(str(root / "_ctx" / "lsp.sock")) > 108  # over the AF_UNIX limit
+    try:
+        assert cli(root, "lsp", "start").returncode == 0
+        assert status(root)["running"] is True
+        code, answer = resolve(root, "resolve", "pkg.mod:helper")
+        assert code == 0 and answer["resolved_by"] == "lsp"
+    finally:
+        cli(root, "lsp", "stop")
+    assert status(root)["running"] is False
+
+
+def test_stop_without_a_server_says_so(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "seg")
+    (root / "_ctx").mkdir()
+    (root / "_ctx" / "lsp.pid").write_text("999999\n")
+    proc = cli(root, "lsp", "stop", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout) == {"stopped": False}

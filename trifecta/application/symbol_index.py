@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from trifecta.application.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
-from trifecta.domain.ports import FileReader, NameIndexStore, NameTable
+from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, NameTable
 
 SkeletonOf = Callable[[str], Skeleton]
 
@@ -144,7 +144,7 @@ class SymbolIndex:
         self._skeleton_of = skeleton_of
         self._include = tuple(include)
         self._exclude = tuple(exclude)
-        self._by_name: dict[str, list[tuple[str, SkeletonEntry]]] | None = None
+        self._by_name: dict[str, list[tuple[str, NameRow]]] | None = None
         self._lines: dict[str, list[str]] = {}
 
     # ---- files ---------------------------------------------------------------------------
@@ -294,7 +294,10 @@ class SymbolIndex:
                 return IndexAnswer(tuple(answer))
         # 4. the whole segment by name
         named = self._segment_by_name().get(name, [])
-        candidates = tuple(self.location(p, e) for p, e in named[:MAX_AMBIGUOUS])
+        candidates = tuple(
+            self.location(p, SkeletonEntry(kind, n, qual, "", start, end))
+            for p, (kind, n, qual, start, end) in named[:MAX_AMBIGUOUS]
+        )
         return IndexAnswer(candidates, ambiguous=len(named) > 1)
 
     def _member_of_module(self, module: str, member: str, hops: int) -> list[SymbolLocation]:
@@ -306,29 +309,32 @@ class SymbolIndex:
             return [self.module_location(path)]
         return self._member(path, rest, hops)
 
-    def _segment_by_name(self) -> dict[str, list[tuple[str, SkeletonEntry]]]:
+    def _segment_by_name(self) -> dict[str, list[tuple[str, NameRow]]]:
         """Every definition of the segment by name; files unchanged since the stored table
         (same size and mtime) are not read again."""
 
         if self._by_name is None:
             stored = self._store.load() if self._store is not None else {}
             table: NameTable = {}
+            changed = False
             entries, _skipped = self._reader.list_files(self._include, self._exclude)
             for file in entries:
-                row = stored.get(file.path)
-                if row is not None and row[0] == file.size and row[1] == file.mtime_ns:
-                    table[file.path] = row
+                known = stored.get(file.path)
+                if known is not None and known[0] == file.size and known[1] == file.mtime_ns:
+                    table[file.path] = known
                     continue
                 try:
                     found = self._skeleton_of(file.path).entries
                 except TrifectaError:
                     found = ()
-                table[file.path] = (file.size, file.mtime_ns, found)
-            if self._store is not None and table != stored:
+                flat = tuple((e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found)
+                table[file.path] = (file.size, file.mtime_ns, flat)
+                changed = True
+            if self._store is not None and (changed or len(table) != len(stored)):
                 self._store.save(table)
-            by_name: dict[str, list[tuple[str, SkeletonEntry]]] = {}
-            for path, (_size, _mtime, found) in table.items():
-                for entry in found:
-                    by_name.setdefault(entry.name, []).append((path, entry))
+            by_name: dict[str, list[tuple[str, NameRow]]] = {}
+            for path, (_size, _mtime, rows) in table.items():
+                for row in rows:
+                    by_name.setdefault(row[1], []).append((path, row))
             self._by_name = by_name
         return self._by_name

@@ -18,7 +18,6 @@ from trifecta.domain.model import (
     Resolution,
     Selector,
     Skeleton,
-    SkeletonEntry,
     SkippedFile,
     SymbolLocation,
 )
@@ -179,7 +178,10 @@ class RepoStateReader(Protocol):
 
 # ---- symbols -------------------------------------------------------------------------------
 
-NameTable = dict[str, tuple[int, int, tuple[SkeletonEntry, ...]]]
+NameRow = tuple[str, str, str, int, int]
+"""One definition, flat: (kind, name, qualname, line_start, line_end)."""
+
+NameTable = dict[str, tuple[int, int, tuple[NameRow, ...]]]
 """segment-relative path -> (size, mtime_ns, the file's definitions)."""
 
 
@@ -189,7 +191,7 @@ class NameIndexStore(Protocol):
 
     Promises: ``load`` never raises (a missing or corrupt store is an empty table);
     ``save`` replaces the table atomically (readers see the old or the new one, whole).
-    Entries keep kind, name, qualname and line range (not signatures or docs).
+    Rows are flat tuples (thousands of files load in milliseconds).
     """
 
     def load(self) -> NameTable: ...

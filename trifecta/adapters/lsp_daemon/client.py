@@ -84,7 +84,8 @@ class DaemonLanguageServer(LanguageServer):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self._connect_timeout_ms / 1000)
         try:
-            sock.connect(protocol.connectable(path))
+            with protocol.connectable(path) as address:
+                sock.connect(address)
         except OSError:
             sock.close()
             return False  # a stale socket: the next server replaces it
@@ -199,8 +200,11 @@ class DaemonLanguageServer(LanguageServer):
         """Ask the warm server to stop; kill it (by its pid file) if it does not."""
 
         pid = self._pid()
-        with contextlib.suppress(LanguageServerError):
+        try:
             self._call("stop")
+        except LanguageServerError:
+            if pid is None or not _alive(pid):
+                return False  # nothing was running (a stale pid file at most)
         self.close()
         deadline = self._clock.monotonic_ns() + wait_ms * 1_000_000
         while pid is not None and _alive(pid) and self._clock.monotonic_ns() < deadline:

@@ -7,8 +7,10 @@ Locations travel as lists ``[path, line, column, end_line, kind, qualname]``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +45,21 @@ def socket_path(root: Path) -> Path:
     return state_dir(root) / SOCKET_NAME
 
 
-def connectable(path: Path) -> str:
+@contextlib.contextmanager
+def connectable(path: Path) -> Iterator[str]:
     """A path ``bind``/``connect`` accept: AF_UNIX paths are limited to ~108 bytes, so a
-    long one is reached through ``/proc/self/fd`` of its opened directory (Linux)."""
+    long one is reached through ``/proc/self/fd`` of its opened directory (Linux); the
+    directory is closed again when the block ends."""
 
     text = str(path)
     if len(text.encode()) <= UNIX_PATH_MAX or not os.path.isdir("/proc/self/fd"):
-        return text
+        yield text
+        return
     fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    return f"/proc/self/fd/{fd}/{path.name}"  # the fd stays open for the process lifetime
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -76,7 +76,8 @@ class LspDaemon:
         listen = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_umask = os.umask(0o177)
         try:
-            listen.bind(protocol.connectable(path))
+            with protocol.connectable(path) as address:
+                listen.bind(address)
         finally:
             os.umask(old_umask)
         os.chmod(path, 0o600)

@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from trifecta.domain.model import SkeletonEntry
 from trifecta.domain.ports import NameIndexStore, NameTable
 
-FORMAT = 1
+FORMAT = 2
+ROW_FIELDS = 5
 
 
 class JsonNameIndexStore(NameIndexStore):
@@ -30,26 +30,20 @@ class JsonNameIndexStore(NameIndexStore):
         files = data.get("files")
         if not isinstance(files, dict):
             return {}
-        for path, row in files.items():
-            try:
-                size, mtime_ns, rows = row
-                entries = tuple(
-                    SkeletonEntry(str(k), str(n), str(q), "", int(a), int(b))
-                    for k, n, q, a, b in rows
-                )
-            except (TypeError, ValueError):
-                return {}  # a corrupt store is no store: it is rebuilt
-            table[str(path)] = (int(size), int(mtime_ns), entries)
+        try:
+            for path, (size, mtime_ns, rows) in files.items():
+                flat = tuple(tuple(row) for row in rows)
+                if not all(len(row) == ROW_FIELDS for row in flat):
+                    return {}
+                table[str(path)] = (int(size), int(mtime_ns), flat)
+        except (TypeError, ValueError):
+            return {}  # a corrupt store is no store: it is rebuilt
         return table
 
     def save(self, table: NameTable) -> None:
         files: dict[str, Any] = {
-            path: [
-                size,
-                mtime_ns,
-                [[e.kind, e.name, e.qualname, e.line_start, e.line_end] for e in entries],
-            ]
-            for path, (size, mtime_ns, entries) in table.items()
+            path: [size, mtime_ns, [list(row) for row in rows]]
+            for path, (size, mtime_ns, rows) in table.items()
         }
         payload = json.dumps({"format": FORMAT, "files": files}, separators=(",", ":"))
         try:
