@@ -43,6 +43,23 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
         ["telemetry", "summary"],
         (0,),
     ),
+    # ---- skeletons (issue 4) -------------------------------------------------------------
+    (
+        "skeleton of a file (a stub with line ranges)",
+        ["ast", "skeleton", "trifecta/domain/errors.py"],
+        (0,),
+    ),
+    (
+        "symbols of one class, selected with #Member",
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#ExtractSkeleton"],
+        (0,),
+    ),
+    (
+        "an unknown member is exit 1",
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#Nope"],
+        (1,),
+    ),
+    ("a path outside the segment is refused (exit 1)", ["ast", "skeleton", "/etc/hostname"], (1,)),
 ]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.skeletons import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import Skeleton, SkeletonEntry
 
@@ -193,3 +194,83 @@ def test_fidelity_is_total_on_stdlib(stdlib_copy: list[tuple[str, str]]) -> None
             got = [(e.line_start, e.name) for e in skeleton.entries if e.kind != "constant"]
             assert set(got) == seen, (parser.name, rel)
             assert len(got) == len(seen) or len(set(got)) < len(got)
+
+
+BROKEN_METHOD = '''"""Mod doc."""
+import os
+
+X = 1
+
+class Service:
+    """Doc."""
+
+    def first(self) -> int:
+        return 1
+
+    def broken(self:
+        x = [1, 2
+        return x
+
+    @property
+    def third(self, y: str) -> str:
+        """Has a def inside:
+def fake():
+        """
+        return y
+
+    class Inner:
+        def deep(self): ...
+
+Y = 2
+
+def after(x):
+    return x
+'''
+
+
+def test_one_broken_method_costs_one_method_not_the_rest_of_the_file() -> None:
+    skeleton = TreeSitterSkeletonParser().parse(BROKEN_METHOD, "m.py")
+    assert skeleton.partial
+    assert skeleton.module_doc == "Mod doc."
+    got = [(e.kind, e.qualname, e.line_start, e.depth) for e in skeleton.entries]
+    assert got == [
+        ("constant", "X", 4, 0),
+        ("class", "Service", 6, 0),
+        ("method", "Service.first", 9, 1),
+        ("method", "Service.broken", 12, 1),
+        ("method", "Service.third", 17, 1),
+        ("class", "Service.Inner", 23, 1),
+        ("method", "Service.Inner.deep", 24, 2),
+        ("constant", "Y", 26, 0),
+        ("function", "after", 28, 0),
+    ]
+    entries = entries_by_qualname(skeleton)
+    assert entries["Service"].line_end == 24
+    assert entries["Service.third"].decorators == ("property",)
+    assert entries["Service.third"].doc == "Has a def inside:"
+    assert entries["Service.third"].signature == "def third(self, y: str) -> str"
+    assert entries["Service.broken"].signature == "def broken(self"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(",
+        "def",
+        "class :",
+        '"""unterminated',
+        "@deco\n",
+        "    x = 1\n",
+        "def f(:\n\tpass\n\x0c",
+        "# only a comment\n)",
+        "\n\n\n)",
+        "def f(x='''\n",
+        "class A:\n    def m(self):\n        return (\n\n\nclass B: pass\n",
+    ],
+)
+def test_the_real_fallback_survives_any_garbage(source: str) -> None:
+    with pytest.raises(ParseFailed):
+        AstSkeletonParser().parse(source, "g.py")
+    skeleton = parse_with_fallback(AstSkeletonParser(), TreeSitterSkeletonParser(), source, "g")
+    assert skeleton.partial and skeleton.parser == "tree_sitter"
+    assert all(e.line_start >= 1 and e.line_end >= e.line_start for e in skeleton.entries)

@@ -81,7 +81,10 @@ def test_edited_file_is_a_miss_and_broken_content_is_never_a_good_hit() -> None:
     assert again.cache_hit and again.skeleton.partial
     assert again.skeleton.parser == "tree_sitter"
     assert not good.skeleton.partial
-    assert world.primary.parsed == ["m.py", "m.py"]  # not re-run on the cached broken file
+    # ast is tried again on the broken content (ParseFailed is never cached); Tree-sitter is
+    # not: its partial skeleton came from the cache.
+    assert world.primary.parsed == ["m.py", "m.py", "m.py"]
+    assert world.fallback.parsed == ["m.py"]
     assert world.events("ast.parse")[-1]["warnings"] == ["m.py: partial skeleton"]
 
 
@@ -162,7 +165,7 @@ def test_batch_reports_each_failure_and_serves_the_rest() -> None:
     assert event["tokens"] == sum((len(r.rendered) + 3) // 4 for r in batch.results)
     assert event["warnings"] == [
         "missing.py: FileMissing",
-        "esc.py: PathOutsideSegment",
+        "<path outside the segment>: PathOutsideSegment",
         "bin.py: BinaryFile",
     ]
 
@@ -202,3 +205,27 @@ def test_outside_path_is_refused_by_the_reader() -> None:
     world = World({"m.py": GOOD})
     with pytest.raises(PathOutsideSegment):
         world.extract.execute("esc.py")
+
+
+class VersionWatchingParser(FakeSkeletonParser):
+    """A fallback that notes when its version is read (the real one loads tree_sitter)."""
+
+    def __init__(self) -> None:
+        super().__init__("tree_sitter", strict=False, version="9")
+        self.version_reads = 0
+
+    @property
+    def version(self) -> str:
+        self.version_reads += 1
+        return "9"
+
+
+def test_fallback_is_not_touched_for_files_the_primary_parses() -> None:
+    world = World({"m.py": GOOD})
+    watcher = VersionWatchingParser()
+    extract = ExtractSkeleton(
+        world.reader, world.primary, watcher, world.cache, world.clock, world.telemetry
+    )
+    extract.execute("m.py")
+    extract.execute("m.py")
+    assert watcher.version_reads == 0 and watcher.parsed == []

@@ -67,18 +67,60 @@ class SkeletonResult:
         return round(self.skeleton_bytes / self.source_bytes, 4) if self.source_bytes else 0.0
 
 
+class _CachingParser(SkeletonParser):
+    """A parser seen through the cache for one content hash: a stored skeleton is returned
+    without parsing; a parsed one is stored. ``ParseFailed`` is never stored, so the policy
+    runs unchanged (and the fallback's name/version, which may load a library, are only
+    read when the fallback is actually needed)."""
+
+    def __init__(
+        self, parser: SkeletonParser, cache: SkeletonCache | None, sha256: str, clock: Clock
+    ) -> None:
+        self._parser = parser
+        self._cache = cache
+        self._sha256 = sha256
+        self._clock = clock
+        self.used = False
+        self.hit = False
+        self.parse_ns: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self._parser.name
+
+    @property
+    def version(self) -> str:
+        return self._parser.version
+
+    def parse(self, source: str, path: str) -> Skeleton:
+        self.used = True
+        parser, cache = self._parser, self._cache
+        if cache is not None:
+            stored = cache.get(self._sha256, parser.name, parser.version)
+            if stored is not None:
+                self.hit = True
+                return stored
+        started = self._clock.monotonic_ns()
+        skeleton = parser.parse(source, path)
+        self.parse_ns = self._clock.monotonic_ns() - started
+        if cache is not None:
+            cache.put(self._sha256, parser.name, parser.version, skeleton)
+        return skeleton
+
+
 def _ceil_ms(ns: int) -> int:
     return max(0, math.ceil(ns / 1_000_000))
 
 
 class ExtractSkeleton:
-    """The skeleton of one segment file: read (mode SKELETON), look the content up in the
-    cache, else parse (ast first, Tree-sitter on a syntax error) and store it.
+    """The skeleton of one segment file: read it (mode SKELETON), then run the fallback
+    policy with each parser seen through the cache for the file's content hash.
 
     Promises: a cache hit is only ever for the same content (sha256) and the same parser
     name and version, so a file that no longer parses never gets its old good skeleton; a
-    partial skeleton is reported as partial whether or not it came from the cache. Emits
-    ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
+    partial skeleton is reported as partial whether or not it came from the cache; the
+    fallback parser is not touched (not even its version) for files the primary parses.
+    Emits ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
     ``ast_cache_hit_count`` / ``ast_cache_miss_count`` / ``ast_parse_count``.
     Raises ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no
     parser can parse the text.
@@ -100,48 +142,30 @@ class ExtractSkeleton:
         self._clock = clock
         self._telemetry = telemetry
 
-    def _lookup(self, sha256: str) -> Skeleton | None:
-        if self._cache is None:
-            return None
-        hit = self._cache.get(sha256, self._primary.name, self._primary.version)
-        if hit is None and self._fallback is not None:
-            # Only stored when the primary parser failed on this very content.
-            hit = self._cache.get(sha256, self._fallback.name, self._fallback.version)
-        return hit
-
-    def _parser_named(self, name: str) -> SkeletonParser:
-        if self._fallback is not None and name == self._fallback.name:
-            return self._fallback
-        return self._primary
-
     def execute(self, path: str) -> SkeletonResult:
         clock = self._clock
         started = clock.monotonic_ns()
         text = self._reader.read_text(path, ReadMode.SKELETON)
-        cached = self._lookup(text.sha256)
-        cache_hit = cached is not None
-        if cached is not None:
-            skeleton = replace(cached, path=path, source_bytes=text.size_bytes, lossy=text.lossy)
-        else:
-            parse_started = clock.monotonic_ns()
-            parsed = parse_with_fallback(self._primary, self._fallback, text.text, path)
-            skeleton = replace(parsed, source_bytes=text.size_bytes, lossy=text.lossy)
-            parse_ns = clock.monotonic_ns() - parse_started
-            if self._cache is not None:
-                used = self._parser_named(skeleton.parser)
-                self._cache.put(text.sha256, used.name, used.version, skeleton)
+        primary = _CachingParser(self._primary, self._cache, text.sha256, clock)
+        fallback = (
+            None
+            if self._fallback is None
+            else _CachingParser(self._fallback, self._cache, text.sha256, clock)
+        )
+        parsed = parse_with_fallback(primary, fallback, text.text, path)
+        answered_by = fallback if fallback is not None and fallback.used else primary
+        skeleton = replace(parsed, path=path, source_bytes=text.size_bytes, lossy=text.lossy)
         rendered = render_stub(skeleton)
-        skeleton_bytes = len(rendered.encode("utf-8"))
         elapsed_ns = clock.monotonic_ns() - started
         result = SkeletonResult(
             skeleton=skeleton,
-            cache_hit=cache_hit,
+            cache_hit=answered_by.hit,
             source_bytes=text.size_bytes,
-            skeleton_bytes=skeleton_bytes,
+            skeleton_bytes=len(rendered.encode("utf-8")),
             rendered=rendered,
             timing_ms=round(elapsed_ns / 1e6, 3),
         )
-        self._record(result, None if cache_hit else parse_ns, text.sha256)
+        self._record(result, answered_by.parse_ns, text.sha256)
         return result
 
     def _record(self, result: SkeletonResult, parse_ns: int | None, sha256: str) -> None:
@@ -190,12 +214,14 @@ class ExtractSkeleton:
 @dataclass(frozen=True)
 class SkeletonFailure:
     """A path that could not be served, with the one-line reason and the exit code its
-    error class maps to."""
+    error class maps to. ``in_segment`` is False when ``path`` is the user's own spelling
+    of a path that does not map into the segment (never written to telemetry)."""
 
     path: str
     error: str
     reason: str
     exit_code: int
+    in_segment: bool = True
 
 
 @dataclass(frozen=True)
@@ -238,7 +264,7 @@ class ExtractSkeletons:
         try:
             rel = self._reader.relative(user_path)
         except TrifectaError as e:
-            return _failure(user_path, e)
+            return replace(_failure(user_path, e), in_segment=False)
         if rel.endswith(".py"):
             return [rel]
         entries, _skipped = self._reader.list_files(
@@ -277,7 +303,11 @@ class ExtractSkeletons:
                 "skeleton_bytes": sum(r.skeleton_bytes for r in results),
             },
             _ceil_ms(elapsed_ns),
-            [f"{f.path}: {f.error}" for f in failures][:5] or None,
+            [
+                f"{f.path if f.in_segment else '<path outside the segment>'}: {f.error}"
+                for f in failures
+            ][:5]
+            or None,
             tokens=sum(estimate_tokens(r.rendered) for r in results),
         )
         return batch

@@ -20,6 +20,10 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
+SCANNER_VERSION = "1"
+"""Bump whenever what ``scan_header``/``first_doc_line`` return could change: it is part of
+both parsers' versions, which key the skeleton cache."""
+
 CONSTANT_NAME = re.compile(r"_*[A-Z][A-Z0-9_]*\Z")
 """Module-level names kept as constants (plus ``__all__``)."""
 
@@ -46,7 +50,13 @@ _TOKEN = re.compile(
 )
 _SPLIT_STRINGS = re.compile(f"({_STRING})", re.VERBOSE | re.DOTALL)
 _SPACES = re.compile(r"\s+")
-_SPECIAL = re.compile(r"[\"'#\\;]|,\s*\)")
+_PLAIN = r"[^\"'#\\;()]*"  # no strings, comments, continuations, statements, parentheses
+_SIMPLE_HEADER = re.compile(
+    rf"((?:async[ \t]+)?def[ \t]+\w+[ \t]*\({_PLAIN}\)(?:[ \t]*->[^\"'#\\;():\n]*)?"
+    rf"|class[ \t]+\w+(?:[ \t]*\({_PLAIN}\))?)[ \t]*:"
+)
+_TRAILING_COMMA = re.compile(r",\s*\)")
+_STATEMENT_SPECIAL = re.compile(r"[\"'#\\;]")
 _NEEDS_TIDY = re.compile(r"\s\s|[^\S ]|[(\[{] | [)\]},]|,(?! )|^ | $")
 _COMMAS = re.compile(r" ?, ?")
 _INSIDE_OPEN = re.compile(r"([(\[{]) ")
@@ -64,20 +74,26 @@ def prepare_source(source: str) -> str:
 
 
 class LineIndex:
-    """Maps 1-based lines and UTF-8 byte columns to ``str`` indices of one source text."""
+    """Maps 1-based lines and UTF-8 byte columns to ``str`` indices of one source text, and
+    reads headers/statements at such positions (``read``)."""
 
-    __slots__ = ("_source", "_starts")
+    __slots__ = ("_lines", "_source", "_starts")
 
     def __init__(self, source: str) -> None:
         self._source = source
-        self._starts = [0, *accumulate(map((1).__add__, map(len, source.split("\n"))))]
+        self._lines = source.split("\n")
+        self._starts: list[int] | None = None  # built on first need
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [0, *accumulate(map((1).__add__, map(len, self._lines)))]
+        return self._starts
 
     def offset(self, line: int, byte_col: int) -> int:
-        start = self._starts[line - 1]
+        start = self._line_starts()[line - 1]
         if byte_col == 0:
             return start
-        end = self._starts[line] if line < len(self._starts) else len(self._source)
-        text = self._source[start:end]
+        text = self._lines[line - 1] if line <= len(self._lines) else ""
         if text.isascii():
             return start + byte_col
         return start + len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
@@ -85,14 +101,36 @@ class LineIndex:
     def line_of(self, offset: int) -> int:
         """The 1-based line holding ``offset``."""
 
-        lo, hi = 0, len(self._starts) - 1
+        starts = self._line_starts()
+        lo, hi = 0, len(starts) - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self._starts[mid] <= offset:
+            if starts[mid] <= offset:
                 lo = mid
             else:
                 hi = mid - 1
         return lo + 1
+
+    def read(self, line: int, byte_col: int, header: bool) -> tuple[str, int]:
+        """``scan_header`` at (line, byte column): the normalised text and the 1-based line
+        where it ends. Most definitions fit on their line and are read from it alone."""
+
+        text = self._lines[line - 1] if line <= len(self._lines) else ""
+        if text.isascii():
+            fast = (_simple_header if header else _simple_statement)(text, byte_col)
+            if fast is not None:
+                return fast[0], line
+        start = self.offset(line, byte_col)
+        normalised, stop = scan_header(self._source, start, header)
+        return normalised, self.line_of(max(start, stop - 1))
+
+    def read_decorator(self, line: int, byte_col: int) -> str:
+        """The decorator whose expression starts at (line, byte column), read from just
+        after its ``@`` (the expression may start later, e.g. ``@ (x)``), without the ``@``."""
+
+        start = self.offset(line, byte_col)
+        at = self._source.rfind("@", 0, start + 1)
+        return scan_header(self._source, at + 1, header=False)[0]
 
 
 def scan_header(source: str, start: int, header: bool) -> tuple[str, int]:
@@ -100,10 +138,9 @@ def scan_header(source: str, start: int, header: bool) -> tuple[str, int]:
     to the top-level end of the statement (``header=False``). Return the normalised text
     and the index where the scan stopped (the colon / newline / semicolon / end of text)."""
 
-    if header:
-        fast = _one_line_header(source, start)
-        if fast is not None:
-            return fast
+    fast = _simple_header(source, start) if header else _simple_statement(source, start)
+    if fast is not None:
+        return fast
     pieces: list[str] = []
     depth = 0
     pos = start
@@ -143,39 +180,42 @@ def scan_header(source: str, start: int, header: bool) -> tuple[str, int]:
     return _tidy("".join(pieces)), pos
 
 
-def _one_line_header(source: str, start: int) -> tuple[str, int] | None:
-    """The common case, a header on one line with no strings, comments, continuations or
-    trailing comma, read without the tokenizer; None when the general scan is needed. It
-    returns exactly what the general scan would."""
+def _simple_header(source: str, start: int) -> tuple[str, int] | None:
+    """The common case read with one regex: a header whose parameter list / bases hold no
+    nested parentheses, strings, comments, continuations or trailing comma. On valid Python
+    it returns exactly what the general scan returns (tested); None sends the header to the
+    general scan."""
+
+    m = _SIMPLE_HEADER.match(source, start)
+    if m is None:
+        return None
+    text = m.group(1)
+    if _NEEDS_TIDY.search(text):  # (a trailing comma always needs tidying)
+        if _TRAILING_COMMA.search(text):
+            return None
+        text = _tidy(text)
+    return text, m.end() - 1
+
+
+def _simple_statement(source: str, start: int) -> tuple[str, int] | None:
+    """A statement on one line with no strings, comments, continuations or semicolons and
+    balanced brackets: read without the tokenizer (same result as the general scan)."""
 
     eol = source.find("\n", start)
     if eol < 0:
         eol = len(source)
     line = source[start:eol]
-    colon = line.rfind(":")
-    if colon < 0 or _SPECIAL.search(line) or line[colon + 1 :].strip():
+    if _STATEMENT_SPECIAL.search(line):
         return None
-    text = line[:colon]
-    if ":" in text:  # every other colon must sit inside brackets (annotations, lambdas)
-        cut = -1
-        while True:
-            cut = text.find(":", cut + 1)
-            if cut < 0:
-                break
-            head = text[:cut]
-            if head.count("(") + head.count("[") + head.count("{") <= (
-                head.count(")") + head.count("]") + head.count("}")
-            ):
-                return None
     if (
-        text.count("(") != text.count(")")
-        or text.count("[") != text.count("]")
-        or text.count("{") != text.count("}")
+        line.count("(") != line.count(")")
+        or line.count("[") != line.count("]")
+        or line.count("{") != line.count("}")
     ):
         return None
-    if _NEEDS_TIDY.search(text):
-        text = _tidy(text)
-    return text.strip(), start + colon
+    if _NEEDS_TIDY.search(line):
+        line = _tidy(line)
+    return line, eol
 
 
 def _tidy(text: str) -> str:

@@ -18,20 +18,35 @@ from trifecta.domain.model import Skeleton, SkeletonEntry
 from trifecta.domain.ports import SkeletonParser
 from trifecta.domain.pysource import (
     CONSTANT_NAME,
+    SCANNER_VERSION,
     LineIndex,
     constant_signature,
     first_doc_line,
     prepare_source,
-    scan_header,
 )
 
-PARSER_VERSION = f"1-py{sys.version_info[0]}.{sys.version_info[1]}"
+WALKER_VERSION = "1"
+PARSER_VERSION = f"{WALKER_VERSION}.{SCANNER_VERSION}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
-_DEFS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
-_LOOPS = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While})
-_WITHS = frozenset({ast.With, ast.AsyncWith})
-_TRIES = frozenset({ast.Try, ast.TryStar})
-_ASSIGNS = frozenset({ast.Assign, ast.AnnAssign})
+# Statement types that matter, by what to do with them; every other statement is skipped
+# with one dict lookup.
+_DEF, _LOOP, _WITH, _TRY, _MATCH, _ASSIGN = range(6)
+_DISPATCH: dict[type[ast.stmt], int] = {
+    ast.FunctionDef: _DEF,
+    ast.AsyncFunctionDef: _DEF,
+    ast.ClassDef: _DEF,
+    ast.If: _LOOP,
+    ast.For: _LOOP,
+    ast.AsyncFor: _LOOP,
+    ast.While: _LOOP,
+    ast.With: _WITH,
+    ast.AsyncWith: _WITH,
+    ast.Try: _TRY,
+    ast.TryStar: _TRY,
+    ast.Match: _MATCH,
+    ast.Assign: _ASSIGN,
+    ast.AnnAssign: _ASSIGN,
+}
 
 
 def _docstring(body: list[ast.stmt]) -> str | None:
@@ -45,34 +60,38 @@ def _docstring(body: list[ast.stmt]) -> str | None:
 
 
 class _Walker:
-    __slots__ = ("entries", "index", "source")
+    __slots__ = ("entries", "index")
 
     def __init__(self, source: str) -> None:
-        self.source = source
         self.index = LineIndex(source)
         self.entries: list[SkeletonEntry] = []
 
     def body(self, stmts: list[ast.stmt], scope: tuple[str, ...], in_class: bool) -> None:
-        # Dispatch on the exact node type: cheaper than isinstance chains on every statement.
+        dispatch = _DISPATCH.get
         for node in stmts:
-            kind = type(node)
-            if kind in _DEFS:
+            action = dispatch(type(node))
+            if action is None:
+                continue
+            if action == _DEF:
                 self.definition(node, scope, in_class)  # type: ignore[arg-type]
-            elif kind in _LOOPS:
+            elif action == _LOOP:
                 self.body(node.body, scope, in_class)  # type: ignore[attr-defined]
-                self.body(node.orelse, scope, in_class)  # type: ignore[attr-defined]
-            elif kind in _WITHS:
+                if node.orelse:  # type: ignore[attr-defined]
+                    self.body(node.orelse, scope, in_class)  # type: ignore[attr-defined]
+            elif action == _WITH:
                 self.body(node.body, scope, in_class)  # type: ignore[attr-defined]
-            elif kind in _TRIES:
+            elif action == _TRY:
                 self.body(node.body, scope, in_class)  # type: ignore[attr-defined]
                 for handler in node.handlers:  # type: ignore[attr-defined]
                     self.body(handler.body, scope, in_class)
-                self.body(node.orelse, scope, in_class)  # type: ignore[attr-defined]
-                self.body(node.finalbody, scope, in_class)  # type: ignore[attr-defined]
-            elif kind is ast.Match:
+                if node.orelse:  # type: ignore[attr-defined]
+                    self.body(node.orelse, scope, in_class)  # type: ignore[attr-defined]
+                if node.finalbody:  # type: ignore[attr-defined]
+                    self.body(node.finalbody, scope, in_class)  # type: ignore[attr-defined]
+            elif action == _MATCH:
                 for case in node.cases:  # type: ignore[attr-defined]
                     self.body(case.body, scope, in_class)
-            elif not scope and kind in _ASSIGNS:
+            elif not scope:
                 self.constant(node)  # type: ignore[arg-type]
 
     def definition(
@@ -81,29 +100,30 @@ class _Walker:
         scope: tuple[str, ...],
         in_class: bool,
     ) -> None:
-        source, index = self.source, self.index
-        decorators = []
-        for deco in node.decorator_list:
-            # Read from the "@" (the expression may start later, e.g. "@(x)").
-            at = source.rfind("@", 0, index.offset(deco.lineno, deco.col_offset) + 1)
-            decorators.append(scan_header(source, at + 1, header=False)[0])
-        signature, _ = scan_header(source, index.offset(node.lineno, node.col_offset), True)
-        is_class = isinstance(node, ast.ClassDef)
+        index = self.index
+        decorators = (
+            tuple(index.read_decorator(d.lineno, d.col_offset) for d in node.decorator_list)
+            if node.decorator_list
+            else ()
+        )
+        signature = index.read(node.lineno, node.col_offset, True)[0]
+        is_class = type(node) is ast.ClassDef
         kind = "class" if is_class else ("method" if in_class else "function")
+        inner = (*scope, node.name)
         self.entries.append(
             SkeletonEntry(
                 kind=kind,
                 name=node.name,
-                qualname=".".join((*scope, node.name)),
+                qualname=".".join(inner),
                 signature=signature,
                 line_start=node.lineno,
                 line_end=node.end_lineno or node.lineno,
                 doc=_docstring(node.body),
-                decorators=tuple(decorators),
+                decorators=decorators,
                 depth=len(scope),
             )
         )
-        self.body(node.body, (*scope, node.name), is_class)
+        self.body(node.body, inner, is_class)
 
     def constant(self, node: ast.Assign | ast.AnnAssign) -> None:
         if isinstance(node, ast.Assign):
@@ -117,8 +137,7 @@ class _Walker:
         name = target.id
         if name != "__all__" and not CONSTANT_NAME.match(name):
             return
-        start = self.index.offset(node.lineno, node.col_offset)
-        text, stop = scan_header(self.source, start, header=False)
+        text, line_end = self.index.read(node.lineno, node.col_offset, False)
         self.entries.append(
             SkeletonEntry(
                 kind="constant",
@@ -126,7 +145,7 @@ class _Walker:
                 qualname=name,
                 signature=constant_signature(name, text),
                 line_start=node.lineno,
-                line_end=self.index.line_of(max(start, stop - 1)),
+                line_end=line_end,
             )
         )
 
