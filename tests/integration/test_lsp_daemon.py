@@ -235,3 +235,28 @@ def test_stop_without_a_server_says_so(tmp_path: Path) -> None:
     (root / "_ctx" / "lsp.pid").write_text("999999\n")
     proc = cli(root, "lsp", "stop", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == {"stopped": False}
+
+
+def test_cli_records_command_and_resolution_events(segment: Path) -> None:
+    code, _ = resolve(segment, "resolve", "pkg.mod:Greeter.greet", "--no-lsp")
+    assert code == 0
+    lines = (segment / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    command = [e for e in events if e["cmd"] == "ast.resolve"]
+    resolution = [e for e in events if e["cmd"] == "selector.resolve"]
+    assert len(command) == 1 and command[0]["tokens"] > 0
+    assert resolution[0]["symbol_query"] == "sym://python/mod/pkg.mod#Greeter.greet"
+    assert resolution[0]["resolved"] is True and resolution[0]["matches_count"] == 1
+    assert resolution[0]["fallback_reason"] == "lsp_disabled"
+    assert str(segment) not in "\n".join(lines)
+
+
+def test_broken_and_binary_files(segment: Path) -> None:
+    (segment / "pkg" / "broken.py").write_text(
+        "class Half:\n    def ok(self):\n        return 1\n\ndef oops(:\n"
+    )
+    code, answer = resolve(segment, "resolve", "pkg.broken:Half.ok", "--no-lsp")
+    assert code == 0 and answer["matches"][0]["line"] == 2  # the tolerant parser's answer
+    (segment / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
+    proc = cli(segment, "ast", "definition", "pkg/blob.py:1:1", "--no-lsp")
+    assert proc.returncode == 1 and "binary" in proc.stderr and "Traceback" not in proc.stderr

@@ -73,6 +73,7 @@ class DaemonLanguageServer(LanguageServer):
         self._connect_timeout_ms = connect_timeout_ms
         self._sock: socket.socket | None = None
         self._file: Any = None
+        self._started = False  # "start" sent on this connection
         self.launched = False
 
     # ---- connection ----------------------------------------------------------------------
@@ -123,6 +124,7 @@ class DaemonLanguageServer(LanguageServer):
                 with contextlib.suppress(OSError):
                     thing.close()
         self._file = self._sock = None
+        self._started = False
 
     def running(self) -> bool:
         if self._sock is not None:
@@ -141,6 +143,7 @@ class DaemonLanguageServer(LanguageServer):
 
         if self._sock is not None or self._connect():
             self._call("start", 15_000)
+            self._started = True
             return
         if self._autostart and not self.launched:
             self.launch()
@@ -162,7 +165,9 @@ class DaemonLanguageServer(LanguageServer):
                 return False
             threading.Event().wait(0.05)
         left_ms = max(0, (deadline - self._clock.monotonic_ns()) // 1_000_000)
-        self._call("start", 15_000)
+        if not self._started:
+            self._call("start", 15_000)
+            self._started = True
         return bool(self._call("wait_ready", int(left_ms), {"timeout_ms": int(left_ms)}))
 
     def definition(
