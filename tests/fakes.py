@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from trifecta.domain.errors import (
@@ -37,10 +37,11 @@ from trifecta.domain.ports import (
     FileReader,
     LanguageServer,
     NameIndexStore,
-    NameTable,
+    NameRow,
     RepoStateReader,
     SkeletonCache,
     SkeletonParser,
+    Stamp,
     SymbolResolver,
     TelemetrySink,
 )
@@ -414,18 +415,36 @@ def ast_skeleton(source: str, path: str) -> Skeleton:
 
 
 class FakeNameIndexStore(NameIndexStore):
-    """The name table in memory (a copy on every load and save, like a file)."""
+    """The name table in dicts; ``updates`` counts the updates that changed something."""
 
     def __init__(self) -> None:
-        self.table: NameTable = {}
-        self.saves = 0
+        self.files: dict[str, Stamp] = {}
+        self.rows: dict[str, tuple[NameRow, ...]] = {}
+        self.updates = 0
 
-    def load(self) -> NameTable:
-        return dict(self.table)
+    def stamps(self) -> dict[str, Stamp]:
+        return dict(self.files)
 
-    def save(self, table: NameTable) -> None:
-        self.saves += 1
-        self.table = dict(table)
+    def update(
+        self,
+        changed: Mapping[str, tuple[Stamp, Sequence[NameRow]]],
+        removed: Collection[str],
+    ) -> None:
+        self.updates += 1
+        for path in removed:
+            self.files.pop(path, None)
+            self.rows.pop(path, None)
+        for path, (stamp, rows) in changed.items():
+            self.files[path] = stamp
+            self.rows[path] = tuple(rows)
+
+    def lookup(self, name: str) -> list[tuple[str, NameRow]]:
+        return [
+            (path, row)
+            for path in sorted(self.rows)
+            for row in sorted(self.rows[path], key=lambda r: r[3])
+            if row[1] == name
+        ]
 
 
 def skeletons_of(reader: FileReader) -> Callable[[str], Skeleton]:

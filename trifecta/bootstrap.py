@@ -21,7 +21,7 @@ from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
-from trifecta.adapters.name_index.store import JsonNameIndexStore
+from trifecta.adapters.name_index.store import SqliteNameIndexStore
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
@@ -79,9 +79,9 @@ def cached_skeletons(extract: ExtractSkeleton) -> Callable[[str], Skeleton]:
 
 
 def name_index_path(root: Path) -> Path:
-    """``<segment>/_ctx/cache/symbol_names.json`` (the segment-wide name table)."""
+    """``<segment>/_ctx/cache/symbol_names.sqlite3`` (the segment-wide name table)."""
 
-    return root.resolve() / "_ctx" / "cache" / "symbol_names.json"
+    return root.resolve() / "_ctx" / "cache" / "symbol_names.sqlite3"
 
 
 def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]:
@@ -178,7 +178,7 @@ class Container(containers.DeclarativeContainer):
     language_server = providers.Selector(config.lsp.mode, daemon=lsp_client, process=pyright)
     skeleton_of = providers.Singleton(cached_skeletons, extract=extract_skeleton)
     name_store = providers.Singleton(
-        JsonNameIndexStore, path=providers.Callable(name_index_path, root)
+        SqliteNameIndexStore, path=providers.Callable(name_index_path, root)
     )
     symbol_index = providers.Singleton(
         SymbolIndex, reader=file_reader, skeleton_of=skeleton_of, store=name_store

@@ -344,13 +344,28 @@ def test_segment_search_reads_only_changed_files_with_a_name_store() -> None:
     index = SymbolIndex(reader, counting, store=store)
     first = [(m.path, m.line) for m in index.resolve_position("other.py", 1, 5).matches]
     assert first == [("pkg/util.py", 1)]
-    assert len(parsed) >= len(reader.files) - 1 and store.saves == 1
+    assert len(parsed) >= len(reader.files) - 1 and store.updates == 1
     parsed.clear()
     index = SymbolIndex(reader, counting, store=store)
     again = [(m.path, m.line) for m in index.resolve_position("other.py", 1, 5).matches]
-    assert again == first and "pkg/mod.py" not in parsed and store.saves == 1
+    assert again == first and "pkg/mod.py" not in parsed and store.updates == 1
     reader.write("pkg/util.py", UTIL.replace("def shout", "def whisper"))
     parsed.clear()
     index = SymbolIndex(reader, counting, store=store)
     assert index.resolve_position("other.py", 1, 5).matches == ()
     assert "pkg/util.py" in parsed and "pkg/mod.py" not in parsed
+
+
+def test_deleted_files_leave_the_name_store() -> None:
+    from tests.fakes import FakeNameIndexStore
+
+    reader = FakeFileReader(FILES)
+    reader.write("other.py", "x = shout\n")
+    store = FakeNameIndexStore()
+    SymbolIndex(reader, skeletons_of(reader), store=store).resolve_position("other.py", 1, 5)
+    assert "pkg/util.py" in store.stamps()
+    del reader.files["pkg/util.py"]
+    answer = SymbolIndex(reader, skeletons_of(reader), store=store).resolve_position(
+        "other.py", 1, 5
+    )
+    assert answer.matches == () and "pkg/util.py" not in store.stamps()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from trifecta.application.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
-from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, NameTable
+from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
 
 SkeletonOf = Callable[[str], Skeleton]
 
@@ -146,6 +146,7 @@ class SymbolIndex:
         self._exclude = tuple(exclude)
         self._by_name: dict[str, list[tuple[str, NameRow]]] | None = None
         self._lines: dict[str, list[str]] = {}
+        self._synced = False
 
     # ---- files ---------------------------------------------------------------------------
 
@@ -293,7 +294,7 @@ class SymbolIndex:
             if answer:
                 return IndexAnswer(tuple(answer))
         # 4. the whole segment by name
-        named = self._segment_by_name().get(name, [])
+        named = self._named(name)
         candidates = tuple(
             self.location(p, SkeletonEntry(kind, n, qual, "", start, end))
             for p, (kind, n, qual, start, end) in named[:MAX_AMBIGUOUS]
@@ -309,32 +310,43 @@ class SymbolIndex:
             return [self.module_location(path)]
         return self._member(path, rest, hops)
 
-    def _segment_by_name(self) -> dict[str, list[tuple[str, NameRow]]]:
-        """Every definition of the segment by name; files unchanged since the stored table
-        (same size and mtime) are not read again."""
+    def _named(self, name: str) -> list[tuple[str, NameRow]]:
+        """Every definition called ``name`` in the segment, by path then line."""
 
+        if self._store is None:
+            return self._in_memory().get(name, [])
+        if not self._synced:
+            self._sync(self._store)
+            self._synced = True
+        return self._store.lookup(name)
+
+    def _rows(self, path: str) -> tuple[NameRow, ...]:
+        try:
+            found = self._skeleton_of(path).entries
+        except TrifectaError:
+            return ()
+        return tuple((e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found)
+
+    def _sync(self, store: NameIndexStore) -> None:
+        """Bring the store up to date: re-read only files whose (size, mtime) changed."""
+
+        stamps = store.stamps()
+        entries, _skipped = self._reader.list_files(self._include, self._exclude)
+        changed: dict[str, tuple[Stamp, tuple[NameRow, ...]]] = {}
+        for file in entries:
+            stamp = (file.size, file.mtime_ns)
+            if stamps.get(file.path) != stamp:
+                changed[file.path] = (stamp, self._rows(file.path))
+        removed = set(stamps) - {file.path for file in entries}
+        if changed or removed:
+            store.update(changed, removed)
+
+    def _in_memory(self) -> dict[str, list[tuple[str, NameRow]]]:
         if self._by_name is None:
-            stored = self._store.load() if self._store is not None else {}
-            table: NameTable = {}
-            changed = False
+            by_name: dict[str, list[tuple[str, NameRow]]] = {}
             entries, _skipped = self._reader.list_files(self._include, self._exclude)
             for file in entries:
-                known = stored.get(file.path)
-                if known is not None and known[0] == file.size and known[1] == file.mtime_ns:
-                    table[file.path] = known
-                    continue
-                try:
-                    found = self._skeleton_of(file.path).entries
-                except TrifectaError:
-                    found = ()
-                flat = tuple((e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found)
-                table[file.path] = (file.size, file.mtime_ns, flat)
-                changed = True
-            if self._store is not None and (changed or len(table) != len(stored)):
-                self._store.save(table)
-            by_name: dict[str, list[tuple[str, NameRow]]] = {}
-            for path, (_size, _mtime, rows) in table.items():
-                for row in rows:
-                    by_name.setdefault(row[1], []).append((path, row))
+                for row in self._rows(file.path):
+                    by_name.setdefault(row[1], []).append((file.path, row))
             self._by_name = by_name
         return self._by_name

@@ -6,7 +6,7 @@ defined. Paths crossing a port are segment-relative POSIX strings; lines/columns
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from trifecta.domain.model import (
@@ -181,19 +181,26 @@ class RepoStateReader(Protocol):
 NameRow = tuple[str, str, str, int, int]
 """One definition, flat: (kind, name, qualname, line_start, line_end)."""
 
-NameTable = dict[str, tuple[int, int, tuple[NameRow, ...]]]
-"""segment-relative path -> (size, mtime_ns, the file's definitions)."""
+Stamp = tuple[int, int]
+"""A file's (size, mtime_ns): when it is unchanged, so are its definitions."""
 
 
 class NameIndexStore(Protocol):
-    """A persisted table of each file's definitions keyed by the file's (size, mtime_ns), so
-    a segment-wide search by name re-reads only the files that changed.
+    """Every definition of the segment by name, persisted with each file's stamp, so a
+    segment-wide search by name re-reads only the files that changed and loads nothing
+    it does not look up.
 
-    Promises: ``load`` never raises (a missing or corrupt store is an empty table);
-    ``save`` replaces the table atomically (readers see the old or the new one, whole).
-    Rows are flat tuples (thousands of files load in milliseconds).
+    Promises: never raises (an unreadable or corrupt store behaves as empty and is
+    rebuilt); ``update`` applies all its changes or none; ``lookup`` answers from the last
+    completed update, in a stable order (path, then line).
     """
 
-    def load(self) -> NameTable: ...
+    def stamps(self) -> dict[str, Stamp]: ...
 
-    def save(self, table: NameTable) -> None: ...
+    def update(
+        self,
+        changed: Mapping[str, tuple[Stamp, Sequence[NameRow]]],
+        removed: Collection[str],
+    ) -> None: ...
+
+    def lookup(self, name: str) -> list[tuple[str, NameRow]]: ...

@@ -1,1 +1,1 @@
-"""``NameIndexStore`` as one JSON file under ``<segment>/_ctx/cache/``."""
+"""``NameIndexStore`` in SQLite under ``<segment>/_ctx/cache/``."""
