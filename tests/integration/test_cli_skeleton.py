@@ -117,6 +117,12 @@ def test_directory_lists_every_py_not_gitignored(segment: Path) -> None:
     ]
 
 
+def test_a_directory_with_one_file_is_still_a_list(segment: Path) -> None:
+    proc = run(segment, "ast", "skeleton", "pkg/sub", "--json")
+    assert proc.returncode == 0
+    assert [d["path"] for d in as_json(proc)] == ["pkg/sub/deep.py"]
+
+
 def test_syntax_error_is_a_labelled_partial_answer(segment: Path) -> None:
     proc = run(segment, "ast", "skeleton", "broken.py", "--json")
     assert proc.returncode == 0

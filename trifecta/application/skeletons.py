@@ -226,9 +226,12 @@ class SkeletonFailure:
 
 @dataclass(frozen=True)
 class SkeletonBatch:
-    """The answers for several paths, in order: results and failures interleaved."""
+    """The answers for several paths, in order: results and failures interleaved.
+    ``single_file`` is true when exactly one path was asked for and it named a file (not a
+    directory): callers may then answer with one object instead of a list."""
 
     items: tuple[SkeletonResult | SkeletonFailure, ...]
+    single_file: bool = False
 
     @property
     def results(self) -> tuple[SkeletonResult, ...]:
@@ -240,6 +243,12 @@ class SkeletonBatch:
 
 
 PYTHON_GLOB = "**/*.py"
+
+
+@dataclass(frozen=True)
+class _Targets:
+    paths: list[str]
+    is_directory: bool
 
 
 class ExtractSkeletons:
@@ -260,34 +269,36 @@ class ExtractSkeletons:
         self._clock = clock
         self._telemetry = telemetry
 
-    def _targets(self, user_path: str) -> list[str] | SkeletonFailure:
+    def _targets(self, user_path: str) -> _Targets | SkeletonFailure:
         try:
             rel = self._reader.relative(user_path)
         except TrifectaError as e:
             return replace(_failure(user_path, e), in_segment=False)
         if rel.endswith(".py"):
-            return [rel]
+            return _Targets([rel], False)
         entries, _skipped = self._reader.list_files(
             [f"{rel}/{PYTHON_GLOB}" if rel else PYTHON_GLOB]
         )
         if entries:
-            return [e.path for e in entries]
-        return [rel]  # a single file without the .py suffix (or an empty directory)
+            return _Targets([e.path for e in entries], True)
+        return _Targets([rel], False)  # a file without the .py suffix (or an empty directory)
 
     def execute(self, user_paths: Sequence[str]) -> SkeletonBatch:
         started = self._clock.monotonic_ns()
         items: list[SkeletonResult | SkeletonFailure] = []
+        directories = 0
         for user_path in user_paths:
             targets = self._targets(user_path)
             if isinstance(targets, SkeletonFailure):
                 items.append(targets)
                 continue
-            for rel in targets:
+            directories += targets.is_directory
+            for rel in targets.paths:
                 try:
                     items.append(self._extract.execute(rel))
                 except TrifectaError as e:
                     items.append(_failure(rel, e))
-        batch = SkeletonBatch(tuple(items))
+        batch = SkeletonBatch(tuple(items), len(user_paths) == 1 and not directories)
         elapsed_ns = self._clock.monotonic_ns() - started
         results, failures = batch.results, batch.failures
         self._telemetry.observe("ast.skeleton", _ceil_ms(elapsed_ns))

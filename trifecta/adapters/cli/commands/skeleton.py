@@ -33,7 +33,7 @@ def run_skeleton(ns: argparse.Namespace) -> int:
     with Segment(ns.segment, flags_from(ns)) as segment:
         batch = segment.skeletons(ns.paths)
     items = batch.items
-    single_file = len(ns.paths) == 1 and len(items) == 1
+    single_file = batch.single_file and len(items) == 1
     if single_file and isinstance(items[0], SkeletonFailure):
         failure = items[0]
         sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
