@@ -242,6 +242,7 @@ class FakeLanguageServer(LanguageServer):
             return  # like the real adapter: a live session is reused, facts reported once
         self._listener = listener
         self.started = True
+        self.stopped = False  # a new session after a shutdown, like the real adapter
         ready = self.behaviour != "not_ready"
         self._facts = LspFacts(
             spawned=True,

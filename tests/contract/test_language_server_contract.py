@@ -103,3 +103,30 @@ def test_requests_after_shutdown_fail_as_language_server_errors(server: Language
         return  # the client's shutdown leaves the warm server running, by design
     with pytest.raises(LanguageServerError):
         server.definition(*USE, 1_000)
+
+
+def test_warm_server_replaces_a_hung_language_server(tmp_path: Path) -> None:
+    """Three timeouts in a row: the warm server shuts the language server down, and the
+    next start spawns a fresh one (here a fake that times out, then recovers)."""
+
+    root = write_project(tmp_path / "seg")
+    hung = FakeLanguageServer(definitions={USE: [SymbolLocation(*DEF, 9)]}, behaviour="timeout")
+    daemon = LspDaemon(root, hung, SystemClock(), 60)
+    daemon.acquire()
+    thread = threading.Thread(target=daemon.serve, daemon=True)
+    thread.start()
+    client = DaemonLanguageServer(root, SystemClock(), autostart=False)
+    try:
+        client.start()
+        for _ in range(3):
+            with pytest.raises(LanguageServerError):
+                client.definition(*USE, 100)
+        assert hung.stopped and daemon.restarts == 1
+        hung.behaviour = "ok"
+        client.start()
+        assert not hung.stopped  # started again
+        assert [(f.path, f.line) for f in client.definition(*USE, 1_000)] == [DEF[:2]]
+    finally:
+        client.close()
+        daemon.request_stop()
+        thread.join(15)

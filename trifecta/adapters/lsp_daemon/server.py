@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from trifecta.adapters.lsp_daemon import protocol
-from trifecta.domain.errors import LanguageServerError, LockTimeout
+from trifecta.domain.errors import LanguageServerError, LanguageServerTimeout, LockTimeout
 from trifecta.domain.ports import Clock, LanguageServer
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+HUNG_AFTER_TIMEOUTS = 3  # consecutive timed-out requests before pyright is replaced
 
 
 class AlreadyRunning(LockTimeout):
@@ -55,7 +56,9 @@ class LspDaemon:
         self._last_request_ns = clock.monotonic_ns()
         self._started_ns = clock.monotonic_ns()
         self._running = False
+        self._timeouts = 0  # consecutive request timeouts
         self.requests = 0
+        self.restarts = 0
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -191,7 +194,17 @@ class LspDaemon:
             if op not in ("ping", "status"):  # looking at the server is not using it
                 self._last_request_ns = self._clock.monotonic_ns()
                 self.requests += 1
-            return {"ok": True, "result": self._dispatch(op, args)}
+            result = self._dispatch(op, args)
+            if op in ("definition", "document_symbols", "workspace_symbols"):
+                self._timeouts = 0
+            return {"ok": True, "result": result}
+        except LanguageServerTimeout as e:
+            self._timeouts += 1
+            if self._timeouts >= HUNG_AFTER_TIMEOUTS:  # hung, not slow: replace it
+                self._timeouts = 0
+                self._server.shutdown()
+                self.restarts += 1
+            return {"ok": False, "error": type(e).__name__, "message": str(e)}
         except LanguageServerError as e:
             return {"ok": False, "error": type(e).__name__, "message": str(e)}
         except (ValueError, TypeError, KeyError) as e:
@@ -234,5 +247,6 @@ class LspDaemon:
             "idle_s": round((now - self._last_request_ns) / 1e9, 1),
             "idle_timeout_s": self._idle_timeout_ns // 1_000_000_000,
             "requests": self.requests,
+            "restarts": self.restarts,
             "facts": protocol.facts_to_wire(self._server.facts()),
         }
