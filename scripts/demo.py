@@ -42,6 +42,26 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
         ["ast", "resolve", "sym://python/mod/"],
         (2,),
     ),
+    # ---- symbols ---------------------------------------------------------------------------
+    (
+        "resolve a symbol of this repository from the skeleton index (no pyright)",
+        ["ast", "resolve", "trifecta.domain.selector:parse_selector", "--no-lsp"],
+        (0,),
+    ),
+    ("start the warm pyright server of this segment", ["lsp", "start"], (0,)),
+    ("its status", ["lsp", "status"], (0,)),
+    (
+        "the same symbol through pyright (JSON)",
+        ["ast", "resolve", "sym://python/mod/trifecta.domain.selector#parse_selector", "--json"],
+        (0,),
+    ),
+    (
+        "go to the definition of `emit` where the symbols command imports it",
+        ["ast", "definition", "trifecta/adapters/cli/commands/symbols.py:9:42"],
+        (0,),
+    ),
+    ("an unknown symbol is exit 1", ["ast", "resolve", "trifecta.domain.selector:nope"], (1,)),
+    ("stop the warm server", ["lsp", "stop"], (0,)),
     # ---- skeletons (issue 4) -------------------------------------------------------------
     (
         "skeleton of a file (a stub with line ranges)",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from trifecta.domain.errors import (
     BinaryFile,
     FileMissing,
     FileTooLarge,
+    LanguageServerCold,
+    LanguageServerCrashed,
     LanguageServerError,
     LanguageServerTimeout,
     LanguageServerUnavailable,
@@ -34,9 +36,12 @@ from trifecta.domain.ports import (
     Clock,
     FileReader,
     LanguageServer,
+    NameIndexStore,
+    NameRow,
     RepoStateReader,
     SkeletonCache,
     SkeletonParser,
+    Stamp,
     SymbolResolver,
     TelemetrySink,
 )
@@ -234,8 +239,9 @@ class FakeSkeletonParser(SkeletonParser):
 class FakeLanguageServer(LanguageServer):
     """A language server answering from a table: (path, line, column) -> locations.
 
-    ``behaviour`` scripts failure modes: "ok", "unavailable", "timeout", "error", "empty",
-    "not_ready". ``requests`` counts requests served (state, for assertions).
+    ``behaviour`` scripts failure modes: "ok", "unavailable", "cold", "crashed", "timeout",
+    "error", "empty", "not_ready". ``requests`` counts requests served (state, for
+    assertions).
     """
 
     def __init__(
@@ -256,8 +262,13 @@ class FakeLanguageServer(LanguageServer):
     def start(self, listener: Callable[[str, Mapping[str, Any]], None] | None = None) -> None:
         if self.behaviour == "unavailable":
             raise LanguageServerUnavailable("pyright-langserver not found")
+        if self.behaviour == "cold":
+            raise LanguageServerCold("no warm server yet")
+        if self.started and not self.stopped:
+            return  # like the real adapter: a live session is reused, facts reported once
         self._listener = listener
         self.started = True
+        self.stopped = False  # a new session after a shutdown, like the real adapter
         ready = self.behaviour != "not_ready"
         self._facts = LspFacts(
             spawned=True,
@@ -286,6 +297,8 @@ class FakeLanguageServer(LanguageServer):
             raise LanguageServerTimeout("request passed its deadline")
         if self.behaviour == "error":
             raise LanguageServerError("internal error")
+        if self.behaviour == "crashed":
+            raise LanguageServerCrashed("the language server process died")
 
     def definition(
         self, path: str, line: int, column: int, timeout_ms: int
@@ -579,6 +592,102 @@ class FakeBlockSkeletonParser(FakeSkeletonParser):
             entries,
             skeleton.source_bytes,
         )
+
+
+# ---- symbols -------------------------------------------------------------------------------
+
+
+def ast_skeleton(source: str, path: str) -> Skeleton:
+    """A small but real skeleton (classes, functions, methods, module constants with their
+    true line ranges) built with the stdlib ``ast``: a stand-in for the skeleton use case."""
+
+    import ast
+
+    tree = ast.parse(source)
+    entries: list[SkeletonEntry] = []
+
+    def visit(body: list[ast.stmt], prefix: str, in_class: bool, depth: int) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                qual = f"{prefix}{node.name}"
+                is_class = isinstance(node, ast.ClassDef)
+                kind = "class" if is_class else ("method" if in_class else "function")
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                entries.append(
+                    SkeletonEntry(
+                        kind,
+                        node.name,
+                        qual,
+                        f"{'class' if is_class else 'def'} {node.name}",
+                        start,
+                        node.end_lineno or node.lineno,
+                        None,
+                        (),
+                        depth,
+                    )
+                )
+                visit(node.body, qual + ".", is_class, depth + 1)
+            elif isinstance(node, ast.Assign) and not prefix:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        entries.append(
+                            SkeletonEntry(
+                                "constant",
+                                target.id,
+                                target.id,
+                                f"{target.id} = ...",
+                                node.lineno,
+                                node.end_lineno or node.lineno,
+                            )
+                        )
+
+    visit(tree.body, "", False, 0)
+    return Skeleton(path, "ast", False, None, tuple(entries), len(source.encode()))
+
+
+class FakeNameIndexStore(NameIndexStore):
+    """The name table in dicts; ``updates`` counts the updates that changed something."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, Stamp] = {}
+        self.rows: dict[str, tuple[NameRow, ...]] = {}
+        self.updates = 0
+
+    def stamps(self) -> dict[str, Stamp]:
+        return dict(self.files)
+
+    def update(
+        self,
+        changed: Mapping[str, tuple[Stamp, Sequence[NameRow]]],
+        removed: Collection[str],
+    ) -> None:
+        self.updates += 1
+        for path in removed:
+            self.files.pop(path, None)
+            self.rows.pop(path, None)
+        for path, (stamp, rows) in changed.items():
+            self.files[path] = stamp
+            self.rows[path] = tuple(rows)
+
+    def lookup(self, name: str) -> list[tuple[str, NameRow]]:
+        return [
+            (path, row)
+            for path in sorted(self.rows)
+            for row in sorted(self.rows[path], key=lambda r: r[3])
+            if row[1] == name
+        ]
+
+
+def skeletons_of(reader: FileReader) -> Callable[[str], Skeleton]:
+    """``segment-relative path -> Skeleton`` over a (fake) reader, as the index expects."""
+
+    def skeleton_of(path: str) -> Skeleton:
+        try:
+            return ast_skeleton(reader.read_text(path).text, path)
+        except SyntaxError as e:
+            raise ParseFailed(f"{path}: {e.msg}") from e
+
+    return skeleton_of
 
 
 # ---- skeletons -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ and embedders get typed objects from ``trifecta.embedding.Segment``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,11 @@ from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.git.reader import GitRepoStateReader
 from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
 from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
+from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
+from trifecta.adapters.lsp_daemon.server import LspDaemon
+from trifecta.adapters.name_index.store import SqliteNameIndexStore
 from trifecta.adapters.pack_store.json_store import JsonPackStore
+from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
@@ -37,12 +41,62 @@ from trifecta.application.skeletons import (
     ExtractSkeletons,
     SelectModuleSymbols,
 )
+from trifecta.application.symbol_index import SymbolIndex
+from trifecta.application.symbols import LspTelemetry, ResolvePosition, ResolveSelector
 from trifecta.application.telemetry import TelemetryService
 from trifecta.application.telemetry_summary import SummarizeTelemetry
+from trifecta.domain.errors import ParseFailed
+from trifecta.domain.model import ReadMode, Skeleton
+from trifecta.domain.ports import Clock, FileReader
 
 
 def pack_settings(include: list[str], exclude: list[str], lock_timeout_ms: int) -> PackSettings:
     return PackSettings(tuple(include), tuple(exclude), int(lock_timeout_ms))
+
+
+# ---- symbols (helpers) -------------------------------------------------------------------
+
+
+def skeleton_reader(reader: FileReader) -> Callable[[str], Skeleton]:
+    """path -> Skeleton, uncached and without telemetry: ``ast`` first, Tree-sitter when the
+    file does not parse. For tests and benchmarks; the container uses ``cached_skeletons``.
+    """
+
+    exact, tolerant = AstSkeletonParser(), TreeSitterSkeletonParser()
+
+    def skeleton_of(path: str) -> Skeleton:
+        text = reader.read_text(path, ReadMode.SKELETON).text
+        try:
+            return exact.parse(text, path)
+        except ParseFailed:
+            return tolerant.parse(text, path)
+
+    return skeleton_of
+
+
+def cached_skeletons(extract: ExtractSkeleton) -> Callable[[str], Skeleton]:
+    """path -> Skeleton through the skeleton use case (its cache, its telemetry)."""
+
+    def skeleton_of(path: str) -> Skeleton:
+        return extract.execute(path).skeleton
+
+    return skeleton_of
+
+
+def name_index_path(root: Path) -> Path:
+    """``<segment>/_ctx/cache/symbol_names.sqlite3`` (the segment-wide name table)."""
+
+    return root.resolve() / "_ctx" / "cache" / "symbol_names.sqlite3"
+
+
+def pyright_process(root: Path, clock: Clock) -> Iterator[PyrightLanguageServer]:
+    """The pyright process as a Resource: spawned on first use, always shut down."""
+
+    server = PyrightLanguageServer(root, clock)
+    try:
+        yield server
+    finally:
+        server.shutdown()
 
 
 def skeleton_cache_path(root: Path) -> Path:
@@ -178,6 +232,44 @@ class Container(containers.DeclarativeContainer):
         extract=extract_skeleton,
         clock=clock,
         telemetry=telemetry,
+    )
+
+    # ---- symbols -------------------------------------------------------------------------
+    pyright = providers.Resource(pyright_process, root=root, clock=clock)
+    lsp_client = providers.Singleton(
+        DaemonLanguageServer, root=root, clock=clock, autostart=config.lsp.autostart
+    )
+    language_server = providers.Selector(config.lsp.mode, daemon=lsp_client, process=pyright)
+    skeleton_of = providers.Singleton(cached_skeletons, extract=extract_skeleton)
+    name_store = providers.Singleton(
+        SqliteNameIndexStore, path=providers.Callable(name_index_path, root)
+    )
+    symbol_index = providers.Singleton(
+        SymbolIndex, reader=file_reader, skeleton_of=skeleton_of, store=name_store
+    )
+    resolve_selector = providers.Factory(
+        ResolveSelector,
+        lsp=language_server,
+        index=symbol_index,
+        telemetry=telemetry,
+        clock=clock,
+    )
+    resolve_position = providers.Factory(
+        ResolvePosition,
+        lsp=language_server,
+        index=symbol_index,
+        reader=file_reader,
+        telemetry=telemetry,
+        clock=clock,
+    )
+    lsp_listener = providers.Factory(LspTelemetry, telemetry=telemetry)
+    lsp_daemon = providers.Factory(
+        LspDaemon,
+        root=root,
+        server=pyright,
+        clock=clock,
+        idle_timeout_s=config.lsp.idle_timeout_s,
+        listener=lsp_listener,
     )
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from trifecta.application.skeletons import ModuleSymbols, SkeletonBatch, SkeletonResult
     from trifecta.application.telemetry import TelemetryService
     from trifecta.bootstrap import Container
-    from trifecta.domain.model import Selector
+    from trifecta.domain.model import Resolution, Selector
     from trifecta.fastpath import FastPacks
 
 
@@ -57,6 +57,84 @@ class Segment:
         telemetry: TelemetryService = self._container.telemetry()
         return telemetry
 
+    # ---- symbols -------------------------------------------------------------------------
+
+    def _symbol_request(
+        self, query: str, timeout_ms: int | None, require_lsp: bool, no_lsp: bool
+    ) -> Any:
+        from trifecta.application.symbols import SymbolRequest
+
+        lsp = self._container.config.lsp()
+        timeout = int(timeout_ms if timeout_ms is not None else lsp["timeout_ms"])
+        # A warm server answers at once or falls back (lsp_cold / lsp_not_ready); an
+        # in-process pyright, or --require-lsp, is worth waiting for.
+        patient = require_lsp or lsp["mode"] == "process"
+        return SymbolRequest(
+            query=query,
+            timeout_ms=timeout,
+            ready_wait_ms=int(lsp["ready_timeout_ms"]) if patient else timeout,
+            use_lsp=bool(lsp["enabled"]) and not no_lsp,
+            require_lsp=require_lsp,
+        )
+
+    def resolve(
+        self,
+        selector: str,
+        timeout_ms: int | None = None,
+        require_lsp: bool = False,
+        no_lsp: bool = False,
+    ) -> Resolution:
+        """Where ``sym://python/mod/pkg.mod#Name`` / ``pkg.mod:Name`` is defined."""
+
+        request = self._symbol_request(selector, timeout_ms, require_lsp, no_lsp)
+        resolution: Resolution = self._container.resolve_selector().execute(request)
+        return resolution
+
+    def definition(
+        self,
+        position: str,
+        timeout_ms: int | None = None,
+        require_lsp: bool = False,
+        no_lsp: bool = False,
+    ) -> Resolution:
+        """The definition of the identifier at ``FILE:LINE:COL`` (1-based)."""
+
+        request = self._symbol_request(position, timeout_ms, require_lsp, no_lsp)
+        resolution: Resolution = self._container.resolve_position().execute(request)
+        return resolution
+
+    def lsp_status(self) -> dict[str, Any] | None:
+        """The warm server's status, or None when none runs for this segment."""
+
+        status: dict[str, Any] | None = self._container.lsp_client().status()
+        return status
+
+    def lsp_start(self, wait_ms: int | None = None) -> dict[str, Any] | None:
+        """Start the warm server (if needed) and wait until it is ready or ``wait_ms``."""
+
+        client = self._container.lsp_client()
+        if client.status() is None:
+            client.launch()
+        wait = int(
+            wait_ms if wait_ms is not None else self._container.config.lsp.ready_timeout_ms()
+        )
+        client.wait_ready(wait)
+        status: dict[str, Any] | None = client.status()
+        return status
+
+    def lsp_stop(self) -> bool:
+        """Stop the warm server; False when none was running."""
+
+        stopped: bool = self._container.lsp_client().stop_server()
+        return stopped
+
+    def lsp_serve(self, idle_timeout_s: int | None = None) -> None:
+        """Run the warm server in the foreground (``trifecta lsp serve``)."""
+
+        if idle_timeout_s is not None:
+            self._container.config.lsp.idle_timeout_s.from_value(idle_timeout_s)
+        self._container.lsp_daemon().serve()
+
     # ---- telemetry -------------------------------------------------------------------------
 
     def telemetry_summary(self) -> dict[str, Any]:
@@ -67,6 +145,35 @@ class Segment:
         return summary
 
     # ---- context packs ---------------------------------------------------------------------
+
+    def build(self, incremental: bool = False) -> BuildReport:
+        """Build the context pack (or sync it with ``incremental=True``)."""
+
+        return self.ctx_build(incremental)
+
+    def search(self, query: str, limit: int = 5, sync: bool = False) -> SearchResult:
+        """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``)."""
+
+        from trifecta.application.packs.search import SearchRequest
+
+        return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync))
+
+    def get(
+        self,
+        ids: Sequence[str],
+        mode: str = "excerpt",
+        budget_token_est: int = 1500,
+        query: str | None = None,
+    ) -> GetResult:
+        """Chunks by id in ``mode`` (skeleton / excerpt / raw) within the token budget."""
+
+        from trifecta.application.packs.get import GetRequest
+        from trifecta.domain.model import ReadMode
+
+        request = GetRequest(
+            ids=tuple(ids), mode=ReadMode(mode), budget_token_est=budget_token_est, query=query
+        )
+        return self.ctx_get(request)
 
     def ctx_build(self, incremental: bool = False) -> BuildReport:
         """Build the context pack (``incremental``: sync, re-reading only changed files)."""

@@ -14,6 +14,9 @@ from typing import Any
 from trifecta.domain.errors import ConfigError
 
 TELEMETRY_LEVELS = ("off", "lite", "full")
+# daemon: the segment's warm background pyright (started on first use); process: pyright
+# spawned by (and dying with) this process.
+LSP_MODES = ("daemon", "process")
 
 DEFAULTS: dict[str, Any] = {
     "segment": ".",
@@ -29,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
         "idle_timeout_s": 600,
         "autostart": True,
         "enabled": True,
+        "mode": "daemon",
     },
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
     "search": {"limit": 5},
@@ -118,6 +122,11 @@ def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
     if level not in TELEMETRY_LEVELS:
         raise ConfigError(
             f"invalid telemetry level {level!r}: expected one of {', '.join(TELEMETRY_LEVELS)}"
+        )
+    if merged["lsp"]["mode"] not in LSP_MODES:
+        raise ConfigError(
+            f"invalid setting lsp.mode {merged['lsp']['mode']!r}: expected one of "
+            + ", ".join(LSP_MODES)
         )
     if merged["lsp"]["timeout_ms"] <= 0:
         raise ConfigError("invalid setting lsp.timeout_ms: must be positive")

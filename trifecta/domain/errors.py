@@ -88,6 +88,21 @@ class LanguageServerTimeout(LanguageServerError):
     """A request passed its deadline."""
 
 
+# ---- symbols: more language-server failure modes (the fallback policy maps each to a reason)
+
+
+class LanguageServerCold(LanguageServerUnavailable):
+    """No warm language server is running for this segment yet (one may be starting)."""
+
+
+class LanguageServerCrashed(LanguageServerError):
+    """The language server process died or closed its pipes mid-session."""
+
+
+class LanguageServerNotReady(LanguageServerError):
+    """The server has not finished scanning the workspace; its (empty) answer is not believed."""
+
+
 class SymbolNotFound(TrifectaError):
     """A selector or position resolved to nothing."""
 

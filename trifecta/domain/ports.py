@@ -6,7 +6,7 @@ defined. Paths crossing a port are segment-relative POSIX strings; lines/columns
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -253,3 +253,33 @@ class SkeletonCache(Protocol):
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""
         ...
+
+
+# ---- symbols -------------------------------------------------------------------------------
+
+NameRow = tuple[str, str, str, int, int]
+"""One definition, flat: (kind, name, qualname, line_start, line_end)."""
+
+Stamp = tuple[int, int]
+"""A file's (size, mtime_ns): when it is unchanged, so are its definitions."""
+
+
+class NameIndexStore(Protocol):
+    """Every definition of the segment by name, persisted with each file's stamp, so a
+    segment-wide search by name re-reads only the files that changed and loads nothing
+    it does not look up.
+
+    Promises: never raises (an unreadable or corrupt store behaves as empty and is
+    rebuilt); ``update`` applies all its changes or none; ``lookup`` answers from the last
+    completed update, in a stable order (path, then line).
+    """
+
+    def stamps(self) -> dict[str, Stamp]: ...
+
+    def update(
+        self,
+        changed: Mapping[str, tuple[Stamp, Sequence[NameRow]]],
+        removed: Collection[str],
+    ) -> None: ...
+
+    def lookup(self, name: str) -> list[tuple[str, NameRow]]: ...

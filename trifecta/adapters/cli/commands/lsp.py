@@ -1,0 +1,72 @@
+"""``trifecta lsp start|status|stop|serve``: the segment's warm background pyright."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from trifecta.adapters.cli.output import emit, flags_from
+
+
+def _describe(status: dict[str, Any] | None) -> str:
+    if status is None:
+        return "no warm language server runs for this segment"
+    facts = status.get("facts", {})
+    state = "ready" if facts.get("ready_via") or facts.get("scan_done") else "starting"
+    return (
+        f"running (pid {status['pid']}), {state}, up {status['uptime_s']} s, "
+        f"idle {status['idle_s']} s of {status['idle_timeout_s']} s, "
+        f"{status['requests']} requests"
+    )
+
+
+def run_start(ns: argparse.Namespace) -> int:
+    from trifecta.embedding import Segment
+
+    seg = Segment(ns.segment, flags_from(ns))
+    try:
+        status = seg.lsp_start()
+    finally:
+        seg.close()
+    emit(ns, {"running": status is not None, "status": status}, _describe(status))
+    return 0 if status is not None else 1
+
+
+def run_status(ns: argparse.Namespace) -> int:
+    from trifecta.embedding import Segment
+
+    seg = Segment(ns.segment, flags_from(ns))
+    try:
+        status = seg.lsp_status()
+    finally:
+        seg.close()
+    emit(ns, {"running": status is not None, "status": status}, _describe(status))
+    return 0
+
+
+def run_stop(ns: argparse.Namespace) -> int:
+    from trifecta.embedding import Segment
+
+    seg = Segment(ns.segment, flags_from(ns))
+    try:
+        stopped = seg.lsp_stop()
+    finally:
+        seg.close()
+    text = "stopped" if stopped else "no warm language server was running"
+    emit(ns, {"stopped": stopped}, text)
+    return 0
+
+
+def run_serve(ns: argparse.Namespace) -> int:
+    from trifecta.embedding import Segment
+
+    flags = flags_from(ns)
+    flags.setdefault("lsp", {})["mode"] = "process"
+    seg = Segment(ns.segment, flags)
+    try:
+        seg.lsp_serve(ns.idle_timeout_s)
+    finally:
+        seg.close()
+    sys.stderr.write("trifecta: warm language server stopped\n")
+    return 0

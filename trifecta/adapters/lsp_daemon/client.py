@@ -1,0 +1,242 @@
+"""``DaemonLanguageServer``: the ``LanguageServer`` port, answered by the segment's warm
+server over its Unix socket. The application cannot tell it from an in-process pyright.
+
+When no warm server answers, ``start`` launches one in the background (if ``autostart``)
+and raises ``LanguageServerCold`` at once, so the caller answers from the fallback now and
+the next call is warm. ``wait_ready`` waits for a server that is still coming up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trifecta.adapters.lsp_daemon import protocol
+from trifecta.domain.errors import (
+    LanguageServerCold,
+    LanguageServerCrashed,
+    LanguageServerError,
+)
+from trifecta.domain.model import LspFacts, SymbolLocation
+from trifecta.domain.ports import Clock, LanguageServer
+
+Listener = Callable[[str, Mapping[str, Any]], None]
+CALL_MARGIN_MS = 2_000  # socket deadline beyond the request's own deadline
+
+
+def serve_argv(root: Path) -> list[str]:
+    """The command that runs a segment's warm server in the foreground."""
+
+    return [sys.executable, "-m", "trifecta", "--segment", str(root), "lsp", "serve"]
+
+
+def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> int:
+    """Start the warm server detached (own session, stdio away from us, log in ``_ctx``)."""
+
+    state = protocol.state_dir(root)
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / protocol.LOG_NAME).open("ab") as log:
+        process = subprocess.Popen(
+            list(argv or serve_argv(root)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=str(root),
+            start_new_session=True,
+            close_fds=True,
+        )
+    threading.Thread(target=process.wait, daemon=True).start()  # reap it if it exits early
+    return process.pid
+
+
+class DaemonLanguageServer(LanguageServer):
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock,
+        autostart: bool = True,
+        launcher: Callable[[Path], object] = launch_daemon,
+        connect_timeout_ms: int = 1_000,
+    ) -> None:
+        self.root = root.resolve()
+        self._clock = clock
+        self._autostart = autostart
+        self._launcher = launcher
+        self._connect_timeout_ms = connect_timeout_ms
+        self._sock: socket.socket | None = None
+        self._file: Any = None
+        self._started = False  # "start" sent on this connection
+        self.launched = False
+
+    # ---- connection ----------------------------------------------------------------------
+
+    def _connect(self) -> bool:
+        path = protocol.socket_path(self.root)
+        if not path.exists():
+            return False
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self._connect_timeout_ms / 1000)
+        try:
+            with protocol.connectable(path) as address:
+                sock.connect(address)
+        except OSError:
+            sock.close()
+            return False  # a stale socket: the next server replaces it
+        self._sock = sock
+        self._file = sock.makefile("rb")
+        return True
+
+    def _call(self, op: str, wait_ms: int = 1_000, args: dict[str, Any] | None = None) -> Any:
+        if self._sock is None and not self._connect():
+            raise LanguageServerCold("no warm language server is running for this segment")
+        assert self._sock is not None
+        try:
+            self._sock.settimeout((wait_ms + CALL_MARGIN_MS) / 1000)
+            self._sock.sendall(protocol.encode({"op": op, "args": args or {}}))
+            line = self._file.readline(protocol.MAX_LINE)
+            if not line:
+                raise OSError("the warm server closed the connection")
+            answer = protocol.decode(line)
+        except (OSError, ValueError) as e:
+            self.close()
+            raise LanguageServerCrashed(f"the warm language server stopped answering ({e})") from e
+        if answer.get("ok"):
+            return answer.get("result")
+        raise protocol.error_from_wire(str(answer.get("error")), str(answer.get("message")))
+
+    def launch(self) -> None:
+        """Start a warm server in the background (it exits at once if one runs already)."""
+
+        self._launcher(self.root)
+        self.launched = True
+
+    def close(self) -> None:
+        for thing in (self._file, self._sock):
+            if thing is not None:
+                with contextlib.suppress(OSError):
+                    thing.close()
+        self._file = self._sock = None
+        self._started = False
+
+    def running(self) -> bool:
+        if self._sock is not None:
+            return True
+        try:
+            self._call("ping")
+        except LanguageServerError:
+            return False
+        return True
+
+    # ---- the port ------------------------------------------------------------------------
+
+    def start(self, listener: Listener | None = None) -> None:
+        """Connect to the warm server (lifecycle telemetry is recorded by the server
+        itself); launch one and raise ``LanguageServerCold`` when there is none."""
+
+        if self._sock is not None or self._connect():
+            self._call("start", 15_000)
+            self._started = True
+            return
+        if self._autostart and not self.launched:
+            self.launch()
+        raise LanguageServerCold(
+            "no warm language server yet"
+            + ("; one is starting for the next call" if self.launched else "")
+        )
+
+    def facts(self) -> LspFacts:
+        try:
+            return protocol.facts_from_wire(self._call("facts"))
+        except LanguageServerError:
+            return LspFacts()
+
+    def wait_ready(self, timeout_ms: int) -> bool:
+        deadline = self._clock.monotonic_ns() + timeout_ms * 1_000_000
+        while self._sock is None and not self._connect():
+            if self._clock.monotonic_ns() >= deadline:
+                return False
+            threading.Event().wait(0.05)
+        left_ms = max(0, (deadline - self._clock.monotonic_ns()) // 1_000_000)
+        if not self._started:
+            self._call("start", 15_000)
+            self._started = True
+        return bool(self._call("wait_ready", int(left_ms), {"timeout_ms": int(left_ms)}))
+
+    def definition(
+        self, path: str, line: int, column: int, timeout_ms: int
+    ) -> list[SymbolLocation]:
+        args = {"path": path, "line": line, "column": column, "timeout_ms": timeout_ms}
+        found = self._call("definition", timeout_ms, args)
+        return [protocol.location_from_wire(item) for item in found]
+
+    def document_symbols(self, path: str, timeout_ms: int) -> list[SymbolLocation]:
+        args = {"path": path, "timeout_ms": timeout_ms}
+        found = self._call("document_symbols", timeout_ms, args)
+        return [protocol.location_from_wire(item) for item in found]
+
+    def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]:
+        args = {"query": query, "timeout_ms": timeout_ms}
+        found = self._call("workspace_symbols", timeout_ms, args)
+        return [protocol.location_from_wire(item) for item in found]
+
+    def shutdown(self) -> None:
+        """Leave the warm server running (that is its point); close our connection."""
+
+        self.close()
+
+    # ---- management (lsp start/status/stop) ----------------------------------------------
+
+    def status(self) -> dict[str, Any] | None:
+        try:
+            result = self._call("status")
+        except LanguageServerError:
+            return None
+        return dict(result) if isinstance(result, dict) else None
+
+    def stop_server(self, wait_ms: int = 10_000) -> bool:
+        """Ask the warm server to stop; kill it (by its pid file) if it does not."""
+
+        pid = self._pid()
+        try:
+            self._call("stop")
+        except LanguageServerError:
+            if pid is None or not _alive(pid):
+                return False  # nothing was running (a stale pid file at most)
+        self.close()
+        deadline = self._clock.monotonic_ns() + wait_ms * 1_000_000
+        while pid is not None and _alive(pid) and self._clock.monotonic_ns() < deadline:
+            threading.Event().wait(0.05)
+        if pid is not None and _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+            return False
+        return pid is not None
+
+    def _pid(self) -> int | None:
+        try:
+            return int((protocol.state_dir(self.root) / protocol.PID_NAME).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        with contextlib.suppress(OSError):
+            data = stat.read_bytes()
+            return data[data.rfind(b")") + 2 : data.rfind(b")") + 3] != b"Z"
+    return True

@@ -1,0 +1,1 @@
+"""``NameIndexStore`` in SQLite under ``<segment>/_ctx/cache/``."""
