@@ -23,7 +23,7 @@ from trifecta.application.skeletons import (
     module_candidates,
 )
 from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.errors import FileMissing, PathOutsideSegment, SymbolNotFound
+from trifecta.domain.errors import FileMissing, NotPython, PathOutsideSegment, SymbolNotFound
 from trifecta.domain.model import ReadMode, Selector
 
 GOOD = "class Message\n    def get_payload\n    class Inner\n        def x\ndef helper\n"
@@ -327,3 +327,13 @@ def test_a_missing_file_without_suffix_is_missing_not_refused() -> None:
     batch, _ = batch_of(FakeFileReader({}), ["Makefile"])
     (failure,) = batch.failures
     assert failure.error == "FileMissing"
+
+
+def test_extract_skeleton_itself_refuses_non_python_files() -> None:
+    world = World({"Makefile": "all:\n", "stub.pyi": GOOD})
+    with pytest.raises(NotPython):
+        world.extract.execute("Makefile")
+    with pytest.raises(FileMissing):
+        world.extract.execute("NoSuchFile")
+    assert world.extract.execute("stub.pyi").skeleton.entries
+    assert world.primary.parsed == ["stub.pyi"]

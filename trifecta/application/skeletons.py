@@ -115,6 +115,10 @@ class _CachingParser(SkeletonParser):
         return skeleton
 
 
+PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_GLOBS = tuple(f"**/*{suffix}" for suffix in PYTHON_SUFFIXES)
+
+
 def _ceil_ms(ns: int) -> int:
     return max(0, math.ceil(ns / 1_000_000))
 
@@ -129,8 +133,9 @@ class ExtractSkeleton:
     fallback parser is not touched (not even its version) for files the primary parses.
     Emits ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
     ``ast_cache_hit_count`` / ``ast_cache_miss_count`` / ``ast_parse_count``.
-    Raises ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no
-    parser can parse the text.
+    Raises ``NotPython`` for an existing file not named ``.py``/``.pyi``, other
+    ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no parser
+    can parse the text.
     """
 
     def __init__(
@@ -152,6 +157,8 @@ class ExtractSkeleton:
     def execute(self, path: str) -> SkeletonResult:
         clock = self._clock
         started = clock.monotonic_ns()
+        if not path.endswith(PYTHON_SUFFIXES) and self._reader.stat(path) is not None:
+            raise NotPython(f"{path}: not a Python file (only .py and .pyi are skeletonized)")
         text = self._reader.read_text(path, ReadMode.SKELETON)
         primary = _CachingParser(self._primary, self._cache, text.sha256, clock)
         fallback = (
@@ -253,10 +260,6 @@ class SkeletonBatch:
         return tuple(i for i in self.items if isinstance(i, SkeletonFailure))
 
 
-PYTHON_SUFFIXES = (".py", ".pyi")
-PYTHON_GLOBS = tuple(f"**/*{suffix}" for suffix in PYTHON_SUFFIXES)
-
-
 @dataclass(frozen=True)
 class _Targets:
     """What one user path expands to: segment-relative files to serve and refusals, in
@@ -296,11 +299,7 @@ class ExtractSkeletons:
         except TrifectaError as e:
             return replace(_failure(user_path, e), in_segment=False)
         if not reader.is_dir(rel):
-            if rel.endswith(PYTHON_SUFFIXES) or reader.stat(rel) is None:
-                return _Targets([rel], False)  # (a missing file: the read says so)
-            return _failure(
-                rel, NotPython(f"{rel}: not a Python file (only .py and .pyi are skeletonized)")
-            )
+            return _Targets([rel], False)
         prefix = f"{rel}/" if rel else ""
         entries, skipped = reader.list_files([prefix + glob for glob in PYTHON_GLOBS])
         items: list[str | SkeletonFailure] = [e.path for e in entries]
