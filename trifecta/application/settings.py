@@ -129,7 +129,7 @@ def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
                 continue
             if len(parts) != 2 or parts[1] not in table:
                 keys = ", ".join(f"TRIFECTA_{section}_{k}".upper() for k in table)
-                raise ConfigError(f"unknown setting {name}: [{section}] has {keys}")
+                raise ConfigError(f"unknown setting {name} (the [{section}] ones: {keys})")
             path = (section, parts[1])
         node = layer
         for part in path[:-1]:
