@@ -127,3 +127,12 @@ def test_a_stub_file_is_served(refusing: Path) -> None:
     proc = run(refusing, "ast", "skeleton", "stub.pyi", "--json")
     assert proc.returncode == 0, proc.stderr
     assert as_json(proc)["symbols"][0]["signature"] == "def f(x: int) -> str"
+
+
+@pytest.mark.parametrize("name", ["d[1]", "a*b", "q?"])
+def test_a_directory_name_with_glob_characters_is_taken_literally(segment: Path, name: str) -> None:
+    (segment / name).mkdir()
+    (segment / name / "a.py").write_text("def f(): ...\n")
+    proc = run(segment, "ast", "skeleton", name, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [d["path"] for d in as_json(proc)] == [f"{name}/a.py"]

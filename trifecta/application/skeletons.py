@@ -300,9 +300,11 @@ class ExtractSkeletons:
             return replace(_failure(user_path, e), in_segment=False)
         if not reader.is_dir(rel):
             return _Targets([rel], False)
+        # The segment-wide globs, filtered by prefix: a directory name may hold glob
+        # characters (``d[1]``) that must be taken literally.
         prefix = f"{rel}/" if rel else ""
-        entries, skipped = reader.list_files([prefix + glob for glob in PYTHON_GLOBS])
-        items: list[str | SkeletonFailure] = [e.path for e in entries]
+        entries, skipped = reader.list_files(PYTHON_GLOBS)
+        items: list[str | SkeletonFailure] = [e.path for e in entries if e.path.startswith(prefix)]
         items += [
             _failure(s.path, FileRefused(f"{s.path}: {s.reason}"))
             for s in skipped
