@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -79,7 +80,11 @@ class FakeFileReader(FileReader):
         files: Mapping[str, bytes | str] | None = None,
         max_bytes: int = 2 * 1024 * 1024,
         symlinks: Mapping[str, str] | None = None,
+        cwd: str = "",
+        dirs: Sequence[str] = (),
     ) -> None:
+        self.cwd = cwd  # the current directory, segment-relative
+        self.dirs = set(dirs)  # directories holding no file (others follow from files)
         self.files: dict[str, bytes] = {
             p: (c.encode("utf-8") if isinstance(c, str) else c) for p, c in (files or {}).items()
         }
@@ -99,9 +104,27 @@ class FakeFileReader(FileReader):
         return target
 
     def relative(self, user_path: str) -> str:
-        path = user_path.removeprefix("./")
+        if user_path.startswith("/"):
+            raise PathOutsideSegment(f"{user_path}: path is outside the segment")
+        from_cwd = user_path in (".", "..") or user_path.startswith(("./", "../"))
+        exists = user_path in self.files or user_path in self.symlinks or self.is_dir(user_path)
+        joined = user_path if not from_cwd and exists else posixpath.join(self.cwd, user_path)
+        path = posixpath.normpath(joined)
+        if path == ".." or path.startswith("../"):
+            raise PathOutsideSegment(f"{user_path}: path is outside the segment")
+        path = "" if path == "." else path
         self._target(path)
         return path
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            target = self._target(path)
+        except PathOutsideSegment:
+            return False
+        if target in ("", ".") or target in self.dirs:
+            return True
+        prefix = target.rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in (*self.files, *self.dirs))
 
     def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText:
         target = self._target(path)

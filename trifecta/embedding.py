@@ -222,8 +222,8 @@ class Segment:
 
     def skeleton(self, path: str) -> SkeletonResult:
         """The skeleton of one segment file (segment-relative path), cached by content.
-        Raises ``InputError`` subclasses for unreadable files, ``ParseFailed`` if no parser
-        can read it."""
+        Raises ``InputError`` subclasses for unreadable or non-Python (not .py/.pyi) files,
+        ``ParseFailed`` if no parser can read it."""
 
         from trifecta.application.skeletons import ExtractSkeleton
 
@@ -231,8 +231,9 @@ class Segment:
         return extract.execute(path)
 
     def skeletons(self, paths: Sequence[str]) -> SkeletonBatch:
-        """Skeletons of files and directories (absolute, or relative to the current
-        directory or the segment); failures are reported per path, never raised."""
+        """Skeletons of files and directories (absolute; ``./``/``../`` from the current
+        directory; other relative paths from the segment if they exist there, else from the
+        current directory); failures are reported per path, never raised."""
 
         from trifecta.application.skeletons import ExtractSkeletons
 

@@ -274,3 +274,22 @@ def test_the_real_fallback_survives_any_garbage(source: str) -> None:
     skeleton = parse_with_fallback(AstSkeletonParser(), TreeSitterSkeletonParser(), source, "g")
     assert skeleton.partial and skeleton.parser == "tree_sitter"
     assert all(e.line_start >= 1 and e.line_end >= e.line_start for e in skeleton.entries)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def broken(:\n    pass\n\ndef ok(a, b=1) -> int:\n    return a\n", "def broken("),
+        ("class A:\n    def m(self,\n        return 1\n    def n(self): ...\n", "def m(self,"),
+        ("def broken(:\n    pass", "def broken("),
+    ],
+)
+def test_unclosed_parameters_never_leak_the_body_into_the_signature(
+    source: str, expected: str
+) -> None:
+    skeleton = TreeSitterSkeletonParser().parse(source, "x.py")
+    assert skeleton.partial
+    signatures = [e.signature for e in skeleton.entries]
+    assert expected in signatures, signatures
+    assert not any("pass" in s or "return" in s for s in signatures)
+    assert "def ok(a, b=1) -> int" in signatures or "def ok" not in source

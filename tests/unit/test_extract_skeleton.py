@@ -23,7 +23,7 @@ from trifecta.application.skeletons import (
     module_candidates,
 )
 from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.errors import FileMissing, PathOutsideSegment, SymbolNotFound
+from trifecta.domain.errors import FileMissing, NotPython, PathOutsideSegment, SymbolNotFound
 from trifecta.domain.model import ReadMode, Selector
 
 GOOD = "class Message\n    def get_payload\n    class Inner\n        def x\ndef helper\n"
@@ -232,3 +232,108 @@ def test_fallback_is_not_touched_for_files_the_primary_parses() -> None:
     extract.execute("m.py")
     extract.execute("m.py")
     assert watcher.version_reads == 0 and watcher.parsed == []
+
+
+# ---- directories and refusals (fixb) -------------------------------------------------------
+
+
+def batch_of(reader: FakeFileReader, paths: list[str]) -> tuple[Any, World]:
+    world = World({})
+    world.reader = reader
+    world.extract = ExtractSkeleton(
+        reader, world.primary, world.fallback, world.cache, world.clock, world.telemetry
+    )
+    batch = ExtractSkeletons(reader, world.extract, world.clock, world.telemetry).execute(paths)
+    return batch, world
+
+
+def test_refused_files_in_a_directory_are_failures_with_a_reason() -> None:
+    reader = FakeFileReader(
+        {"d1/big.py": "x" * 2000}, max_bytes=1000, symlinks={"d1/esc.py": "../outside.py"}
+    )
+    batch, world = batch_of(reader, ["d1"])
+    assert not batch.results and not batch.single_file
+    assert [(f.path, f.error, f.exit_code) for f in batch.failures] == [
+        ("d1/big.py", "FileRefused", 1),
+        ("d1/esc.py", "FileRefused", 1),
+    ]
+    for failure in batch.failures:
+        assert failure.reason.startswith(failure.path + ": ") and "\n" not in failure.reason
+    assert "size cap" in batch.failures[0].reason
+    assert "leaves the segment" in batch.failures[1].reason
+    (event,) = world.events("ast.skeleton")
+    assert event["result"]["failed"] == 2
+
+
+def test_a_mixed_directory_keeps_refusals_in_path_order() -> None:
+    reader = FakeFileReader(
+        {"d/a.py": GOOD, "d/big.py": "x" * 2000, "d/c.py": GOOD},
+        max_bytes=1000,
+        symlinks={"d/b.py": "../outside.py"},
+    )
+    batch, _ = batch_of(reader, ["d"])
+    assert [(type(i).__name__, i.path) for i in batch.items] == [
+        ("SkeletonResult", "d/a.py"),
+        ("SkeletonFailure", "d/b.py"),
+        ("SkeletonFailure", "d/big.py"),
+        ("SkeletonResult", "d/c.py"),
+    ]
+
+
+def test_refusals_outside_the_directory_are_not_reported() -> None:
+    reader = FakeFileReader({"d/a.py": GOOD, "other/big.py": "x" * 2000}, max_bytes=1000)
+    batch, _ = batch_of(reader, ["d"])
+    assert [r.path for r in batch.results] == ["d/a.py"] and not batch.failures
+
+
+@pytest.mark.parametrize(
+    ("files", "dirs"),
+    [({}, ["empty"]), ({"empty/notes.md": "# x", "empty/Makefile": "all:"}, [])],
+)
+def test_a_directory_without_python_files_is_an_empty_answer_with_a_note(
+    files: dict[str, bytes | str], dirs: list[str]
+) -> None:
+    batch, _ = batch_of(FakeFileReader(files, dirs=dirs), ["empty"])
+    assert batch.items == () and not batch.single_file
+    assert len(batch.notes) == 1
+    assert batch.notes[0].startswith("empty: ") and ".py" in batch.notes[0]
+
+
+def test_a_directory_named_like_a_python_file_is_a_directory() -> None:
+    batch, _ = batch_of(FakeFileReader({"x.py/a.py": GOOD, "x.py/b.pyi": GOOD}), ["x.py"])
+    assert [r.path for r in batch.results] == ["x.py/a.py", "x.py/b.pyi"]
+    assert not batch.single_file
+
+
+@pytest.mark.parametrize("path", ["Makefile", "notes.md", "setup.cfg", "mod.pyc"])
+def test_an_explicit_non_python_file_is_refused(path: str) -> None:
+    reader = FakeFileReader({path: "all:\n\t.PHONY: x\n"})
+    batch, world = batch_of(reader, [path])
+    (failure,) = batch.items
+    assert isinstance(failure, SkeletonFailure)
+    assert failure.error == "NotPython" and failure.exit_code == 1
+    assert failure.reason.startswith(f"{path}: ") and "\n" not in failure.reason
+    assert world.primary.parsed == [] and world.fallback.parsed == []
+
+
+def test_stubs_are_python_and_a_directory_lists_only_py_and_pyi() -> None:
+    reader = FakeFileReader({"p/a.py": GOOD, "p/a.pyi": GOOD, "p/a.txt": GOOD, "p/b.pyw": GOOD})
+    batch, _ = batch_of(reader, ["p", "p/a.pyi"])
+    assert [r.path for r in batch.results] == ["p/a.py", "p/a.pyi", "p/a.pyi"]
+    assert not batch.failures
+
+
+def test_a_missing_file_without_suffix_is_missing_not_refused() -> None:
+    batch, _ = batch_of(FakeFileReader({}), ["Makefile"])
+    (failure,) = batch.failures
+    assert failure.error == "FileMissing"
+
+
+def test_extract_skeleton_itself_refuses_non_python_files() -> None:
+    world = World({"Makefile": "all:\n", "stub.pyi": GOOD})
+    with pytest.raises(NotPython):
+        world.extract.execute("Makefile")
+    with pytest.raises(FileMissing):
+        world.extract.execute("NoSuchFile")
+    assert world.extract.execute("stub.pyi").skeleton.entries
+    assert world.primary.parsed == ["stub.pyi"]

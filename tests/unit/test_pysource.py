@@ -78,3 +78,25 @@ def test_long_constants_are_shortened_but_all_is_kept() -> None:
 def test_first_doc_line() -> None:
     assert first_doc_line("\n   First line.\n  second") == "First line."
     assert first_doc_line("  \n ") is None
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def broken(:\n    pass\n", "def broken("),
+        ("def broken(:\n    pass", "def broken("),
+        ("def f(a,\n      b:\n    return a\n", "def f(a,"),
+        ("async def g(x, \\\n  y\n    pass\n", "async def g(x, y"),
+        ("class C(Base:\n    x = 1\n", "class C(Base"),
+    ],
+)
+def test_unclosed_header_stops_at_the_end_of_its_logical_line(source: str, expected: str) -> None:
+    text, stop = scan_header(source, 0, header=True)
+    assert text == expected
+    assert stop == len(source) or source[stop] == "\n"
+    assert "pass" not in text and "return" not in text and "=" not in text
+
+
+def test_line_index_read_of_an_unclosed_header_ends_on_its_line() -> None:
+    index = LineIndex("def broken(:\n    pass\n")
+    assert index.read(1, 0, True) == ("def broken(", 1)

@@ -42,3 +42,75 @@ def test_invalid_settings_are_config_errors(layer: dict[str, object], fragment: 
     with pytest.raises(ConfigError) as info:
         merge_settings(layer)
     assert fragment in str(info.value)
+
+
+# ---- strictness (fixb) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["TRIFECTA_FILES_MAXBYTES", "TRIFECTA_LSP_TIMEOUT", "TRIFECTA_CACHE", "TRIFECTA_GET_BUDGET"],
+)
+def test_unknown_key_of_a_known_section_is_a_config_error(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        env_layer({name: "10"})
+    message = str(info.value)
+    assert name in message and "\n" not in message
+
+
+def test_known_aliases_and_foreign_sections_stay_allowed() -> None:
+    layer = env_layer(
+        {"TRIFECTA_TELEMETRY": "off", "TRIFECTA_SEGMENT": ".", "TRIFECTA_DEBUG": "1", "X": "1"}
+    )
+    assert layer == {"telemetry": {"level": "off"}, "segment": "."}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        (("files", "max_bytes"), -1, False),
+        (("files", "max_bytes"), 0, False),
+        (("files", "max_bytes"), 1, True),
+        (("telemetry", "rotate_bytes"), 0, False),
+        (("telemetry", "lock_timeout_ms"), 0, True),
+        (("telemetry", "lock_timeout_ms"), -5, False),
+        (("lsp", "timeout_ms"), 0, False),
+        (("lsp", "ready_timeout_ms"), 0, True),
+        (("lsp", "ready_timeout_ms"), -1, False),
+        (("lsp", "idle_timeout_s"), 0, False),
+        (("cache", "max_bytes"), 0, True),
+        (("cache", "max_bytes"), -1, False),
+        (("cache", "max_entry_bytes"), 0, True),
+        (("cache", "max_entry_bytes"), -1, False),
+        (("search", "limit"), 0, False),
+        (("get", "budget_token_est"), 0, False),
+        (("get", "max_chunks"), 0, False),
+        (("build", "lock_timeout_ms"), 0, True),
+        (("build", "lock_timeout_ms"), -1, False),
+    ],
+)
+def test_numbers_have_a_lower_bound(key: tuple[str, str], value: int, ok: bool) -> None:
+    layer = {key[0]: {key[1]: value}}
+    if ok:
+        assert merge_settings(layer)[key[0]][key[1]] == value
+        return
+    with pytest.raises(ConfigError) as info:
+        merge_settings(layer)
+    assert f"{key[0]}.{key[1]}" in str(info.value)
+
+
+def test_negative_size_from_the_environment_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"files\.max_bytes"):
+        merge_settings(env_layer({"TRIFECTA_FILES_MAX_BYTES": "-1"}))
+
+
+def test_every_integer_setting_has_a_bound() -> None:
+    from trifecta.application.settings import integer_bounds
+
+    bounds = integer_bounds()
+    for section, table in DEFAULTS.items():
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                assert bounds[f"{section}.{key}"] in (0, 1)

@@ -40,6 +40,30 @@ DEFAULTS: dict[str, Any] = {
     "build": {"lock_timeout_ms": 30000},
 }
 
+# Integer settings that may be 0 (0 has a meaning); every other integer must be positive.
+NON_NEGATIVE: dict[str, str] = {
+    "telemetry.lock_timeout_ms": "0: one try, then the lines are spooled",
+    "lsp.ready_timeout_ms": "0: do not wait for the server to be ready",
+    "cache.max_bytes": "0: nothing is cached",
+    "cache.max_entry_bytes": "0: nothing is cached",
+    "build.lock_timeout_ms": "0: fail at once if another build holds the lock",
+}
+
+
+def integer_bounds() -> dict[str, int]:
+    """The lowest accepted value of every integer setting (``section.key`` -> 0 or 1)."""
+
+    bounds: dict[str, int] = {}
+    for section, table in DEFAULTS.items():
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                where = f"{section}.{key}"
+                bounds[where] = 0 if where in NON_NEGATIVE else 1
+    return bounds
+
+
 # Environment variables that map onto settings: TRIFECTA_<SECTION>_<KEY>, plus short aliases.
 ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "TRIFECTA_TELEMETRY": ("telemetry", "level"),
@@ -90,7 +114,11 @@ def _merge(base: dict[str, Any], layer: Mapping[str, Any], prefix: str) -> None:
 
 
 def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Turn ``TRIFECTA_*`` variables into a settings layer (unknown ones are ignored)."""
+    """Turn ``TRIFECTA_*`` variables into a settings layer.
+
+    A name whose first word is a settings section (``TRIFECTA_FILES_...``) must name one of
+    its keys: ``TRIFECTA_FILES_MAXBYTES`` or a bare ``TRIFECTA_FILES`` is a ``ConfigError``.
+    Other ``TRIFECTA_*`` names (not ours to judge) are ignored."""
 
     layer: dict[str, Any] = {}
     for name, value in environ.items():
@@ -101,10 +129,12 @@ def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
             parts = name[len("TRIFECTA_") :].lower().split("_", 1)
             section = parts[0]
             table = DEFAULTS.get(section)
-            if len(parts) == 2 and isinstance(table, dict) and parts[1] in table:
-                path = (section, parts[1])
-        if path is None:
-            continue
+            if not isinstance(table, dict):
+                continue
+            if len(parts) != 2 or parts[1] not in table:
+                keys = ", ".join(f"TRIFECTA_{section}_{k}".upper() for k in table)
+                raise ConfigError(f"unknown setting {name} (the [{section}] ones: {keys})")
+            path = (section, parts[1])
         node = layer
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -128,6 +158,10 @@ def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
             f"invalid setting lsp.mode {merged['lsp']['mode']!r}: expected one of "
             + ", ".join(LSP_MODES)
         )
-    if merged["lsp"]["timeout_ms"] <= 0:
-        raise ConfigError("invalid setting lsp.timeout_ms: must be positive")
+    for where, lowest in integer_bounds().items():
+        section, key = where.split(".")
+        value = merged[section][key]
+        if value < lowest:
+            rule = "must be positive" if lowest else "must be 0 or more"
+            raise ConfigError(f"invalid setting {where}: {rule}, got {value}")
     return merged

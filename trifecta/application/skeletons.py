@@ -19,7 +19,14 @@ from dataclasses import dataclass, replace
 
 from trifecta.application.render import render_stub
 from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.errors import FileMissing, ParseFailed, SymbolNotFound, TrifectaError
+from trifecta.domain.errors import (
+    FileMissing,
+    FileRefused,
+    NotPython,
+    ParseFailed,
+    SymbolNotFound,
+    TrifectaError,
+)
 from trifecta.domain.model import ReadMode, Selector, Skeleton, estimate_tokens
 from trifecta.domain.ports import Clock, FileReader, SkeletonCache, SkeletonParser
 
@@ -108,6 +115,10 @@ class _CachingParser(SkeletonParser):
         return skeleton
 
 
+PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_GLOBS = tuple(f"**/*{suffix}" for suffix in PYTHON_SUFFIXES)
+
+
 def _ceil_ms(ns: int) -> int:
     return max(0, math.ceil(ns / 1_000_000))
 
@@ -122,8 +133,9 @@ class ExtractSkeleton:
     fallback parser is not touched (not even its version) for files the primary parses.
     Emits ``ast.cache`` for every file and ``ast.parse`` for every parse, with counters
     ``ast_cache_hit_count`` / ``ast_cache_miss_count`` / ``ast_parse_count``.
-    Raises ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no
-    parser can parse the text.
+    Raises ``NotPython`` for an existing file not named ``.py``/``.pyi``, other
+    ``InputError`` subclasses for files it cannot read and ``ParseFailed`` when no parser
+    can parse the text.
     """
 
     def __init__(
@@ -145,6 +157,8 @@ class ExtractSkeleton:
     def execute(self, path: str) -> SkeletonResult:
         clock = self._clock
         started = clock.monotonic_ns()
+        if not path.endswith(PYTHON_SUFFIXES) and self._reader.stat(path) is not None:
+            raise NotPython(f"{path}: not a Python file (only .py and .pyi are skeletonized)")
         text = self._reader.read_text(path, ReadMode.SKELETON)
         primary = _CachingParser(self._primary, self._cache, text.sha256, clock)
         fallback = (
@@ -230,10 +244,12 @@ class SkeletonFailure:
 class SkeletonBatch:
     """The answers for several paths, in order: results and failures interleaved.
     ``single_file`` is true when exactly one path was asked for and it named a file (not a
-    directory): callers may then answer with one object instead of a list."""
+    directory): callers may then answer with one object instead of a list. ``notes``: one
+    line per directory that held no Python file (an empty answer is not a failure)."""
 
     items: tuple[SkeletonResult | SkeletonFailure, ...]
     single_file: bool = False
+    notes: tuple[str, ...] = ()
 
     @property
     def results(self) -> tuple[SkeletonResult, ...]:
@@ -244,20 +260,25 @@ class SkeletonBatch:
         return tuple(i for i in self.items if isinstance(i, SkeletonFailure))
 
 
-PYTHON_GLOB = "**/*.py"
-
-
 @dataclass(frozen=True)
 class _Targets:
-    paths: list[str]
+    """What one user path expands to: segment-relative files to serve and refusals, in
+    path order."""
+
+    items: list[str | SkeletonFailure]
     is_directory: bool
+    note: str | None = None
 
 
 class ExtractSkeletons:
-    """Skeletons for user-given paths: files, or directories (every ``.py`` under them that
-    ``.gitignore`` does not exclude, in sorted order). A path that fails (outside the
-    segment, missing, binary, too large, unparsable) becomes a ``SkeletonFailure`` and the
-    others are still served. Emits one ``ast.skeleton`` event for the whole call."""
+    """Skeletons for user-given paths: files, or directories (every ``.py``/``.pyi`` under
+    them that ``.gitignore`` does not exclude, in sorted order). A path that fails (outside
+    the segment, missing, not Python, binary, too large, unparsable) becomes a
+    ``SkeletonFailure`` and the others are still served; so does each file a directory
+    listing refused (``FileRefused``, with the listing's reason). A directory with no
+    Python file is an empty answer with a note, not a failure. A file named explicitly must
+    end in ``.py`` or ``.pyi`` (else ``NotPython``); a directory is a directory whatever
+    its name. Emits one ``ast.skeleton`` event for the whole call."""
 
     def __init__(
         self,
@@ -272,22 +293,33 @@ class ExtractSkeletons:
         self._telemetry = telemetry
 
     def _targets(self, user_path: str) -> _Targets | SkeletonFailure:
+        reader = self._reader
         try:
-            rel = self._reader.relative(user_path)
+            rel = reader.relative(user_path)
         except TrifectaError as e:
             return replace(_failure(user_path, e), in_segment=False)
-        if rel.endswith(".py"):
+        if not reader.is_dir(rel):
             return _Targets([rel], False)
-        entries, _skipped = self._reader.list_files(
-            [f"{rel}/{PYTHON_GLOB}" if rel else PYTHON_GLOB]
-        )
-        if entries:
-            return _Targets([e.path for e in entries], True)
-        return _Targets([rel], False)  # a file without the .py suffix (or an empty directory)
+        # The segment-wide globs, filtered by prefix: a directory name may hold glob
+        # characters (``d[1]``) that must be taken literally.
+        prefix = f"{rel}/" if rel else ""
+        entries, skipped = reader.list_files(PYTHON_GLOBS)
+        items: list[str | SkeletonFailure] = [e.path for e in entries if e.path.startswith(prefix)]
+        items += [
+            _failure(s.path, FileRefused(f"{s.path}: {s.reason}"))
+            for s in skipped
+            if s.path.startswith(prefix)
+        ]
+        items.sort(key=lambda i: i if isinstance(i, str) else i.path)
+        note = None
+        if not items:
+            note = f"{rel or '.'}: no .py or .pyi files to show (ignored paths are not listed)"
+        return _Targets(items, True, note)
 
     def execute(self, user_paths: Sequence[str]) -> SkeletonBatch:
         started = self._clock.monotonic_ns()
         items: list[SkeletonResult | SkeletonFailure] = []
+        notes: list[str] = []
         directories = 0
         for user_path in user_paths:
             targets = self._targets(user_path)
@@ -295,12 +327,17 @@ class ExtractSkeletons:
                 items.append(targets)
                 continue
             directories += targets.is_directory
-            for rel in targets.paths:
+            if targets.note is not None:
+                notes.append(targets.note)
+            for target in targets.items:
+                if isinstance(target, SkeletonFailure):
+                    items.append(target)
+                    continue
                 try:
-                    items.append(self._extract.execute(rel))
+                    items.append(self._extract.execute(target))
                 except TrifectaError as e:
-                    items.append(_failure(rel, e))
-        batch = SkeletonBatch(tuple(items), len(user_paths) == 1 and not directories)
+                    items.append(_failure(target, e))
+        batch = SkeletonBatch(tuple(items), len(user_paths) == 1 and not directories, tuple(notes))
         elapsed_ns = self._clock.monotonic_ns() - started
         results, failures = batch.results, batch.failures
         self._telemetry.observe("ast.skeleton", _ceil_ms(elapsed_ns))

@@ -48,6 +48,15 @@ class FileTooLarge(InputError):
     """The file is larger than the configured cap."""
 
 
+class NotPython(InputError):
+    """A file named for a Python-only operation is not Python source (.py/.pyi)."""
+
+
+class FileRefused(InputError):
+    """A file found while listing a directory was refused (symlink leaving the segment,
+    over the size cap, not a regular file); the message says why."""
+
+
 class ParseFailed(TrifectaError):
     """A parser could not parse the source (e.g. a syntax error for ``ast``)."""
 

@@ -71,8 +71,21 @@ class FileReader(Protocol):
     """
 
     def relative(self, user_path: str) -> str:
-        """Map a user-given path (absolute, or relative to the current directory) to a
-        segment-relative path, raising ``PathOutsideSegment`` if it leaves the segment."""
+        """Map a user-given path to a segment-relative one (``""`` for the root), raising
+        ``PathOutsideSegment`` if it leaves the segment (symlinks resolved). The rule:
+
+        - an absolute path is taken as it is;
+        - a path starting with ``./`` or ``../`` (or ``.``/``..`` alone) is relative to the
+          current directory;
+        - any other relative path is segment-relative if it exists in the segment, else
+          relative to the current directory.
+
+        The path need not exist (reading it then raises ``FileMissing``)."""
+        ...
+
+    def is_dir(self, path: str) -> bool:
+        """Whether the segment-relative ``path`` is a directory of the segment (False when
+        missing, a file, or a symlink leading out of the segment)."""
         ...
 
     def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText: ...

@@ -12,6 +12,9 @@ produce are identical by construction (see docs/adr/0005-skeleton-signatures.md)
   comments and line continuations dropped, whitespace outside string literals collapsed, no
   space inside brackets or before commas, one space after commas, and in a header a trailing
   comma before the closing parenthesis of the parameter list / bases dropped;
+- a header whose brackets never close (a syntax error: ``def broken(:``) is read only to
+  the end of its logical line (backslash continuations joined), with a trailing ``:``
+  dropped, so the body never leaks into the signature;
 - ``first_doc_line`` turns a docstring value into its first non-blank line.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"
 """Bump whenever what ``scan_header``/``first_doc_line`` return could change: it is part of
 both parsers' versions, which key the skeleton cache."""
 
@@ -136,11 +139,24 @@ class LineIndex:
 def scan_header(source: str, start: int, header: bool) -> tuple[str, int]:
     """Read from ``start`` to the top-level ``:`` (``header=True``: a def/class header) or
     to the top-level end of the statement (``header=False``). Return the normalised text
-    and the index where the scan stopped (the colon / newline / semicolon / end of text)."""
+    and the index where the scan stopped (the colon / newline / semicolon / end of text).
+
+    A header that reaches the end of the text without its top-level colon (its brackets
+    never close) is read again up to the end of its logical line, trailing ``:`` dropped."""
 
     fast = _simple_header(source, start) if header else _simple_statement(source, start)
     if fast is not None:
         return fast
+    text, stop, closed = _scan(source, start, header, line_only=False)
+    if header and not closed:
+        text, stop, _ = _scan(source, start, header, line_only=True)
+        text = text.rstrip(":").rstrip()
+    return text, stop
+
+
+def _scan(source: str, start: int, header: bool, line_only: bool) -> tuple[str, int, bool]:
+    """The general scan: (normalised text, stop index, stopped at its end rather than at
+    the end of the text). ``line_only`` stops at any newline, whatever the depth."""
     pieces: list[str] = []
     depth = 0
     pos = start
@@ -167,17 +183,17 @@ def scan_header(source: str, start: int, header: bool) -> tuple[str, int]:
             pieces.append(m.group())
         elif kind == "colon":
             if depth == 0 and header:
-                break
+                return _tidy("".join(pieces)), pos, True
             pieces.append(":")
         elif kind == "nl":
-            if depth == 0 and (not header or m.group() == ";"):
-                break
+            if line_only or (depth == 0 and (not header or m.group() == ";")):
+                return _tidy("".join(pieces)), pos, True
             pieces.append(" ")
         elif kind == "cont":
             pieces.append(" ")
         # comments are dropped
         pos = m.end()
-    return _tidy("".join(pieces)), pos
+    return _tidy("".join(pieces)), pos, False
 
 
 def _simple_header(source: str, start: int) -> tuple[str, int] | None:

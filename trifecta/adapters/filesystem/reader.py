@@ -50,6 +50,12 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF_BYTES]
 
 
+def _cwd_relative(user_path: str) -> bool:
+    """``./x``, ``../x``, ``.`` and ``..`` name paths from the current directory."""
+
+    return user_path in (".", "..") or user_path.startswith(("./", "../"))
+
+
 class LocalFileReader(FileReader):
     def __init__(self, root: Path, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.root = root.resolve()
@@ -71,8 +77,13 @@ class LocalFileReader(FileReader):
 
     def relative(self, user_path: str) -> str:
         given = Path(user_path)
-        candidates = [given] if given.is_absolute() else [self.root / given, Path.cwd() / given]
-        chosen = next((c for c in candidates if os.path.lexists(c)), candidates[0])
+        if given.is_absolute():
+            chosen = given
+        elif _cwd_relative(user_path):
+            chosen = Path.cwd() / given
+        else:
+            in_segment = self.root / given
+            chosen = in_segment if os.path.lexists(in_segment) else Path.cwd() / given
         normal = Path(os.path.normpath(chosen))
         if normal != self.root and not normal.is_relative_to(self.root):
             raise PathOutsideSegment(f"{user_path}: path is outside the segment")
@@ -80,6 +91,12 @@ class LocalFileReader(FileReader):
         rel = "" if rel == "." else rel
         self._confine(rel)
         return rel
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            return self._confine(path).is_dir()
+        except (OSError, PathOutsideSegment):
+            return False
 
     # ---- reads ---------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Exit codes: 0 when every path was served; otherwise the failing path's code for a single
 path (1 for missing/binary/too large/outside/unparsable), and 1 when any of several paths
 failed (each failure is listed: in the JSON list as ``{"path", "error", "reason"}``, in text
-on stderr as one line per path).
+on stderr as one line per path; files a directory listing refused are failures too). A
+directory with no Python file answers ``[]`` (text mode: a ``note:`` line on stderr), exit 0.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def run_skeleton(ns: argparse.Namespace) -> int:
         ]
     text = "\n".join(_text(r, line_numbers) for r in batch.results)
     emit(ns, payload, text)
+    if not ns.json:
+        for note in batch.notes:
+            sys.stderr.write(f"{PROG}: note: {note}\n")
     for failure in batch.failures:
         sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
     return 1 if batch.failures else 0
