@@ -141,19 +141,21 @@ class Container(containers.DeclarativeContainer):
     )
     telemetry_summary = providers.Factory(SummarizeTelemetry, sink=telemetry_sink)
 
+    # ---- parsers (shared by skeletons, packs and the symbol index) --------------------------
+    ast_parser = providers.Singleton(AstSkeletonParser)
+    tree_sitter_parser = providers.Singleton(TreeSitterSkeletonParser)
+
     # ---- packs ---------------------------------------------------------------------------
     # Search and get receive the builder as a provider (called only for --sync), so a
     # plain search never constructs a parser.
     pack_store = providers.Singleton(JsonPackStore, root=root)
     search_index = providers.Singleton(SqliteSearchIndex, root=root)
     pack_settings = providers.Callable(PackSettings.from_settings, config)
-    packs_parser = providers.Singleton(AstSkeletonParser)
-    packs_fallback_parser = providers.Singleton(TreeSitterSkeletonParser)
     pack_build = providers.Factory(
         BuildPack,
         reader=file_reader,
-        parser=packs_parser,
-        fallback_parser=packs_fallback_parser,
+        parser=ast_parser,
+        fallback_parser=tree_sitter_parser,
         store=pack_store,
         index=search_index,
         clock=clock,
@@ -175,8 +177,8 @@ class Container(containers.DeclarativeContainer):
         index=search_index,
         store=pack_store,
         reader=file_reader,
-        parser=packs_parser,
-        fallback_parser=packs_fallback_parser,
+        parser=ast_parser,
+        fallback_parser=tree_sitter_parser,
         clock=clock,
         telemetry=telemetry,
         settings=pack_settings,
@@ -201,8 +203,6 @@ class Container(containers.DeclarativeContainer):
     )
 
     # ---- skeletons (issue 4) -------------------------------------------------------------
-    ast_parser = providers.Singleton(AstSkeletonParser)
-    tree_sitter_parser = providers.Singleton(TreeSitterSkeletonParser)
     skeleton_cache = providers.Singleton(
         SqliteSkeletonCache,
         path=providers.Callable(skeleton_cache_path, root),
