@@ -20,11 +20,11 @@ from trifecta.application.skeletons import (
     SelectModuleSymbols,
     SkeletonFailure,
     SkeletonResult,
-    module_candidates,
 )
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import FileMissing, NotPython, PathOutsideSegment, SymbolNotFound
 from trifecta.domain.model import ReadMode, Selector
+from trifecta.domain.selector import module_candidates
 
 GOOD = "class Message\n    def get_payload\n    class Inner\n        def x\ndef helper\n"
 BROKEN = "class Message\n!error\ndef helper\n"

@@ -18,7 +18,6 @@ from trifecta.application.fallback import FALLBACK_REASONS
 from trifecta.application.symbol_index import (
     SymbolIndex,
     identifier_at,
-    module_candidates,
     scan_imports,
 )
 from trifecta.application.symbols import (
@@ -36,6 +35,7 @@ from trifecta.domain.errors import (
     UsageError,
 )
 from trifecta.domain.model import SymbolLocation
+from trifecta.domain.selector import module_candidates
 
 MOD = textwrap.dedent(
     """\

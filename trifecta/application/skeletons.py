@@ -29,6 +29,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import ReadMode, Selector, Skeleton, estimate_tokens
 from trifecta.domain.ports import Clock, FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.selector import module_candidates
 
 
 def parse_with_fallback(
@@ -369,13 +370,6 @@ def _failure(path: str, error: TrifectaError) -> SkeletonFailure:
 
 
 # ---- module symbols ----------------------------------------------------------------------
-
-
-def module_candidates(module: str) -> list[str]:
-    """Segment-relative files that may hold ``module``, most likely first."""
-
-    base = module.replace(".", "/")
-    return [f"{base}.py", f"{base}/__init__.py", f"src/{base}.py", f"src/{base}/__init__.py"]
 
 
 @dataclass(frozen=True)

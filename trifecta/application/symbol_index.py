@@ -20,21 +20,14 @@ from trifecta.application.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
+from trifecta.domain.selector import module_candidates
 
 SkeletonOf = Callable[[str], Skeleton]
 
-SOURCE_ROOTS = ("", "src/")
 MAX_AMBIGUOUS = 20
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IMPORT = re.compile(r"^\s*import\s+(.+?)\s*(?:#.*)?$")
 FROM_IMPORT = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+?)\s*(?:#.*)?$")
-
-
-def module_candidates(module: str) -> list[str]:
-    """Files that may hold ``module``, in lookup order."""
-
-    base = module.replace(".", "/")
-    return [f"{root}{base}{suffix}" for root in SOURCE_ROOTS for suffix in (".py", "/__init__.py")]
 
 
 def module_of(path: str) -> str | None:

@@ -75,3 +75,14 @@ def parse_selector(text: str) -> Selector:
         _check_dotted(member, "member", text)
         return Selector(module=module, member=member)
     return Selector(module=module)
+
+
+SOURCE_ROOTS = ("", "src/")
+
+
+def module_candidates(module: str) -> list[str]:
+    """Segment-relative files that may hold ``module``, in lookup order: ``pkg/mod.py``,
+    ``pkg/mod/__init__.py``, then the same under ``src/``."""
+
+    base = module.replace(".", "/")
+    return [f"{root}{base}{suffix}" for root in SOURCE_ROOTS for suffix in (".py", "/__init__.py")]
