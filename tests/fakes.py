@@ -272,8 +272,11 @@ class FakeLanguageServer(LanguageServer):
         definitions: Mapping[tuple[str, int, int], list[SymbolLocation]] | None = None,
         symbols: Mapping[str, list[SymbolLocation]] | None = None,
         behaviour: str = "ok",
+        needs_ms: int = 0,
     ) -> None:
         self.definitions = dict(definitions or {})
+        self.needs_ms = needs_ms  # a request with a shorter deadline times out
+        self.deadlines: list[int] = []
         self.symbols = dict(symbols or {})
         self.behaviour = behaviour
         self.started = False
@@ -312,11 +315,12 @@ class FakeLanguageServer(LanguageServer):
     def wait_ready(self, timeout_ms: int) -> bool:
         return self._facts.ready_via is not None
 
-    def _serve(self) -> None:
+    def _serve(self, timeout_ms: int = 0) -> None:
         if not self.started or self.stopped:
             raise LanguageServerUnavailable("language server is not running")
         self.requests += 1
-        if self.behaviour == "timeout":
+        self.deadlines.append(timeout_ms)
+        if self.behaviour == "timeout" or timeout_ms < self.needs_ms:
             raise LanguageServerTimeout("request passed its deadline")
         if self.behaviour == "error":
             raise LanguageServerError("internal error")
@@ -326,19 +330,19 @@ class FakeLanguageServer(LanguageServer):
     def definition(
         self, path: str, line: int, column: int, timeout_ms: int
     ) -> list[SymbolLocation]:
-        self._serve()
+        self._serve(timeout_ms)
         if self.behaviour in ("empty", "not_ready"):
             return []
         return list(self.definitions.get((path, line, column), []))
 
     def document_symbols(self, path: str, timeout_ms: int) -> list[SymbolLocation]:
-        self._serve()
+        self._serve(timeout_ms)
         if self.behaviour in ("empty", "not_ready"):
             return []
         return list(self.symbols.get(path, []))
 
     def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]:
-        self._serve()
+        self._serve(timeout_ms)
         if self.behaviour in ("empty", "not_ready"):
             return []
         return [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fakes import FakeLanguageServer
-from tests.integration.test_pyright_adapter import READY_WAIT_MS, write_project
+from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_MS, write_project
 from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
 from trifecta.adapters.pyright.server import PyrightLanguageServer
@@ -86,13 +86,15 @@ def test_start_reports_lifecycle_facts(server: LanguageServer) -> None:
 
 
 def test_definition_answers_segment_relative_1_based(server: LanguageServer) -> None:
-    found = started(server).definition(*USE, 10_000)
+    found = started(server).definition(*USE, REQUEST_WAIT_MS)
     assert [(f.path, f.line, f.column) for f in found] == [DEF]
     assert started(server).facts().ready_via is not None
 
 
 def test_document_symbols_carry_qualified_names(server: LanguageServer) -> None:
-    symbols = {s.qualname: s for s in started(server).document_symbols("pkg/mod.py", 10_000)}
+    symbols = {
+        s.qualname: s for s in started(server).document_symbols("pkg/mod.py", REQUEST_WAIT_MS)
+    }
     assert (symbols["Greeter.greet"].line, symbols["Greeter.greet"].column) == (5, 9)
     assert symbols["Greeter"].kind == "class"
 

@@ -23,6 +23,10 @@ from trifecta.adapters.pyright.process import group_members
 
 READY_WAIT_S = 60
 SERVE = [sys.executable, "-m", "trifecta"]
+# 2 shared cores under load: a first definition can take seconds. Calls that must be
+# answered by pyright get a generous deadline; the product default stays 500 ms.
+PATIENT = ("--timeout-ms", "60000")
+ENV = {**os.environ, "TRIFECTA_LSP_READY_TIMEOUT_MS": "60000"}
 
 
 def cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -32,6 +36,7 @@ def cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
         text=True,
         timeout=timeout,
         check=False,
+        env=ENV,
     )
 
 
@@ -73,7 +78,7 @@ def test_daemon_start_status_stop(segment: Path) -> None:
     assert info["running"] and info["status"]["facts"]["initialized"]
     sock = segment / "_ctx" / "lsp.sock"
     assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
-    code, answer = resolve(segment, "resolve", "pkg.mod:Greeter.greet")
+    code, answer = resolve(segment, "resolve", "pkg.mod:Greeter.greet", *PATIENT)
     assert code == 0
     assert answer == {
         "query": "sym://python/mod/pkg.mod#Greeter.greet",
@@ -93,7 +98,7 @@ def test_daemon_start_status_stop(segment: Path) -> None:
         "ambiguous": False,
         "timing_ms": answer["timing_ms"],
     }
-    code, answer = resolve(segment, "definition", "pkg/use.py:3:9")
+    code, answer = resolve(segment, "definition", "pkg/use.py:3:9", *PATIENT)
     assert code == 0 and answer["resolved_by"] == "lsp"
     assert answer["matches"][0]["qualname"] == "helper"
     pid = status(segment)["status"]["pid"]
@@ -118,7 +123,7 @@ def test_cold_call_answers_from_fallback_and_warms_the_next(segment: Path) -> No
     assert cold["matches"][0]["line"] == 9
     assert wait_for(lambda: status(segment)["running"])
     assert wait_for(
-        lambda: resolve(segment, "resolve", "pkg.mod:helper")[1]["resolved_by"] == "lsp"
+        lambda: resolve(segment, "resolve", "pkg.mod:helper", *PATIENT)[1]["resolved_by"] == "lsp"
     )
 
 
@@ -196,6 +201,7 @@ def test_idle_timeout_stops_the_server(tmp_path: Path) -> None:
     root = write_project(tmp_path / "seg")
     proc = subprocess.Popen(
         [*SERVE, "--segment", str(root), "lsp", "serve", "--idle-timeout-s", "2"],
+        env=ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -222,7 +228,7 @@ def test_long_segment_paths_still_get_a_socket(tmp_path: Path) -> None:
     try:
         assert cli(root, "lsp", "start").returncode == 0
         assert status(root)["running"] is True
-        code, answer = resolve(root, "resolve", "pkg.mod:helper")
+        code, answer = resolve(root, "resolve", "pkg.mod:helper", *PATIENT)
         assert code == 0 and answer["resolved_by"] == "lsp"
     finally:
         cli(root, "lsp", "stop")

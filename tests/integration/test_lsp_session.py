@@ -101,7 +101,7 @@ def test_lsp_ready_event_fires_on_diagnostics(tmp_path: Path, closing: list[Peer
     closing.append(peer)
     session = new_session(peer, tmp_path)
     session.initialize(5_000)
-    assert session.wait_answerable(5_000)
+    assert session.wait_answerable(30_000)
     events = session.drain_events()
     names = [name for name, _ in events]
     assert names == ["lsp.initialize", "lsp.diagnostics", "lsp.ready"]
@@ -147,7 +147,7 @@ def test_scan_signal_makes_answerable_but_not_ready(tmp_path: Path, closing: lis
     closing.append(peer)
     session = new_session(peer, tmp_path)
     session.initialize(5_000)
-    assert session.wait_answerable(5_000)
+    assert session.wait_answerable(30_000)
     facts = session.facts()
     assert facts.scan_done and facts.ready_via is None
     session.definition_succeeded()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fakes import FakeTelemetrySink
-from tests.integration.test_pyright_adapter import READY_WAIT_MS, write_project
+from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_MS, write_project
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.system.clock import SystemClock
@@ -50,7 +50,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 def patient(query: str, **kw: Any) -> SymbolRequest:
     return SymbolRequest(
-        query, timeout_ms=kw.pop("timeout_ms", 10_000), ready_wait_ms=READY_WAIT_MS, **kw
+        query, timeout_ms=kw.pop("timeout_ms", REQUEST_WAIT_MS), ready_wait_ms=READY_WAIT_MS, **kw
     )
 
 

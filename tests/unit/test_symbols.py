@@ -84,7 +84,7 @@ def loc(path: str, line: int, column: int) -> SymbolLocation:
 
 
 class World:
-    def __init__(self, behaviour: str = "ok", lsp: bool = True) -> None:
+    def __init__(self, behaviour: str = "ok", lsp: bool = True, needs_ms: int = 0) -> None:
         self.reader = FakeFileReader(FILES)
         self.sink = FakeTelemetrySink()
         self.clock = FakeClock(step_ns=1_000_000)
@@ -100,6 +100,7 @@ class World:
                 ]
             },
             behaviour=behaviour,
+            needs_ms=needs_ms,
         )
         lsp_port = self.server if lsp else None
         self.selector = ResolveSelector(lsp_port, self.index, self.telemetry, self.clock)
@@ -172,6 +173,27 @@ def test_require_lsp_never_falls_back(behaviour: str) -> None:
     with pytest.raises(LanguageServerError, match="--require-lsp"):
         world.position.execute(SymbolRequest("app.py:4:1", require_lsp=True))
     assert world.telemetry.metrics.get("lsp_fallback_count", 0) == 0
+
+
+def test_require_lsp_waits_for_a_slow_first_answer() -> None:
+    """A first definition after the scan can take seconds (pyright checks the file): under
+    --require-lsp the request deadline is at least the ready wait, not the 500 ms default."""
+
+    world = World(needs_ms=2_000)
+    res = world.position.execute(
+        SymbolRequest("app.py:4:1", timeout_ms=500, ready_wait_ms=10_000, require_lsp=True)
+    )
+    assert (res.resolved_by, res.fallback_reason) == ("lsp", None) and res.resolved
+    sel = world.selector.execute(
+        SymbolRequest(
+            "pkg.mod:Greeter.greet", timeout_ms=500, ready_wait_ms=10_000, require_lsp=True
+        )
+    )
+    assert sel.resolved_by == "lsp" and sel.resolved
+    assert world.server.deadlines == [10_000, 10_000]
+    # without --require-lsp the 500 ms deadline stands and the fallback answers
+    res = world.position.execute(SymbolRequest("app.py:4:1", timeout_ms=500, ready_wait_ms=10_000))
+    assert res.fallback_reason == "lsp_timeout" and world.server.deadlines[-1] == 500
 
 
 def test_require_lsp_empty_answer_is_unresolved_by_lsp() -> None:

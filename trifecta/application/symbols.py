@@ -35,6 +35,16 @@ class SymbolRequest:
     use_lsp: bool = True
     require_lsp: bool = False
 
+    @property
+    def deadline_ms(self) -> int:
+        """The request's deadline. With ``require_lsp`` there is no fallback to hurry to:
+        wait at least ``ready_wait_ms`` for pyright's answer (its first definition after a
+        cold start checks the whole file and can take seconds on a loaded machine)."""
+
+        if self.require_lsp:
+            return max(self.timeout_ms, self.ready_wait_ms)
+        return self.timeout_ms
+
 
 def parse_position(text: str) -> tuple[str, int, int]:
     """``FILE:LINE:COL`` (1-based) -> (file, line, column); raise ``UsageError``."""
@@ -185,7 +195,7 @@ class ResolveSelector(_Resolver):
         resolution = self._policy.resolve(
             query,
             "document_symbols",
-            request.timeout_ms,
+            request.deadline_ms,
             lsp,
             lambda: self._index.resolve_selector(selector),
             request.require_lsp,
@@ -200,7 +210,7 @@ class ResolveSelector(_Resolver):
         server = self._server(request)
         start = self._clock.monotonic_ns()
         self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
-        symbols = server.document_symbols(path, request.timeout_ms)
+        symbols = server.document_symbols(path, request.deadline_ms)
         if member is None:
             found = [self._index.module_location(path)] if symbols else []
         else:
@@ -242,7 +252,7 @@ class ResolvePosition(_Resolver):
         resolution = self._policy.resolve(
             query,
             "definition",
-            request.timeout_ms,
+            request.deadline_ms,
             lsp,
             lambda: self._fallback(path, line, column),
             request.require_lsp,
@@ -258,6 +268,6 @@ class ResolvePosition(_Resolver):
         server = self._server(request)
         start = self._clock.monotonic_ns()
         self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
-        found = self._enrich(server.definition(path, line, column, request.timeout_ms))
+        found = self._enrich(server.definition(path, line, column, request.deadline_ms))
         self._lsp_event("definition", path, found, start, symbol_name=f"{path}:{line}:{column}")
         return found
