@@ -266,3 +266,12 @@ def test_broken_and_binary_files(segment: Path) -> None:
     (segment / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
     proc = cli(segment, "ast", "definition", "pkg/blob.py:1:1", "--no-lsp")
     assert proc.returncode == 1 and "binary" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fallback_answers_a_parameter_with_its_binding(segment: Path) -> None:
+    (segment / "pkg" / "other.py").write_text("def name():\n    return 1\n")
+    code, answer = resolve(segment, "definition", "pkg/mod.py:6:23", "--no-lsp")
+    assert code == 0 and answer["ambiguous"] is False
+    assert [(m["path"], m["line"], m["column"], m["kind"]) for m in answer["matches"]] == [
+        ("pkg/mod.py", 5, 21, "parameter")
+    ]

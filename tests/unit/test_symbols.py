@@ -287,7 +287,7 @@ def test_malformed_selectors_raise(query: str) -> None:
         ("pkg/mod.py:16:13", [("pkg/util.py", 1, 1)], False),  # util -> the module
         ("pkg/mod.py:6:8", [("pkg/mod.py", 6, 7)], False),  # on a definition's own name
         ("app.py:5:1", [("pkg/mod.py", 6, 7)], False),  # through the package re-export
-        ("pkg/util.py:6:12", [], False),  # a parameter: not in the index
+        ("pkg/util.py:6:12", [("pkg/util.py", 5, 12)], False),  # a parameter: its binding
     ],
 )
 def test_positions_resolve_through_scopes_and_imports(
@@ -296,6 +296,80 @@ def test_positions_resolve_through_scopes_and_imports(
     res = World(lsp=False).position.execute(SymbolRequest(position))
     assert [(m.path, m.line, m.column) for m in res.matches] == expected
     assert res.ambiguous is ambiguous
+
+
+LOCALS = textwrap.dedent(
+    """\
+    import json
+
+
+    class Service:
+        def __init__(self, index, *, limit=3):
+            self._index = index
+            for helper, shout in pairs():
+                print(helper, shout)
+            with open("x") as stream:
+                data = json.load(stream)
+            total: int = 0
+            if (found := index.get(data)) is not None:
+                total += found
+            from pkg.util import shout as loud
+            return loud(limit, total, index.lookup)
+
+        def other(self):
+            global helper
+            return helper, index
+
+
+    def index():
+        return 1
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("position", "expected"),
+    [
+        ("svc.py:6:23", ("svc.py", 5, 24, "parameter")),  # self._index = index
+        ("svc.py:5:24", ("svc.py", 5, 24, "parameter")),  # on the parameter itself
+        ("svc.py:15:21", ("svc.py", 5, 34, "parameter")),  # a keyword-only parameter
+        ("svc.py:8:19", ("svc.py", 7, 13, "variable")),  # a for target shadows def helper
+        ("svc.py:8:27", ("svc.py", 7, 21, "variable")),  # ... and the pkg.util one
+        ("svc.py:10:30", ("svc.py", 9, 27, "variable")),  # with ... as stream
+        ("svc.py:11:9", ("svc.py", 11, 9, "variable")),  # an annotated assignment
+        ("svc.py:13:22", ("svc.py", 12, 13, "variable")),  # a walrus
+        ("svc.py:15:28", ("svc.py", 11, 9, "variable")),  # total, bound before +=
+    ],
+)
+def test_local_bindings_beat_namesakes_elsewhere(
+    position: str, expected: tuple[str, int, int, str]
+) -> None:
+    """A parameter or local called like a definition elsewhere (``index``, ``helper``) is
+    that local binding, never a confident segment-wide hit."""
+
+    world = World(lsp=False)
+    world.reader.write("svc.py", LOCALS)
+    res = world.position.execute(SymbolRequest(position))
+    assert [(m.path, m.line, m.column, m.kind) for m in res.matches] == [expected]
+    assert not res.ambiguous
+    assert res.matches[0].qualname is not None and ".<locals>." in res.matches[0].qualname
+
+
+def test_local_imports_are_followed_and_globals_are_not_local() -> None:
+    world = World(lsp=False)
+    world.reader.write("svc.py", LOCALS)
+    world.reader.write("extra.py", "def lookup():\n    return 1\n")
+    loud = world.position.execute(SymbolRequest("svc.py:15:16"))
+    assert [(m.path, m.line) for m in loud.matches] == [("pkg/util.py", 1)]
+    # `global helper` in other(): the module-level/segment definitions, not a local
+    glob = world.position.execute(SymbolRequest("svc.py:19:16"))
+    assert ("svc.py", 7) not in {(m.path, m.line) for m in glob.matches} and glob.matches
+    # `index` in other() is not bound there: the module-level def index
+    mod = world.position.execute(SymbolRequest("svc.py:19:24"))
+    assert [(m.path, m.line, m.kind) for m in mod.matches] == [("svc.py", 22, "function")]
+    # an attribute of a local value: a guess, so never a confident answer
+    attr = world.position.execute(SymbolRequest("svc.py:15:41"))
+    assert [(m.path, m.line) for m in attr.matches] == [("extra.py", 1)] and attr.ambiguous
 
 
 def test_segment_wide_name_search_says_ambiguous() -> None:

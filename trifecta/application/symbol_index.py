@@ -3,8 +3,9 @@
 Selectors are exact: module -> file (``pkg/mod.py``, ``pkg/mod/__init__.py``, also under
 ``src/``) -> the skeleton entry whose qualified name is the member, following one
 ``from X import Name`` re-export when the module only imports it. Positions take the
-identifier at the point and look in the enclosing scopes, then the file's imports, then
-the whole segment by name; several candidates left means ``ambiguous``.
+identifier at the point; a name bound in the enclosing function (parameter, local) is that
+binding; otherwise they look in the enclosing scopes, then the file's imports, then the
+whole segment by name; several candidates left means ``ambiguous``.
 
 Skeletons come from an injected ``skeleton_of(path)`` (the skeleton use case with its
 cache), so this module never parses anything itself except import lines.
@@ -12,9 +13,10 @@ cache), so this module never parses anything itself except import lines.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trifecta.application.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
@@ -113,12 +115,74 @@ def identifier_at(line_text: str, column: int) -> tuple[str, list[str]] | None:
     return None
 
 
+ASSIGN = re.compile(
+    r"^\s*([A-Za-z_][\w\s,*()\[\]]*?)\s*(?::[^=]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
+)
+FOR = re.compile(r"^\s*(?:async\s+)?for\s+(.+?)\s+in\b")
+AS = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b.*?\bas\s+\(?([\w\s,]+)\)?\s*:?")
+CALL_OR_ITEM = re.compile(r"\w\s*[(\[]")  # f(a=1), x[i] = v: not a binding of a or i
+WALRUS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:=")
+DECLARED = re.compile(r"^\s*(?:global|nonlocal)\s+(.+)$")
+LOCAL_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\b")
+
+
+def signature_params(signature: str) -> list[str]:
+    """Parameter names of a ``def`` signature (``self``, ``*args`` and ``**kw`` included)."""
+
+    start = signature.find("(")
+    if start < 0:
+        return []
+    depth, end = 0, len(signature)
+    for i in range(start, len(signature)):
+        if signature[i] in "([{":
+            depth += 1
+        elif signature[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                end = i
+                break
+    names, depth, part = [], 0, ""
+    for ch in signature[start + 1 : end] + ",":
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            head = re.split(r"[:=]", part, maxsplit=1)[0].strip().lstrip("*").strip()
+            if head.isidentifier():
+                names.append(head)
+            part = ""
+        else:
+            part += ch
+    return names
+
+
 _DEF = {
     "class": r"^\s*class\s+({name})\b",
     "function": r"^\s*(?:async\s+)?def\s+({name})\b",
     "method": r"^\s*(?:async\s+)?def\s+({name})\b",
     "constant": r"^\s*({name})\s*[:=]",
 }
+
+
+def _code(text: str) -> str:
+    """A line without its trailing comment (string contents are not parsed: tolerant)."""
+
+    return text.split("#", 1)[0]
+
+
+def _binds(text: str, name: str) -> str | None:
+    """``variable``/``import`` when this (comment-free) line binds ``name``, else None."""
+
+    targets: list[str] = []
+    if LOCAL_IMPORT.match(text):
+        return "import" if name in scan_imports(text.strip(), "") else None
+    if (m := FOR.match(text)) or (m := AS.match(text)):
+        targets = IDENT.findall(m.group(1))
+    elif (m := ASSIGN.match(text)) and not CALL_OR_ITEM.search(m.group(1)):
+        targets = [t for t in IDENT.findall(m.group(1)) if not keyword.iskeyword(t)]
+    targets += WALRUS.findall(text)
+    return "variable" if name in targets else None
 
 
 class SymbolIndex:
@@ -260,7 +324,12 @@ class SymbolIndex:
             loc = self.location(path, entry)
             if loc.line == line and entry.name == name and not chain:
                 return IndexAnswer((loc,))
-        # 2. enclosing scopes, innermost first (``self.x`` looks in the enclosing class)
+        # 2. a name bound in the enclosing function (a parameter, a local variable) is that
+        #    binding, never a namesake elsewhere; a local import is followed below
+        local = self._local_binding(path, entries, line, name if not chain else chain[0])
+        if local is not None and not chain and local.kind != "import":
+            return IndexAnswer((local,))
+        # 3. enclosing scopes, innermost first (``self.x`` looks in the enclosing class)
         scopes = sorted(
             (e for e in entries if e.line_start <= line <= e.line_end),
             key=lambda e: e.line_start,
@@ -277,22 +346,82 @@ class SymbolIndex:
                 for entry in entries:
                     if entry.qualname == name:
                         return IndexAnswer((self.location(path, entry),))
-        # 3. the file's imports (``helper`` from ``from pkg.mod import helper``; ``mod.helper``)
+        # 4. the file's imports (``helper`` from ``from pkg.mod import helper``; ``mod.helper``)
         imports = scan_imports("\n".join(lines), path)
         head = chain[0] if chain else name
-        if head in imports:
+        if head in imports and (local is None or local.kind == "import"):
             rest = ".".join([*chain[1:], name]) if chain else ""
             module, member = self._follow(imports[head], rest)
             answer = self._member_of_module(module, member, hops=2)
             if answer:
                 return IndexAnswer(tuple(answer))
-        # 4. the whole segment by name
+        if local is not None and not chain:
+            return IndexAnswer((replace(local, kind="variable"),))  # an unfollowed local import
+        # 5. the whole segment by name (a guess when the chain starts at a local value)
         named = self._named(name)
         candidates = tuple(
             self.location(p, SkeletonEntry(kind, n, qual, "", start, end))
             for p, (kind, n, qual, start, end) in named[:MAX_AMBIGUOUS]
         )
-        return IndexAnswer(candidates, ambiguous=len(named) > 1)
+        guess = local is not None and chain not in (["self"], ["cls"])
+        return IndexAnswer(candidates, ambiguous=len(named) > 1 or (guess and bool(named)))
+
+    def _local_binding(
+        self, path: str, entries: Sequence[SkeletonEntry], line: int, name: str
+    ) -> SymbolLocation | None:
+        """Where ``name`` is bound in the innermost function enclosing ``line``: a parameter
+        (from the signature), else the first assignment, ``for`` target, ``with``/``except``
+        ``as`` name, walrus or import in its own body (nested definitions skipped). None when
+        it is not bound there or is declared ``global``/``nonlocal``."""
+
+        functions = [
+            e
+            for e in entries
+            if e.kind in ("function", "method") and e.line_start <= line <= e.line_end
+        ]
+        if not functions:
+            return None
+        func = max(functions, key=lambda e: e.line_start)
+        lines = self.lines(path)
+        qualname = f"{func.qualname}.<locals>.{name}"
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+        def_line = self.location(path, func).line
+        header_end = def_line
+        while header_end < min(func.line_end, len(lines), def_line + 50):
+            if _code(lines[header_end - 1]).rstrip().endswith(":"):
+                break
+            header_end += 1
+        header = " ".join(_code(t) for t in lines[def_line - 1 : header_end])
+        signature = func.signature if "(" in func.signature else header
+        if name in signature_params(signature):
+            for number in range(def_line, header_end + 1):
+                text = lines[number - 1]
+                skip = text.find("(") + 1 if number == def_line else 0
+                if m := word.search(text, skip):
+                    return SymbolLocation(
+                        path, number, m.start() + 1, number, "parameter", qualname
+                    )
+        nested = [
+            (e.line_start, e.line_end)
+            for e in entries
+            if e is not func
+            and func.line_start < e.line_start
+            and e.line_end <= func.line_end
+            and e.kind in ("function", "method", "class")
+        ]
+        body = range(header_end + 1, min(func.line_end, len(lines)) + 1)
+        found: SymbolLocation | None = None
+        for number in body:
+            if any(start <= number <= end for start, end in nested):
+                continue
+            text = _code(lines[number - 1])
+            if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
+                return None
+            if found is None:
+                kind = _binds(text, name)
+                if kind is not None and (m := word.search(text)):
+                    found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
+        return found
 
     def _member_of_module(self, module: str, member: str, hops: int) -> list[SymbolLocation]:
         split = self.split_selector(Selector(module=module, member=member or None))
