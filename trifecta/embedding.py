@@ -110,7 +110,11 @@ class Segment:
         return status
 
     def lsp_start(self, wait_ms: int | None = None) -> dict[str, Any] | None:
-        """Start the warm server (if needed) and wait until it is ready or ``wait_ms``."""
+        """Start the warm server (if needed) and wait until it is ready or ``wait_ms``.
+        Raises ``LanguageServerUnavailable`` (no server left running) when it cannot start
+        pyright, e.g. the binary is missing."""
+
+        from trifecta.domain.errors import LanguageServerError, LanguageServerUnavailable
 
         client = self._container.lsp_client()
         if client.status() is None:
@@ -118,7 +122,12 @@ class Segment:
         wait = int(
             wait_ms if wait_ms is not None else self._container.config.lsp.ready_timeout_ms()
         )
-        client.wait_ready(wait)
+        try:
+            client.wait_ready(wait)
+        except LanguageServerError as e:
+            client.stop_server(5_000)  # never leave a server that cannot serve
+            reason = client.failure(None) or (str(e).splitlines()[0] if str(e) else "")
+            raise LanguageServerUnavailable(reason or "pyright could not be started") from e
         status: dict[str, Any] | None = client.status()
         return status
 

@@ -275,3 +275,90 @@ def test_fallback_answers_a_parameter_with_its_binding(segment: Path) -> None:
     assert [(m["path"], m["line"], m["column"], m["kind"]) for m in answer["matches"]] == [
         ("pkg/mod.py", 5, 21, "parameter")
     ]
+
+
+# ---- pyright missing: the real code path, with an interpreter outside the venv -----------
+
+
+def venvless_cli(root: Path, *args: str, mode: str = "daemon") -> subprocess.CompletedProcess[str]:
+    """The CLI run by the base interpreter (not the venv's) with the venv's packages on
+    PYTHONPATH and a PATH without the venv: ``pyright-langserver`` is found neither next
+    to ``sys.executable`` nor on PATH, exactly as on a machine without pyright."""
+
+    import site
+
+    repo = Path(__file__).resolve().parents[2]
+    base = getattr(sys, "_base_executable", sys.executable)
+    assert Path(base).parent != Path(sys.executable).parent, "run the tests from a venv"
+    env = {
+        **ENV,
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.pathsep.join([*site.getsitepackages(), str(repo)]),
+        "TRIFECTA_LSP_MODE": mode,
+    }
+    return subprocess.run(
+        [base, "-m", "trifecta", "--segment", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def _processes_for(root: Path) -> list[str]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            cmd = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(root) in cmd and not _zombie(int(name)):
+            found.append(cmd)
+    return found
+
+
+def test_lsp_start_without_pyright_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "seg")
+    started = venvless_cli(root, "lsp", "start", "--json")
+    assert started.returncode == 1
+    answer = json.loads(started.stdout)
+    assert answer["running"] is False and answer["status"] is None
+    assert "pyright-langserver not found" in answer["error"]
+    assert len(started.stderr.strip().splitlines()) == 1 and "Traceback" not in started.stderr
+    assert wait_for(lambda: not _processes_for(root), 15), _processes_for(root)
+    assert not (root / "_ctx" / "lsp.sock").exists()
+    # the next calls answer from the fallback, saying why, and launch nothing
+    proc = venvless_cli(root, "ast", "definition", "pkg/use.py:3:9", "--json")
+    code, where = proc.returncode, json.loads(proc.stdout)
+    assert code == 0 and (where["resolved_by"], where["fallback_reason"]) == (
+        "tree_sitter",
+        "lsp_unavailable",
+    )
+    assert where["matches"][0]["line"] == 9
+    time.sleep(0.5)
+    assert not _processes_for(root)
+
+
+def test_cold_call_without_pyright_then_unavailable(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "seg")
+    proc = venvless_cli(root, "ast", "definition", "pkg/use.py:3:9", "--json")
+    assert json.loads(proc.stdout)["fallback_reason"] == "lsp_cold"  # one launch, which fails
+    assert wait_for(lambda: (root / "_ctx" / "lsp.failed").exists() and not _processes_for(root))
+    proc = venvless_cli(root, "ast", "definition", "pkg/use.py:3:9", "--json")
+    assert json.loads(proc.stdout)["fallback_reason"] == "lsp_unavailable"
+    assert "not found" in (root / "_ctx" / "lsp.log").read_text()
+    time.sleep(0.5)
+    assert not _processes_for(root)
+
+
+def test_in_process_mode_without_pyright_falls_back(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "seg")
+    proc = venvless_cli(root, "ast", "resolve", "pkg.mod:helper", "--json", mode="process")
+    answer = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert (answer["resolved_by"], answer["fallback_reason"]) == ("tree_sitter", "lsp_unavailable")
+    assert answer["matches"][0]["line"] == 9
+    assert not _processes_for(root)

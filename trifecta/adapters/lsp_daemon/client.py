@@ -24,6 +24,7 @@ from trifecta.domain.errors import (
     LanguageServerCold,
     LanguageServerCrashed,
     LanguageServerError,
+    LanguageServerUnavailable,
 )
 from trifecta.domain.model import LspFacts, SymbolLocation
 from trifecta.domain.ports import Clock, LanguageServer
@@ -38,7 +39,7 @@ def serve_argv(root: Path) -> list[str]:
     return [sys.executable, "-m", "trifecta", "--segment", str(root), "lsp", "serve"]
 
 
-def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> int:
+def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> subprocess.Popen[bytes]:
     """Start the warm server detached (own session, stdio away from us, log in ``_ctx``)."""
 
     state = protocol.state_dir(root)
@@ -54,7 +55,7 @@ def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> int:
             close_fds=True,
         )
     threading.Thread(target=process.wait, daemon=True).start()  # reap it if it exits early
-    return process.pid
+    return process
 
 
 class DaemonLanguageServer(LanguageServer):
@@ -75,6 +76,7 @@ class DaemonLanguageServer(LanguageServer):
         self._file: Any = None
         self._started = False  # "start" sent on this connection
         self.launched = False
+        self._process: object = None  # what the launcher returned (a Popen when real)
 
     # ---- connection ----------------------------------------------------------------------
 
@@ -115,8 +117,28 @@ class DaemonLanguageServer(LanguageServer):
     def launch(self) -> None:
         """Start a warm server in the background (it exits at once if one runs already)."""
 
-        self._launcher(self.root)
+        with contextlib.suppress(FileNotFoundError):
+            (protocol.state_dir(self.root) / protocol.FAILED_NAME).unlink()
+        self._process = self._launcher(self.root)
         self.launched = True
+
+    def failure(self, fresh_s: float | None = protocol.FAILED_FRESH_S) -> str | None:
+        """Why the last warm server could not start pyright (``_ctx/lsp.failed``), if that
+        is recent (``fresh_s``; None: however old)."""
+
+        path = protocol.state_dir(self.root) / protocol.FAILED_NAME
+        try:
+            age = self._clock.epoch_s() - path.stat().st_mtime  # a file's age: wall time
+            text = path.read_text(errors="replace").strip()
+        except OSError:
+            return None
+        if fresh_s is not None and age > fresh_s:
+            return None
+        return text.splitlines()[0] if text else "pyright could not be started"
+
+    def _launch_ended(self) -> bool:
+        process = self._process
+        return isinstance(process, subprocess.Popen) and process.poll() is not None
 
     def close(self) -> None:
         for thing in (self._file, self._sock):
@@ -145,6 +167,9 @@ class DaemonLanguageServer(LanguageServer):
             self._call("start", 15_000)
             self._started = True
             return
+        failure = self.failure()
+        if failure is not None:  # relaunching now would fail the same way
+            raise LanguageServerUnavailable(failure)
         if self._autostart and not self.launched:
             self.launch()
         raise LanguageServerCold(
@@ -161,6 +186,10 @@ class DaemonLanguageServer(LanguageServer):
     def wait_ready(self, timeout_ms: int) -> bool:
         deadline = self._clock.monotonic_ns() + timeout_ms * 1_000_000
         while self._sock is None and not self._connect():
+            if self._launch_ended() and not self._connect():
+                raise LanguageServerUnavailable(
+                    self.failure(None) or "the warm language server exited at start"
+                )
             if self._clock.monotonic_ns() >= deadline:
                 return False
             threading.Event().wait(0.05)

@@ -21,6 +21,8 @@ SOCKET_NAME = "lsp.sock"
 LOCK_NAME = "lsp.lock"
 PID_NAME = "lsp.pid"
 LOG_NAME = "lsp.log"
+FAILED_NAME = "lsp.failed"  # why the last server could not start pyright (one line)
+FAILED_FRESH_S = 60  # for this long, calls answer lsp_unavailable instead of relaunching
 MAX_LINE = 4 * 1024 * 1024
 UNIX_PATH_MAX = 100
 

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from trifecta.adapters.lsp_daemon import protocol
-from trifecta.domain.errors import LanguageServerError, LanguageServerTimeout, LockTimeout
+from trifecta.domain.errors import (
+    LanguageServerError,
+    LanguageServerTimeout,
+    LanguageServerUnavailable,
+    LockTimeout,
+)
 from trifecta.domain.ports import Clock, LanguageServer
 
 Listener = Callable[[str, Mapping[str, Any]], None]
@@ -59,6 +64,8 @@ class LspDaemon:
         self._timeouts = 0  # consecutive request timeouts
         self.requests = 0
         self.restarts = 0
+        self.failure: str | None = None  # why pyright cannot be started (then we exit)
+        self._cleared = False  # an old failure record removed
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -102,8 +109,14 @@ class LspDaemon:
             else {}
         )
         try:
-            with contextlib.suppress(LanguageServerError):
-                self._server.start(self._listener)  # warm up now; failures are retried later
+            try:
+                self._server.start(self._listener)  # warm up now
+            except LanguageServerUnavailable as e:
+                self._unavailable(e)  # no pyright to serve: a useless server does not stay
+            except LanguageServerError:
+                pass  # e.g. a crash while starting: retried on the next request
+            else:
+                self._available()
             while self._running:
                 if self._clock.monotonic_ns() - self._last_request_ns > self._idle_timeout_ns:
                     break
@@ -118,6 +131,23 @@ class LspDaemon:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.close()
+        if self.failure is not None:
+            raise LanguageServerUnavailable(self.failure)
+
+    def _unavailable(self, error: LanguageServerUnavailable) -> None:
+        """Pyright cannot be started: record why (for ``lsp start`` and the next calls,
+        which answer ``lsp_unavailable`` for a while instead of relaunching) and stop."""
+
+        self.failure = str(error).splitlines()[0] if str(error) else "pyright unavailable"
+        self._running = False
+        with contextlib.suppress(OSError):
+            (self._dir / protocol.FAILED_NAME).write_text(self.failure + "\n")
+
+    def _available(self) -> None:
+        if not self._cleared:
+            self._cleared = True
+            with contextlib.suppress(FileNotFoundError):
+                (self._dir / protocol.FAILED_NAME).unlink()
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self._running = False
@@ -220,7 +250,12 @@ class LspDaemon:
             self._running = False
             return {"stopping": True}
         if op == "start":
-            server.start(self._listener)
+            try:
+                server.start(self._listener)
+            except LanguageServerUnavailable as e:
+                self._unavailable(e)  # answer this call, then exit
+                raise
+            self._available()
             return None
         if op == "facts":
             return protocol.facts_to_wire(server.facts())

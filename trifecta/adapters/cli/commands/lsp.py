@@ -22,14 +22,23 @@ def _describe(status: dict[str, Any] | None) -> str:
 
 
 def run_start(ns: argparse.Namespace) -> int:
+    from trifecta.domain.errors import LanguageServerError
     from trifecta.embedding import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
+    reason = None
     try:
         status = seg.lsp_start()
+    except LanguageServerError as e:
+        status, reason = None, str(e) or type(e).__name__
     finally:
         seg.close()
-    emit(ns, {"running": status is not None, "status": status}, _describe(status))
+    payload: dict[str, Any] = {"running": status is not None, "status": status}
+    if reason is not None:
+        payload["error"] = reason
+        sys.stderr.write(f"trifecta: error: {reason}\n")
+    text = _describe(status) if reason is None else ""  # the reason went to stderr
+    emit(ns, payload, text)
     return 0 if status is not None else 1
 
 
