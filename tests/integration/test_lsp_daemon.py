@@ -362,3 +362,19 @@ def test_in_process_mode_without_pyright_falls_back(tmp_path: Path) -> None:
     assert (answer["resolved_by"], answer["fallback_reason"]) == ("tree_sitter", "lsp_unavailable")
     assert answer["matches"][0]["line"] == 9
     assert not _processes_for(root)
+
+
+def test_require_lsp_without_server_or_autostart_fails_at_once(segment: Path) -> None:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [*SERVE, "--segment", str(segment), "ast", "definition", "pkg/use.py:3:9", "--require-lsp"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**ENV, "TRIFECTA_LSP_AUTOSTART": "false"},
+    )
+    assert time.monotonic() - start < 8  # not the 60 s ready wait of ENV
+    assert proc.returncode == 1 and "run `trifecta lsp start`" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not proc.stdout
+    assert status(segment)["running"] is False

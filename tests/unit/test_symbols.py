@@ -29,6 +29,7 @@ from trifecta.application.symbols import (
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
+    LanguageServerCold,
     LanguageServerError,
     PathOutsideSegment,
     SelectorError,
@@ -194,6 +195,16 @@ def test_require_lsp_waits_for_a_slow_first_answer() -> None:
     # without --require-lsp the 500 ms deadline stands and the fallback answers
     res = world.position.execute(SymbolRequest("app.py:4:1", timeout_ms=500, ready_wait_ms=10_000))
     assert res.fallback_reason == "lsp_timeout" and world.server.deadlines[-1] == 500
+
+
+def test_require_lsp_without_a_server_fails_at_once() -> None:
+    """Nothing runs and nothing was launched (autostart off): no wait for a server that
+    will never come, a ``LanguageServerCold`` naming the fix instead."""
+
+    world = World("cold")
+    with pytest.raises(LanguageServerCold, match="run `trifecta lsp start`"):
+        world.position.execute(SymbolRequest("app.py:4:1", ready_wait_ms=10_000, require_lsp=True))
+    assert world.server.requests == 0
 
 
 def test_require_lsp_empty_answer_is_unresolved_by_lsp() -> None:

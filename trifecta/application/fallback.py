@@ -104,8 +104,8 @@ class FallbackPolicy:
                 reason = reason_for(e)
                 if reason == "lsp_timeout":
                     self._timed_out(request_type, timeout_ms, start)
-                if require_lsp:
-                    raise LanguageServerError(
+                if require_lsp:  # the same class, so callers can tell cold from crashed
+                    raise type(e)(
                         f"pyright could not answer {query} ({reason}: {e}); "
                         "rerun without --require-lsp to use the fallback"
                     ) from e

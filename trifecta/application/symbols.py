@@ -106,9 +106,13 @@ class _Resolver:
         assert self._lsp is not None
         try:
             self._lsp.start(self._listener)
-        except LanguageServerCold:
+        except LanguageServerCold as e:
             if not request.require_lsp:
                 raise
+            if not e.starting:  # nothing runs and nothing was launched: waiting is futile
+                raise LanguageServerCold(
+                    "no warm server for this segment; run `trifecta lsp start`"
+                ) from e
             # --require-lsp: the warm server that start() launched is worth waiting for
         if not self._lsp.wait_ready(request.ready_wait_ms):
             raise LanguageServerNotReady(

@@ -101,7 +101,12 @@ class LanguageServerTimeout(LanguageServerError):
 
 
 class LanguageServerCold(LanguageServerUnavailable):
-    """No warm language server is running for this segment yet (one may be starting)."""
+    """No warm language server is running for this segment yet; ``starting`` says whether
+    one is on its way (launched by this call), i.e. whether waiting can help."""
+
+    def __init__(self, message: str = "", starting: bool = False) -> None:
+        super().__init__(message)
+        self.starting = starting
 
 
 class LanguageServerCrashed(LanguageServerError):

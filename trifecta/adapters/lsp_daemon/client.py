@@ -174,7 +174,8 @@ class DaemonLanguageServer(LanguageServer):
             self.launch()
         raise LanguageServerCold(
             "no warm language server yet"
-            + ("; one is starting for the next call" if self.launched else "")
+            + ("; one is starting for the next call" if self.launched else ""),
+            starting=self.launched,
         )
 
     def facts(self) -> LspFacts:
