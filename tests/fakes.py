@@ -277,6 +277,8 @@ class FakeLanguageServer(LanguageServer):
         self.definitions = dict(definitions or {})
         self.needs_ms = needs_ms  # a request with a shorter deadline times out
         self.deadlines: list[int] = []
+        self.dead = False  # set by a test: the "process" died (crashed() until restarted)
+        self.spawns = 0
         self.symbols = dict(symbols or {})
         self.behaviour = behaviour
         self.started = False
@@ -290,10 +292,12 @@ class FakeLanguageServer(LanguageServer):
             raise LanguageServerUnavailable("pyright-langserver not found")
         if self.behaviour == "cold":
             raise LanguageServerCold("no warm server yet")
-        if self.started and not self.stopped:
+        if self.started and not self.stopped and not self.dead:
             return  # like the real adapter: a live session is reused, facts reported once
         self._listener = listener
         self.started = True
+        self.dead = False
+        self.spawns += 1
         self.stopped = False  # a new session after a shutdown, like the real adapter
         ready = self.behaviour != "not_ready"
         self._facts = LspFacts(
@@ -312,12 +316,17 @@ class FakeLanguageServer(LanguageServer):
     def facts(self) -> LspFacts:
         return self._facts
 
+    def crashed(self) -> bool:
+        return self.started and not self.stopped and self.dead
+
     def wait_ready(self, timeout_ms: int) -> bool:
         return self._facts.ready_via is not None
 
     def _serve(self, timeout_ms: int = 0) -> None:
         if not self.started or self.stopped:
             raise LanguageServerUnavailable("language server is not running")
+        if self.dead:
+            raise LanguageServerCrashed("the language server process died")
         self.requests += 1
         self.deadlines.append(timeout_ms)
         if self.behaviour == "timeout" or timeout_ms < self.needs_ms:

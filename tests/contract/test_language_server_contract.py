@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.domain.errors import LanguageServerCold, LanguageServerError
+from trifecta.domain.errors import LanguageServerCold, LanguageServerCrashed, LanguageServerError
 from trifecta.domain.model import SymbolLocation
 from trifecta.domain.ports import LanguageServer
 
@@ -130,5 +131,37 @@ def test_warm_server_replaces_a_hung_language_server(tmp_path: Path) -> None:
         assert [(f.path, f.line) for f in client.definition(*USE, 1_000)] == [DEF[:2]]
     finally:
         client.close()
+        daemon.request_stop()
+        thread.join(15)
+
+
+def test_warm_server_answers_a_crash_at_once_and_respawns_behind(tmp_path: Path) -> None:
+    """A dead language server: the call that finds it gets ``LanguageServerCrashed`` (the
+    caller falls back) instead of waiting for a respawn; the warm server counts a restart,
+    starts a new one after answering, and the next call is served by it."""
+
+    root = write_project(tmp_path / "seg")
+    fake = FakeLanguageServer(definitions={USE: [SymbolLocation(*DEF, 9)]})
+    daemon = LspDaemon(root, fake, SystemClock(), 60)
+    daemon.acquire()
+    thread = threading.Thread(target=daemon.serve, daemon=True)
+    thread.start()
+    try:
+        client = DaemonLanguageServer(root, SystemClock(), autostart=False)
+        client.start()
+        assert client.definition(*USE, 1_000)
+        fake.dead = True  # kill -9 of the language server
+        with pytest.raises(LanguageServerCrashed):
+            client.start()
+        assert daemon.restarts == 1
+        deadline = time.monotonic() + 15
+        while fake.spawns < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fake.spawns == 2 and not fake.crashed()
+        client.start()
+        assert [(f.path, f.line) for f in client.definition(*USE, 1_000)] == [DEF[:2]]
+        assert client.status() is not None and client.status()["restarts"] == 1  # type: ignore[index]
+        client.close()
+    finally:
         daemon.request_stop()
         thread.join(15)

@@ -378,3 +378,21 @@ def test_require_lsp_without_server_or_autostart_fails_at_once(segment: Path) ->
     assert proc.returncode == 1 and "run `trifecta lsp start`" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not proc.stdout
     assert status(segment)["running"] is False
+
+
+def test_killed_pyright_falls_back_at_once_then_the_respawn_answers(segment: Path) -> None:
+    assert cli(segment, "lsp", "start").returncode == 0
+    code, answer = resolve(segment, "definition", "pkg/use.py:3:9", *PATIENT)
+    assert code == 0 and answer["resolved_by"] == "lsp"
+    pid = status(segment)["status"]["pid"]
+    (group,) = _pyright_groups_of(pid)
+    os.killpg(group, signal.SIGKILL)  # pyright (node) dies under a live warm server
+    time.sleep(0.5)
+    code, answer = resolve(segment, "definition", "pkg/use.py:3:9", *PATIENT)
+    assert code == 0 and answer["matches"][0]["line"] == 9
+    assert (answer["resolved_by"], answer["fallback_reason"]) == ("tree_sitter", "lsp_crashed")
+    assert status(segment)["status"]["restarts"] == 1
+    code, answer = resolve(segment, "definition", "pkg/use.py:3:9", *PATIENT)
+    assert code == 0 and answer["resolved_by"] == "lsp"  # the new pyright, ready
+    assert status(segment)["status"]["pid"] == pid  # the same warm server
+    assert _pyright_groups_of(pid) != [group]

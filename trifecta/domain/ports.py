@@ -118,6 +118,11 @@ class LanguageServer(Protocol):
 
     def facts(self) -> LspFacts: ...
 
+    def crashed(self) -> bool:
+        """True when a started session's process has died since (to report and replace);
+        False before any start, while alive, and after ``shutdown``."""
+        ...
+
     def wait_ready(self, timeout_ms: int) -> bool: ...
 
     def definition(

@@ -178,6 +178,12 @@ class DaemonLanguageServer(LanguageServer):
             starting=self.launched,
         )
 
+    def crashed(self) -> bool:
+        """The warm server replaces its own pyright; a lost connection is reported by the
+        failing call as ``LanguageServerCrashed``."""
+
+        return False
+
     def facts(self) -> LspFacts:
         try:
             return protocol.facts_from_wire(self._call("facts"))

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from trifecta.adapters.lsp_daemon import protocol
 from trifecta.domain.errors import (
+    LanguageServerCrashed,
     LanguageServerError,
     LanguageServerTimeout,
     LanguageServerUnavailable,
@@ -66,6 +67,7 @@ class LspDaemon:
         self.restarts = 0
         self.failure: str | None = None  # why pyright cannot be started (then we exit)
         self._cleared = False  # an old failure record removed
+        self._respawn = False  # pyright died: start a new one after answering
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -127,12 +129,26 @@ class LspDaemon:
                         conn = key.fileobj
                         assert isinstance(conn, socket.socket)
                         self._read(conn)
+                if self._respawn:
+                    self._replace_crashed()
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.close()
         if self.failure is not None:
             raise LanguageServerUnavailable(self.failure)
+
+    def _replace_crashed(self) -> None:
+        """Start a new pyright for a crashed one, after the call that found the crash was
+        answered (from the fallback); on this thread, the one pyright's life is tied to."""
+
+        self._respawn = False
+        try:
+            self._server.start(self._listener)
+        except LanguageServerUnavailable as e:
+            self._unavailable(e)
+        except LanguageServerError:
+            pass  # tried again by the next call's start
 
     def _unavailable(self, error: LanguageServerUnavailable) -> None:
         """Pyright cannot be started: record why (for ``lsp start`` and the next calls,
@@ -236,6 +252,9 @@ class LspDaemon:
                 self.restarts += 1
             return {"ok": False, "error": type(e).__name__, "message": str(e)}
         except LanguageServerError as e:
+            if isinstance(e, LanguageServerCrashed) and not self._respawn:
+                self._respawn = True  # answered now (-> the fallback), replaced right after
+                self.restarts += 1
             return {"ok": False, "error": type(e).__name__, "message": str(e)}
         except (ValueError, TypeError, KeyError) as e:
             return {"ok": False, "error": "LanguageServerError", "message": f"bad request: {e}"}
@@ -250,6 +269,8 @@ class LspDaemon:
             self._running = False
             return {"stopping": True}
         if op == "start":
+            if server.crashed():  # never make this call wait for a new pyright
+                raise LanguageServerCrashed("pyright died; a new one is starting in the background")
             try:
                 server.start(self._listener)
             except LanguageServerUnavailable as e:

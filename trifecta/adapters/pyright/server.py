@@ -106,6 +106,9 @@ class PyrightLanguageServer(LanguageServer):
             and not self._session.closed
         )
 
+    def crashed(self) -> bool:
+        return self._process is not None and not self.running()
+
     def start(self, listener: Listener | None = None) -> None:
         """Spawn and initialize, unless a live session exists; a dead one is replaced."""
 
