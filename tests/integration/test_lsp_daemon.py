@@ -396,3 +396,25 @@ def test_killed_pyright_falls_back_at_once_then_the_respawn_answers(segment: Pat
     assert code == 0 and answer["resolved_by"] == "lsp"  # the new pyright, ready
     assert status(segment)["status"]["pid"] == pid  # the same warm server
     assert _pyright_groups_of(pid) != [group]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("definition", "pkg/use.py:9999:1"), "line 9999 is past the end of pkg/use.py (3 lines)"),
+        (
+            ("definition", "pkg/use.py:3:999"),
+            "column 999 is past the end of line 3 of pkg/use.py (19 characters)",
+        ),
+        (("definition", "README.md:1:1"), "README.md is not a Python file"),
+        (("resolve", "pkg.nope:X"), "module pkg.nope not found in the segment"),
+    ],
+)
+def test_impossible_queries_are_refused_without_asking_pyright(
+    segment: Path, args: tuple[str, str], message: str
+) -> None:
+    (segment / "README.md").write_text("# readme\n")
+    proc = cli(segment, "ast", *args, "--json")
+    assert proc.returncode == 1 and not proc.stdout
+    assert proc.stderr.strip().splitlines() == [f"trifecta: error: {message}"]
+    assert status(segment)["running"] is False  # no warm server launched for it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -31,7 +32,10 @@ from trifecta.domain.errors import (
     FileMissing,
     LanguageServerCold,
     LanguageServerError,
+    ModuleMissing,
+    NotPython,
     PathOutsideSegment,
+    PositionOutOfRange,
     SelectorError,
     UsageError,
 )
@@ -274,7 +278,7 @@ def test_selectors_resolve_exactly(query: str, expected: tuple[str, int, int]) -
     assert not res.ambiguous
 
 
-@pytest.mark.parametrize("query", ["pkg.mod:Nope", "nope.mod:X", "pkg.mod:Greeter.nope"])
+@pytest.mark.parametrize("query", ["pkg.mod:Nope", "pkg.mod:Greeter.nope", "pkg.mod.Nope.x"])
 def test_unknown_selectors_are_unresolved(query: str) -> None:
     res = World(lsp=False).selector.execute(SymbolRequest(query))
     assert not res.resolved and res.matches == ()
@@ -414,9 +418,39 @@ def test_bad_positions_raise(position: str, error: type[Exception]) -> None:
         World().position.execute(SymbolRequest(position))
 
 
-def test_position_beyond_the_file_is_unresolved() -> None:
-    res = World(lsp=False).position.execute(SymbolRequest("app.py:99:1"))
-    assert not res.resolved
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("nope.mod:X", "module nope.mod not found in the segment"),
+        ("pkg.nope:X", "module pkg.nope not found in the segment"),  # not pkg/__init__.py
+        ("sym://python/mod/pkg.nope#X", "module pkg.nope not found in the segment"),
+        ("nope", "module nope not found in the segment"),
+    ],
+)
+def test_unknown_modules_are_refused_before_asking_pyright(query: str, message: str) -> None:
+    world = World("ok")
+    with pytest.raises(ModuleMissing, match=message):
+        world.selector.execute(SymbolRequest(query))
+    assert world.server.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("position", "error", "message"),
+    [
+        ("app.py:99:1", PositionOutOfRange, "line 99 is past the end of app.py (5 lines)"),
+        ("app.py:1:99", PositionOutOfRange, "column 99 is past the end of line 1 of app.py"),
+        ("README.md:1:1", NotPython, "README.md is not a Python file"),
+    ],
+)
+def test_positions_outside_the_text_are_refused_before_asking_pyright(
+    position: str, error: type[Exception], message: str
+) -> None:
+    world = World("ok")
+    world.reader.write("README.md", "# hello\n")
+    with pytest.raises(error, match=re.escape(message)):
+        world.position.execute(SymbolRequest(position))
+    assert world.server.requests == 0
+    assert world.position.execute(SymbolRequest("app.py:1:27")).resolved is not None  # EOL ok
 
 
 def test_parse_position_keeps_colons_in_the_file_name() -> None:

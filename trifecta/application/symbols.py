@@ -16,6 +16,9 @@ from trifecta.domain.errors import (
     FileMissing,
     LanguageServerCold,
     LanguageServerNotReady,
+    ModuleMissing,
+    NotPython,
+    PositionOutOfRange,
     UsageError,
 )
 from trifecta.domain.model import Resolution, Selector, SymbolLocation
@@ -190,6 +193,10 @@ class ResolveSelector(_Resolver):
     def execute(self, request: SymbolRequest) -> Resolution:
         start = self._clock.monotonic_ns()
         selector = parse_selector(request.query)
+        split = self._index.split_selector(selector)
+        if split is None or (selector.member is not None and split[1] != selector.member):
+            # nothing to ask pyright about (and no parent package to guess in)
+            raise ModuleMissing(f"module {selector.module} not found in the segment")
         query = str(selector)
         lsp = (
             (lambda: self._via_lsp(selector, request))
@@ -247,6 +254,7 @@ class ResolvePosition(_Resolver):
         path = self._reader.relative(user_path)
         if self._reader.stat(path) is None:
             raise FileMissing(f"{path}: no such file")
+        self._check_position(path, line, column)
         query = f"{path}:{line}:{column}"
         lsp = (
             (lambda: self._via_lsp(path, line, column, request))
@@ -262,6 +270,21 @@ class ResolvePosition(_Resolver):
             request.require_lsp,
         )
         return self._record(resolution, start)
+
+    def _check_position(self, path: str, line: int, column: int) -> None:
+        """Refuse what no resolver can answer, before asking pyright: a non-Python file,
+        a line past the end of the file, a column past the end of the line."""
+
+        if not path.endswith((".py", ".pyi")):
+            raise NotPython(f"{path} is not a Python file")
+        lines = self._index.lines(path)
+        if line > max(len(lines), 1):
+            raise PositionOutOfRange(f"line {line} is past the end of {path} ({len(lines)} lines)")
+        text = lines[line - 1] if lines else ""
+        if column > len(text) + 1:
+            raise PositionOutOfRange(
+                f"column {column} is past the end of line {line} of {path} ({len(text)} characters)"
+            )
 
     def _fallback(self, path: str, line: int, column: int) -> IndexAnswer:
         return self._index.resolve_position(path, line, column)

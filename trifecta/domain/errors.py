@@ -121,5 +121,13 @@ class SymbolNotFound(TrifectaError):
     """A selector or position resolved to nothing."""
 
 
+class ModuleMissing(SymbolNotFound):
+    """A selector names a module that is not in the segment."""
+
+
+class PositionOutOfRange(InputError):
+    """A ``FILE:LINE:COL`` past the end of the file or of the line."""
+
+
 class TelemetryError(TrifectaError):
     """Telemetry was used wrongly (e.g. an extra field overwriting a core key)."""
