@@ -418,3 +418,24 @@ def test_impossible_queries_are_refused_without_asking_pyright(
     assert proc.returncode == 1 and not proc.stdout
     assert proc.stderr.strip().splitlines() == [f"trifecta: error: {message}"]
     assert status(segment)["running"] is False  # no warm server launched for it
+
+
+@pytest.mark.parametrize(
+    ("facts", "state"),
+    [
+        ({}, "starting"),
+        ({"initialized": True}, "initialized, scanning the workspace"),
+        ({"initialized": True, "scan_done": True}, "scanned (ready after the first definition)"),
+        (
+            {"initialized": True, "scan_done": True, "ready_via": "definition"},
+            "ready (via definition)",
+        ),
+        ({"initialized": True, "ready_via": "diagnostics"}, "ready (via diagnostics)"),
+    ],
+)
+def test_status_text_follows_the_ready_definition(facts: dict[str, Any], state: str) -> None:
+    from trifecta.adapters.cli.commands.lsp import _describe, lsp_state
+
+    assert lsp_state(facts) == state
+    status = {"pid": 1, "uptime_s": 1.0, "idle_s": 0.0, "idle_timeout_s": 600, "requests": 0}
+    assert f", {state}, " in _describe({**status, "facts": facts})

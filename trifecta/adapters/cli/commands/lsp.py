@@ -9,11 +9,23 @@ from typing import Any
 from trifecta.adapters.cli.output import emit, flags_from
 
 
+def lsp_state(facts: dict[str, Any]) -> str:
+    """The seed's READY: initialized AND (first diagnostics OR first successful
+    definition). A finished workspace scan alone is not READY."""
+
+    if facts.get("ready_via"):
+        return f"ready (via {facts['ready_via']})"
+    if facts.get("scan_done"):
+        return "scanned (ready after the first definition)"
+    if facts.get("initialized"):
+        return "initialized, scanning the workspace"
+    return "starting"
+
+
 def _describe(status: dict[str, Any] | None) -> str:
     if status is None:
         return "no warm language server runs for this segment"
-    facts = status.get("facts", {})
-    state = "ready" if facts.get("ready_via") or facts.get("scan_done") else "starting"
+    state = lsp_state(status.get("facts", {}))
     return (
         f"running (pid {status['pid']}), {state}, up {status['uptime_s']} s, "
         f"idle {status['idle_s']} s of {status['idle_timeout_s']} s, "
