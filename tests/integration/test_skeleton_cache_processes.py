@@ -57,10 +57,10 @@ def test_concurrent_processes_share_the_cache_safely(tmp_path: Path) -> None:
         assert proc.returncode == 0, err
         assert err == ""
         reports.append(json.loads(out))
-    assert all(r["wrong"] == 0 for r in reports)  # never a value for another key
-    assert all(r["errors"] == 0 for r in reports)  # the busy timeout absorbed contention
+    assert all(r["wrong"] == 0 for r in reports), reports  # never a value for another key
+    assert all(r["errors"] == 0 for r in reports), reports  # busy timeout absorbed contention
     assert sum(r["hits"] for r in reports) > 0
-    assert all(r["stats"]["bytes"] <= 60_000 for r in reports)  # bounded while shared
+    assert all(r["stats"]["bytes"] <= 60_000 for r in reports), reports  # bounded while shared
 
 
 def test_concurrent_cli_runs_agree(tmp_path: Path) -> None:
