@@ -453,6 +453,15 @@ def test_positions_outside_the_text_are_refused_before_asking_pyright(
     assert world.position.execute(SymbolRequest("app.py:1:27")).resolved is not None  # EOL ok
 
 
+def test_a_file_too_large_to_read_is_still_asked_of_pyright() -> None:
+    world = World("ok")
+    world.server.definitions[("big.py", 4, 1)] = [loc("pkg/mod.py", 15, 5)]
+    world.reader.write("big.py", "x = 1\n" * 10)
+    world.reader.max_bytes = 10
+    res = world.position.execute(SymbolRequest("big.py:4:1"))
+    assert (res.resolved_by, [m.line for m in res.matches]) == ("lsp", [15])
+
+
 def test_parse_position_keeps_colons_in_the_file_name() -> None:
     assert parse_position("a:b.py:3:4") == ("a:b.py", 3, 4)
 

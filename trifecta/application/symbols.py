@@ -14,6 +14,7 @@ from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
+    FileTooLarge,
     LanguageServerCold,
     LanguageServerNotReady,
     ModuleMissing,
@@ -277,7 +278,10 @@ class ResolvePosition(_Resolver):
 
         if not path.endswith((".py", ".pyi")):
             raise NotPython(f"{path} is not a Python file")
-        lines = self._index.lines(path)
+        try:
+            lines = self._index.lines(path)
+        except FileTooLarge:
+            return  # too large for us to read; pyright may still answer, and judge the range
         if line > max(len(lines), 1):
             raise PositionOutOfRange(f"line {line} is past the end of {path} ({len(lines)} lines)")
         text = lines[line - 1] if lines else ""
