@@ -87,3 +87,30 @@ def test_concurrent_cli_runs_agree(tmp_path: Path) -> None:
         [*argv, "pkg", "--json"], capture_output=True, text=True, cwd=segment, check=True
     )
     assert all(d["cache_hit"] for d in json.loads(again.stdout))
+
+
+OPENER = r"""
+import sys
+from pathlib import Path
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+from trifecta.adapters.system.clock import SystemClock
+
+cache = SqliteSkeletonCache(Path(sys.argv[1]), SystemClock())
+cache.stats()
+print(cache.errors)
+"""
+
+
+def test_processes_creating_a_fresh_cache_at_once_never_degrade(tmp_path: Path) -> None:
+    # Creating the database and switching it to WAL is reported as "locked" without the
+    # busy handler; every opener must still get a working cache.
+    for round_ in range(5):
+        path = tmp_path / f"r{round_}" / "skeletons.sqlite3"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(path)], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(8)
+        ]
+        errors = [int(proc.communicate(timeout=60)[0]) for proc in procs]
+        assert errors == [0] * 8
