@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -78,3 +79,21 @@ def test_two_connections_see_each_others_updates(tmp_path: Path) -> None:
     assert first.stamps() == {}
     first.close()
     second.close()
+
+
+def test_a_locked_store_is_degraded_never_discarded(tmp_path: Path) -> None:
+    path = tmp_path / "names.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE keep(x)")
+    other.execute("INSERT INTO keep VALUES (1)")
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the database past our wait
+    try:
+        assert SqliteNameIndexStore(path).stamps() == {}  # degraded to empty, no exception
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    again = sqlite3.connect(path)
+    try:
+        assert again.execute("SELECT x FROM keep").fetchall() == [(1,)]  # not deleted
+    finally:
+        again.close()
