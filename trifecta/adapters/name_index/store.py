@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from trifecta.adapters.sqlite_common import open_retrying, use_wal
 from trifecta.domain.ports import NameIndexStore, NameRow, Stamp
 
 SCHEMA = """
@@ -35,43 +35,24 @@ class SqliteNameIndexStore(NameIndexStore):
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = self._connect_retrying()
+                db = open_retrying(self._connect, BUSY_TIMEOUT_MS)
             except sqlite3.OperationalError:
                 raise  # still locked after the wait: the caller's guard degrades to empty
             except sqlite3.DatabaseError:  # not a database: discard it, start afresh
                 self._discard()
-                db = self._connect_retrying()
+                db = open_retrying(self._connect, BUSY_TIMEOUT_MS)
             self._db = db
         return self._db
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
-            (mode,) = db.execute("PRAGMA journal_mode").fetchone()
-            if str(mode).lower() != "wal":  # switching needs an exclusive lock: only once
-                db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db)
             db.executescript(SCHEMA)
         except sqlite3.DatabaseError:
             db.close()
             raise
         return db
-
-    def _connect_retrying(self) -> sqlite3.Connection:
-        """``_connect``, retried while another process creates the database or switches it
-        to WAL (SQLite reports that as "locked" without consulting the busy handler). A
-        locked database is never mistaken for a corrupt one and discarded."""
-
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        delay = 0.005
-        while True:
-            try:
-                return self._connect()
-            except sqlite3.OperationalError as e:
-                locked = "locked" in str(e) or "busy" in str(e)
-                if not locked or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
 
     def _discard(self) -> None:
         for suffix in ("", "-wal", "-shm"):

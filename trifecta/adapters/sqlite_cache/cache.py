@@ -59,15 +59,15 @@ class SqliteSkeletonCache(SkeletonCache):
     def _open(self) -> sqlite3.Connection:
         import sqlite3
 
+        from trifecta.adapters.sqlite_common import use_wal
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-            if str(mode).lower() != "wal":  # switching needs an exclusive lock: only once
-                conn.execute("PRAGMA journal_mode = WAL")
+            use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -76,32 +76,15 @@ class SqliteSkeletonCache(SkeletonCache):
             raise
         return conn
 
-    def _open_retrying(self) -> sqlite3.Connection:
-        """``_open``, retried while another process is creating the database or switching
-        it to WAL: SQLite reports that as "locked" without consulting the busy handler."""
-
-        import sqlite3
-        import time
-
-        deadline = time.monotonic() + self._busy_timeout_ms / 1000
-        delay = 0.005
-        while True:
-            try:
-                return self._open()
-            except sqlite3.OperationalError as e:
-                locked = "locked" in str(e) or "busy" in str(e)
-                if not locked or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
     def _connection(self) -> sqlite3.Connection | None:
         if self._conn is not None:
             return self._conn
         import sqlite3
 
+        from trifecta.adapters.sqlite_common import open_retrying
+
         try:
-            self._conn = self._open_retrying()
+            self._conn = open_retrying(self._open, self._busy_timeout_ms)
         except sqlite3.OperationalError:  # locked past the wait, read-only segment, ...
             self.errors += 1
             return None
