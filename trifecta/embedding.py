@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from trifecta.bootstrap import Container
     from trifecta.domain.model import Resolution, Selector
     from trifecta.fastpath import FastPacks
+    from trifecta.fastsymbols import FastSymbols
 
 
 class Segment:
@@ -38,6 +39,8 @@ class Segment:
         self._settings = settings
         self._built: Container | None = None
         self._fast: FastPacks | None = None
+        self._fast_symbols: FastSymbols | None = None
+        self._loaded: dict[str, Any] | None = None  # merged settings, read once
         self.root = self._path.resolve()
 
     @property
@@ -54,17 +57,44 @@ class Segment:
     def telemetry(self) -> TelemetryService:
         if self._built is None and self._fast is not None:
             return self._fast.telemetry
+        if self._built is None and self._fast_symbols is not None:
+            return self._fast_symbols.telemetry
         telemetry: TelemetryService = self._container.telemetry()
         return telemetry
 
     # ---- symbols -------------------------------------------------------------------------
+
+    def _symbols(self, no_lsp: bool) -> FastSymbols | None:
+        """The container-free resolve path (ADR 0010), built on first use; None when the
+        container must answer (already built, or an in-process pyright is asked)."""
+
+        if self._built is not None:
+            return None
+        from trifecta.fastsymbols import FastSymbols, fast_symbols_apply
+
+        if self._fast_symbols is not None:
+            settings = self._fast_symbols.settings
+        elif self._fast is not None:
+            settings = self._fast.settings
+        else:
+            if self._loaded is None:
+                from trifecta.adapters.config.loader import load_settings
+
+                self._loaded = load_settings(self._path, self._settings)
+            settings = self._loaded
+        if not fast_symbols_apply(settings, no_lsp):
+            return None
+        if self._fast_symbols is None:
+            self._fast_symbols = FastSymbols(self._path, settings=settings)
+        return self._fast_symbols
 
     def _symbol_request(
         self, query: str, timeout_ms: int | None, require_lsp: bool, no_lsp: bool
     ) -> Any:
         from trifecta.application.symbols import SymbolRequest
 
-        lsp = self._container.config.lsp()
+        fast = self._symbols(no_lsp)
+        lsp = fast.settings["lsp"] if fast is not None else self._container.config.lsp()
         timeout = int(timeout_ms if timeout_ms is not None else lsp["timeout_ms"])
         # A warm server answers at once or falls back (lsp_cold / lsp_not_ready); an
         # in-process pyright, or --require-lsp, is worth waiting for.
@@ -87,6 +117,9 @@ class Segment:
         """Where ``sym://python/mod/pkg.mod#Name`` / ``pkg.mod:Name`` is defined."""
 
         request = self._symbol_request(selector, timeout_ms, require_lsp, no_lsp)
+        fast = self._symbols(no_lsp)
+        if fast is not None:
+            return fast.resolve_selector(request.use_lsp).execute(request)
         resolution: Resolution = self._container.resolve_selector().execute(request)
         return resolution
 
@@ -100,6 +133,9 @@ class Segment:
         """The definition of the identifier at ``FILE:LINE:COL`` (1-based)."""
 
         request = self._symbol_request(position, timeout_ms, require_lsp, no_lsp)
+        fast = self._symbols(no_lsp)
+        if fast is not None:
+            return fast.resolve_position(request.use_lsp).execute(request)
         resolution: Resolution = self._container.resolve_position().execute(request)
         return resolution
 
@@ -265,6 +301,8 @@ class Segment:
 
         if self._fast is not None:
             self._fast.telemetry.flush()
+        if self._fast_symbols is not None:
+            self._fast_symbols.telemetry.flush()
         if self._built is not None:
             self._built.telemetry().flush()
             self._built.shutdown_resources()

@@ -1,0 +1,141 @@
+"""The container-free composition of ``ast resolve`` and ``ast definition`` (ADR 0010).
+
+``FastSymbols`` builds what the two commands need, with the same adapters, settings and
+telemetry wiring as the ``# ---- skeletons`` and ``# ---- symbols`` blocks of
+``trifecta.bootstrap.Container`` (a test checks they agree): the skeleton cache, the ``ast``
+parser with the Tree-sitter fallback (``tree_sitter`` itself loads only when ``ast`` fails),
+the SQLite name table and, when the language server is asked, the warm server's client.
+It never imports ``dependency_injector``, the packs or the in-process pyright adapter:
+``lsp.mode = "process"`` (which needs the pyright Resource) goes through the container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from trifecta.adapters.config.loader import load_settings
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.git.reader import GitRepoStateReader
+from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
+from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
+from trifecta.adapters.name_index.store import SqliteNameIndexStore
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.system.identity import home_and_user
+from trifecta.adapters.system.labels import segment_label
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.skeletons import ExtractSkeleton
+from trifecta.application.symbol_index import SymbolIndex
+from trifecta.application.symbols import ResolvePosition, ResolveSelector
+from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.errors import UsageError
+from trifecta.domain.model import Skeleton
+from trifecta.domain.ports import LanguageServer
+
+# The container's paths (bootstrap.skeleton_cache_path / name_index_path), repeated here
+# so this module does not import bootstrap; the agreement test compares them.
+CACHE_DIR = Path("_ctx") / "cache"
+SKELETON_CACHE = "skeletons.sqlite3"
+NAME_INDEX = "symbol_names.sqlite3"
+
+
+def fast_symbols_apply(settings: Mapping[str, Any], no_lsp: bool) -> bool:
+    """Whether a resolve with these settings can skip the container: the language server
+    is not asked (``--no-lsp``, ``lsp.enabled = false``) or it is the warm server's client
+    (``lsp.mode = "daemon"``). An in-process pyright is the container's Resource."""
+
+    lsp = settings["lsp"]
+    return no_lsp or not lsp["enabled"] or lsp["mode"] == "daemon"
+
+
+class FastSymbols:
+    """A segment's resolve use cases and the telemetry service they record to."""
+
+    def __init__(
+        self,
+        segment: Path,
+        flags: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``settings``: already merged by ``load_settings(segment, flags)`` (not re-read)."""
+
+        if settings is None:
+            settings = load_settings(segment, flags)
+        root = Path(settings["segment"])
+        telemetry_settings = settings["telemetry"]
+        cache_settings = settings["cache"]
+        clock = SystemClock()
+        reader = LocalFileReader(root, max_bytes=settings["files"]["max_bytes"])
+        home, user = home_and_user()
+        self.settings = dict(settings)
+        self.telemetry = TelemetryService(
+            JsonlTelemetrySink(
+                directory=root / "_ctx" / "telemetry",
+                rotate_bytes=telemetry_settings["rotate_bytes"],
+                lock_timeout_ms=telemetry_settings["lock_timeout_ms"],
+            ),
+            clock,
+            segment_label(root),
+            level=telemetry_settings["level"],
+            segment_root=str(root),
+            home=home,
+            user=user,
+            repo=GitRepoStateReader(root=root),
+            pack_state=pack_state_reader(root),
+            bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
+        )
+        cache_dir = root.resolve() / CACHE_DIR
+        extract = ExtractSkeleton(
+            reader=reader,
+            primary=AstSkeletonParser(),
+            fallback=TreeSitterSkeletonParser(),
+            cache=SqliteSkeletonCache(
+                path=cache_dir / SKELETON_CACHE,
+                clock=clock,
+                max_bytes=cache_settings["max_bytes"],
+                max_entry_bytes=cache_settings["max_entry_bytes"],
+            ),
+            clock=clock,
+            telemetry=self.telemetry,
+        )
+
+        def skeleton_of(path: str) -> Skeleton:
+            return extract.execute(path).skeleton
+
+        index = SymbolIndex(
+            reader=reader,
+            skeleton_of=skeleton_of,
+            store=SqliteNameIndexStore(path=cache_dir / NAME_INDEX),
+        )
+        self._parts = (index, reader, clock)
+        self._lsp: LanguageServer | None = None
+
+    def language_server(self) -> LanguageServer:
+        """The warm server's client (``lsp.mode = "daemon"``), built on first use so a
+        ``--no-lsp`` call never imports it."""
+
+        if self._lsp is None:
+            lsp = self.settings["lsp"]
+            if lsp["mode"] != "daemon":
+                raise UsageError(f"lsp.mode={lsp['mode']!r} is served by the container only")
+            from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
+
+            _, _, clock = self._parts
+            root = Path(self.settings["segment"])
+            self._lsp = DaemonLanguageServer(root=root, clock=clock, autostart=lsp["autostart"])
+        return self._lsp
+
+    def resolve_selector(self, use_lsp: bool) -> ResolveSelector:
+        index, _, clock = self._parts
+        lsp = self.language_server() if use_lsp else None
+        return ResolveSelector(lsp=lsp, index=index, telemetry=self.telemetry, clock=clock)
+
+    def resolve_position(self, use_lsp: bool) -> ResolvePosition:
+        index, reader, clock = self._parts
+        lsp = self.language_server() if use_lsp else None
+        return ResolvePosition(
+            lsp=lsp, index=index, reader=reader, telemetry=self.telemetry, clock=clock
+        )
