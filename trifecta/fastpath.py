@@ -15,18 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
-from trifecta.adapters.git.reader import GitRepoStateReader
 from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
-from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.adapters.system.identity import home_and_user
-from trifecta.adapters.system.labels import segment_label
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.search import SearchPack
-from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import TrifectaError
+from trifecta.telemetry_api import jsonl_telemetry
 
 if TYPE_CHECKING:
     from trifecta.application.packs.get import GetChunks
@@ -59,27 +55,16 @@ class FastPacks:
     def __init__(self, segment: Path, flags: Mapping[str, Any] | None = None) -> None:
         settings = load_settings(segment, flags)
         root = Path(settings["segment"])
-        telemetry_settings = settings["telemetry"]
         clock = SystemClock()
         reader = LocalFileReader(root, max_bytes=settings["files"]["max_bytes"])
-        home, user = home_and_user()
         index = SqliteSearchIndex(root)
         store = JsonPackStore(root)
         pack_settings = PackSettings.from_settings(settings)
         self.settings = settings
-        self.telemetry = TelemetryService(
-            JsonlTelemetrySink(
-                directory=root / "_ctx" / "telemetry",
-                rotate_bytes=telemetry_settings["rotate_bytes"],
-                lock_timeout_ms=telemetry_settings["lock_timeout_ms"],
-            ),
+        self.telemetry = jsonl_telemetry(
+            root,
+            settings,
             clock,
-            segment_label(root),
-            level=telemetry_settings["level"],
-            segment_root=str(root),
-            home=home,
-            user=user,
-            repo=GitRepoStateReader(root=root),
             pack_state=lambda: pack_state_from_index(root, index, store),
             bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
         )

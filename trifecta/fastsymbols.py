@@ -17,23 +17,19 @@ from typing import Any
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
-from trifecta.adapters.git.reader import GitRepoStateReader
 from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
-from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.name_index.store import SqliteNameIndexStore
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.adapters.system.identity import home_and_user
-from trifecta.adapters.system.labels import segment_label
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.skeletons import ExtractSkeleton
 from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.symbols import ResolvePosition, ResolveSelector
-from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import UsageError
 from trifecta.domain.model import Skeleton
 from trifecta.domain.ports import LanguageServer
+from trifecta.telemetry_api import jsonl_telemetry
 
 # The container's paths (bootstrap.skeleton_cache_path / name_index_path), repeated here
 # so this module does not import bootstrap; the agreement test compares them.
@@ -65,25 +61,14 @@ class FastSymbols:
         if settings is None:
             settings = load_settings(segment, flags)
         root = Path(settings["segment"])
-        telemetry_settings = settings["telemetry"]
         cache_settings = settings["cache"]
         clock = SystemClock()
         reader = LocalFileReader(root, max_bytes=settings["files"]["max_bytes"])
-        home, user = home_and_user()
         self.settings = dict(settings)
-        self.telemetry = TelemetryService(
-            JsonlTelemetrySink(
-                directory=root / "_ctx" / "telemetry",
-                rotate_bytes=telemetry_settings["rotate_bytes"],
-                lock_timeout_ms=telemetry_settings["lock_timeout_ms"],
-            ),
+        self.telemetry = jsonl_telemetry(
+            root,
+            settings,
             clock,
-            segment_label(root),
-            level=telemetry_settings["level"],
-            segment_root=str(root),
-            home=home,
-            user=user,
-            repo=GitRepoStateReader(root=root),
             pack_state=pack_state_reader(root),
             bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
         )

@@ -13,6 +13,7 @@ directory and user name.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,38 @@ from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.system.labels import segment_label
 from trifecta.application.settings import env_layer, merge_settings
 from trifecta.application.telemetry import TelemetryService
+from trifecta.domain.ports import Clock
+
+
+def jsonl_telemetry(
+    root: Path,
+    settings: Mapping[str, Any],
+    clock: Clock,
+    *,
+    pack_state: Callable[[], Mapping[str, Any] | None],
+    bytes_read: Callable[[], Mapping[str, int]],
+) -> TelemetryService:
+    """The telemetry service the container builds (JSONL sink under ``_ctx/telemetry``,
+    git state, redaction against root, home and user), for the container-free wirings."""
+
+    config = settings["telemetry"]
+    home, user = home_and_user()
+    return TelemetryService(
+        JsonlTelemetrySink(
+            directory=root / "_ctx" / "telemetry",
+            rotate_bytes=config["rotate_bytes"],
+            lock_timeout_ms=config["lock_timeout_ms"],
+        ),
+        clock,
+        segment_label(root),
+        level=config["level"],
+        segment_root=str(root),
+        home=home,
+        user=user,
+        repo=GitRepoStateReader(root=root),
+        pack_state=pack_state,
+        bytes_read=bytes_read,
+    )
 
 
 class Telemetry(TelemetryService):
