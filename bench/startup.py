@@ -35,6 +35,7 @@ def _run(argv: Sequence[str], cwd: str, env: dict[str, str]) -> int:
 
 def _env(pythonpath: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-code caching on, as installed
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     return env
@@ -66,7 +67,9 @@ def main() -> None:
             variants[f"{prefix}search"] = ([*trifecta, *SEARCH], env)
             variants[f"{prefix}resolve_no_lsp"] = ([*trifecta, *RESOLVE], env)
         env = _env(None)
-        subprocess.run([*trifecta, "ctx", "build"], cwd=seg, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*trifecta, "ctx", "build"], cwd=seg, env=env, check=True, capture_output=True
+        )
         for argv, env in variants.values():  # warm caches, .pyc files, name table
             _run(argv, seg, env)
         samples: dict[str, list[int]] = {name: [] for name in variants}

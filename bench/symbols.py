@@ -140,7 +140,7 @@ class Rig:
         from trifecta.application.symbol_index import SymbolIndex
         from trifecta.application.symbols import ResolvePosition, ResolveSelector
         from trifecta.application.telemetry import TelemetryService
-        from trifecta.bootstrap import skeleton_reader
+        from trifecta.bootstrap.skeletons import skeleton_reader
 
         clock = SystemClock()
         self.telemetry = TelemetryService(None, clock, "bench")  # counters only, no sink

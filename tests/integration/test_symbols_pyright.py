@@ -20,7 +20,7 @@ from trifecta.adapters.system.clock import SystemClock
 from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.symbols import ResolvePosition, ResolveSelector, SymbolRequest
 from trifecta.application.telemetry import TelemetryService
-from trifecta.bootstrap import skeleton_reader
+from trifecta.bootstrap.skeletons import skeleton_reader
 
 
 class Rig:

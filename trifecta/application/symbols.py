@@ -50,6 +50,30 @@ class SymbolRequest:
         return self.timeout_ms
 
 
+def symbol_request(
+    query: str,
+    lsp: Mapping[str, Any],
+    *,
+    timeout_ms: int | None = None,
+    require_lsp: bool = False,
+    no_lsp: bool = False,
+) -> SymbolRequest:
+    """The request for ``query`` under the ``lsp.*`` settings: ``timeout_ms`` defaults to
+    ``lsp.timeout_ms``. A warm server answers at once or falls back (``lsp_cold`` /
+    ``lsp_not_ready``); an in-process pyright, or ``require_lsp``, is worth waiting for
+    (up to ``lsp.ready_timeout_ms``)."""
+
+    timeout = int(timeout_ms if timeout_ms is not None else lsp["timeout_ms"])
+    patient = require_lsp or lsp["mode"] == "process"
+    return SymbolRequest(
+        query=query,
+        timeout_ms=timeout,
+        ready_wait_ms=int(lsp["ready_timeout_ms"]) if patient else timeout,
+        use_lsp=bool(lsp["enabled"]) and not no_lsp,
+        require_lsp=require_lsp,
+    )
+
+
 def parse_position(text: str) -> tuple[str, int, int]:
     """``FILE:LINE:COL`` (1-based) -> (file, line, column); raise ``UsageError``."""
 

@@ -70,7 +70,7 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
         "--timeout-ms",
         type=int,
         default=None,
-        help="deadline of each language-server request (default 500)",
+        help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -114,7 +114,13 @@ def build_parser() -> OneLineParser:
     )
     search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
     search.add_argument("--query", "-q", required=True, help="what to look for")
-    search.add_argument("--limit", "-l", type=int, default=None, help="hits to return (default 5)")
+    search.add_argument(
+        "--limit",
+        "-l",
+        type=int,
+        default=None,
+        help="hits to return (default: setting search.limit, 5)",
+    )
     search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
     get = ctx_cmds.add_parser("get", parents=[common], help="chunks by id within a token budget")
     get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
@@ -130,9 +136,14 @@ def build_parser() -> OneLineParser:
         "-b",
         type=int,
         default=None,
-        help="token budget, estimated as characters/4 (default 1500)",
+        help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
     )
-    get.add_argument("--max-chunks", type=int, default=None, help="stop after this many chunks")
+    get.add_argument(
+        "--max-chunks",
+        type=int,
+        default=None,
+        help="stop after this many chunks (default: setting get.max_chunks, 20)",
+    )
     get.add_argument(
         "--stop-on-evidence",
         action="store_true",

@@ -7,7 +7,7 @@ import json
 import sys
 
 from trifecta.adapters.cli.output import emit, flags_from
-from trifecta.embedding import Segment
+from trifecta.api import Segment
 
 
 def _open(ns: argparse.Namespace) -> Segment:
@@ -47,7 +47,7 @@ def run_search(ns: argparse.Namespace) -> int:
 
     segment = _open(ns)
     try:
-        limit = ns.limit if ns.limit is not None else 5
+        limit = ns.limit if ns.limit is not None else segment.defaults.search_limit
         result = segment.ctx_search(SearchRequest(ns.query, limit, ns.sync, bool(ns.json)))
         sys.stdout.write(result.rendered)
     finally:
@@ -68,11 +68,16 @@ def run_get(ns: argparse.Namespace) -> int:
 
     segment = _open(ns)
     try:
+        defaults = segment.defaults
         request = GetRequest(
             ids=_ids(ns.ids),
             mode=ReadMode(ns.mode),
-            budget_token_est=ns.budget_token_est if ns.budget_token_est is not None else 1500,
-            max_chunks=ns.max_chunks if ns.max_chunks is not None else 20,
+            budget_token_est=(
+                defaults.get_budget_token_est
+                if ns.budget_token_est is None
+                else ns.budget_token_est
+            ),
+            max_chunks=defaults.get_max_chunks if ns.max_chunks is None else ns.max_chunks,
             stop_on_evidence=ns.stop_on_evidence,
             query=ns.query,
             sync=ns.sync,

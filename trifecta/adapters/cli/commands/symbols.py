@@ -51,8 +51,8 @@ def render(resolution: Resolution) -> str:
 
 
 def _run(ns: argparse.Namespace, command: str, query: str) -> int:
+    from trifecta.api import Segment
     from trifecta.domain.model import estimate_tokens
-    from trifecta.embedding import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     try:
