@@ -62,6 +62,12 @@ class Segment:
         return self._built
 
     @property
+    def container(self) -> Root:
+        """The composition root behind this segment (built on first use)."""
+
+        return self._root
+
+    @property
     def settings(self) -> dict[str, Any]:
         """The merged settings of this segment (defaults < file < ``TRIFECTA_*`` < given)."""
 

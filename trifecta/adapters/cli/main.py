@@ -49,10 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from pathlib import Path
 
-    from trifecta.adapters.cli.parser import PROG, build_parser
+    from trifecta.adapters.cli.parser import PROG, build_parser, group_of
     from trifecta.domain.errors import TrifectaError, UsageError
 
-    parser = build_parser()
+    parser = build_parser(group_of(args))
     ns = parser.parse_args(args)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(ns, key):
