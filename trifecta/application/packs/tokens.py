@@ -26,7 +26,7 @@ QUERY_STOPWORDS = frozenset(
     off on once only or other our ours out over own re same shan she should shouldn so some
     such than that the their theirs them then there these they this those through to too
     under until up very was wasn we were weren what when where which while who whom why will
-    with won would wouldn you your yours ve""".split()
+    with won would wouldn you your yours ve""".split()  # noqa: SIM905
 )
 # Verbs and words of task descriptions ("Fix ...", "Add support for ...", "Allow ... when"):
 # dropped from queries that read like a sentence (three words or more), where they name the
@@ -36,7 +36,7 @@ TASK_WORDS = frozenset(
     changed changes correct correctly deprecate ensure error fix fixed fixes fixing handle
     handled handles handling improve improved improves instead issue make makes new now
     possible prevent properly remove removed removes rename renamed show shows support
-    supported supports update updated updates use used uses using work works""".split()
+    supported supports update updated updates use used uses using work works""".split()  # noqa: SIM905
 )
 PROSE_WORDS = 3
 
