@@ -184,14 +184,17 @@ class Segment:
 
         return self.ctx_build(incremental)
 
-    def search(self, query: str, limit: int | None = None, sync: bool = False) -> SearchResult:
-        """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``);
+    def search(
+        self, query: str, limit: int | None = None, sync: bool = False, files: bool = False
+    ) -> SearchResult:
+        """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``); with
+        ``files``, ``result.files`` ranks distinct files, each with its best chunks.
         ``limit`` defaults to the ``search.limit`` setting."""
 
         from trifecta.application.packs.search import SearchRequest
 
         limit = self.defaults.search_limit if limit is None else limit
-        return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync))
+        return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync, files=files))
 
     def get(
         self,

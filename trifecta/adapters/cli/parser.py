@@ -146,6 +146,11 @@ def build_parser(only: str | None = None) -> OneLineParser:
             help="hits to return (default: setting search.limit, 5)",
         )
         search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+        search.add_argument(
+            "--files",
+            action="store_true",
+            help="rank files instead of chunks: LIMIT distinct files, each with its best chunks",
+        )
         get = ctx_cmds.add_parser(
             "get", parents=[common], help="chunks by id within a token budget"
         )
