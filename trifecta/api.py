@@ -203,6 +203,8 @@ class Segment:
         budget_token_est: int | None = None,
         query: str | None = None,
         max_chunks: int | None = None,
+        stop_on_evidence: bool = False,
+        sync: bool = False,
     ) -> GetResult:
         """Chunks by id in ``mode`` (skeleton / excerpt / raw) within the token budget;
         ``budget_token_est`` and ``max_chunks`` default to the ``get.*`` settings."""
@@ -218,7 +220,9 @@ class Segment:
                 defaults.get_budget_token_est if budget_token_est is None else budget_token_est
             ),
             max_chunks=defaults.get_max_chunks if max_chunks is None else max_chunks,
+            stop_on_evidence=stop_on_evidence,
             query=query,
+            sync=sync,
         )
         return self.ctx_get(request)
 

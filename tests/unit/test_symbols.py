@@ -175,7 +175,7 @@ def test_no_lsp_port_at_all_is_disabled() -> None:
 @pytest.mark.parametrize("behaviour", ["unavailable", "crashed", "timeout", "error", "not_ready"])
 def test_require_lsp_never_falls_back(behaviour: str) -> None:
     world = World(behaviour)
-    with pytest.raises(LanguageServerError, match="--require-lsp"):
+    with pytest.raises(LanguageServerError, match="require_lsp forbids the fallback"):
         world.position.execute(SymbolRequest("app.py:4:1", require_lsp=True))
     assert world.telemetry.metrics.get("lsp_fallback_count", 0) == 0
 
@@ -206,7 +206,7 @@ def test_require_lsp_without_a_server_fails_at_once() -> None:
     will never come, a ``LanguageServerCold`` naming the fix instead."""
 
     world = World("cold")
-    with pytest.raises(LanguageServerCold, match="run `trifecta lsp start`"):
+    with pytest.raises(LanguageServerCold, match="no warm server runs for this segment"):
         world.position.execute(SymbolRequest("app.py:4:1", ready_wait_ms=10_000, require_lsp=True))
     assert world.server.requests == 0
 

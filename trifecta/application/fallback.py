@@ -38,7 +38,7 @@ BY_LSP = "lsp"
 BY_FALLBACK = "tree_sitter"
 
 FALLBACK_REASONS: dict[str, str] = {
-    "lsp_disabled": "the LSP is switched off (--no-lsp or lsp.enabled = false)",
+    "lsp_disabled": "the LSP is switched off (no_lsp asked, or lsp.enabled = false)",
     "lsp_cold": "no warm pyright server is running for the segment yet (one may be starting)",
     "lsp_unavailable": "pyright could not be started (binary missing or spawn failed)",
     "lsp_crashed": "pyright died or closed its pipes during the session",
@@ -106,8 +106,8 @@ class FallbackPolicy:
                     self._timed_out(request_type, timeout_ms, start)
                 if require_lsp:  # the same class, so callers can tell cold from crashed
                     raise type(e)(
-                        f"pyright could not answer {query} ({reason}: {e}); "
-                        "rerun without --require-lsp to use the fallback"
+                        f"pyright could not answer {query} ({reason}: {e}) and require_lsp "
+                        "forbids the fallback"
                     ) from e
             else:
                 if found or require_lsp:

@@ -22,7 +22,7 @@ from trifecta.domain.errors import (
     PositionOutOfRange,
     UsageError,
 )
-from trifecta.domain.model import Resolution, Selector, SymbolLocation
+from trifecta.domain.model import Resolution, Selector, SymbolLocation, estimate_tokens
 from trifecta.domain.ports import Clock, FileReader, LanguageServer
 from trifecta.domain.selector import parse_selector
 
@@ -111,8 +111,21 @@ def _extra(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k not in reserved}
 
 
+def served_tokens(resolution: Resolution) -> int:
+    """The token estimate of an answer: its matches as ``path:line:col kind qualname``."""
+
+    return estimate_tokens(
+        "\n".join(
+            f"{m.path}:{m.line}:{m.column} {m.kind} {m.qualname or ''}".rstrip()
+            for m in resolution.matches
+        )
+    )
+
+
 class _Resolver:
     """What both use cases share: the LSP session, the policy, enrichment, telemetry."""
+
+    COMMAND = "ast.resolve"  # the command event each answer records
 
     def __init__(
         self,
@@ -138,9 +151,7 @@ class _Resolver:
             if not request.require_lsp:
                 raise
             if not e.starting:  # nothing runs and nothing was launched: waiting is futile
-                raise LanguageServerCold(
-                    "no warm server for this segment; run `trifecta lsp start`"
-                ) from e
+                raise LanguageServerCold("no warm server runs for this segment") from e
             # --require-lsp: the warm server that start() launched is worth waiting for
         if not self._lsp.wait_ready(request.ready_wait_ms):
             raise LanguageServerNotReady(
@@ -189,7 +200,26 @@ class _Resolver:
             fallback_reason=resolution.fallback_reason,
         )
         self._telemetry.observe("selector.resolve", resolution.timing_ms)
+        self._record_command(resolution)
         return resolution
+
+    def _record_command(self, resolution: Resolution) -> None:
+        """The command's own event (``ast.resolve`` / ``ast.definition``), with the tokens
+        of what is served: one ``path:line:col kind qualname`` line per match."""
+
+        self._telemetry.observe(self.COMMAND, resolution.timing_ms)
+        self._telemetry.event(
+            self.COMMAND,
+            {"query": resolution.query[:120]},
+            {
+                "resolved": resolution.resolved,
+                "matches": len(resolution.matches),
+                "resolved_by": resolution.resolved_by,
+                "fallback_reason": resolution.fallback_reason,
+            },
+            resolution.timing_ms,
+            tokens=served_tokens(resolution),
+        )
 
     def _lsp_event(
         self, request_type: str, path: str, found: list[SymbolLocation], start: int, **extra: Any
@@ -261,6 +291,8 @@ class ResolvePosition(_Resolver):
     there: ``textDocument/definition``, else the index (scopes, imports, segment by name,
     ``ambiguous`` when several remain). Raises ``UsageError`` for a malformed position and
     ``FileMissing``/``PathOutsideSegment`` for a bad file."""
+
+    COMMAND = "ast.definition"
 
     def __init__(
         self,
