@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.conftest import CliRunner
 from trifecta.adapters.cli.hints import message_for
 from trifecta.adapters.cli.render.packs import get_json, get_text, search_json, search_text
+from trifecta.adapters.cli.render.skeletons import skeleton_to_json
 from trifecta.adapters.cli.render.symbols import resolution_json, resolution_text
 from trifecta.api import Segment
 from trifecta.domain.errors import InvalidRequest, LanguageServerCold, LanguageServerTimeout
@@ -92,3 +93,19 @@ def test_resolve_events_are_recorded_by_the_application(py_segment: Path) -> Non
     (event,) = [e for e in map(json.loads, lines) if e["cmd"] == "ast.resolve"]
     # "pkg/service.py:11:5 function make_service": 41 characters -> 11 tokens
     assert event["tokens"] == 11 and event["result"]["resolved_by"] == "tree_sitter"
+
+
+def test_skeleton_json_shape(py_segment: Path) -> None:
+    with Segment(py_segment, {"telemetry": {"level": "off"}}) as seg:
+        doc = skeleton_to_json(seg.skeleton("pkg/service.py"))
+    assert set(doc) >= {"path", "parser", "partial", "cache_hit", "source_bytes", "symbols"}
+    assert doc["symbols"][1] == {
+        "kind": "method",
+        "name": "resolve_segment_state",
+        "qualname": "ContextService.resolve_segment_state",
+        "signature": "def resolve_segment_state(self) -> str",
+        "line_start": 7,
+        "line_end": 8,
+        "doc": None,
+        "decorators": [],
+    }

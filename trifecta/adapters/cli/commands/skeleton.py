@@ -15,8 +15,9 @@ from typing import Any
 
 from trifecta.adapters.cli.output import emit, flags_from
 from trifecta.adapters.cli.parser import PROG
+from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
 from trifecta.api import Segment
-from trifecta.application.render import render_stub, skeleton_to_json, symbol_to_json
+from trifecta.application.render import render_stub
 from trifecta.application.skeletons import SkeletonFailure, SkeletonResult
 
 
