@@ -350,14 +350,6 @@ class FakeLanguageServer(LanguageServer):
             return []
         return list(self.symbols.get(path, []))
 
-    def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]:
-        self._serve(timeout_ms)
-        if self.behaviour in ("empty", "not_ready"):
-            return []
-        return [
-            s for locs in self.symbols.values() for s in locs if s.qualname and query in s.qualname
-        ]
-
     def shutdown(self) -> None:
         self.stopped = True
 
