@@ -69,24 +69,28 @@ CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 def run_cli(
-    segment: Path,
+    segment: Path | str | None,
     *args: str,
     check: bool = True,
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m trifecta --segment SEGMENT ARGS...``; with ``check`` (default) exit 0, no
-    traceback. ``env`` adds to (and overrides) the environment; ``TRIFECTA_*`` variables of
-    the caller are dropped so a test sees only what it sets."""
+    """``python -m trifecta [--segment SEGMENT] ARGS...`` (no ``--segment`` when None); with
+    ``check`` (default) exit 0, no traceback. ``env`` adds to (and overrides) the
+    environment; ``TRIFECTA_*`` variables of the caller are dropped so a test sees only
+    what it sets."""
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    seg = [] if segment is None else ["--segment", str(segment)]
     proc = subprocess.run(
-        [sys.executable, "-m", "trifecta", "--segment", str(segment), *args],
+        [sys.executable, "-m", "trifecta", *seg, *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=timeout,
         env={**base, **(env or {})},
+        cwd=cwd,
     )
     if check:
         assert proc.returncode == 0, proc.stderr

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.integration.test_pyright_adapter import write_project
 from trifecta.adapters.pyright.process import group_members
 
@@ -30,14 +31,7 @@ ENV = {**os.environ, "TRIFECTA_LSP_READY_TIMEOUT_MS": "60000"}
 
 
 def cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trifecta", "--segment", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=ENV,
-    )
+    return run_cli(root, *args, check=False, env=ENV, timeout=timeout)
 
 
 def resolve(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
