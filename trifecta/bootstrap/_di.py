@@ -49,14 +49,14 @@ def _import_library() -> None:
     placeholder.gather = _gather  # type: ignore[attr-defined]
     sys.modules["asyncio"] = placeholder
     try:
-        import dependency_injector.containers  # noqa: F401
-        import dependency_injector.providers  # noqa: F401
+        import dependency_injector.containers
+        import dependency_injector.providers
     except ImportError:  # a release that needs more of asyncio at import: load it for real
         for name in [m for m in sys.modules if m.split(".")[0] == "dependency_injector"]:
             del sys.modules[name]
         if sys.modules.get("asyncio") is placeholder:
             del sys.modules["asyncio"]
-        import dependency_injector.containers  # noqa: F401
+        import dependency_injector.containers
         import dependency_injector.providers  # noqa: F401
     finally:
         if sys.modules.get("asyncio") is placeholder:
