@@ -22,7 +22,7 @@ from typing import Any
 from bench._common import emit
 from trifecta import Telemetry
 from trifecta.adapters.jsonl_telemetry.sink import encode_lines
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 
 ARGS = {"query": "how does the context pack pick chunks", "limit": 5}
 RESULT = {"hits": 5, "returned_ids": ["a.md#intro", "b.py#Pack", "c.py#load"], "status": "ok"}

@@ -70,12 +70,16 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ),
     (
         "symbols of one class, selected with #Member",
-        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#ExtractSkeleton"],
+        [
+            "ast",
+            "symbols",
+            "sym://python/mod/trifecta.application.skeletons.use_cases#ExtractSkeleton",
+        ],
         (0,),
     ),
     (
         "an unknown member is exit 1",
-        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#Nope"],
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons.use_cases#Nope"],
         (1,),
     ),
     ("a path outside the segment is refused (exit 1)", ["ast", "skeleton", "/etc/hostname"], (1,)),

@@ -26,9 +26,13 @@ if TYPE_CHECKING:
     from trifecta.application.packs.stats import PackStatsReport
     from trifecta.application.packs.validate import ValidationReport
     from trifecta.application.settings import RequestDefaults
-    from trifecta.application.skeletons import ModuleSymbols, SkeletonBatch, SkeletonResult
-    from trifecta.application.symbols import SymbolRequest
-    from trifecta.application.telemetry import TelemetryService
+    from trifecta.application.skeletons.use_cases import (
+        ModuleSymbols,
+        SkeletonBatch,
+        SkeletonResult,
+    )
+    from trifecta.application.symbols.use_cases import SymbolRequest
+    from trifecta.application.telemetry.service import TelemetryService
     from trifecta.bootstrap import Root
     from trifecta.domain.model import Resolution, Selector
 
@@ -88,7 +92,7 @@ class Segment:
     def _symbol_request(
         self, query: str, timeout_ms: int | None, require_lsp: bool, no_lsp: bool
     ) -> SymbolRequest:
-        from trifecta.application.symbols import symbol_request
+        from trifecta.application.symbols.use_cases import symbol_request
 
         return symbol_request(
             query,

@@ -17,9 +17,9 @@ from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_M
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.symbols import ResolvePosition, ResolveSelector, SymbolRequest
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.use_cases import ResolvePosition, ResolveSelector, SymbolRequest
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap.skeletons import skeleton_reader
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import run_cli
 from tests.fixtures.synthetic_telemetry import generate_synthetic_events, replay
 from trifecta import Telemetry
-from trifecta.application.telemetry_summary import nearest_rank
+from trifecta.application.telemetry.summary import nearest_rank
 
 REPO = Path(__file__).resolve().parents[2]
 

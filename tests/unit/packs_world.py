@@ -16,7 +16,7 @@ from trifecta.application.packs.build import BuildPack
 from trifecta.application.packs.get import GetChunks, GetRequest, GetResult
 from trifecta.application.packs.ingest import PackSettings
 from trifecta.application.packs.search import SearchPack, SearchRequest, SearchResult
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.ports import SkeletonParser
 
 

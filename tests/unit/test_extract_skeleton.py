@@ -13,14 +13,14 @@ from tests.fakes import (
     FakeSkeletonParser,
     FakeTelemetrySink,
 )
-from trifecta.application.skeletons import (
+from trifecta.application.skeletons.use_cases import (
     ExtractSkeleton,
     ExtractSkeletons,
     SelectModuleSymbols,
     SkeletonFailure,
     SkeletonResult,
 )
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import FileMissing, NotPython, PathOutsideSegment, SymbolNotFound
 from trifecta.domain.model import ReadMode, Selector
 from trifecta.domain.selector import module_candidates

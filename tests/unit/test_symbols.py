@@ -15,19 +15,19 @@ from tests.fakes import (
     FakeTelemetrySink,
     skeletons_of,
 )
-from trifecta.application.fallback import FALLBACK_REASONS
-from trifecta.application.symbol_index import (
+from trifecta.application.symbols.fallback import FALLBACK_REASONS
+from trifecta.application.symbols.index import (
     SymbolIndex,
     identifier_at,
     scan_imports,
 )
-from trifecta.application.symbols import (
+from trifecta.application.symbols.use_cases import (
     ResolvePosition,
     ResolveSelector,
     SymbolRequest,
     parse_position,
 )
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     LanguageServerCold,

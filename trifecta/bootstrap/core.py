@@ -20,7 +20,7 @@ from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.system.labels import segment_label
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap._di import containers, deferred, providers
 
 
@@ -79,6 +79,6 @@ class Core(containers.DeclarativeContainer):
         bytes_read=providers.Callable(bytes_read_of, file_reader),
     )
     telemetry_summary = providers.Factory(
-        deferred("trifecta.application.telemetry_summary:SummarizeTelemetry"),
+        deferred("trifecta.application.telemetry.summary:SummarizeTelemetry"),
         sink=telemetry_sink,
     )

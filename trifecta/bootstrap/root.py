@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from trifecta.adapters.config.loader import load_settings
 from trifecta.application.settings import env_layer, merge_settings
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap._di import providers
 from trifecta.bootstrap.core import Core
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
-from trifecta.application.skeletons import ExtractSkeleton
+from trifecta.application.skeletons.use_cases import ExtractSkeleton
 from trifecta.bootstrap._di import containers, deferred, providers
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import ReadMode, Skeleton
@@ -72,14 +72,14 @@ class Skeletons(containers.DeclarativeContainer):
     )
     skeleton_of = providers.Singleton(cached_skeletons, extract=extract)
     extract_many = providers.Factory(
-        deferred("trifecta.application.skeletons:ExtractSkeletons"),
+        deferred("trifecta.application.skeletons.use_cases:ExtractSkeletons"),
         reader=core.file_reader,
         extract=extract,
         clock=core.clock,
         telemetry=core.telemetry,
     )
     module_symbols = providers.Factory(
-        deferred("trifecta.application.skeletons:SelectModuleSymbols"),
+        deferred("trifecta.application.skeletons.use_cases:SelectModuleSymbols"),
         reader=core.file_reader,
         extract=extract,
         clock=core.clock,

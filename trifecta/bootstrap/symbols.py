@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trifecta.adapters.name_index.store import SqliteNameIndexStore
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.symbols import ResolvePosition, ResolveSelector
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.use_cases import ResolvePosition, ResolveSelector
 from trifecta.bootstrap._di import containers, deferred, providers
 from trifecta.domain.ports import Clock
 
@@ -70,7 +70,7 @@ class Symbols(containers.DeclarativeContainer):
         clock=core.clock,
     )
     lsp_listener = providers.Factory(
-        deferred("trifecta.application.symbols:LspTelemetry"), telemetry=core.telemetry
+        deferred("trifecta.application.symbols.use_cases:LspTelemetry"), telemetry=core.telemetry
     )
     lsp_daemon = providers.Factory(
         deferred("trifecta.adapters.lsp_daemon.server:LspDaemon"),

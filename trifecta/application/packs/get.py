@@ -20,7 +20,7 @@ from trifecta.application.packs.ingest import parse_python
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.packs.tokens import query_terms, tokenize
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InputError, InvalidRequest, UnknownChunks
 from trifecta.domain.model import FileText, ReadMode, estimate_tokens
 from trifecta.domain.packs import PackChunk

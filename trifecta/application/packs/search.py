@@ -11,7 +11,7 @@ from trifecta.application.packs.freshness import Freshness, check_freshness
 from trifecta.application.packs.ranking import CANDIDATES, RankedFile, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InvalidRequest, PackCorrupt, PackMissing, UsageError
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit

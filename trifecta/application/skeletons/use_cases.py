@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from trifecta.application.render import render_stub
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.skeletons.stub import render_stub
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     FileRefused,

@@ -1,6 +1,6 @@
 """Symbol resolution use cases: a selector or a position -> definition locations, through
 the language server when it can answer and the skeleton index when it cannot (the policy
-is ``trifecta/application/fallback.py``).
+is ``trifecta/application/symbols/fallback.py``).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from trifecta.application.fallback import FallbackPolicy, IndexAnswer
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.symbols.fallback import FallbackPolicy, IndexAnswer
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     FileTooLarge,

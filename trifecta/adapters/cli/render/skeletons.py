@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trifecta.application.skeletons import SkeletonResult
+from trifecta.application.skeletons.use_cases import SkeletonResult
 from trifecta.domain.model import SkeletonEntry
 
 
