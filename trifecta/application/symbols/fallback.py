@@ -19,8 +19,8 @@ empty answer is an unresolved LSP answer. The container never decides any of thi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
@@ -32,7 +32,7 @@ from trifecta.domain.errors import (
     LanguageServerUnavailable,
 )
 from trifecta.domain.model import Resolution, SymbolLocation
-from trifecta.domain.ports import Clock
+from trifecta.domain.ports import Clock, SymbolResolver
 
 BY_LSP = "lsp"
 BY_FALLBACK = "tree_sitter"
@@ -73,12 +73,13 @@ class IndexAnswer:
     ambiguous: bool = False
 
 
-LspAttempt = Callable[[], Sequence[SymbolLocation]]
-IndexAttempt = Callable[[], IndexAnswer]
+# Ask one resolver the query (its ``resolve_selector`` or its ``resolve_position``).
+Ask = Callable[[SymbolResolver], Resolution]
 
 
 class FallbackPolicy:
-    """Runs one query through the LSP and, when it cannot answer, through the index."""
+    """Composes two ``SymbolResolver``s: the language server's, and when it cannot answer,
+    the index's. Pure: no I/O of its own, only the two resolvers and telemetry."""
 
     def __init__(self, telemetry: TelemetryService, clock: Clock) -> None:
         self._telemetry = telemetry
@@ -89,8 +90,9 @@ class FallbackPolicy:
         query: str,
         request_type: str,
         timeout_ms: int,
-        lsp: LspAttempt | None,
-        index: IndexAttempt,
+        lsp: SymbolResolver | None,
+        index: SymbolResolver,
+        ask: Ask,
         require_lsp: bool = False,
     ) -> Resolution:
         """``lsp`` None means the LSP is disabled for this call."""
@@ -99,7 +101,7 @@ class FallbackPolicy:
         reason = "lsp_disabled"
         if lsp is not None:
             try:
-                found = tuple(lsp())
+                answer = ask(lsp)
             except LanguageServerError as e:
                 reason = reason_for(e)
                 if reason == "lsp_timeout":
@@ -110,15 +112,15 @@ class FallbackPolicy:
                         "forbids the fallback"
                     ) from e
             else:
-                if found or require_lsp:
-                    return Resolution(query, found, BY_LSP, None, len(found) > 1, self._ms(start))
+                if answer.matches or require_lsp:
+                    return replace(
+                        answer, query=query, fallback_reason=None, timing_ms=self._ms(start)
+                    )
                 reason = "lsp_empty"
         if reason != "lsp_disabled":
             self._telemetry.incr("lsp_fallback_count")
-        answer = index()
-        return Resolution(
-            query, answer.matches, BY_FALLBACK, reason, answer.ambiguous, self._ms(start)
-        )
+        answer = ask(index)
+        return replace(answer, query=query, fallback_reason=reason, timing_ms=self._ms(start))
 
     def _ms(self, start: int) -> int:
         return (self._clock.monotonic_ns() - start) // 1_000_000
