@@ -1,4 +1,5 @@
-"""Search on fakes: ranking cases, tie-breaks, freshness and --sync."""
+"""Search on fakes: freshness, --sync, events and failures (ranking itself is tested on
+the real SQLite index: tests/integration/test_search_ranking*.py)."""
 
 from __future__ import annotations
 
@@ -16,24 +17,6 @@ FILES: dict[str, bytes | str] = {
     "src/other.py": "def unrelated\n",
     "docs/guide.md": "# Context service\n\nThe context service builds context.\n",
 }
-
-
-def test_camel_case_class_name_finds_its_snake_case_file_first() -> None:
-    world = World(FILES)
-    world.build()
-    result = world.search("ContextService")
-    assert result.hits[0].chunk.path == "src/context_service.py"
-    assert result.hits[0].chunk.id == "src/context_service.py#ContextService"
-    assert not result.freshness.stale
-
-
-def test_scores_descend_and_ties_break_by_id() -> None:
-    world = World({f"pkg/m{i}.py": "def same\n" for i in range(4)})
-    world.build()
-    hits = world.search("same", limit=10).hits
-    keys = [(-h.score, h.chunk.id) for h in hits]
-    assert keys == sorted(keys)
-    assert len({h.score for h in hits if h.chunk.kind == "function"}) == 1
 
 
 def test_stale_pack_is_reported_with_changed_new_and_deleted_paths() -> None:
