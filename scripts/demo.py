@@ -57,7 +57,7 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ),
     (
         "go to the definition of `emit` where the symbols command imports it",
-        ["ast", "definition", "trifecta/adapters/cli/commands/symbols.py:9:42"],
+        ["ast", "definition", "trifecta/adapters/cli/commands/symbols.py:8:42"],
         (0,),
     ),
     ("an unknown symbol is exit 1", ["ast", "resolve", "trifecta.domain.selector:nope"], (1,)),
