@@ -8,6 +8,9 @@ The CLI uses the same facade. Everything is built by the one composition root
 (``trifecta.bootstrap.Root``), on first use: one root per ``Segment``, so one telemetry
 service and one ``run_id`` for everything a segment does. A request left without a limit,
 budget or timeout takes it from the settings (``RequestDefaults``).
+
+(About 300 lines on purpose: one method per capability, each a few lines of delegation,
+so the whole public surface reads in one place.)
 """
 
 from __future__ import annotations
