@@ -100,6 +100,8 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "trifecta.adapters.pyright.server",
         "trifecta.adapters.lsp_daemon.client",
         "trifecta.application.packs.build",
+        "trifecta.application.packs.get",
+        "trifecta.application.skeletons.use_cases",
         "asyncio",
     ):
         assert absent not in loaded, absent

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from trifecta.application.packs.freshness import Freshness
-from trifecta.application.packs.get import GetResult, ServedChunk
-from trifecta.application.packs.ranking import RankedFile
-from trifecta.application.packs.search import SearchResult
-from trifecta.domain.packs import IndexHit
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: a search must not import get (and its parsers)
+    from trifecta.application.packs.freshness import Freshness
+    from trifecta.application.packs.get import GetResult, ServedChunk
+    from trifecta.application.packs.ranking import RankedFile
+    from trifecta.application.packs.search import SearchResult
+    from trifecta.domain.packs import IndexHit
 
 SYNC_HINT = "run ctx sync or pass --sync"
 
