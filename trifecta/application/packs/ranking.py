@@ -40,8 +40,9 @@ CROWDING = 0.5
 PROSE = 0.5
 SCORE_DIGITS = 4
 
-# Path patterns of demoted code: a pattern without ``/`` matches any one path component
-# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax).
+# Path patterns of demoted files: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
+# ignored). Change logs are here too: they narrate every task in a task's own words.
 DEFAULT_DEMOTE: tuple[str, ...] = (
     "test",
     "tests",
@@ -61,6 +62,14 @@ DEFAULT_DEMOTE: tuple[str, ...] = (
     "vendored",
     "third_party",
     "packages",
+    "changes*.md",
+    "changelog*.md",
+    "history*.md",
+    "news*.md",
+    "changes*.rst",
+    "changelog*.rst",
+    "history*.rst",
+    "news*.rst",
 )
 # Query words that make a query "about tests": then tests are not demoted.
 TEST_WORDS = frozenset({"test", "tests", "testing", "pytest", "unittest", "fixture", "fixtures"})
@@ -68,10 +77,12 @@ _NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def is_demoted(path: str, patterns: Sequence[str] = DEFAULT_DEMOTE) -> bool:
-    parts = path.split("/")
+    low = path.lower()
+    parts = low.split("/")
     for pattern in patterns:
+        pattern = pattern.lower()
         if "/" in pattern:
-            if fnmatchcase(path, pattern):
+            if fnmatchcase(low, pattern):
                 return True
         elif any(fnmatchcase(part, pattern) for part in parts):
             return True
