@@ -183,9 +183,11 @@ def test_an_index_of_an_older_schema_is_refused_and_rebuilt_by_a_sync(tmp_path: 
     with conn:
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     conn.close()
-    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
-        with pytest.raises(PackCorrupt, match="another version of trifecta"):
-            seg.search("response")
+    with (
+        trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg,
+        pytest.raises(PackCorrupt, match="another version of trifecta"),
+    ):
+        seg.search("response")
     with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
         report = seg.build(incremental=True)
         assert len(report.read) == 4  # rebuilt in full
