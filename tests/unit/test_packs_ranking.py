@@ -33,9 +33,18 @@ def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> Non
         "requests/packages/urllib3/poolmanager.py",
         "pkg/_vendor/six.py",
         "third_party/x/y.py",
+        "CHANGELOG.md",
+        "docs/Changes.md",
     ):
         assert is_demoted(path), path
-    for path in ("src/pkg/testing_utils_not.py", "pkg/contest.py", "pkg/latest.py", "a/b.py"):
+    for path in (
+        "src/pkg/testing_utils_not.py",
+        "pkg/contest.py",
+        "pkg/latest.py",
+        "a/b.py",
+        "pkg/history.py",
+        "pkg/newsletter.py",
+    ):
         assert not is_demoted(path), path
     assert is_demoted("gen/x.py", ("gen/*",)) and not is_demoted("src/gen.py", ("gen/*",))
 

@@ -148,11 +148,17 @@ class SqliteSearchIndex(SearchIndex):
                 st = self.path.stat()
             except FileNotFoundError as e:
                 raise PackMissing("no search index, run ctx build") from e
+            conn = sqlite3.connect(self.path)
             try:
-                conn = sqlite3.connect(self.path)
-                conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as e:
+                conn.close()
                 raise PackCorrupt("pack index is corrupt, run ctx build") from e
+            if row is None or str(row[0]) != INDEX_SCHEMA:
+                conn.close()
+                raise PackCorrupt(
+                    "the search index was built by another version of trifecta, run ctx build"
+                )
             self._conn = conn
             self._file_id = (st.st_dev, st.st_ino)
         return self._conn

@@ -34,10 +34,15 @@ FILE_SHARE = 0.5
 PATH_WEIGHT = 1.0
 # Weights of a file's 1st, 2nd, 3rd... best chunk in its evidence.
 FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
+# A file's n-th best chunk has its final score multiplied by CROWDING ** (n - 1), so a page
+# of hits spans several files instead of one file's every method.
+CROWDING = 0.5
+PROSE = 0.5
 SCORE_DIGITS = 4
 
-# Path patterns of demoted code: a pattern without ``/`` matches any one path component
-# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax).
+# Path patterns of demoted files: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
+# ignored). Change logs are here too: they narrate every task in a task's own words.
 DEFAULT_DEMOTE: tuple[str, ...] = (
     "test",
     "tests",
@@ -57,6 +62,14 @@ DEFAULT_DEMOTE: tuple[str, ...] = (
     "vendored",
     "third_party",
     "packages",
+    "changes*.md",
+    "changelog*.md",
+    "history*.md",
+    "news*.md",
+    "changes*.rst",
+    "changelog*.rst",
+    "history*.rst",
+    "news*.rst",
 )
 # Query words that make a query "about tests": then tests are not demoted.
 TEST_WORDS = frozenset({"test", "tests", "testing", "pytest", "unittest", "fixture", "fixtures"})
@@ -64,10 +77,12 @@ _NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def is_demoted(path: str, patterns: Sequence[str] = DEFAULT_DEMOTE) -> bool:
-    parts = path.split("/")
+    low = path.lower()
+    parts = low.split("/")
     for pattern in patterns:
+        pattern = pattern.lower()
         if "/" in pattern:
-            if fnmatchcase(path, pattern):
+            if fnmatchcase(low, pattern):
                 return True
         elif any(fnmatchcase(part, pattern) for part in parts):
             return True
@@ -126,6 +141,13 @@ def combine(
     already carry the role and definition factors)."""
 
     by_file: dict[str, list[IndexHit]] = {}
+    if PROSE != 1.0:
+        hits = [
+            IndexHit(h.chunk, h.score * PROSE, h.preview)
+            if h.chunk.kind in ("section", "document")
+            else h
+            for h in hits
+        ]
     for hit in hits:
         by_file.setdefault(hit.chunk.path, []).append(hit)
     file_score: dict[str, float] = {}
@@ -135,8 +157,13 @@ def combine(
         evidence = sum(w * h.score for w, h in zip(FILE_DECAY, ordered, strict=False))
         file_score[path] = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
     chunks = [
-        IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * file_score[h.chunk.path]), h.preview)
-        for h in hits
+        IndexHit(
+            h.chunk,
+            _rounded((h.score + FILE_SHARE * file_score[path]) * CROWDING**n),
+            h.preview,
+        )
+        for path, file_hits in by_file.items()
+        for n, h in enumerate(file_hits)
     ]
     chunks.sort(key=lambda h: (-h.score, h.chunk.id))
     files = [
