@@ -46,7 +46,7 @@ def resolver(
     reader = LocalFileReader(project)
     index = SymbolIndex(reader, skeleton_reader(reader))
     if request.param == "index":
-        return "tree_sitter", IndexSymbolResolver(index)
+        return "ast", IndexSymbolResolver(index)  # valid files: ast built the entries
     clock = SystemClock()
     telemetry = TelemetryService(FakeTelemetrySink(), clock, "seg")
     lsp = LspSymbolResolver(pyright, index, telemetry, clock, ready_wait_ms=READY_WAIT_MS)
@@ -84,3 +84,16 @@ def test_an_unknown_member_is_an_answer_without_matches(
     _, r = resolver
     answer = r.resolve_selector(Selector("pkg.mod", "Nope"), REQUEST_WAIT_MS)
     assert answer.matches == () and not answer.resolved
+
+
+def test_the_index_says_which_parser_built_the_entry(tmp_path: Path) -> None:
+    broken = "def ok():\n    return 1\n\n\ndef later(:\n    pass\n"  # ast cannot parse it
+    write_project(tmp_path, {"good.py": "def ok():\n    return 1\n", "bad.py": broken})
+    reader = LocalFileReader(tmp_path)
+    resolver = IndexSymbolResolver(SymbolIndex(reader, skeleton_reader(reader)))
+    good = resolver.resolve_selector(Selector("good", "ok"), 500)
+    bad = resolver.resolve_selector(Selector("bad", "ok"), 500)
+    assert (good.resolved_by, good.matches[0].line) == ("ast", 1)
+    assert (bad.resolved_by, bad.matches[0].line) == ("tree_sitter", 1)
+    missing = resolver.resolve_position("bad.py", 2, 5, 500)  # `return 1`: nothing defined
+    assert missing.resolved_by == "tree_sitter"  # no match: the searched file's parser

@@ -52,7 +52,7 @@ def test_resolution_renders_matches_and_who_answered(py_segment: Path) -> None:
         answer = seg.resolve("pkg.service:ContextService", no_lsp=True)
     text = resolution_text(answer)
     assert text.splitlines()[0] == "pkg/service.py:4:7  class ContextService"
-    assert "answered by tree_sitter, lsp_disabled" in text
+    assert "answered by ast, lsp_disabled" in text
     assert resolution_json(answer)["matches"][0]["qualname"] == "ContextService"
 
 
@@ -92,7 +92,7 @@ def test_resolve_events_are_recorded_by_the_application(py_segment: Path) -> Non
     lines = (py_segment / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
     (event,) = [e for e in map(json.loads, lines) if e["cmd"] == "ast.resolve"]
     # "pkg/service.py:11:5 function make_service": 41 characters -> 11 tokens
-    assert event["tokens"] == 11 and event["result"]["resolved_by"] == "tree_sitter"
+    assert event["tokens"] == 11 and event["result"]["resolved_by"] == "ast"
 
 
 def test_skeleton_json_shape(py_segment: Path) -> None:

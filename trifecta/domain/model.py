@@ -135,8 +135,9 @@ class SymbolLocation:
 class Resolution:
     """The answer to a symbol query and who gave it.
 
-    ``resolved_by`` is ``lsp`` or ``tree_sitter``; ``fallback_reason`` is None when the LSP
-    answered, else one of the documented reasons (see docs/architecture.md).
+    ``resolved_by`` is ``lsp``, or for the index fallback the parser that built the answering
+    entry (``ast`` or ``tree_sitter``); ``fallback_reason`` is None when the LSP answered,
+    else one of the documented reasons (see docs/architecture.md).
     """
 
     query: str

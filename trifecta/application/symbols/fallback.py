@@ -11,7 +11,8 @@ Ask the language server first. Fall back to the skeleton index when the server
     answered with an error ...................... lsp_error
     answered, but with nothing (in the segment) . lsp_empty
 
-Every answer says who gave it (``resolved_by``: ``lsp`` | ``tree_sitter``) and why the
+Every answer says who gave it (``resolved_by``: ``lsp``, or the parser of the index entry,
+``ast`` | ``tree_sitter``) and why the
 fallback answered (``fallback_reason``: None or one of the reasons above). With
 ``require_lsp`` the policy never falls back: a server failure is an error (exit 1) and an
 empty answer is an unresolved LSP answer. The container never decides any of this.
@@ -35,7 +36,9 @@ from trifecta.domain.model import Resolution, SymbolLocation
 from trifecta.domain.ports import Clock, SymbolResolver
 
 BY_LSP = "lsp"
-BY_FALLBACK = "tree_sitter"
+BY_FALLBACK = (
+    "tree_sitter"  # the index, when no skeleton names the parser (and lsp.timeout's fallback_to)
+)
 
 FALLBACK_REASONS: dict[str, str] = {
     "lsp_disabled": "the LSP is switched off (no_lsp asked, or lsp.enabled = false)",

@@ -6,7 +6,10 @@
   index (kind, qualified name, last line). Raises ``LanguageServerError`` subclasses when
   the server cannot answer; answers ``resolved_by = "lsp"``.
 - ``IndexSymbolResolver``: over the segment's ``SymbolIndex`` (skeletons parsed by ``ast``,
-  Tree-sitter when ``ast`` fails). Never raises for an unknown symbol.
+  Tree-sitter when ``ast`` fails). Never raises for an unknown symbol. ``resolved_by`` is
+  the parser that built the answering entry's skeleton (``ast`` or ``tree_sitter``): the
+  first match's file, or with no match the file that was searched (``tree_sitter`` when
+  no skeleton could be had at all).
 
 Both implement ``trifecta.domain.ports.SymbolResolver`` (contract-tested together in
 ``tests/contract/test_symbol_resolver_contract.py``).
@@ -36,12 +39,20 @@ class IndexSymbolResolver:
 
     def resolve_selector(self, selector: Selector, timeout_ms: int) -> Resolution:
         answer = self._index.resolve_selector(selector)
-        return Resolution(str(selector), answer.matches, BY_INDEX, None, answer.ambiguous)
+        split = self._index.split_selector(selector)
+        by = self._parser(answer.matches, split[0] if split else None)
+        return Resolution(str(selector), answer.matches, by, None, answer.ambiguous)
 
     def resolve_position(self, path: str, line: int, column: int, timeout_ms: int) -> Resolution:
         answer = self._index.resolve_position(path, line, column)
         query = f"{path}:{line}:{column}"
-        return Resolution(query, answer.matches, BY_INDEX, None, answer.ambiguous)
+        by = self._parser(answer.matches, path)
+        return Resolution(query, answer.matches, by, None, answer.ambiguous)
+
+    def _parser(self, matches: tuple[SymbolLocation, ...], searched: str | None) -> str:
+        path = matches[0].path if matches else searched
+        skeleton = self._index.skeleton(path) if path is not None else None
+        return skeleton.parser if skeleton is not None else BY_INDEX
 
 
 class LspSymbolResolver:
