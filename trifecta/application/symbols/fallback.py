@@ -36,9 +36,8 @@ from trifecta.domain.model import Resolution, SymbolLocation
 from trifecta.domain.ports import Clock, SymbolResolver
 
 BY_LSP = "lsp"
-BY_FALLBACK = (
-    "tree_sitter"  # the index, when no skeleton names the parser (and lsp.timeout's fallback_to)
-)
+# The index's label when no skeleton names the parser (and ``lsp.timeout``'s fallback_to).
+BY_FALLBACK = "tree_sitter"
 
 FALLBACK_REASONS: dict[str, str] = {
     "lsp_disabled": "the LSP is switched off (no_lsp asked, or lsp.enabled = false)",
