@@ -9,7 +9,9 @@ has one), and scores the files against the gold:
 - ``recall@1`` / ``recall@5``: mean over tasks of |gold ∩ top k files| / |gold|;
 - ``recall_any@5``: share of tasks with any gold file in the top 5;
 - ``mrr``: mean reciprocal rank of the first gold file (0 when none is in the list);
-- ``top1_test``: share of tasks whose first file is a test file (diagnostic).
+- ``top1_test``: share of tasks whose first file is a test file (diagnostic);
+- ``files``: mean number of distinct files in the list (diagnostic: ``--limit`` chunk hits
+  often name fewer than 5 files).
 
 The baseline, in the same run on the same files trifecta indexed: BM25 (``rank_bm25``'s
 Okapi, default parameters) with one document per file, no fields, no chunks; tokens are
@@ -22,7 +24,7 @@ across runs; the pack (``_ctx/``) is rebuilt on every run, so the figures are to
 Prints one JSON object. Usage:
     python -m bench.search_quality [--data DIR] [--split dev|holdout|all]
         [--projects a,b] [--styles subject,identifiers,stdlib] [--max-tasks N]
-        [--limit 10] [--details FILE]
+        [--limit 10] [--details FILE] [--jobs N]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,26 +204,30 @@ def _path_of(item: Any) -> str | None:
 def trifecta_files(
     seg: Any, query: str, limit: int, use_files: bool
 ) -> tuple[list[str], list[str]]:
-    """The distinct files in rank order, and the top chunk ids (for error analysis)."""
+    """The distinct files in rank order, and the hits as ``id [kind, ~tokens, score]`` (for
+    error analysis)."""
 
-    result = seg.search(query, limit=limit, files=True) if use_files else seg.search(query, limit)
-    chunk_ids: list[str] = []
-    for hit in getattr(result, "hits", ()):
+    kwargs: dict[str, Any] = {"files": True} if use_files else {}
+    result = seg.search(query, limit=limit, **kwargs)
+    hits: list[str] = []
+    for hit in getattr(result, "hits", None) or ():
         chunk = getattr(hit, "chunk", None)
         if chunk is not None:
-            chunk_ids.append(f"{chunk.id} [{chunk.kind}, ~{chunk.token_est} tok]")
+            hits.append(
+                f"{chunk.id} [{chunk.kind}, ~{chunk.token_est} tok, {float(hit.score):.2f}]"
+            )
     items: Iterable[Any] = getattr(result, "files", None) or getattr(result, "hits", None) or ()
     ranked: list[str] = []
     for item in items:
         path = _path_of(item)
         if path is not None and path not in ranked:
             ranked.append(path)
-    return ranked, chunk_ids[:5]
+    return ranked, hits
 
 
 # ---- metrics ------------------------------------------------------------------------------
 
-METRICS = ("recall@1", "recall@5", "recall_any@5", "mrr", "top1_test")
+METRICS = ("recall@1", "recall@5", "recall_any@5", "mrr", "top1_test", "files")
 
 
 def score(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
@@ -232,6 +239,7 @@ def score(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
         "recall_any@5": 1.0 if wanted & set(ranked[:5]) else 0.0,
         "mrr": 0.0 if first is None else 1.0 / (first + 1),
         "top1_test": 1.0 if ranked and is_test_path(ranked[0]) else 0.0,
+        "files": float(len(ranked)),
     }
 
 
@@ -285,56 +293,90 @@ def corpora(tasks: Sequence[dict[str, Any]], data: Path) -> list[Corpus]:
     return list(grouped.values())
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    key: str
+    rows: list[dict[str, Any]]
+    files: int
+    mode: str
+    timing: dict[str, float]
+
+
+def evaluate_corpus(corpus: Corpus, data: Path, limit: int) -> Evaluated:
+    """Materialise, build, and run every task of one corpus (a pool worker's unit)."""
+
+    first = corpus.tasks[0]
+    t0 = time.perf_counter()
+    if not first.get("corpus"):
+        materialise(data, first["project"], first["mirror"], first["parent"])
+    t1 = time.perf_counter()
+    files, build_s = build_pack(corpus.root)
+    t2 = time.perf_counter()
+    bm25 = Bm25(corpus.root, files, data / "bm25-cache")
+    t3 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    with trifecta.open_segment(corpus.root) as seg:
+        use_files = files_mode(seg.search)
+        for task in corpus.tasks:
+            ranked, hits = trifecta_files(seg, task["query"], limit, use_files)
+            baseline = bm25.search(task["query"], limit)
+            rows.append(
+                {
+                    "id": task["id"],
+                    "project": task["project"],
+                    "style": task["style"],
+                    "query": task["query"],
+                    "gold": task["gold"],
+                    "parent": task.get("parent"),
+                    "trifecta_top5": ranked[:5],
+                    "trifecta_files": ranked[:limit],
+                    "trifecta_hits": hits,
+                    "bm25_top5": baseline[:5],
+                    "bm25_files": baseline,
+                    "trifecta_scores": score(ranked[:limit], task["gold"]),
+                    "bm25_scores": score(baseline, task["gold"]),
+                }
+            )
+    t4 = time.perf_counter()
+    timing = {"materialise_s": t1 - t0, "build_s": build_s, "bm25_s": t3 - t2, "search_s": t4 - t3}
+    mode = "files" if use_files else "chunks collapsed to files"
+    return Evaluated(corpus.key, rows, len(files), mode, timing)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data: Path = args.data
     tasks = load_tasks(data / "tasks.jsonl", args)
     if not tasks:
         raise ValueError("no task matches the filters")
     groups = corpora(tasks, data)
+    # The biggest corpora first, so a pool does not end on one long build.
+    groups.sort(key=lambda c: (not c.tasks[0].get("corpus"), c.key))
     rows: list[dict[str, Any]] = []
     timing = {"materialise_s": 0.0, "build_s": 0.0, "bm25_s": 0.0, "search_s": 0.0}
-    mode = ""
+    modes: set[str] = set()
     started = time.perf_counter()
-    for n, corpus in enumerate(groups, 1):
-        first = corpus.tasks[0]
-        t0 = time.perf_counter()
-        if not first.get("corpus"):
-            materialise(data, first["project"], first["mirror"], first["parent"])
-        t1 = time.perf_counter()
-        files, build_s = build_pack(corpus.root)
-        t2 = time.perf_counter()
-        bm25 = Bm25(corpus.root, files, data / "bm25-cache")
-        t3 = time.perf_counter()
-        with trifecta.open_segment(corpus.root) as seg:
-            use_files = files_mode(seg.search)
-            mode = "files" if use_files else "chunks collapsed to files"
-            for task in corpus.tasks:
-                ranked, chunks = trifecta_files(seg, task["query"], args.limit, use_files)
-                baseline = bm25.search(task["query"], args.limit)
-                rows.append(
-                    {
-                        "id": task["id"],
-                        "project": task["project"],
-                        "style": task["style"],
-                        "query": task["query"],
-                        "gold": task["gold"],
-                        "parent": task.get("parent"),
-                        "trifecta_top5": ranked[:5],
-                        "trifecta_chunks": chunks,
-                        "bm25_top5": baseline[:5],
-                        "trifecta_scores": score(ranked[: args.limit], task["gold"]),
-                        "bm25_scores": score(baseline, task["gold"]),
-                    }
-                )
-        t4 = time.perf_counter()
-        timing["materialise_s"] += t1 - t0
-        timing["build_s"] += build_s
-        timing["bm25_s"] += t3 - t2
-        timing["search_s"] += t4 - t3
+
+    def done(n: int, result: Evaluated) -> None:
+        rows.extend(result.rows)
+        modes.add(result.mode)
+        for k, v in result.timing.items():
+            timing[k] += v
         log(
-            f"[{n}/{len(groups)}] {corpus.key[:24]} files={len(files)} tasks={len(corpus.tasks)}"
-            f" build={build_s:.1f}s elapsed={time.perf_counter() - started:.0f}s"
+            f"[{n}/{len(groups)}] {result.key[:24]} files={result.files}"
+            f" tasks={len(result.rows)} build={result.timing['build_s']:.1f}s"
+            f" elapsed={time.perf_counter() - started:.0f}s"
         )
+
+    if args.jobs > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(evaluate_corpus, c, data, args.limit) for c in groups]
+            for n, future in enumerate(as_completed(futures), 1):
+                done(n, future.result())
+    else:
+        for n, corpus in enumerate(groups, 1):
+            done(n, evaluate_corpus(corpus, data, args.limit))
+    rows.sort(key=lambda r: int(r["id"]))
+    mode = ", ".join(sorted(modes))
     by_project: dict[str, dict[str, Any]] = {}
     for project in sorted({r["project"] for r in rows}):
         for style in STYLES:
@@ -377,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-tasks", type=int, help="at most N tasks per project and style")
     parser.add_argument("--limit", type=int, default=10, help="hits asked of trifecta (10)")
     parser.add_argument("--details", type=Path, help="write one JSON row per task here")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="corpora evaluated in parallel processes (1)"
+    )
     args = parser.parse_args(argv)
     if not (args.data / "tasks.jsonl").is_file():
         print(
