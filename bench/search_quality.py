@@ -19,12 +19,13 @@ the lowercase alphanumeric words of the text, each identifier also split into it
 snake_case and camelCase parts. Rankings are cut at the same ``--limit`` for both.
 
 Project trees are materialised once per parent commit under ``<data>/trees`` and reused
-across runs; the pack (``_ctx/``) is rebuilt on every run, so the figures are today's code.
+across runs; the pack (``_ctx/``) is rebuilt on every run, so the figures are today's code
+(``--reuse-packs`` skips the builds when only the search side changed).
 
 Prints one JSON object. Usage:
     python -m bench.search_quality [--data DIR] [--split dev|holdout|all]
         [--projects a,b] [--styles subject,identifiers,stdlib] [--max-tasks N]
-        [--limit 10] [--details FILE] [--jobs N]
+        [--limit 10] [--details FILE] [--jobs N] [--reuse-packs]
 """
 
 from __future__ import annotations
@@ -132,18 +133,24 @@ def walk_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def build_pack(root: Path) -> tuple[list[str], float]:
-    """A fresh trifecta pack for ``root``; returns the files it indexed and the build time."""
+def build_pack(root: Path, reuse: bool) -> tuple[list[str], float]:
+    """A fresh trifecta pack for ``root`` (or, with ``reuse``, the pack a previous run left
+    there); returns the files it indexed and the build time. The list of indexed files is
+    kept beside the pack, in ``_ctx/``, which trifecta never indexes."""
 
+    listing = root / "_ctx" / "eval-indexed-files.json"
+    if reuse and listing.is_file():
+        return list(json.loads(listing.read_text(encoding="utf-8"))), 0.0
     shutil.rmtree(root / "_ctx", ignore_errors=True)
     start = time.perf_counter()
     with trifecta.open_segment(root) as seg:
         report = seg.build()
     elapsed = time.perf_counter() - start
-    read = [str(p) for p in getattr(report, "read", ())]
+    read = sorted(str(p) for p in getattr(report, "read", ()))
     if not read or len(read) != getattr(report, "files", len(read)):
         read = walk_files(root)  # a report that does not list its files
-    return sorted(read), elapsed
+    listing.write_text(json.dumps(read), encoding="utf-8")
+    return read, elapsed
 
 
 class Bm25:
@@ -302,7 +309,7 @@ class Evaluated:
     timing: dict[str, float]
 
 
-def evaluate_corpus(corpus: Corpus, data: Path, limit: int) -> Evaluated:
+def evaluate_corpus(corpus: Corpus, data: Path, limit: int, reuse: bool) -> Evaluated:
     """Materialise, build, and run every task of one corpus (a pool worker's unit)."""
 
     first = corpus.tasks[0]
@@ -310,7 +317,7 @@ def evaluate_corpus(corpus: Corpus, data: Path, limit: int) -> Evaluated:
     if not first.get("corpus"):
         materialise(data, first["project"], first["mirror"], first["parent"])
     t1 = time.perf_counter()
-    files, build_s = build_pack(corpus.root)
+    files, build_s = build_pack(corpus.root, reuse)
     t2 = time.perf_counter()
     bm25 = Bm25(corpus.root, files, data / "bm25-cache")
     t3 = time.perf_counter()
@@ -369,12 +376,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(evaluate_corpus, c, data, args.limit) for c in groups]
+            futures = [
+                pool.submit(evaluate_corpus, c, data, args.limit, args.reuse_packs) for c in groups
+            ]
             for n, future in enumerate(as_completed(futures), 1):
                 done(n, future.result())
     else:
         for n, corpus in enumerate(groups, 1):
-            done(n, evaluate_corpus(corpus, data, args.limit))
+            done(n, evaluate_corpus(corpus, data, args.limit, args.reuse_packs))
     rows.sort(key=lambda r: int(r["id"]))
     mode = ", ".join(sorted(modes))
     by_project: dict[str, dict[str, Any]] = {}
@@ -398,6 +407,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "split": args.split,
         "limit": args.limit,
         "trifecta_mode": mode,
+        "packs": "reused" if args.reuse_packs else "rebuilt",
         "baseline": "rank_bm25 BM25Okapi, one document per file, identifier-split tokens",
         "tasks": len(rows),
         "corpora": len(groups),
@@ -419,6 +429,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-tasks", type=int, help="at most N tasks per project and style")
     parser.add_argument("--limit", type=int, default=10, help="hits asked of trifecta (10)")
     parser.add_argument("--details", type=Path, help="write one JSON row per task here")
+    parser.add_argument(
+        "--reuse-packs",
+        action="store_true",
+        help="search the packs a previous run built instead of rebuilding them (only valid "
+        "when chunking and the index format did not change since)",
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="corpora evaluated in parallel processes (1)"
     )
