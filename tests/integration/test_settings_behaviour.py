@@ -42,6 +42,18 @@ def search_limit(segment: Path) -> None:
         assert len(seg.search("service").hits) == 2
 
 
+def _best_score(segment: Path, path: str, flags: dict[str, object]) -> float:
+    with Segment(segment, flags) as seg:
+        seg.build()  # demotion is applied at build time
+        return max(h.score for h in seg.search("service").hits if h.chunk.path == path)
+
+
+def search_demote(segment: Path) -> None:
+    demoted = _best_score(segment, "pkg/service.py", {})
+    plain = _best_score(segment, "pkg/service.py", {"search": {"demote": []}})
+    assert demoted < plain
+
+
 def get_max_chunks(segment: Path) -> None:
     with Segment(segment) as seg:
         seg.build()
@@ -148,6 +160,7 @@ def lock_timeout(section: str) -> Callable[[Path], None]:
 
 CASES = [
     Case("search.limit", "2", "2", search_limit),
+    Case("search.demote", '["service.py"]', "service.py", search_demote),
     Case("get.max_chunks", "1", "1", get_max_chunks),
     Case("get.budget_token_est", "3", "3", get_budget),
     Case("files.max_bytes", "120", "120", files_max_bytes),

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from trifecta.domain.packs import IndexHit, Ranking
+from trifecta.domain.packs import Candidate, Ranking
 
 CANDIDATES = 300
 DEMOTE = 0.35
@@ -118,6 +118,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
         names=query_names(query, terms),
         defines=DEFINES,
         demote=1.0 if about_tests else DEMOTE,
+        prose=PROSE,
     )
 
 
@@ -127,7 +128,7 @@ class RankedFile:
 
     path: str
     score: float
-    hits: tuple[IndexHit, ...]
+    hits: tuple[Candidate, ...]
 
 
 def _rounded(x: float) -> float:
@@ -135,44 +136,32 @@ def _rounded(x: float) -> float:
 
 
 def combine(
-    hits: Sequence[IndexHit], path_scores: Mapping[str, float]
-) -> tuple[list[IndexHit], list[RankedFile]]:
+    candidates: Sequence[Candidate], path_scores: Mapping[str, float]
+) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
-    already carry the role and definition factors)."""
+    already carry the role, prose and definition factors)."""
 
-    by_file: dict[str, list[IndexHit]] = {}
-    if PROSE != 1.0:
-        hits = [
-            IndexHit(h.chunk, h.score * PROSE, h.preview)
-            if h.chunk.kind in ("section", "document")
-            else h
-            for h in hits
-        ]
-    for hit in hits:
-        by_file.setdefault(hit.chunk.path, []).append(hit)
+    by_file: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_file.setdefault(candidate.path, []).append(candidate)
     file_score: dict[str, float] = {}
     for path, file_hits in by_file.items():
-        ordered = sorted(file_hits, key=lambda h: (-h.score, h.chunk.id))
+        ordered = sorted(file_hits, key=lambda c: (-c.score, c.id))
         by_file[path] = ordered
-        evidence = sum(w * h.score for w, h in zip(FILE_DECAY, ordered, strict=False))
+        evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
         file_score[path] = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
     chunks = [
-        IndexHit(
-            h.chunk,
-            _rounded((h.score + FILE_SHARE * file_score[path]) * CROWDING**n),
-            h.preview,
-        )
+        Candidate(c.id, path, _rounded((c.score + FILE_SHARE * file_score[path]) * CROWDING**n))
         for path, file_hits in by_file.items()
-        for n, h in enumerate(file_hits)
+        for n, c in enumerate(file_hits)
     ]
-    chunks.sort(key=lambda h: (-h.score, h.chunk.id))
+    chunks.sort(key=lambda c: (-c.score, c.id))
     files = [
         RankedFile(
             path,
             _rounded(score),
             tuple(
-                IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * score), h.preview)
-                for h in by_file[path]
+                Candidate(c.id, path, _rounded(c.score + FILE_SHARE * score)) for c in by_file[path]
             ),
         )
         for path, score in file_score.items()

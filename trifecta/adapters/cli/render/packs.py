@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: a search must not import get (and its parsers)
     from trifecta.application.packs.freshness import Freshness
     from trifecta.application.packs.get import GetResult, ServedChunk
-    from trifecta.application.packs.ranking import RankedFile
-    from trifecta.application.packs.search import SearchResult
+    from trifecta.application.packs.search import FileHits, SearchResult
     from trifecta.domain.packs import IndexHit
 
 SYNC_HINT = "run ctx sync or pass --sync"
@@ -31,7 +30,7 @@ def _hit_json(h: IndexHit) -> dict[str, object]:
     }
 
 
-def _file_json(f: RankedFile) -> dict[str, object]:
+def _file_json(f: FileHits) -> dict[str, object]:
     return {"path": f.path, "score": f.score, "hits": [_hit_json(h) for h in f.hits]}
 
 
