@@ -43,9 +43,16 @@ if TYPE_CHECKING:
 class Segment:
     """A segment opened for use: every capability of trifecta on one directory."""
 
-    def __init__(self, path: str | Path, settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        config: str | Path | None = None,
+    ) -> None:
         self._path = Path(path)
         self._settings = settings
+        self._config = config
         self._built: Root | None = None
         self.root = self._path.resolve()
 
@@ -65,7 +72,7 @@ class Segment:
         if self._built is None:
             from trifecta.bootstrap import Root
 
-            self._built = Root(self._path, self._settings)
+            self._built = Root(self._path, self._settings, config=self._config)
         return self._built
 
     @property

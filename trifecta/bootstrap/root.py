@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 
 def settings_for(
-    segment: Path, flags: Mapping[str, Any] | None, allow_missing: bool = False
+    segment: Path,
+    flags: Mapping[str, Any] | None,
+    allow_missing: bool = False,
+    config: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Merged settings (defaults < file < ``TRIFECTA_*`` < flags). ``allow_missing``: a
-    segment directory that does not exist yet has no config file (the telemetry API)."""
+    """Merged settings (defaults < files < ``TRIFECTA_*`` < flags). ``allow_missing``: a
+    segment directory that does not exist yet has no config file (the telemetry API).
+    ``config``: a settings file read after the segment's own (``--config FILE``)."""
 
     if allow_missing and not segment.is_dir():
         env = env_layer(os.environ)
@@ -32,7 +36,7 @@ def settings_for(
         settings = merge_settings(env, dict(flags or {}))
         settings["segment"] = str(segment.resolve())
         return settings
-    return load_settings(segment, flags)
+    return load_settings(segment, flags, config=config)
 
 
 class Root:
@@ -45,8 +49,9 @@ class Root:
         *,
         run_id: str | None = None,
         allow_missing: bool = False,
+        config: str | Path | None = None,
     ) -> None:
-        self.settings = settings_for(Path(segment), flags, allow_missing)
+        self.settings = settings_for(Path(segment), flags, allow_missing, config)
         self.core = Core(given=providers.Object(str(segment)), run_id=providers.Object(run_id))
         self.core.config.from_dict(self.settings)
         self._packs: Packs | None = None

@@ -1,4 +1,5 @@
-"""Entry point: parse, dispatch to a lazily imported handler, map errors to exit codes."""
+"""Entry point: parse, find the segment, run the command's handler (imported lazily), map
+errors to exit codes (and, under ``--json``, to an ``{"error": ...}`` document)."""
 
 from __future__ import annotations
 
@@ -9,78 +10,94 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
-# (group, command) -> "module:function"; imported only when that command runs.
-HANDLERS: dict[tuple[str, str], str] = {
-    ("ctx", "build"): "trifecta.adapters.cli.commands.ctx:run_build",
-    ("ctx", "sync"): "trifecta.adapters.cli.commands.ctx:run_sync",
-    ("ctx", "search"): "trifecta.adapters.cli.commands.ctx:run_search",
-    ("ctx", "get"): "trifecta.adapters.cli.commands.ctx:run_get",
-    ("ctx", "validate"): "trifecta.adapters.cli.commands.ctx:run_validate",
-    ("ctx", "stats"): "trifecta.adapters.cli.commands.ctx:run_stats",
-    ("ast", "skeleton"): "trifecta.adapters.cli.commands.skeleton:run_skeleton",
-    ("ast", "symbols"): "trifecta.adapters.cli.commands.skeleton:run_symbols",
-    ("ast", "resolve"): "trifecta.adapters.cli.commands.symbols:run_resolve",
-    ("ast", "definition"): "trifecta.adapters.cli.commands.symbols:run_definition",
-    ("lsp", "start"): "trifecta.adapters.cli.commands.lsp:run_start",
-    ("lsp", "status"): "trifecta.adapters.cli.commands.lsp:run_status",
-    ("lsp", "stop"): "trifecta.adapters.cli.commands.lsp:run_stop",
-    ("lsp", "serve"): "trifecta.adapters.cli.commands.lsp:run_serve",
-    ("telemetry", "summary"): "trifecta.adapters.cli.commands.telemetry:run_summary",
-}
 
-GLOBAL_DEFAULTS = {"segment": ".", "json": False, "telemetry": None, "debug": False}
-
-
-def _handler(group: str, command: str) -> Callable[[argparse.Namespace], int]:
+def _handler(spec: str) -> Callable[[argparse.Namespace], int]:
     import importlib
 
-    module_name, _, func = HANDLERS[(group, command)].partition(":")
+    module_name, _, func = spec.partition(":")
     module = importlib.import_module(module_name)
     handler: Callable[[argparse.Namespace], int] = getattr(module, func)
     return handler
 
 
+def _help_alias(args: list[str], group: str | None) -> list[str]:
+    """``trifecta help ctx search`` is ``trifecta ctx search --help``."""
+
+    if group != "help":
+        return args
+    i = args.index("help")
+    return [*args[:i], *args[i + 1 :], "--help"]
+
+
+def _segment(ns: argparse.Namespace) -> None:
+    """Set ``ns.segment`` (absolute) and say how it was chosen under ``--verbose``."""
+
+    from pathlib import Path
+
+    from trifecta.domain.errors import UsageError
+
+    if ns.segment is not None:
+        given = Path(ns.segment)
+        if not given.is_dir():
+            raise UsageError(f"segment {ns.segment!r} is not a directory")
+        root, how = given.absolute(), "--segment"
+    else:
+        from trifecta.adapters.config.discovery import discover_segment
+
+        root, how = discover_segment(Path.cwd())
+    ns.segment = str(root)
+    if ns.verbose:
+        reasons = {
+            "--segment": "given by --segment",
+            "_ctx": "the nearest directory upwards holding _ctx/",
+            "git": "no _ctx/ upwards: the git work-tree root",
+            "cwd": "no _ctx/ upwards, not in a git work tree: the current directory",
+        }
+        sys.stderr.write(f"trifecta: segment: {root} ({reasons[how]})\n")
+        if ns.config is not None:
+            sys.stderr.write(f"trifecta: config: {ns.config}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args == ["--version"]:  # the fast path: no parser, no container
+    if args in (["--version"], ["-V"]):  # the fast path: no parser, no container
         from trifecta._version import __version__
 
         sys.stdout.write(f"trifecta {__version__}\n")
         return 0
-    from pathlib import Path
+    from trifecta.adapters.cli.parser import GLOBAL_DEFAULTS, JSON_ERRORS, build_parser, group_of
 
-    from trifecta.adapters.cli.parser import PROG, build_parser, group_of
-    from trifecta.domain.errors import TrifectaError, UsageError
-
+    group = group_of(args)
+    args = _help_alias(args, group)
+    JSON_ERRORS["on"] = "--json" in args
     parser = build_parser(group_of(args))
     ns = parser.parse_args(args)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(ns, key):
             setattr(ns, key, value)
-    try:
-        if not Path(ns.segment).is_dir():
-            raise UsageError(f"segment {ns.segment!r} is not a directory")
-        return _handler(ns.group, ns.command)(ns)
-    except TrifectaError as e:
-        from trifecta.adapters.cli.hints import message_for
 
-        message = message_for(e, ns)
-        sys.stderr.write(f"{PROG}: error: {message}\n")
+    from trifecta.adapters.cli.output import fail
+    from trifecta.domain.errors import TrifectaError
+
+    try:
+        _segment(ns)
+        return _handler(ns.handler)(ns)
+    except TrifectaError as e:
+        from trifecta.adapters.cli.hints import hint_for, message_for
+
+        code = fail(ns, type(e).__name__, message_for(e, ns), hint_for(e, ns), e.exit_code)
         if ns.debug:
             raise
-        return e.exit_code
+        return code
     except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: error: interrupted\n")
-        return 130
+        return fail(ns, "KeyboardInterrupt", "interrupted", None, 130)
     except BrokenPipeError:
         return 1
     except Exception as e:  # the last line of defence: one line, never a traceback
         if ns.debug:
             raise
-        sys.stderr.write(
-            f"{PROG}: error: internal error: {type(e).__name__}: {e} (rerun with --debug)\n"
-        )
-        return 1
+        message = f"internal error: {type(e).__name__}: {e}"
+        return fail(ns, "InternalError", message, "rerun with --debug", 1)
 
 
 def entry() -> None:

@@ -1,20 +1,75 @@
-"""Printing: text for people, one JSON document for programs."""
+"""Printing: text for people, one JSON document for programs; colour only on terminals."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trifecta.api import Segment
+
+PROG = "trifecta"
+_CODES = {"path": "36", "score": "33", "warn": "33;1", "error": "31;1"}
+
+
+def use_color(ns: argparse.Namespace, stream: Any = None) -> bool:
+    """``--color always|never``; ``auto`` (default): only on a terminal and without
+    ``NO_COLOR`` (https://no-color.org: set and not empty)."""
+
+    mode = getattr(ns, "color", "auto")
+    if mode == "always":
+        return True
+    if mode == "never" or getattr(ns, "json", False) or os.environ.get("NO_COLOR"):
+        return False
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def paint(text: str, role: str, on: bool) -> str:
+    """``text`` wrapped in the ANSI colour of ``role`` (path, score, warn, error) when ``on``."""
+
+    return f"\033[{_CODES[role]}m{text}\033[0m" if on else text
 
 
 def emit(ns: argparse.Namespace, payload: Any, text: str) -> None:
-    """Print ``payload`` as JSON when ``--json`` was given, else ``text``."""
+    """Print ``payload`` as JSON when ``--json`` was given (a dict gains the ``segment`` it
+    answered for), else ``text``."""
 
     if ns.json:
+        if isinstance(payload, dict) and "segment" not in payload and ns.segment:
+            payload = {**payload, "segment": str(ns.segment)}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=None) + "\n")
     else:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+
+
+def note(ns: argparse.Namespace, message: str) -> None:
+    """A ``trifecta: note: ...`` line on stderr, unless ``--quiet``."""
+
+    if not getattr(ns, "quiet", False):
+        sys.stderr.write(f"{PROG}: note: {message}\n")
+
+
+def error_document(kind: str, message: str, hint: str | None, exit_code: int) -> str:
+    """The ``--json`` form of a failure (one line)."""
+
+    error = {"type": kind, "message": message, "hint": hint, "exit_code": exit_code}
+    return json.dumps({"error": error}, ensure_ascii=False)
+
+
+def fail(ns: argparse.Namespace, kind: str, message: str, hint: str | None, exit_code: int) -> int:
+    """Report a failure: the one line on stderr and, under ``--json``, the error document
+    on stdout. Returns ``exit_code``."""
+
+    if getattr(ns, "json", False):
+        sys.stdout.write(error_document(kind, message, hint, exit_code) + "\n")
+    line = f"{message}; {hint}" if hint else message
+    sys.stderr.write(f"{PROG}: {paint('error', 'error', use_color(ns, sys.stderr))}: {line}\n")
+    return exit_code
 
 
 def flags_from(ns: argparse.Namespace) -> dict[str, Any]:
@@ -27,3 +82,11 @@ def flags_from(ns: argparse.Namespace) -> dict[str, Any]:
     if timeout is not None:
         flags["lsp"] = {"timeout_ms": timeout}
     return flags
+
+
+def open_segment(ns: argparse.Namespace, flags: dict[str, Any] | None = None) -> Segment:
+    """The segment the command works on, with its settings files and flags."""
+
+    from trifecta.api import Segment
+
+    return Segment(ns.segment, flags_from(ns) if flags is None else flags, config=ns.config)

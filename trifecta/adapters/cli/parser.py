@@ -1,14 +1,25 @@
-"""The argument parser: every command and flag, declared in one place (cheap to import)."""
+"""The argument parser: every command declared once, with its handler (cheap to import).
+
+A command is one ``_Commands.add(...)`` call: its name, its handler (``module:function``,
+imported only when the command runs), its help line and its own options. The global
+options are added to every command afterwards, in a group of their own, so ``--help``
+lists a command's options first."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from trifecta._version import __version__
 
 PROG = "trifecta"
+COLOR_CHOICES = ("auto", "always", "never")
+
+# Set by ``main`` before parsing when ``--json`` is among the arguments: a usage error is
+# then also printed as an ``{"error": ...}`` document on stdout.
+JSON_ERRORS = {"on": False}
 
 
 class _DescribedSubParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
@@ -29,40 +40,78 @@ class OneLineParser(argparse.ArgumentParser):
         self.register("action", "parsers", _DescribedSubParsers)
 
     def error(self, message: str) -> NoReturn:
-        hint = f" (see '{self.prog} --help')"
-        sys.stderr.write(f"{PROG}: error: {message}{hint}\n")
+        hint = f"see '{self.prog} --help'"
+        if JSON_ERRORS["on"]:
+            from trifecta.adapters.cli.output import error_document
+
+            sys.stdout.write(error_document("UsageError", message, hint, 2) + "\n")
+        sys.stderr.write(f"{PROG}: error: {message} ({hint})\n")
         raise SystemExit(2)
 
 
-def _common() -> OneLineParser:
-    # SUPPRESS defaults so the flags may appear before or after the subcommand.
-    common = OneLineParser(add_help=False)
-    common.add_argument(
+def add_global_options(p: argparse.ArgumentParser) -> None:
+    """The options every command takes, before or after the command name (their defaults
+    are SUPPRESSed so a later occurrence does not reset an earlier one)."""
+
+    g = p.add_argument_group("global options")
+    s = argparse.SUPPRESS
+    g.add_argument(
         "--segment",
         "-s",
         metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="the segment (directory) to work on (default: the current directory)",
+        default=s,
+        help="the segment to work on (default: the nearest directory upwards holding _ctx/, "
+        "else the git work-tree root, else the current directory)",
     )
-    common.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print machine-readable JSON instead of text",
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        default=s,
+        help="a TOML settings file, read after pyproject.toml and _ctx/trifecta.toml",
     )
-    common.add_argument(
+    g.add_argument(
+        "--json", action="store_true", default=s, help="print machine-readable JSON instead of text"
+    )
+    g.add_argument(
         "--telemetry",
         choices=("off", "lite", "full"),
-        default=argparse.SUPPRESS,
-        help="telemetry level for this call (overrides TRIFECTA_TELEMETRY and the config file)",
+        metavar="LEVEL",
+        default=s,
+        help="telemetry level for this call: off, lite or full (overrides TRIFECTA_TELEMETRY "
+        "and the config files)",
     )
-    common.add_argument(
-        "--debug",
+    g.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        metavar="WHEN",
+        default=s,
+        help="colour in text output: auto (on a terminal, unless NO_COLOR is set), always, never",
+    )
+    g.add_argument(
+        "--quiet", action="store_true", default=s, help="print no notes or warnings on stderr"
+    )
+    g.add_argument(
+        "--verbose",
+        "-v",
         action="store_true",
-        default=argparse.SUPPRESS,
-        help="show a traceback on unexpected errors",
+        default=s,
+        help="print the chosen segment and settings files on stderr",
     )
-    return common
+    g.add_argument(
+        "--debug", action="store_true", default=s, help="show a traceback on unexpected errors"
+    )
+
+
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "segment": None,
+    "config": None,
+    "json": False,
+    "telemetry": None,
+    "color": "auto",
+    "quiet": False,
+    "verbose": False,
+    "debug": False,
+}
 
 
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
@@ -70,6 +119,7 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
         "--timeout-ms",
         type=int,
         default=None,
+        metavar="N",
         help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
     )
     group = p.add_mutually_exclusive_group()
@@ -85,12 +135,228 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-GROUPS = ("ctx", "ast", "lsp", "telemetry")
-_VALUED = ("--segment", "-s", "--telemetry")  # common flags that take the next token
+class _Commands:
+    """Declares groups and commands; remembers every parser so the global options can be
+    added last (after each command's own)."""
+
+    def __init__(self, root: OneLineParser) -> None:
+        self.root = root
+        self.parsers: list[argparse.ArgumentParser] = [root]
+        self.tops = root.add_subparsers(dest="group", metavar="COMMAND", parser_class=OneLineParser)
+        self.tops.required = True
+
+    def top(self, name: str, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = self.tops.add_parser(name, help=help)
+        p.set_defaults(command=None)
+        self.parsers.append(p)
+        return p
+
+    def subcommands(self, group: argparse.ArgumentParser) -> Any:
+        subs = group.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+        subs.required = True
+        return subs
+
+    def add(self, subs: Any, name: str, handler: str, help: str) -> argparse.ArgumentParser:
+        """One command: ``handler`` is ``module:function`` taking the namespace, -> exit code."""
+
+        p: argparse.ArgumentParser = subs.add_parser(name, help=help)
+        p.set_defaults(handler=handler)
+        self.parsers.append(p)
+        return p
+
+    def finish(self) -> None:
+        for p in self.parsers:
+            add_global_options(p)
+
+
+_CTX = "trifecta.adapters.cli.commands.ctx:"
+_SKEL = "trifecta.adapters.cli.commands.skeleton:"
+_SYM = "trifecta.adapters.cli.commands.symbols:"
+_LSP = "trifecta.adapters.cli.commands.lsp:"
+_TEL = "trifecta.adapters.cli.commands.telemetry:"
+_MISC = "trifecta.adapters.cli.commands.misc:"
+
+
+def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
+    subs = c.subcommands(group)
+    c.add(subs, "build", _CTX + "run_build", "build the context pack from scratch")
+    c.add(
+        subs,
+        "sync",
+        _CTX + "run_sync",
+        "update the pack incrementally: only files whose size or mtime moved are re-read",
+    )
+    search = c.add(subs, "search", _CTX + "run_search", "ranked search over the pack")
+    search.add_argument("query_arg", nargs="?", metavar="QUERY", help="what to look for")
+    search.add_argument(
+        "--query", "-q", metavar="QUERY", default=None, help="what to look for (same as QUERY)"
+    )
+    search.add_argument(
+        "--limit",
+        "-l",
+        type=int,
+        default=None,
+        metavar="N",
+        help="hits to return (default: setting search.limit, 5)",
+    )
+    search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+    search.add_argument(
+        "--files",
+        action="store_true",
+        help="rank files instead of chunks: N distinct files, each with its best chunks",
+    )
+    get = c.add(subs, "get", _CTX + "run_get", "chunks by id within a token budget")
+    get.add_argument("id_args", nargs="*", metavar="ID", help="chunk ids (as search prints them)")
+    get.add_argument(
+        "--ids",
+        "-i",
+        metavar="ID,ID",
+        default=None,
+        help="comma-separated chunk ids (same as ID...)",
+    )
+    get.add_argument(
+        "--mode",
+        "-m",
+        choices=("raw", "excerpt", "skeleton"),
+        default="excerpt",
+        help="disclosure level (default excerpt); over budget degrades raw->excerpt->skeleton",
+    )
+    get.add_argument(
+        "--budget-token-est",
+        "-b",
+        type=int,
+        default=None,
+        metavar="TOKENS",
+        help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
+    )
+    get.add_argument(
+        "--max-chunks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after this many chunks (default: setting get.max_chunks, 20)",
+    )
+    get.add_argument(
+        "--stop-on-evidence",
+        action="store_true",
+        help="stop once a chunk contains the --query terms",
+    )
+    get.add_argument(
+        "--query",
+        "-q",
+        default=None,
+        metavar="QUERY",
+        help="centre excerpts on this query's first match",
+    )
+    get.add_argument(
+        "--pd-report", action="store_true", help="print a progressive-disclosure report line"
+    )
+    get.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+    c.add(
+        subs,
+        "validate",
+        _CTX + "run_validate",
+        "check schema, hashes, missing and new files, index",
+    )
+    c.add(subs, "stats", _CTX + "run_stats", "pack facts and usage from telemetry")
+
+
+def _ast(c: _Commands, group: argparse.ArgumentParser) -> None:
+    subs = c.subcommands(group)
+    skel = c.add(
+        subs,
+        "skeleton",
+        _SKEL + "run_skeleton",
+        "signatures without bodies, for files or directories",
+    )
+    skel.add_argument("paths", nargs="+", metavar="PATH", help="a .py/.pyi file or a directory")
+    skel.add_argument("--no-lines", action="store_true", help="omit line numbers in text output")
+    symbols = c.add(
+        subs,
+        "symbols",
+        _SKEL + "run_symbols",
+        "symbols of a module: sym://python/mod/pkg.mod[#Member]",
+    )
+    symbols.add_argument(
+        "selector", metavar="SELECTOR", help="sym://python/mod/pkg.mod[#Member] or pkg.mod[:Name]"
+    )
+    resolve = c.add(
+        subs,
+        "resolve",
+        _SYM + "run_resolve",
+        "definition of sym://python/mod/pkg.mod#Name or pkg.mod:Name",
+    )
+    resolve.add_argument(
+        "selector", metavar="SELECTOR", help="sym://python/mod/pkg.mod#Name, pkg.mod:Name"
+    )
+    _lsp_flags(resolve)
+    definition = c.add(
+        subs,
+        "definition",
+        _SYM + "run_definition",
+        "definition of the identifier at FILE:LINE:COL",
+    )
+    definition.add_argument(
+        "position", metavar="FILE:LINE:COL", help="a segment file, 1-based line and column"
+    )
+    _lsp_flags(definition)
+
+
+def _lsp(c: _Commands, group: argparse.ArgumentParser) -> None:
+    subs = c.subcommands(group)
+    c.add(subs, "start", _LSP + "run_start", "start the background server")
+    c.add(subs, "status", _LSP + "run_status", "is it running, ready, idle for how long")
+    c.add(subs, "stop", _LSP + "run_stop", "stop it and its pyright process")
+    serve = c.add(
+        subs, "serve", _LSP + "run_serve", "run the server in the foreground (used by start)"
+    )
+    serve.add_argument(
+        "--idle-timeout-s",
+        type=int,
+        default=None,
+        metavar="N",
+        help="exit after N seconds without requests (default: setting lsp.idle_timeout_s, 600)",
+    )
+
+
+def _telemetry(c: _Commands, group: argparse.ArgumentParser) -> None:
+    subs = c.subcommands(group)
+    c.add(
+        subs,
+        "summary",
+        _TEL + "run_summary",
+        "per-command latency, counters, health, over all runs",
+    )
+
+
+def _completion(c: _Commands, p: argparse.ArgumentParser) -> None:
+    p.set_defaults(handler=_MISC + "run_completion")
+    p.add_argument(
+        "shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish"
+    )
+
+
+def _help(c: _Commands, p: argparse.ArgumentParser) -> None:
+    p.set_defaults(handler=_MISC + "run_help")
+    p.add_argument("topic", nargs="*", metavar="COMMAND", help="a command, e.g. ctx search")
+
+
+# top-level name -> (help line, declaration). Adding a command group or a top-level command
+# is one entry here; its declaration names each command's handler.
+DECLARATIONS: dict[str, tuple[str, Callable[[_Commands, argparse.ArgumentParser], None]]] = {
+    "ctx": ("context packs: build, sync, search, get, validate, stats", _ctx),
+    "ast": ("skeletons and symbols", _ast),
+    "lsp": ("the warm background pyright server of a segment", _lsp),
+    "telemetry": ("read what every command recorded", _telemetry),
+    "completion": ("print a shell completion script: bash, zsh or fish", _completion),
+    "help": ("show the help of a command: trifecta help ctx search", _help),
+}
+GROUPS = tuple(DECLARATIONS)
+_VALUED = ("--segment", "-s", "--telemetry", "--config", "--color")  # take the next token
 
 
 def group_of(args: list[str]) -> str | None:
-    """The command group named in ``args`` (skipping the values of common flags), or None."""
+    """The command group named in ``args`` (skipping the values of global options), or None."""
 
     skip = False
     for arg in args:
@@ -109,141 +375,28 @@ def build_parser(only: str | None = None) -> OneLineParser:
     """Every group; the commands of ``only`` (a group name) or, when None, of all groups.
     A call declares only its own group's commands (~half of the parser's build time)."""
 
-    common = _common()
     parser = OneLineParser(
         prog=PROG,
-        parents=[common],
         description=(
             "trifecta: a context layer for AI coding agents. Build a context pack for a "
             "segment (a directory), search it and get chunks within a token budget, read "
             "code skeletons, resolve symbols through pyright with a Tree-sitter fallback, "
             "and query the telemetry every step records."
         ),
-        epilog="Exit codes: 0 success, 1 runtime failure, 2 usage error.",
+        epilog="Exit codes: 0 success, 1 runtime failure, 2 usage error. "
+        "Run 'trifecta help COMMAND' for a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    groups = parser.add_subparsers(dest="group", metavar="GROUP", parser_class=OneLineParser)
-    groups.required = True
-
-    # ---- ctx ---------------------------------------------------------------------------
-    ctx = groups.add_parser("ctx", help="context packs: build, sync, search, get, validate, stats")
-    ctx_cmds = ctx.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    ctx_cmds.required = True
-    if only in (None, "ctx"):
-        ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
-        ctx_cmds.add_parser(
-            "sync",
-            parents=[common],
-            help="update the pack incrementally: only files whose size or mtime moved are re-read",
-        )
-        search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
-        search.add_argument("--query", "-q", required=True, help="what to look for")
-        search.add_argument(
-            "--limit",
-            "-l",
-            type=int,
-            default=None,
-            help="hits to return (default: setting search.limit, 5)",
-        )
-        search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
-        search.add_argument(
-            "--files",
-            action="store_true",
-            help="rank files instead of chunks: LIMIT distinct files, each with its best chunks",
-        )
-        get = ctx_cmds.add_parser(
-            "get", parents=[common], help="chunks by id within a token budget"
-        )
-        get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
-        get.add_argument(
-            "--mode",
-            "-m",
-            choices=("raw", "excerpt", "skeleton"),
-            default="excerpt",
-            help="disclosure level (default excerpt); over budget degrades raw->excerpt->skeleton",
-        )
-        get.add_argument(
-            "--budget-token-est",
-            "-b",
-            type=int,
-            default=None,
-            help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
-        )
-        get.add_argument(
-            "--max-chunks",
-            type=int,
-            default=None,
-            help="stop after this many chunks (default: setting get.max_chunks, 20)",
-        )
-        get.add_argument(
-            "--stop-on-evidence",
-            action="store_true",
-            help="stop once a chunk contains the --query terms",
-        )
-        get.add_argument(
-            "--query", "-q", default=None, help="centre excerpts on this query's first match"
-        )
-        get.add_argument(
-            "--pd-report", action="store_true", help="print a progressive-disclosure report line"
-        )
-        get.add_argument("--sync", action="store_true", help="refresh a stale pack first")
-        ctx_cmds.add_parser(
-            "validate", parents=[common], help="check schema, hashes, missing and new files, index"
-        )
-        ctx_cmds.add_parser("stats", parents=[common], help="pack facts and usage from telemetry")
-
-    # ---- ast ---------------------------------------------------------------------------
-    ast = groups.add_parser("ast", help="skeletons and symbols")
-    ast_cmds = ast.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    ast_cmds.required = True
-    if only in (None, "ast"):
-        skel = ast_cmds.add_parser(
-            "skeleton", parents=[common], help="signatures without bodies, for files or directories"
-        )
-        skel.add_argument("paths", nargs="+", metavar="PATH")
-        skel.add_argument(
-            "--no-lines", action="store_true", help="omit line numbers in text output"
-        )
-        symbols = ast_cmds.add_parser(
-            "symbols",
-            parents=[common],
-            help="symbols of a module: sym://python/mod/pkg.mod[#Member]",
-        )
-        symbols.add_argument("selector", metavar="SELECTOR")
-        resolve = ast_cmds.add_parser(
-            "resolve",
-            parents=[common],
-            help="definition of sym://python/mod/pkg.mod#Name or pkg.mod:Name",
-        )
-        resolve.add_argument("selector", metavar="SELECTOR")
-        _lsp_flags(resolve)
-        definition = ast_cmds.add_parser(
-            "definition", parents=[common], help="definition of the identifier at FILE:LINE:COL"
-        )
-        definition.add_argument("position", metavar="FILE:LINE:COL")
-        _lsp_flags(definition)
-
-    # ---- lsp ---------------------------------------------------------------------------
-    lsp = groups.add_parser("lsp", help="the warm background pyright server of a segment")
-    lsp_cmds = lsp.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    lsp_cmds.required = True
-    if only in (None, "lsp"):
-        lsp_cmds.add_parser("start", parents=[common], help="start the background server")
-        lsp_cmds.add_parser(
-            "status", parents=[common], help="is it running, ready, idle for how long"
-        )
-        lsp_cmds.add_parser("stop", parents=[common], help="stop it and its pyright process")
-        serve = lsp_cmds.add_parser(
-            "serve", parents=[common], help="run the server in the foreground (used by start)"
-        )
-        serve.add_argument("--idle-timeout-s", type=int, default=None)
-
-    # ---- telemetry ---------------------------------------------------------------------
-    tel = groups.add_parser("telemetry", help="read what every command recorded")
-    tel_cmds = tel.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    tel_cmds.required = True
-    if only in (None, "telemetry"):
-        tel_cmds.add_parser(
-            "summary", parents=[common], help="per-command latency, counters, health, over all runs"
-        )
+    parser.add_argument(
+        "--version",
+        "-V",
+        action="version",
+        version=f"{PROG} {__version__}",
+        help="print the version",
+    )
+    c = _Commands(parser)
+    for name, (summary, declare) in DECLARATIONS.items():
+        top = c.top(name, summary)
+        if only in (None, name):  # the others are listed in --help, their commands undeclared
+            declare(c, top)
+    c.finish()
     return parser

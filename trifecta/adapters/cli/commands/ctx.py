@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, note, open_segment, use_color
 from trifecta.api import Segment
+from trifecta.domain.errors import InvalidRequest
 
 
 def _open(ns: argparse.Namespace) -> Segment:
-    return Segment(ns.segment, flags_from(ns))
+    return open_segment(ns)
 
 
 def run_build(ns: argparse.Namespace) -> int:
@@ -45,17 +46,25 @@ def run_sync(ns: argparse.Namespace) -> int:
 def run_search(ns: argparse.Namespace) -> int:
     from trifecta.adapters.cli.render.packs import search_json, search_text
 
+    if ns.query_arg is not None and ns.query is not None:
+        raise InvalidRequest("query", "given twice: as QUERY and as --query; give one")
+    query = ns.query if ns.query is not None else ns.query_arg
+    if query is None:
+        raise InvalidRequest("query", "is missing: give QUERY (or --query QUERY)")
     with _open(ns) as segment:
-        result = segment.search(ns.query, limit=ns.limit, sync=ns.sync, files=bool(ns.files))
-    emit(ns, search_json(result), search_text(result))
+        result = segment.search(query, limit=ns.limit, sync=ns.sync, files=bool(ns.files))
+    emit(ns, search_json(result), search_text(result, color=use_color(ns)))
+    if not result.hits:
+        note(ns, f"no hits for {query!r}")
     return 0
 
 
-def _ids(raw: str) -> tuple[str, ...]:
-    """Comma-separated ids, deduplicated; none at all is refused by the use case (so the
-    failure is recorded like any other)."""
+def _ids(ns: argparse.Namespace) -> tuple[str, ...]:
+    """The ids given as ``ID...`` and/or ``--ids a,b`` (comma-separated), deduplicated;
+    none at all is refused by the use case (so the failure is recorded like any other)."""
 
-    return tuple(dict.fromkeys(i.strip() for i in raw.split(",") if i.strip()))
+    given = [*ns.id_args, *([ns.ids] if ns.ids is not None else [])]
+    return tuple(dict.fromkeys(i.strip() for raw in given for i in raw.split(",") if i.strip()))
 
 
 def run_get(ns: argparse.Namespace) -> int:
@@ -63,7 +72,7 @@ def run_get(ns: argparse.Namespace) -> int:
 
     with _open(ns) as segment:
         result = segment.get(
-            _ids(ns.ids),
+            _ids(ns),
             mode=ns.mode,
             budget_token_est=ns.budget_token_est,
             max_chunks=ns.max_chunks,

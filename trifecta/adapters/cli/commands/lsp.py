@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, flags_from, open_segment
 
 
 def lsp_state(facts: dict[str, Any]) -> str:
@@ -34,10 +34,9 @@ def _describe(status: dict[str, Any] | None) -> str:
 
 
 def run_start(ns: argparse.Namespace) -> int:
-    from trifecta.api import Segment
     from trifecta.domain.errors import LanguageServerError
 
-    seg = Segment(ns.segment, flags_from(ns))
+    seg = open_segment(ns)
     reason = None
     try:
         status = seg.lsp_start()
@@ -47,7 +46,12 @@ def run_start(ns: argparse.Namespace) -> int:
         seg.close()
     payload: dict[str, Any] = {"running": status is not None, "status": status}
     if reason is not None:
-        payload["error"] = reason
+        payload["error"] = {
+            "type": "LanguageServerError",
+            "message": reason,
+            "hint": None,
+            "exit_code": 1,
+        }
         sys.stderr.write(f"trifecta: error: {reason}\n")
     text = _describe(status) if reason is None else ""  # the reason went to stderr
     emit(ns, payload, text)
@@ -55,9 +59,8 @@ def run_start(ns: argparse.Namespace) -> int:
 
 
 def run_status(ns: argparse.Namespace) -> int:
-    from trifecta.api import Segment
 
-    seg = Segment(ns.segment, flags_from(ns))
+    seg = open_segment(ns)
     try:
         status = seg.lsp_status()
     finally:
@@ -67,9 +70,8 @@ def run_status(ns: argparse.Namespace) -> int:
 
 
 def run_stop(ns: argparse.Namespace) -> int:
-    from trifecta.api import Segment
 
-    seg = Segment(ns.segment, flags_from(ns))
+    seg = open_segment(ns)
     try:
         stopped = seg.lsp_stop()
     finally:
@@ -80,11 +82,10 @@ def run_stop(ns: argparse.Namespace) -> int:
 
 
 def run_serve(ns: argparse.Namespace) -> int:
-    from trifecta.api import Segment
 
     flags = flags_from(ns)
     flags.setdefault("lsp", {})["mode"] = "process"
-    seg = Segment(ns.segment, flags)
+    seg = open_segment(ns, flags)
     try:
         seg.lsp_serve(ns.idle_timeout_s)
     finally:

@@ -13,10 +13,9 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, fail, note, open_segment
 from trifecta.adapters.cli.parser import PROG
 from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
-from trifecta.api import Segment
 from trifecta.application.skeletons.stub import render_stub
 from trifecta.application.skeletons.use_cases import SkeletonFailure, SkeletonResult
 
@@ -32,14 +31,13 @@ def _text(result: SkeletonResult, line_numbers: bool) -> str:
 
 def run_skeleton(ns: argparse.Namespace) -> int:
     line_numbers = not getattr(ns, "no_lines", False)
-    with Segment(ns.segment, flags_from(ns)) as segment:
+    with open_segment(ns) as segment:
         batch = segment.skeletons(ns.paths)
     items = batch.items
     single_file = batch.single_file and len(items) == 1
     if single_file and isinstance(items[0], SkeletonFailure):
         failure = items[0]
-        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
-        return failure.exit_code
+        return fail(ns, failure.error, failure.reason, None, failure.exit_code)
     payload: Any
     if single_file and isinstance(items[0], SkeletonResult):
         payload = skeleton_to_json(items[0])
@@ -51,15 +49,15 @@ def run_skeleton(ns: argparse.Namespace) -> int:
     text = "\n".join(_text(r, line_numbers) for r in batch.results)
     emit(ns, payload, text)
     if not ns.json:
-        for note in batch.notes:
-            sys.stderr.write(f"{PROG}: note: {note}\n")
+        for line in batch.notes:
+            note(ns, line)
     for failure in batch.failures:
         sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
     return 1 if batch.failures else 0
 
 
 def run_symbols(ns: argparse.Namespace) -> int:
-    with Segment(ns.segment, flags_from(ns)) as segment:
+    with open_segment(ns) as segment:
         answer = segment.module_symbols(ns.selector)
     skeleton = answer.skeleton
     payload = {

@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, open_segment
 from trifecta.adapters.cli.render.symbols import resolution_json, resolution_text
 
 
 def _run(ns: argparse.Namespace, command: str, query: str) -> int:
-    from trifecta.api import Segment
 
-    with Segment(ns.segment, flags_from(ns)) as seg:
+    with open_segment(ns) as seg:
         ask = seg.resolve if command == "resolve" else seg.definition
         resolution = ask(
             query, timeout_ms=ns.timeout_ms, require_lsp=ns.require_lsp, no_lsp=ns.no_lsp
         )
-    emit(ns, resolution_json(resolution), resolution_text(resolution))
+    payload = resolution_json(resolution)
+    if not resolution.resolved:
+        message = f"not found: {resolution.query}"
+        payload["error"] = {
+            "type": "SymbolNotFound",
+            "message": message,
+            "hint": None,
+            "exit_code": 1,
+        }
+    emit(ns, payload, resolution_text(resolution))
     if not resolution.resolved:
         sys.stderr.write(f"trifecta: not found: {resolution.query}\n")
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, open_segment
 
 
 def _fmt(value: Any) -> str:
@@ -48,9 +48,8 @@ def render(summary: dict[str, Any]) -> str:
 
 
 def run_summary(ns: argparse.Namespace) -> int:
-    from trifecta.api import Segment
 
-    segment = Segment(ns.segment, flags_from(ns))
+    segment = open_segment(ns)
     try:
         summary = segment.telemetry_summary()
     finally:

@@ -10,6 +10,8 @@ if TYPE_CHECKING:  # annotations only: a search must not import get (and its par
     from trifecta.application.packs.search import FileHits, SearchResult
     from trifecta.domain.packs import IndexHit
 
+from trifecta.adapters.cli.output import paint
+
 SYNC_HINT = "run ctx sync or pass --sync"
 
 
@@ -60,27 +62,34 @@ def stale_line(fresh: Freshness) -> str:
     return f"STALE ({SYNC_HINT}): " + "; ".join(parts)
 
 
-def search_text(result: SearchResult) -> str:
+def search_text(result: SearchResult, color: bool = False) -> str:
+    """Text for people; ``color`` paints hit paths, scores and the stale warning."""
+
+    def loc(path: str, start: int, end: int) -> str:
+        return paint(f"{path}:{start}-{end}", "path", color)
+
     lines = [f"query: {result.query}  ({result.total_hits} matching chunks)"]
     if result.freshness.stale:
-        lines.append(stale_line(result.freshness))
+        lines.append(paint(stale_line(result.freshness), "warn", color))
     if not result.hits:
         lines.append("no hits")
     if result.files is not None:
         for rank, ranked in enumerate(result.files, start=1):
-            lines.append(f"{rank}. {ranked.path}  score {ranked.score}")
+            score = paint(f"score {ranked.score}", "score", color)
+            lines.append(f"{rank}. {paint(ranked.path, 'path', color)}  {score}")
             for hit in ranked.hits:
                 c = hit.chunk
                 lines.append(
                     f"   [{c.id}] {c.title}  ({c.kind})  ~{c.token_est} tok  "
-                    f"{c.path}:{c.line_start}-{c.line_end}"
+                    f"{loc(c.path, c.line_start, c.line_end)}"
                 )
         return "\n".join(lines) + "\n"
     for rank, hit in enumerate(result.hits, start=1):
         c = hit.chunk
+        score = paint(f"score {hit.score}", "score", color)
         lines.append(
-            f"{rank}. [{c.id}] {c.title}  ({c.kind})  score {hit.score}  "
-            f"~{c.token_est} tok  {c.path}:{c.line_start}-{c.line_end}"
+            f"{rank}. [{c.id}] {c.title}  ({c.kind})  {score}  "
+            f"~{c.token_est} tok  {loc(c.path, c.line_start, c.line_end)}"
         )
         if hit.preview:
             lines.append(f"   {hit.preview}")
