@@ -39,6 +39,15 @@ def message_for(error: TrifectaError, ns: argparse.Namespace) -> str:
     return message
 
 
+def line_for(error: TrifectaError, ns: argparse.Namespace) -> str | None:
+    """The stderr line when it is not ``message; hint``: a pack error already names its
+    remedy (``no context pack, run ctx build``)."""
+
+    if isinstance(error, PackError) and _REMEDY in str(error):
+        return str(error).splitlines()[0]
+    return None
+
+
 def hint_for(error: TrifectaError, ns: argparse.Namespace) -> str | None:
     """What to type next, when there is one (printed after the message; ``hint`` in JSON)."""
 

@@ -49,7 +49,7 @@ def _segment(ns: argparse.Namespace) -> None:
     if ns.verbose:
         reasons = {
             "--segment": "given by --segment",
-            "_ctx": "the nearest directory upwards holding _ctx/",
+            "_ctx": "the nearest directory upwards holding a built _ctx/",
             "git": "no _ctx/ upwards: the git work-tree root",
             "cwd": "no _ctx/ upwards, not in a git work tree: the current directory",
         }
@@ -83,9 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _segment(ns)
         return _handler(ns.handler)(ns)
     except TrifectaError as e:
-        from trifecta.adapters.cli.hints import hint_for, message_for
+        from trifecta.adapters.cli.hints import hint_for, line_for, message_for
 
-        code = fail(ns, type(e).__name__, message_for(e, ns), hint_for(e, ns), e.exit_code)
+        message, hint = message_for(e, ns), hint_for(e, ns)
+        code = fail(ns, type(e).__name__, message, hint, e.exit_code, line_for(e, ns))
         if ns.debug:
             raise
         return code

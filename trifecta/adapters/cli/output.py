@@ -61,13 +61,21 @@ def error_document(kind: str, message: str, hint: str | None, exit_code: int) ->
     return json.dumps({"error": error}, ensure_ascii=False)
 
 
-def fail(ns: argparse.Namespace, kind: str, message: str, hint: str | None, exit_code: int) -> int:
-    """Report a failure: the one line on stderr and, under ``--json``, the error document
-    on stdout. Returns ``exit_code``."""
+def fail(
+    ns: argparse.Namespace,
+    kind: str,
+    message: str,
+    hint: str | None,
+    exit_code: int,
+    line: str | None = None,
+) -> int:
+    """Report a failure: the one line on stderr (``line``, default ``message; hint``) and,
+    under ``--json``, the error document on stdout. Returns ``exit_code``."""
 
     if getattr(ns, "json", False):
         sys.stdout.write(error_document(kind, message, hint, exit_code) + "\n")
-    line = f"{message}; {hint}" if hint else message
+    if line is None:
+        line = f"{message}; {hint}" if hint else message
     sys.stderr.write(f"{PROG}: {paint('error', 'error', use_color(ns, sys.stderr))}: {line}\n")
     return exit_code
 
