@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import CliRunner
-from trifecta.adapters.cli.hints import message_for
+from trifecta.adapters.cli.hints import hint_for, message_for
 from trifecta.adapters.cli.render.packs import get_json, get_text, search_json, search_text
 from trifecta.adapters.cli.render.skeletons import skeleton_to_json
 from trifecta.adapters.cli.render.symbols import resolution_json, resolution_text
@@ -64,14 +64,15 @@ def test_inner_errors_name_fields_and_the_cli_names_its_flags() -> None:
     assert message_for(InvalidRequest("limit", "must be at least 1"), ns) == (
         "--limit must be at least 1"
     )
-    assert message_for(LanguageServerCold("no warm server runs"), ns).endswith(
-        "run `trifecta lsp start`"
-    )
-    assert message_for(LanguageServerTimeout("late"), ns) == (
-        "late; rerun without --require-lsp to use the fallback"
+    cold = LanguageServerCold("no warm server runs")
+    assert message_for(cold, ns) == "no warm server runs"
+    assert hint_for(cold, ns) == "run `trifecta lsp start`"
+    assert message_for(LanguageServerTimeout("late"), ns) == "late"
+    assert hint_for(LanguageServerTimeout("late"), ns) == (
+        "rerun without --require-lsp to use the fallback"
     )
     plain = argparse.Namespace()
-    assert message_for(LanguageServerTimeout("late"), plain) == "late"
+    assert hint_for(LanguageServerTimeout("late"), plain) is None
 
 
 def test_bad_request_values_are_one_line_errors_naming_the_flag(

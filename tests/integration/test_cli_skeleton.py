@@ -148,7 +148,8 @@ def test_bad_single_paths_are_one_line_exit_1(segment: Path, path: str, reason: 
     proc = run(segment, "ast", "skeleton", path, "--json")
     assert proc.returncode == 1
     assert reason in one_line_error(proc)
-    assert proc.stdout == ""
+    error = json.loads(proc.stdout)["error"]  # --json: the failure as data on stdout
+    assert reason in error["message"] and error["exit_code"] == 1
 
 
 def test_oversized_file_is_refused_with_a_configurable_cap(segment: Path) -> None:

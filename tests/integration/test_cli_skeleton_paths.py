@@ -108,7 +108,8 @@ def test_a_directory_named_x_py_is_a_directory(refusing: Path) -> None:
 
 def test_a_non_python_file_is_refused(refusing: Path) -> None:
     proc = run(refusing, "ast", "skeleton", "Makefile", "--json")
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error"]["type"] == "NotPython"
     (line,) = proc.stderr.splitlines()
     assert (
         line == "trifecta: error: Makefile: not a Python file (only .py and .pyi are skeletonized)"
