@@ -142,7 +142,12 @@ class _Commands:
     def __init__(self, root: OneLineParser) -> None:
         self.root = root
         self.parsers: list[argparse.ArgumentParser] = [root]
-        self.tops = root.add_subparsers(dest="group", metavar="COMMAND", parser_class=OneLineParser)
+        self.tops = root.add_subparsers(
+            dest="group",
+            metavar="COMMAND",
+            parser_class=OneLineParser,
+            help="trifecta help COMMAND: its options",
+        )
         self.tops.required = True
 
     def top(self, name: str, help: str) -> argparse.ArgumentParser:
@@ -152,7 +157,9 @@ class _Commands:
         return p
 
     def subcommands(self, group: argparse.ArgumentParser) -> Any:
-        subs = group.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+        subs = group.add_subparsers(
+            dest="command", metavar="COMMAND", parser_class=OneLineParser, help="one of:"
+        )
         subs.required = True
         return subs
 
