@@ -88,6 +88,7 @@ def main() -> None:
         "search_ratio": round(medians["search_median_ms"] / base, 2),
         "resolve_no_lsp_ratio": round(medians["resolve_no_lsp_median_ms"] / base, 2),
         "version_budget_ratio": 3.0,
+        "help_budget_ratio": 4.0,
     }
     if args.compare:
         result["compare"] = args.compare

@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = group_of(args)
     args = _help_alias(args, group)
     JSON_ERRORS["on"] = "--json" in args
-    parser = build_parser(group_of(args))
+    # only the named group's commands are declared; none for `trifecta --help`
+    parser = build_parser(group_of(args) or "")
     ns = parser.parse_args(args)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(ns, key):

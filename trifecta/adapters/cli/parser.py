@@ -379,8 +379,9 @@ def group_of(args: list[str]) -> str | None:
 
 
 def build_parser(only: str | None = None) -> OneLineParser:
-    """Every group; the commands of ``only`` (a group name) or, when None, of all groups.
-    A call declares only its own group's commands (~half of the parser's build time)."""
+    """Every group; the commands of ``only`` (a group name; ``""``: none, enough for the
+    top-level ``--help``) or, when None, of all groups. A call declares only its own
+    group's commands (most of the parser's build time)."""
 
     parser = OneLineParser(
         prog=PROG,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from trifecta.adapters.cli.output import emit, note, open_segment, use_color
 from trifecta.api import Segment
@@ -98,10 +96,7 @@ def run_stats(ns: argparse.Namespace) -> int:
     segment = _open(ns)
     try:
         report = segment.ctx_stats()
-        if ns.json:
-            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
-        else:
-            sys.stdout.write(report.to_text())
+        emit(ns, report.to_dict(), report.to_text())
     finally:
         segment.close()
     return 0
