@@ -192,3 +192,16 @@ def test_an_index_of_an_older_schema_is_refused_and_rebuilt_by_a_sync(tmp_path: 
         report = seg.build(incremental=True)
         assert len(report.read) == 4  # rebuilt in full
         assert seg.search("response").hits
+
+
+def test_the_demote_setting_decides_which_paths_rank_below_the_code(tmp_path: Path) -> None:
+    seg_dir = make_segment(tmp_path / "seg")
+    query = "response picklable extensions"
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        seg.build()
+        assert seg.search(query, limit=1).hits[0].chunk.path == "pkg/response.py"
+    with trifecta.open_segment(
+        seg_dir, telemetry={"level": "off"}, search={"demote": ["pkg"]}
+    ) as seg:
+        seg.build()
+        assert seg.search(query, limit=1).hits[0].chunk.path == "tests/test_response.py"
