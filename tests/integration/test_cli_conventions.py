@@ -315,3 +315,19 @@ def test_zsh_and_fish_scripts_name_the_commands(cli: CliRunner, shell: str) -> N
     text = cli(None, "completion", shell).stdout
     assert "search" in text and "budget-token-est" in text
     assert text.startswith(f"# {shell} completion for trifecta")
+
+
+def test_help_imports_neither_completion_nor_handlers() -> None:
+    program = (
+        "import sys\nfrom trifecta.adapters.cli.main import main\n"
+        "try:\n    main(['ctx', 'search', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('trifecta.adapters.cli')))"
+    )
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = proc.stdout.splitlines()[-1]
+    assert "trifecta.adapters.cli.parser" in loaded
+    assert "completion" not in loaded and "commands" not in loaded and "reference" not in loaded

@@ -92,7 +92,7 @@ def flags_from(ns: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
-def open_segment(ns: argparse.Namespace, flags: dict[str, Any] | None = None) -> Segment:
+def segment_for(ns: argparse.Namespace, flags: dict[str, Any] | None = None) -> Segment:
     """The segment the command works on, with its settings files and flags."""
 
     from trifecta.api import Segment

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from trifecta.adapters.cli.output import emit, note, open_segment, use_color
+from trifecta.adapters.cli.output import emit, note, segment_for, use_color
 from trifecta.api import Segment
 from trifecta.domain.errors import InvalidRequest
 
 
 def _open(ns: argparse.Namespace) -> Segment:
-    return open_segment(ns)
+    return segment_for(ns)
 
 
 def run_build(ns: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, flags_from, open_segment
+from trifecta.adapters.cli.output import emit, flags_from, segment_for
 
 
 def lsp_state(facts: dict[str, Any]) -> str:
@@ -36,7 +36,7 @@ def _describe(status: dict[str, Any] | None) -> str:
 def run_start(ns: argparse.Namespace) -> int:
     from trifecta.domain.errors import LanguageServerError
 
-    seg = open_segment(ns)
+    seg = segment_for(ns)
     reason = None
     try:
         status = seg.lsp_start()
@@ -60,7 +60,7 @@ def run_start(ns: argparse.Namespace) -> int:
 
 def run_status(ns: argparse.Namespace) -> int:
 
-    seg = open_segment(ns)
+    seg = segment_for(ns)
     try:
         status = seg.lsp_status()
     finally:
@@ -71,7 +71,7 @@ def run_status(ns: argparse.Namespace) -> int:
 
 def run_stop(ns: argparse.Namespace) -> int:
 
-    seg = open_segment(ns)
+    seg = segment_for(ns)
     try:
         stopped = seg.lsp_stop()
     finally:
@@ -85,7 +85,7 @@ def run_serve(ns: argparse.Namespace) -> int:
 
     flags = flags_from(ns)
     flags.setdefault("lsp", {})["mode"] = "process"
-    seg = open_segment(ns, flags)
+    seg = segment_for(ns, flags)
     try:
         seg.lsp_serve(ns.idle_timeout_s)
     finally:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, fail, note, open_segment
+from trifecta.adapters.cli.output import emit, fail, note, segment_for
 from trifecta.adapters.cli.parser import PROG
 from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
 from trifecta.application.skeletons.stub import render_stub
@@ -31,7 +31,7 @@ def _text(result: SkeletonResult, line_numbers: bool) -> str:
 
 def run_skeleton(ns: argparse.Namespace) -> int:
     line_numbers = not getattr(ns, "no_lines", False)
-    with open_segment(ns) as segment:
+    with segment_for(ns) as segment:
         batch = segment.skeletons(ns.paths)
     items = batch.items
     single_file = batch.single_file and len(items) == 1
@@ -57,7 +57,7 @@ def run_skeleton(ns: argparse.Namespace) -> int:
 
 
 def run_symbols(ns: argparse.Namespace) -> int:
-    with open_segment(ns) as segment:
+    with segment_for(ns) as segment:
         answer = segment.module_symbols(ns.selector)
     skeleton = answer.skeleton
     payload = {

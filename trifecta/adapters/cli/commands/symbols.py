@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trifecta.adapters.cli.output import emit, open_segment
+from trifecta.adapters.cli.output import emit, segment_for
 from trifecta.adapters.cli.render.symbols import resolution_json, resolution_text
 
 
 def _run(ns: argparse.Namespace, command: str, query: str) -> int:
 
-    with open_segment(ns) as seg:
+    with segment_for(ns) as seg:
         ask = seg.resolve if command == "resolve" else seg.definition
         resolution = ask(
             query, timeout_ms=ns.timeout_ms, require_lsp=ns.require_lsp, no_lsp=ns.no_lsp

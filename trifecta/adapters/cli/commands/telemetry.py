@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, open_segment
+from trifecta.adapters.cli.output import emit, segment_for
 
 
 def _fmt(value: Any) -> str:
@@ -49,7 +49,7 @@ def render(summary: dict[str, Any]) -> str:
 
 def run_summary(ns: argparse.Namespace) -> int:
 
-    segment = open_segment(ns)
+    segment = segment_for(ns)
     try:
         summary = segment.telemetry_summary()
     finally:
