@@ -319,3 +319,13 @@ def open_segment(path: str | Path = ".", **settings: Any) -> Segment:
     (e.g. ``open_segment(".", telemetry={"level": "off"})``)."""
 
     return Segment(path, settings)
+
+
+def find_segment(cwd: str | Path = ".") -> tuple[Path, str]:
+    """The segment a command run in ``cwd`` works on when none is named: the nearest
+    directory upwards whose ``_ctx/`` holds a pack or a ``trifecta.toml``, else the git
+    work-tree root, else ``cwd``. Returns (directory, how: ``_ctx`` | ``git`` | ``cwd``)."""
+
+    from trifecta.bootstrap import discover_segment
+
+    return discover_segment(Path(cwd))

@@ -14,6 +14,7 @@ Inner layers never see a container: the CLI and embedders get typed objects from
 
 from __future__ import annotations
 
+from trifecta.adapters.config.discovery import discover_segment
 from trifecta.bootstrap.root import Root, settings_for
 
-__all__ = ["Root", "settings_for"]
+__all__ = ["Root", "discover_segment", "settings_for"]

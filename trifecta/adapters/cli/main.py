@@ -42,9 +42,9 @@ def _segment(ns: argparse.Namespace) -> None:
             raise UsageError(f"segment {ns.segment!r} is not a directory")
         root, how = given.absolute(), "--segment"
     else:
-        from trifecta.adapters.config.discovery import discover_segment
+        from trifecta.api import find_segment
 
-        root, how = discover_segment(Path.cwd())
+        root, how = find_segment(Path.cwd())
     ns.segment = str(root)
     if ns.verbose:
         reasons = {
