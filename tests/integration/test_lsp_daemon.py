@@ -37,7 +37,9 @@ def cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
 def resolve(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
     proc = cli(root, "ast", *args, "--json")
     assert proc.stdout, proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
+    answer: dict[str, Any] = json.loads(proc.stdout)
+    assert answer.pop("segment", str(root)) == str(root)  # every JSON object names it
+    return proc.returncode, answer
 
 
 def status(root: Path) -> dict[str, Any]:
@@ -235,7 +237,8 @@ def test_stop_without_a_server_says_so(tmp_path: Path) -> None:
     (root / "_ctx").mkdir()
     (root / "_ctx" / "lsp.pid").write_text("999999\n")
     proc = cli(root, "lsp", "stop", "--json")
-    assert proc.returncode == 0 and json.loads(proc.stdout) == {"stopped": False}
+    answer = json.loads(proc.stdout)
+    assert proc.returncode == 0 and answer == {"stopped": False, "segment": str(root)}
 
 
 def test_cli_records_command_and_resolution_events(segment: Path) -> None:
@@ -321,7 +324,7 @@ def test_lsp_start_without_pyright_fails_and_leaves_nothing(tmp_path: Path) -> N
     assert started.returncode == 1
     answer = json.loads(started.stdout)
     assert answer["running"] is False and answer["status"] is None
-    assert "pyright-langserver not found" in answer["error"]
+    assert "pyright-langserver not found" in answer["error"]["message"]
     assert len(started.stderr.strip().splitlines()) == 1 and "Traceback" not in started.stderr
     assert wait_for(lambda: not _processes_for(root), 15), _processes_for(root)
     assert not (root / "_ctx" / "lsp.sock").exists()
@@ -408,7 +411,7 @@ def test_impossible_queries_are_refused_without_asking_pyright(
 ) -> None:
     (segment / "README.md").write_text("# readme\n")
     proc = cli(segment, "ast", *args, "--json")
-    assert proc.returncode == 1 and not proc.stdout
+    assert proc.returncode == 1 and json.loads(proc.stdout)["error"]["message"] == message
     assert proc.stderr.strip().splitlines() == [f"trifecta: error: {message}"]
     assert status(segment)["running"] is False  # no warm server launched for it
 
