@@ -77,19 +77,20 @@ def test_eight_tools_with_short_descriptions_and_typed_defaults(py_segment: Path
 
 def test_an_agent_loop_search_get_resolve_edit_search(py_segment: Path) -> None:
     async def session(client: Client, service: SegmentService) -> None:
-        progress: list[str] = []
+        messages: list[str] = []
 
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            progress.append(message or "")
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            messages.append(message or "")
 
         # no pack yet: the first search builds it, with progress
         first = await client.call_tool(
             "search", {"query": "ContextService"}, progress_callback=on_progress
         )
         assert not first.is_error
-        hits = first.structured_content["hits"]  # type: ignore[index]
+        assert isinstance(first.structured_content, dict)
+        hits = first.structured_content["hits"]
         assert hits[0]["path"] == "pkg/service.py" and hits[0]["title"] == "ContextService"
-        assert any("building" in m for m in progress), progress
+        assert any("building" in m for m in messages), messages
 
         got = await call(client, "get", ids=[hits[0]["id"]], mode="raw")
         assert "class ContextService" in got["chunks"][0]["text"]
@@ -139,7 +140,7 @@ def test_an_agent_loop_search_get_resolve_edit_search(py_segment: Path) -> None:
 def test_bad_input_is_a_one_line_tool_error_and_the_server_goes_on(py_segment: Path) -> None:
     async def session(client: Client, service: SegmentService) -> None:
         await call(client, "build", full=True)
-        cases = [
+        cases: list[tuple[str, dict[str, Any], str]] = [
             ("get", {"ids": ["pkg/nope.py#Nope"]}, "unknown chunk id"),
             ("resolve", {"selector": "sym://python/mod/#X"}, "malformed selector"),
             ("skeleton", {"path": "../../etc/passwd"}, "outside the segment"),
