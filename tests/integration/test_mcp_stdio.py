@@ -177,3 +177,40 @@ def test_sigterm_and_stdin_eof_stop_the_server(py_segment: Path) -> None:
         finally:
             if server.poll() is None:
                 server.kill()
+
+
+def test_streamable_http_on_localhost(py_segment: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["--segment", str(py_segment), "mcp", "--transport", "http", "--port", str(port)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "trifecta", *argv, "--no-lsp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    async def main() -> str:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                    hits = (await data(client, "search", query="ContextService"))["hits"]
+                    return str(hits[0]["path"])
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    try:
+        assert asyncio.run(main()) == "pkg/service.py"
+        server.terminate()
+        server.wait(10)
+        assert server.stderr is not None
+        assert f"http://127.0.0.1:{port}/mcp" in server.stderr.read().decode()
+        wait_for(lambda: not processes_of(py_segment), 5, "nothing left after SIGTERM")
+    finally:
+        if server.poll() is None:
+            server.kill()
