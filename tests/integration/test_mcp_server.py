@@ -189,3 +189,25 @@ def test_the_cli_never_imports_the_sdk(py_segment: Path) -> None:
     assert "mcp" not in modules_after(py_segment, "ctx", "build")
     loaded = modules_after(py_segment, "ctx", "search", "-q", "service")
     assert not {m for m in loaded if m == "mcp" or m.startswith("mcp.")}
+
+
+def test_without_the_extra_the_command_says_what_to_install(py_segment: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['mcp'] = None\n"  # as if the extra were not installed
+        "from trifecta.adapters.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "--segment", str(py_segment), "mcp"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "trifecta: error: the MCP server needs the mcp extra: pip install 'trifecta[mcp]'\n"
+    )
