@@ -5,7 +5,8 @@ The server is started once by the SDK's stdio client (`trifecta --segment SEG mc
 sample is one `tools/call` round trip as the client sees it. The CLI samples run
 `python -m trifecta ...` per call, interleaved with the MCP ones round by round (the
 machine's load hits both alike); the CLI's resolve goes through a warm `lsp start` server.
-Also reports the largest answer (tokens, characters/4) and how resolve was answered.
+`python -c pass` runs in the same rounds too (how loaded the machine was). Also reports
+the largest answer (tokens, characters/4) and how resolve was answered.
 
 Prints JSON. Usage: python -m bench.mcp [--files N] [--rounds N] [--mcp-per-round N]
 """
@@ -66,6 +67,7 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
         k: [] for k in ("mcp_search", "mcp_get", "mcp_resolve", "cli_search", "cli_get")
     }
     samples["cli_resolve"] = []
+    samples["python_pass"] = []  # the machine's load, in the same rounds
     resolved_by: Counter[str] = Counter()
     largest = 0
     async with Client(params) as client:
@@ -105,6 +107,9 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
             samples["cli_get"].append(_cli(seg, "ctx", "get", "--ids", ids[r % len(ids)]))
             sel = SELECTORS[r % len(SELECTORS)]
             samples["cli_resolve"].append(_cli(seg, "ast", "resolve", sel))
+            start = time.perf_counter_ns()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            samples["python_pass"].append(time.perf_counter_ns() - start)
         status = (await client.call_tool("status", {})).structured_content
     return {
         "samples": samples,
