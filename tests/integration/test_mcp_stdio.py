@@ -98,6 +98,19 @@ def test_an_agent_loop_over_stdio(py_segment: Path) -> None:
             bad = await client.call_tool("get", {"ids": ["no/such#id"]})
             assert bad.is_error
             assert (await data(client, "status"))["pack"]["files"] == 15
+            messages: list[str] = []
+
+            async def on_progress(
+                progress: float, total: float | None, message: str | None
+            ) -> None:
+                messages.append(message or "")
+
+            built = await client.call_tool("build", {"full": True}, progress_callback=on_progress)
+            assert not built.is_error
+            assert messages[0] == "building the context pack"
+            assert messages[-1] == "done: 15 files, 42 chunks" or messages[-1].startswith(
+                "done: 15"
+            )
 
     asyncio.run(main())
     wait_for(lambda: not processes_of(py_segment), 5, "no server or pyright after the session")

@@ -63,9 +63,13 @@ class Tools:
         service = self.service
 
         def progress(done: float, total: float | None, message: str) -> None:
-            if ctx is not None:
-                report = ctx.report_progress(done, total, message)
-                asyncio.run_coroutine_threadsafe(report, loop)
+            if ctx is None:
+                return
+            sent = asyncio.run_coroutine_threadsafe(ctx.report_progress(done, total, message), loop)
+            try:  # sent before the answer (so in order), never holding the worker long
+                sent.result(timeout=5)
+            except Exception:
+                sent.cancel()
 
         def job() -> dict[str, Any]:
             start = time.perf_counter_ns()
