@@ -13,6 +13,8 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from trifecta.adapters.build.listing import LocalSegmentLister
+from trifecta.adapters.build.workers import chunker_factory
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.git.reader import GitRepoStateReader
@@ -151,6 +153,20 @@ class Container(containers.DeclarativeContainer):
     pack_store = providers.Singleton(JsonPackStore, root=root)
     search_index = providers.Singleton(SqliteSearchIndex, root=root)
     pack_settings = providers.Callable(PackSettings.from_settings, config)
+    segment_lister = providers.Singleton(
+        LocalSegmentLister,
+        root=root,
+        max_bytes=config.files.max_bytes,
+        skip_dirs=config.files.skip_dirs,
+    )
+    build_chunker = providers.Callable(
+        chunker_factory,
+        root=root,
+        max_bytes=config.files.max_bytes,
+        cache_path=providers.Callable(skeleton_cache_path, root),
+        cache_max_bytes=config.cache.max_bytes,
+        cache_max_entry_bytes=config.cache.max_entry_bytes,
+    )
     pack_build = providers.Factory(
         BuildPack,
         reader=file_reader,
@@ -161,6 +177,9 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         telemetry=telemetry,
         settings=pack_settings,
+        lister=segment_lister,
+        chunker=build_chunker,
+        jobs=config.build.jobs,
     )
     pack_search = providers.Factory(
         SearchPack,
@@ -171,6 +190,7 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
         settings=pack_settings,
         builder=pack_build.provider,
+        lister=segment_lister,
     )
     pack_get = providers.Factory(
         GetChunks,
@@ -192,6 +212,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         telemetry=telemetry,
         settings=pack_settings,
+        lister=segment_lister,
     )
     pack_stats = providers.Factory(
         PackStats,

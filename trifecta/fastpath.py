@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trifecta.adapters.build.listing import LocalSegmentLister
 from trifecta.adapters.config.loader import load_settings
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
@@ -78,6 +79,11 @@ class FastPacks:
             telemetry=self.telemetry,
             settings=pack_settings,
             builder=None,
+            lister=LocalSegmentLister(
+                root,
+                max_bytes=settings["files"]["max_bytes"],
+                skip_dirs=settings["files"]["skip_dirs"],
+            ),
         )
 
     @property

@@ -207,36 +207,44 @@ class SqliteSearchIndex(SearchIndex):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
-        for doc in docs:
-            c = doc.chunk
-            cursor = conn.execute(
-                "INSERT INTO chunks (id, path, kind, title, title_path, line_start, line_end, "
-                "sha256, token_est, meta, symbols, preview) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        """All documents in two ``executemany`` calls (inside the caller's transaction):
+        the chunk rows take rowids after the current largest, the FTS rows the same ones."""
+
+        if not docs:
+            return
+        first = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]) + 1
+        dumps = json.dumps
+        conn.executemany(
+            "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
+            "line_end, sha256, token_est, meta, symbols, preview) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
                 (
+                    first + i,
                     c.id,
                     c.path,
                     c.kind,
                     c.title,
-                    json.dumps(list(c.title_path), ensure_ascii=False),
+                    dumps(list(c.title_path), ensure_ascii=False),
                     c.line_start,
                     c.line_end,
                     c.sha256,
                     c.token_est,
                     int(c.meta),
-                    json.dumps(list(c.symbols), ensure_ascii=False),
+                    dumps(list(c.symbols), ensure_ascii=False),
                     doc.preview,
-                ),
-            )
-            conn.execute(
-                "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?,?,?,?,?)",
-                (
-                    cursor.lastrowid,
-                    doc.path_terms,
-                    doc.title_terms,
-                    doc.symbol_terms,
-                    doc.body_terms,
-                ),
-            )
+                )
+                for i, doc in enumerate(docs)
+                for c in (doc.chunk,)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?,?,?,?,?)",
+            (
+                (first + i, d.path_terms, d.title_terms, d.symbol_terms, d.body_terms)
+                for i, d in enumerate(docs)
+            ),
+        )
 
     @staticmethod
     def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:
@@ -264,6 +272,8 @@ class SqliteSearchIndex(SearchIndex):
                 ("pack_size", str(info.pack_size)),
                 ("pack_mtime_ns", str(info.pack_mtime_ns)),
                 ("chunk_count", str(count)),
+                ("tokens", str(info.tokens)),
+                ("warnings", json.dumps(list(state.warnings), ensure_ascii=False)),
             ],
         )
 
@@ -323,7 +333,9 @@ class SqliteSearchIndex(SearchIndex):
                 SkippedFile(str(r[0]), str(r[1]))
                 for r in conn.execute("SELECT * FROM skipped ORDER BY path")
             )
-        return PackState(files, dirs, skipped)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
+        warnings = tuple(str(w) for w in json.loads(row[0])) if row else ()
+        return PackState(files, dirs, skipped, warnings)
 
     def info(self) -> IndexInfo:
         """Re-opens the file first if a build replaced it since the last call."""
@@ -339,6 +351,7 @@ class SqliteSearchIndex(SearchIndex):
                 int(meta["pack_size"]),
                 int(meta["pack_mtime_ns"]),
                 int(meta["chunk_count"]),
+                int(meta.get("tokens", 0)),
             )
         except (KeyError, ValueError) as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e

@@ -19,6 +19,7 @@ from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
+    from trifecta.domain.listing import SegmentLister
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class SearchPack:
         telemetry: TelemetryService | None,
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
+        lister: SegmentLister | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -151,6 +153,7 @@ class SearchPack:
         self._telemetry = telemetry
         self._settings = settings
         self._builder = builder
+        self._lister = lister
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -199,6 +202,7 @@ class SearchPack:
             self._index.state(),
             self._settings.listing_include,
             self._settings.exclude,
+            lister=self._lister,
         )
 
     def _record(self, request: SearchRequest, result: SearchResult) -> None:
