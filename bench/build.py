@@ -4,10 +4,11 @@ Corpus ``small``: a copy of the running Python's standard library, ``test/`` inc
 (``site-packages`` left out), every ``.py`` and ``.md`` file. Corpus ``large``: that copy
 10 times under ``c0/`` .. ``c9/``. The floor: one process running ``ast.parse`` over the
 same ``.py`` files (read included), timed in this run. Each build runs the real CLI
-(``trifecta ctx build``) in a child process; its CPU is the children's rusage and its peak
-RSS the largest sum of the RSS of the build process and its descendants, sampled from
-``/proc`` every 10 ms. Then: ``ctx sync`` with nothing changed (and whether it wrote
-anything), ``ctx sync`` after one file changed, and ``ctx search`` end to end.
+(``trifecta ctx build``) in a child process; its CPU is the children's rusage, its peak
+memory the largest sum over the build process and its workers of RSS and of PSS (pages
+shared by forked workers counted once), sampled from ``/proc`` every 10 ms. Then: ``ctx
+sync`` with nothing changed (and whether it wrote anything), ``ctx sync`` after one file
+changed, and ``ctx search`` end to end.
 
 Prints JSON. Usage: python -m bench.build [--corpus small|large|both] [--builds 3]
 [--repeat 11] [--jobs 0]
@@ -32,6 +33,9 @@ from typing import Any
 
 from bench._common import emit, median_ms
 
+# The children write their bytecode caches (as an installed trifecta has them), whatever
+# this environment says: otherwise every CLI run would compile the package again.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 QUERIES = ("HTTPServer", "json decoder", "ThreadPoolExecutor", "namedtuple", "copytree")
 
 
@@ -88,15 +92,21 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KiB. PSS splits pages shared with the forked workers
+    among the processes sharing them, so its sum over the tree counts each page once."""
+
+    rss = pss = 0
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, pss
 
 
 def run_measured(argv: list[str]) -> dict[str, float]:
@@ -104,14 +114,16 @@ def run_measured(argv: list[str]) -> dict[str, float]:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter_ns()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, sum(_rss_kb(p) for p in _tree(proc.pid)))
+            figures = [_memory_kb(p) for p in _tree(proc.pid)]
+            peak = max(peak, sum(f[0] for f in figures))
+            peak_pss = max(peak_pss, sum(f[1] for f in figures))
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -124,7 +136,12 @@ def run_measured(argv: list[str]) -> dict[str, float]:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{argv} failed: {err.decode(errors='replace')}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_ns": wall, "cpu_s": cpu, "peak_rss_mb": round(peak / 1024, 1)}
+    return {
+        "wall_ns": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": round(peak / 1024, 1),
+        "peak_pss_mb": round(peak_pss / 1024, 1),
+    }
 
 
 def _median(values: list[float]) -> float:
@@ -167,7 +184,8 @@ def measure(name: str, copies: int, args: argparse.Namespace, exe: str) -> dict[
             figures[key] = {
                 "wall_median_ms": wall,
                 "cpu_median_s": round(_median([r["cpu_s"] for r in runs]), 3),
-                "peak_rss_median_mb": _median([r["peak_rss_mb"] for r in runs]),
+                "peak_rss_sum_median_mb": _median([r["peak_rss_mb"] for r in runs]),
+                "peak_pss_sum_median_mb": _median([r["peak_pss_mb"] for r in runs]),
                 "ratio_to_ast_floor": round(wall / figures["ast_parse_floor_ms"], 3),
             }
         full_key = f"build_jobs_{job_counts[-1]}" if jobs_flag else "build"
@@ -205,7 +223,7 @@ def measure(name: str, copies: int, args: argparse.Namespace, exe: str) -> dict[
 def _supports(exe: str, flag: str) -> bool:
     """Whether ``ctx build`` takes ``flag`` (so the benchmark also runs on older builds)."""
 
-    out = subprocess.run([exe, "ctx", "build", "--help"], capture_output=True, text=True)
+    out = subprocess.run([exe, "ctx", "build", "--help"], capture_output=True, text=True, env=ENV)
     return flag in out.stdout
 
 

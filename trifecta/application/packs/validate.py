@@ -83,19 +83,26 @@ class ValidatePack:
     def _run(self) -> ValidationReport:
         start = self._clock.monotonic_ns()
         problems: list[str] = []
-        try:
-            pack, sha = self._store.load_with_sha()
-        except PackCorrupt as e:
-            pack, sha = None, ""
-            problems.append(f"schema: {e}")
-        if pack is not None:
-            problems.extend(self._files(pack))
-            problems.extend(self._chunks(pack))
-            problems.extend(self._index_matches(pack, sha))
+        unchanged = self._unchanged() if self._changed == frozenset() else None
+        if unchanged is not None:
+            files, chunks, found = unchanged
+            problems.extend(found)
+        else:
+            try:
+                pack, sha = self._store.load_with_sha()
+            except PackCorrupt as e:
+                pack, sha = None, ""
+                problems.append(f"schema: {e}")
+            if pack is not None:
+                problems.extend(self._files(pack))
+                problems.extend(self._chunks(pack))
+                problems.extend(self._index_matches(pack, sha))
+            files = len(pack.source_files) if pack else 0
+            chunks = len(pack.chunks) if pack else 0
         report = ValidationReport(
             tuple(problems),
-            len(pack.source_files) if pack else 0,
-            len(pack.chunks) if pack else 0,
+            files,
+            chunks,
             int((self._clock.monotonic_ns() - start) // 1_000_000),
         )
         if self._telemetry is not None:
@@ -108,6 +115,33 @@ class ValidatePack:
             )
             self._telemetry.observe("ctx.validate", report.timing_ms)
         return report
+
+    def _unchanged(self) -> tuple[int, int, list[str]] | None:
+        """After a sync that re-read nothing, without loading the pack: the pack file is
+        the one the index was written with (size and mtime), every recorded file still
+        has its recorded stat, and the index holds as many chunks as it recorded. None
+        when the pack file moved (the full path then decides)."""
+
+        try:
+            info = self._index.info()
+            state = self._index.state()
+            ids = self._index.chunk_ids()
+        except (PackMissing, PackCorrupt) as e:
+            return 0, 0, [f"index: {e}"]
+        if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
+            return None
+        problems = []
+        for record in state.files:
+            now = self._reader.stat(record.path)
+            if now is None:
+                problems.append(f"missing: {record.path} (no such file)")
+            elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+                problems.append(f"hash: {record.path} changed since the build")
+        present = len(set(ids))
+        if present != info.chunk_count:
+            missing, extra = max(0, info.chunk_count - present), max(0, present - info.chunk_count)
+            problems.append(f"index: {missing} chunks missing, {extra} extra (run ctx build)")
+        return len(state.files), info.chunk_count, problems
 
     def _files(self, pack: Pack) -> list[str]:
         problems: list[str] = []
