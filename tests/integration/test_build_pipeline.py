@@ -4,6 +4,7 @@ progress on a terminal and through the embedding API."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -11,12 +12,18 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from trifecta.adapters.build.listing import LocalSegmentLister
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.application.packs.build import BuildProgress
+from trifecta.application.packs.freshness import check_freshness
+from trifecta.domain.listing import SegmentListing
 from trifecta.embedding import Segment
 
 ENV = {**os.environ, "TRIFECTA_TELEMETRY": "lite"}
@@ -254,7 +261,7 @@ def test_embedding_api_progress_callback(tmp_path: Path) -> None:
     assert report.files == 41
     assert [p.done for p in seen] == list(range(42))
     assert {p.total for p in seen} == {41}
-    assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.elapsed_s <= b.elapsed_s for a, b in itertools.pairwise(seen))
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -265,3 +272,46 @@ def test_sync_with_nothing_changed_calls_no_progress(tmp_path: Path, jobs: int) 
         seg.build(jobs=jobs)
         report = seg.build(incremental=True, progress=seen.append, jobs=jobs)
     assert report.read == () and seen == []
+
+
+# ---- freshness without a re-walk --------------------------------------------------------------
+
+
+class CountingLister(LocalSegmentLister):
+    """The real lister, recording which directories it is asked to list again."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.asked: list[list[str]] = []
+        self.full = 0
+
+    def list_segment(self, include: Sequence[str], exclude: Sequence[str]) -> SegmentListing:
+        self.full += 1
+        return super().list_segment(include, exclude)
+
+    def list_changed(
+        self,
+        directories: Sequence[str],
+        known: Collection[str],
+        include: Sequence[str],
+        exclude: Sequence[str],
+    ) -> SegmentListing:
+        self.asked.append(list(directories))
+        return super().list_changed(directories, known, include, exclude)
+
+
+def test_freshness_lists_again_only_the_directory_that_moved(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    run(tmp_path, "ctx", "build")
+    run(tmp_path, "ctx", "search", "-q", "helper")  # writes under _ctx/ (telemetry)
+    reader = LocalFileReader(tmp_path)
+    index = SqliteSearchIndex(tmp_path)
+    lister = CountingLister(tmp_path)
+    include = ("**/*.py", "**/*.md")
+    fresh = check_freshness(reader, index.state(), include, (), lister=lister)
+    assert not fresh.stale and lister.asked == [] and lister.full == 0
+    (tmp_path / "beta" / "late.py").write_text("def late():\n    return 1\n")
+    fresh = check_freshness(reader, index.state(), include, (), lister=lister)
+    assert fresh.new == ("beta/late.py",)
+    assert lister.asked == [["beta"]] and lister.full == 0
+    index.close()
