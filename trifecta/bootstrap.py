@@ -166,6 +166,7 @@ class Container(containers.DeclarativeContainer):
         cache_path=providers.Callable(skeleton_cache_path, root),
         cache_max_bytes=config.cache.max_bytes,
         cache_max_entry_bytes=config.cache.max_entry_bytes,
+        demote=config.search.demote,
     )
     pack_build = providers.Factory(
         BuildPack,

@@ -131,7 +131,7 @@ class BuildPack:
         self.jobs = jobs if jobs > 0 else default_jobs()
 
     def _local_chunker(self) -> FileChunker:
-        return FileChunker(self._reader, self._parser, self._fallback)
+        return FileChunker(self._reader, self._parser, self._fallback, demote=self._settings.demote)
 
     def run(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trifecta.application.packs.chunking import (
     IdAllocator,
@@ -15,6 +15,7 @@ from trifecta.application.packs.chunking import (
     is_python,
 )
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
+from trifecta.application.packs.ranking import DEFAULT_DEMOTE, is_demoted
 from trifecta.application.skeletons import parse_with_fallback
 from trifecta.domain.errors import InputError, ParseFailed
 from trifecta.domain.model import FileEntry, ReadMode, Skeleton
@@ -71,16 +72,23 @@ def chunk_file(
     primary: SkeletonParser,
     fallback: SkeletonParser | None,
     ids: IdAllocator | None = None,
+    demote: Sequence[str] = DEFAULT_DEMOTE,
 ) -> tuple[list[IndexDoc], str | None]:
     """The index documents of one file and an optional warning; ``ids``: the pack's
-    allocator, so ids stay unique across files."""
+    allocator, so ids stay unique across files; ``demote``: the path patterns of code the
+    ranking puts below the code under test (tests, examples, vendored code)."""
 
+    warning = None
     if is_python(path):
         parsed = parse_python(primary, fallback, text, path)
-        return chunk_python(path, text, parsed.skeleton, meta, ids), parsed.warning
-    if is_markdown(path):
-        return chunk_markdown(path, text, meta, ids), None
-    return chunk_text_file(path, text, meta, ids), None
+        docs, warning = chunk_python(path, text, parsed.skeleton, meta, ids), parsed.warning
+    elif is_markdown(path):
+        docs = chunk_markdown(path, text, meta, ids)
+    else:
+        docs = chunk_text_file(path, text, meta, ids)
+    if is_demoted(path, demote):
+        docs = [replace(doc, demoted=True) for doc in docs]
+    return docs, warning
 
 
 # ---- one file, as a build worker handles it ------------------------------------------------
@@ -156,11 +164,13 @@ class FileChunker:
         parser: SkeletonParser,
         fallback: SkeletonParser | None,
         cache: SkeletonCache | None = None,
+        demote: Sequence[str] = DEFAULT_DEMOTE,
     ) -> None:
         self._reader = reader
         self._parser = parser
         self._fallback = fallback
         self._cache = cache
+        self._demote = tuple(demote)
 
     def run(self, task: ChunkTask, ids: IdAllocator | None = None) -> ChunkOutcome:
         path = task.path
@@ -179,7 +189,9 @@ class FileChunker:
             sha = text.sha256
             primary = _Cached(primary, self._cache, sha, parsed)
             fallback = None if fallback is None else _Cached(fallback, self._cache, sha, parsed)
-        docs, parse_warning = chunk_file(path, text.text, task.meta, primary, fallback, ids)
+        docs, parse_warning = chunk_file(
+            path, text.text, task.meta, primary, fallback, ids, self._demote
+        )
         if parse_warning:
             warnings.append(parse_warning)
         return ChunkOutcome(
