@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
@@ -37,6 +37,7 @@ INDEX_SCHEMA = "2"
 WEIGHTS = (3.0, 2.0, 1.0)
 _TOKENIZER = "porter unicode61 remove_diacritics 0 tokenchars '_'"
 SCORE_DIGITS = 4
+INSERT_BATCH = 2000  # documents per executemany batch
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -225,29 +226,41 @@ class SqliteSearchIndex(SearchIndex):
             ) from e
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
-        """All documents in three ``executemany`` calls (inside the caller's transaction):
-        one ``paths`` row per file, the chunk rows with rowids after the current largest,
-        the FTS rows with the same rowids."""
+    def _insert(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> None:
+        """The documents in one pass, ``INSERT_BATCH`` at a time, each batch three
+        ``executemany`` calls (inside the caller's transaction): one ``paths`` row per new
+        file, the chunk rows with rowids after the current largest, the FTS rows with the
+        same rowids. ``docs`` may be a lazy sequence: it is iterated once."""
 
-        if not docs:
-            return
-        first = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]) + 1
+        rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
         dumps = json.dumps
-        per_path: dict[str, IndexDoc] = {}
+        seen: set[str] = set()
+        paths: list[tuple[str, int, str]] = []
+        chunks: list[tuple[object, ...]] = []
+        fts: list[tuple[int, str, str, str]] = []
+
+        def flush() -> None:
+            conn.executemany("INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)", paths)
+            conn.executemany(
+                "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
+                "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                chunks,
+            )
+            conn.executemany("INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", fts)
+            paths.clear()
+            chunks.clear()
+            fts.clear()
+
         for doc in docs:
-            per_path.setdefault(doc.chunk.path, doc)
-        conn.executemany(
-            "INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)",
-            ((path, int(d.demoted), d.path_terms) for path, d in per_path.items()),
-        )
-        conn.executemany(
-            "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
-            "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
+            c = doc.chunk
+            rowid += 1
+            if c.path not in seen:
+                seen.add(c.path)
+                paths.append((c.path, int(doc.demoted), doc.path_terms))
+            chunks.append(
                 (
-                    first + i,
+                    rowid,
                     c.id,
                     c.path,
                     c.kind,
@@ -263,14 +276,11 @@ class SqliteSearchIndex(SearchIndex):
                     doc.name,
                     int(doc.demoted),
                 )
-                for i, doc in enumerate(docs)
-                for c in (doc.chunk,)
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)",
-            ((first + i, d.title_terms, d.symbol_terms, d.body_terms) for i, d in enumerate(docs)),
-        )
+            )
+            fts.append((rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
+            if len(chunks) >= INSERT_BATCH:
+                flush()
+        flush()
 
     @staticmethod
     def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:

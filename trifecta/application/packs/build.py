@@ -10,6 +10,7 @@ from trifecta.application.packs.ingest import (
     ChunkOutcome,
     ChunkTask,
     FileChunker,
+    PackedDocs,
     PackSettings,
     ingestion_order,
     meta_rank,
@@ -22,7 +23,6 @@ from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
-    IndexDoc,
     IndexInfo,
     Pack,
     PackChunk,
@@ -310,9 +310,9 @@ class BuildPack:
                 reused += 1
                 continue
             assert outcome is not None
-            kept = old_chunks.get(entry.path, []) if outcome.docs is None else []
+            kept = old_chunks.get(entry.path, []) if outcome.chunks is None else []
             cut.add(outcome, entry.mtime_ns, old, kept, old_warnings.get(entry.path, []))
-            if outcome.docs is None and outcome.skip is None:
+            if outcome.chunks is None and outcome.skip is None:
                 reused += 1
         cut.flush()
         skipped = [s for s in previous.skipped if not scope.covers(s.path.rstrip("/"))]
@@ -406,7 +406,7 @@ STORE_BATCH = 512  # skeletons stored in the shared cache per write
 
 
 def _unchanged(outcome: ChunkOutcome) -> bool:
-    return outcome.docs is None and outcome.skip is None
+    return outcome.chunks is None and outcome.skip is None
 
 
 def _old_sha(old_files: dict[str, SourceFile], path: str) -> str | None:
@@ -439,7 +439,7 @@ class _Cut:
         self._chunker = chunker
         self.files: list[SourceFile] = []
         self.chunks: list[PackChunk] = []
-        self.docs: list[IndexDoc] = []
+        self.docs = PackedDocs()
         self.read: list[str] = []
         self.warnings: list[str] = []
         self.skipped: list[SkippedFile] = []
@@ -484,19 +484,18 @@ class _Cut:
             outcome.path, outcome.size, mtime_ns, outcome.sha256, meta, outcome.lossy
         )
         self.files.append(record)
-        if outcome.docs is None:  # touched, not changed: keep its chunks and warnings
+        if outcome.chunks is None:  # touched, not changed: keep its chunks and warnings
             self.chunks.extend(kept)
             self.warnings.extend(old_warnings)
             return
-        docs = outcome.docs
-        warnings = outcome.warnings
-        ids = [d.chunk.id for d in docs]
+        chunks, docs, warnings = outcome.chunks, outcome.docs, outcome.warnings
+        ids = [c.id for c in chunks]
         if len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
             again = self._here().run(ChunkTask(outcome.path, meta), IdAllocator(self.used))
             self._parsed.extend(again.parsed)
-            docs, warnings = again.docs or (), again.warnings
-        self.used.update(d.chunk.id for d in docs)
-        self.docs.extend(docs)
-        self.chunks.extend(d.chunk for d in docs)
+            chunks, docs, warnings = again.chunks or (), again.docs, again.warnings
+        self.used.update(c.id for c in chunks)
+        self.docs.add(docs, len(chunks))
+        self.chunks.extend(chunks)
         self.warnings.extend(warnings)
         self.read.append(outcome.path)
