@@ -11,7 +11,7 @@ sync`` with nothing changed (and whether it wrote anything), ``ctx sync`` after 
 changed, and ``ctx search`` end to end.
 
 Prints JSON. Usage: python -m bench.build [--corpus small|large|both] [--builds 3]
-[--repeat 11] [--jobs 0]
+[--repeat 11] [--jobs 0] [--skip-serial large]
 """
 
 from __future__ import annotations
@@ -172,7 +172,9 @@ def measure(name: str, copies: int, args: argparse.Namespace, exe: str) -> dict[
             "bytes": sum(f.stat().st_size for f in files),
             "ast_parse_floor_ms": median_ms(floors),
         }
-        job_counts = [1, args.jobs or (os.cpu_count() or 1)] if jobs_flag else [0]
+        all_jobs = args.jobs or (os.cpu_count() or 1)
+        serial = [] if name in args.skip_serial else [1]
+        job_counts = [*serial, all_jobs] if jobs_flag else [0]
         for jobs in dict.fromkeys(job_counts):
             runs = []
             for _ in range(args.builds):
@@ -233,6 +235,13 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--jobs", type=int, default=0, help="all-worker count (0: all cores)")
+    parser.add_argument(
+        "--skip-serial",
+        nargs="*",
+        default=[],
+        choices=("small", "large"),
+        help="corpora built only with all workers (the large serial build is slow)",
+    )
     args = parser.parse_args()
     exe = str(Path(sys.executable).parent / "trifecta")
     result: dict[str, Any] = {"benchmark": "build", "cpu_count": os.cpu_count()}

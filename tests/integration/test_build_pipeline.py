@@ -4,6 +4,7 @@ progress on a terminal and through the embedding API."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -20,10 +21,12 @@ import pytest
 
 from trifecta.adapters.build.listing import LocalSegmentLister
 from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.application.packs.build import BuildProgress
 from trifecta.application.packs.freshness import check_freshness
 from trifecta.domain.listing import SegmentListing
+from trifecta.domain.packs import Pack, PackChunk, SourceFile, pack_to_dict
 from trifecta.embedding import Segment
 
 ENV = {**os.environ, "TRIFECTA_TELEMETRY": "lite"}
@@ -315,3 +318,35 @@ def test_freshness_lists_again_only_the_directory_that_moved(tmp_path: Path) -> 
     assert fresh.new == ("beta/late.py",)
     assert lister.asked == [["beta"]] and lister.full == 0
     index.close()
+
+
+# ---- the pack JSON, streamed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 2000, 4001])
+def test_streamed_pack_is_byte_for_byte_json_dumps(tmp_path: Path, count: int) -> None:
+    chunks = tuple(
+        PackChunk(
+            f"m.py#f{i}",
+            "m.py",
+            "function",
+            f"f{i}",
+            ("m", f"f{i}"),
+            i + 1,
+            i + 1,
+            "0" * 64,
+            3,
+            False,
+            (f"f{i}", "é"),
+        )
+        for i in range(count)
+    )
+    files = (SourceFile("m.py", 10, 1, "1" * 64, False, False),)
+    pack = Pack(source_files=files, chunks=chunks, warnings=("m.py: ünïcode",), parser="ast")
+    store = JsonPackStore(tmp_path)
+    sha = store.save(pack)
+    data = (tmp_path / "_ctx" / "context_pack.json").read_bytes()
+    expected = json.dumps(pack_to_dict(pack), ensure_ascii=False, separators=(",", ":"))
+    assert data == expected.encode("utf-8")
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert JsonPackStore(tmp_path).load_with_sha() == (pack, sha)

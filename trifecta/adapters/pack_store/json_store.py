@@ -9,6 +9,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,6 +24,33 @@ POLL_S = 0.02
 
 WRITE_BUFFER = 1 << 20
 SLICE = 2000  # list items encoded per call
+
+
+class _Chunks(list[Any]):
+    """The pack's chunk list for ``_write_streaming``: its JSON form made a slice at a
+    time (``pack_to_dict`` of a pack holding only that slice), never all at once."""
+
+    def __init__(self, pack: Pack) -> None:
+        super().__init__()
+        self.pack = pack
+
+    def __len__(self) -> int:
+        return len(self.pack.chunks)
+
+    def slice_json(self, start: int, stop: int) -> list[Any]:
+        part = replace(
+            self.pack, chunks=self.pack.chunks[start:stop], source_files=(), directories=()
+        )
+        chunks: list[Any] = pack_to_dict(part)["chunks"]
+        return chunks
+
+
+def _document(pack: Pack) -> dict[str, Any]:
+    """``pack_to_dict(pack)`` with the chunk list left lazy (the bulk of a pack)."""
+
+    head = pack_to_dict(replace(pack, chunks=()))
+    head["chunks"] = _Chunks(pack)
+    return head
 
 
 def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
@@ -54,11 +82,17 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     put("{")
     for n, (key, value) in enumerate(document.items()):
         put(("," if n else "") + encode(key) + ":")
-        if isinstance(value, list) and len(value) > SLICE:
+        if isinstance(value, _Chunks) or (isinstance(value, list) and len(value) > SLICE):
             # Slices through the C encoder: "[a,b]" + "[c,d]" -> "[a,b" "," "c,d]".
-            last = (len(value) - 1) // SLICE
+            last = max(0, (len(value) - 1) // SLICE)
             for i in range(last + 1):
-                text = encode(value[i * SLICE : (i + 1) * SLICE])
+                start, stop = i * SLICE, (i + 1) * SLICE
+                items = (
+                    value.slice_json(start, stop)
+                    if isinstance(value, _Chunks)
+                    else value[start:stop]
+                )
+                text = encode(items)
                 put(("[" if i == 0 else ",") + text[1:-1] + ("]" if i == last else ""))
         else:
             put(encode(value))
@@ -113,7 +147,7 @@ class JsonPackStore(PackStore):
         self._last = None
         try:
             with tmp.open("wb") as handle:
-                sha = _write_streaming(pack_to_dict(pack), handle)
+                sha = _write_streaming(_document(pack), handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             if before_commit is not None:
