@@ -27,7 +27,7 @@ from trifecta.application.packs.build import BuildProgress
 from trifecta.application.packs.freshness import check_freshness
 from trifecta.domain.listing import SegmentListing
 from trifecta.domain.packs import Pack, PackChunk, SourceFile, pack_to_dict
-from trifecta.embedding import Segment
+from trifecta.api import Segment
 
 ENV = {**os.environ, "TRIFECTA_TELEMETRY": "lite"}
 

@@ -22,6 +22,39 @@ CHUNK_KINDS = ("module", "class", "function", "method", "section", "document")
 COVERING_KINDS = frozenset({"module", "section", "document"})
 
 
+# Path patterns of demoted files: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
+# ignored). Change logs are here too: they narrate every task in a task's own words.
+DEFAULT_DEMOTE: tuple[str, ...] = (
+    "test",
+    "tests",
+    "testing",
+    "test_*.py",
+    "*_test.py",
+    "*_tests.py",
+    "conftest.py",
+    "example",
+    "examples",
+    "docs_src",
+    "benchmark",
+    "benchmarks",
+    "bench",
+    "vendor",
+    "_vendor",
+    "vendored",
+    "third_party",
+    "packages",
+    "changes*.md",
+    "changelog*.md",
+    "history*.md",
+    "news*.md",
+    "changes*.rst",
+    "changelog*.rst",
+    "history*.rst",
+    "news*.rst",
+)
+
+
 def covered_tokens(chunks: tuple[PackChunk, ...] | list[PackChunk]) -> int:
     """Estimated tokens of the source files, each counted once."""
 
@@ -135,14 +168,24 @@ class IndexHit:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A chunk the index ranked, before the ranking policy: id, file and score."""
+
+    id: str
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Ranking:
     """What the ranking asks of the index beside the terms: chunks defining one of
     ``names`` have their BM25 score multiplied by ``defines``, demoted chunks by
-    ``demote``."""
+    ``demote``, prose chunks (Markdown sections and documents) by ``prose``."""
 
     names: tuple[str, ...] = ()
     defines: float = 1.0
     demote: float = 1.0
+    prose: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from trifecta.application.packs.ingest import (
 from trifecta.application.packs.listing import ReaderLister
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.workers import ChunkerFactory, cut_files, default_jobs, tuned_gc
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
