@@ -23,11 +23,11 @@ from trifecta.adapters.build.listing import LocalSegmentLister
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
+from trifecta.api import Segment
 from trifecta.application.packs.build import BuildProgress
 from trifecta.application.packs.freshness import check_freshness
 from trifecta.domain.listing import SegmentListing
 from trifecta.domain.packs import Pack, PackChunk, SourceFile, pack_to_dict
-from trifecta.api import Segment
 
 ENV = {**os.environ, "TRIFECTA_TELEMETRY": "lite"}
 
