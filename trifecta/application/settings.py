@@ -26,6 +26,17 @@ DEFAULTS: dict[str, Any] = {
         "max_bytes": 2 * 1024 * 1024,
         "include": ["**/*.py", "**/*.md"],
         "exclude": [],
+        # Directory names never listed (besides any directory holding pyvenv.cfg, a virtual
+        # environment); .git/.hg/.svn and _ctx are always left out.
+        "skip_dirs": [
+            ".venv",
+            "node_modules",
+            "__pycache__",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+            ".tox",
+        ],
     },
     "lsp": {
         "timeout_ms": 500,
@@ -38,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
     "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE)},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
-    "build": {"lock_timeout_ms": 30000},
+    "build": {"lock_timeout_ms": 30000, "jobs": 0},
 }
 
 # Integer settings that may be 0 (0 has a meaning); every other integer must be positive.
@@ -48,6 +59,7 @@ NON_NEGATIVE: dict[str, str] = {
     "cache.max_bytes": "0: nothing is cached",
     "cache.max_entry_bytes": "0: nothing is cached",
     "build.lock_timeout_ms": "0: fail at once if another build holds the lock",
+    "build.jobs": "0: one worker process per core",
 }
 
 

@@ -283,6 +283,12 @@ class SkeletonCache(Protocol):
 
     def put(self, sha256: str, parser: str, version: str, skeleton: Skeleton) -> bool: ...
 
+    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
+        """``put`` of each (sha256, parser, version, skeleton), in one write where the
+        store allows it (a build stores its parses this way); how many were stored."""
+
+        return sum(1 for entry in entries if self.put(*entry))
+
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""
         ...

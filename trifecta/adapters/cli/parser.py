@@ -65,6 +65,16 @@ def _common() -> OneLineParser:
     return common
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {jobs}")
+    return jobs
+
+
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout-ms",
@@ -130,12 +140,29 @@ def build_parser(only: str | None = None) -> OneLineParser:
     ctx_cmds = ctx.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     ctx_cmds.required = True
     if only in (None, "ctx"):
-        ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
-        ctx_cmds.add_parser(
+        build = ctx_cmds.add_parser(
+            "build", parents=[common], help="build the context pack from scratch"
+        )
+        sync = ctx_cmds.add_parser(
             "sync",
             parents=[common],
             help="update the pack incrementally: only files whose size or mtime moved are re-read",
         )
+        for p in (build, sync):
+            p.add_argument(
+                "--jobs",
+                "-j",
+                type=_jobs,
+                default=None,
+                metavar="N",
+                help="worker processes cutting files (default: build.jobs, 0 = one per core; "
+                "1 = in this process)",
+            )
+            p.add_argument(
+                "--quiet",
+                action="store_true",
+                help="no progress line on stderr (it is shown only on a terminal anyway)",
+            )
         search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
         search.add_argument("--query", "-q", required=True, help="what to look for")
         search.add_argument(

@@ -9,7 +9,9 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing
 from trifecta.domain.packs import Pack, pack_from_dict, pack_to_dict
@@ -20,15 +22,107 @@ LOCK_FILE = ".context_pack.lock"
 POLL_S = 0.02
 
 
+WRITE_BUFFER = 1 << 20
+SLICE = 2000  # list items encoded per call
+
+
+class _Chunks(list[Any]):
+    """The pack's chunk list for ``_write_streaming``: its JSON form made a slice at a
+    time (``pack_to_dict`` of a pack holding only that slice), never all at once."""
+
+    def __init__(self, pack: Pack) -> None:
+        super().__init__()
+        self.pack = pack
+
+    def __len__(self) -> int:
+        return len(self.pack.chunks)
+
+    def slice_json(self, start: int, stop: int) -> list[Any]:
+        part = replace(
+            self.pack, chunks=self.pack.chunks[start:stop], source_files=(), directories=()
+        )
+        chunks: list[Any] = pack_to_dict(part)["chunks"]
+        return chunks
+
+
+def _document(pack: Pack) -> dict[str, Any]:
+    """``pack_to_dict(pack)`` with the chunk list left lazy (the bulk of a pack)."""
+
+    head = pack_to_dict(replace(pack, chunks=()))
+    head["chunks"] = _Chunks(pack)
+    return head
+
+
+def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
+    """Write ``document`` as ``json.dumps(document, ensure_ascii=False, separators=(",",
+    ":"))`` would, one list item at a time (never the whole text in memory); the sha256
+    of the bytes written."""
+
+    digest = hashlib.sha256()
+    pending: list[bytes] = []
+    size = 0
+
+    def put(text: str) -> None:
+        nonlocal size
+        data = text.encode("utf-8")
+        pending.append(data)
+        size += len(data)
+        if size >= WRITE_BUFFER:
+            flush()
+
+    def flush() -> None:
+        nonlocal size
+        block = b"".join(pending)
+        digest.update(block)
+        handle.write(block)
+        pending.clear()
+        size = 0
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    put("{")
+    for n, (key, value) in enumerate(document.items()):
+        put(("," if n else "") + encode(key) + ":")
+        if isinstance(value, _Chunks) or (isinstance(value, list) and len(value) > SLICE):
+            # Slices through the C encoder: "[a,b]" + "[c,d]" -> "[a,b" "," "c,d]".
+            last = max(0, (len(value) - 1) // SLICE)
+            for i in range(last + 1):
+                start, stop = i * SLICE, (i + 1) * SLICE
+                items = (
+                    value.slice_json(start, stop)
+                    if isinstance(value, _Chunks)
+                    else value[start:stop]
+                )
+                text = encode(items)
+                put(("[" if i == 0 else ",") + text[1:-1] + ("]" if i == last else ""))
+        else:
+            put(encode(value))
+    put("}")
+    flush()
+    return digest.hexdigest()
+
+
 class JsonPackStore(PackStore):
     def __init__(self, root: Path) -> None:
         self.ctx_dir = Path(root) / "_ctx"
         self.path = self.ctx_dir / PACK_FILE
+        # The pack last loaded or saved, by file identity (inode, size, mtime): a sync
+        # followed by its validation reads and parses the file once.
+        self._last: tuple[tuple[int, int, int], Pack, str] | None = None
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def load(self) -> Pack:
         return self.load_with_sha()[0]
 
     def load_with_sha(self) -> tuple[Pack, str]:
+        identity = self._identity()
+        if self._last is not None and identity == self._last[0]:
+            return self._last[1], self._last[2]
         try:
             data = self.path.read_bytes()
         except FileNotFoundError as e:
@@ -39,23 +133,23 @@ class JsonPackStore(PackStore):
             parsed = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise PackCorrupt("pack is corrupt, run ctx build") from e
-        return pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
+        pack, sha = pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
+        if identity is not None:
+            self._last = (identity, pack, sha)
+        return pack, sha
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
         """Write aside, fsync, let ``before_commit`` (the index) see the final sha and
         stamp, then rename over the pack: os.replace keeps the inode's size and mtime."""
 
-        data = json.dumps(pack_to_dict(pack), ensure_ascii=False, separators=(",", ":")).encode(
-            "utf-8"
-        )
         self.ctx_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.ctx_dir / f".{PACK_FILE}.{os.getpid()}.tmp"
+        self._last = None
         try:
             with tmp.open("wb") as handle:
-                handle.write(data)
+                sha = _write_streaming(_document(pack), handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            sha = hashlib.sha256(data).hexdigest()
             if before_commit is not None:
                 st = tmp.stat()
                 before_commit(sha, (st.st_size, st.st_mtime_ns))
@@ -63,6 +157,9 @@ class JsonPackStore(PackStore):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        identity = self._identity()
+        if identity is not None:
+            self._last = (identity, pack, sha)
         return sha
 
     def stamp(self) -> tuple[int, int] | None:

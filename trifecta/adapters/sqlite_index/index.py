@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
@@ -38,6 +38,7 @@ INDEX_SCHEMA = "2"
 WEIGHTS = (3.0, 2.0, 1.0)
 _TOKENIZER = "porter unicode61 remove_diacritics 0 tokenchars '_'"
 SCORE_DIGITS = 4
+INSERT_BATCH = 2000  # documents per executemany batch
 # How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
 PRESELECT = 2000
 
@@ -234,41 +235,61 @@ class SqliteSearchIndex(SearchIndex):
             ) from e
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
+    def _insert(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> None:
+        """The documents in one pass, ``INSERT_BATCH`` at a time, each batch three
+        ``executemany`` calls (inside the caller's transaction): one ``paths`` row per new
+        file, the chunk rows with rowids after the current largest, the FTS rows with the
+        same rowids. ``docs`` may be a lazy sequence: it is iterated once."""
+
+        rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
+        dumps = json.dumps
         seen: set[str] = set()
+        paths: list[tuple[str, int, str]] = []
+        chunks: list[tuple[object, ...]] = []
+        fts: list[tuple[int, str, str, str]] = []
+
+        def flush() -> None:
+            conn.executemany("INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)", paths)
+            conn.executemany(
+                "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
+                "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                chunks,
+            )
+            conn.executemany("INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", fts)
+            paths.clear()
+            chunks.clear()
+            fts.clear()
+
         for doc in docs:
-            if doc.chunk.path not in seen:
-                seen.add(doc.chunk.path)
-                conn.execute(
-                    "INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)",
-                    (doc.chunk.path, int(doc.demoted), doc.path_terms),
-                )
             c = doc.chunk
-            cursor = conn.execute(
-                "INSERT INTO chunks (id, path, kind, title, title_path, line_start, line_end, "
-                "sha256, token_est, meta, symbols, preview, name, demoted) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rowid += 1
+            if c.path not in seen:
+                seen.add(c.path)
+                paths.append((c.path, int(doc.demoted), doc.path_terms))
+            chunks.append(
                 (
+                    rowid,
                     c.id,
                     c.path,
                     c.kind,
                     c.title,
-                    json.dumps(list(c.title_path), ensure_ascii=False),
+                    dumps(list(c.title_path), ensure_ascii=False),
                     c.line_start,
                     c.line_end,
                     c.sha256,
                     c.token_est,
                     int(c.meta),
-                    json.dumps(list(c.symbols), ensure_ascii=False),
+                    dumps(list(c.symbols), ensure_ascii=False),
                     doc.preview,
                     doc.name,
                     int(doc.demoted),
-                ),
+                )
             )
-            conn.execute(
-                "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)",
-                (cursor.lastrowid, doc.title_terms, doc.symbol_terms, doc.body_terms),
-            )
+            fts.append((rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
+            if len(chunks) >= INSERT_BATCH:
+                flush()
+        flush()
 
     @staticmethod
     def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:
@@ -296,6 +317,8 @@ class SqliteSearchIndex(SearchIndex):
                 ("pack_size", str(info.pack_size)),
                 ("pack_mtime_ns", str(info.pack_mtime_ns)),
                 ("chunk_count", str(count)),
+                ("tokens", str(info.tokens)),
+                ("warnings", json.dumps(list(state.warnings), ensure_ascii=False)),
             ],
         )
 
@@ -404,7 +427,9 @@ class SqliteSearchIndex(SearchIndex):
                 SkippedFile(str(r[0]), str(r[1]))
                 for r in conn.execute("SELECT * FROM skipped ORDER BY path")
             )
-        return PackState(files, dirs, skipped)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
+        warnings = tuple(str(w) for w in json.loads(row[0])) if row else ()
+        return PackState(files, dirs, skipped, warnings)
 
     def info(self) -> IndexInfo:
         """Re-opens the file first if a build replaced it since the last call."""
@@ -420,6 +445,7 @@ class SqliteSearchIndex(SearchIndex):
                 int(meta["pack_size"]),
                 int(meta["pack_mtime_ns"]),
                 int(meta["chunk_count"]),
+                int(meta.get("tokens", 0)),
             )
         except (KeyError, ValueError) as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e

@@ -19,6 +19,7 @@ from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
+    from trifecta.domain.listing import SegmentLister
 
 # With ``files``: how many of each file's best chunks are listed.
 FILE_HITS = 3
@@ -109,6 +110,7 @@ class SearchPack:
         telemetry: TelemetryService | None,
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
+        lister: SegmentLister | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -117,6 +119,7 @@ class SearchPack:
         self._telemetry = telemetry
         self._settings = settings
         self._builder = builder
+        self._lister = lister
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -179,6 +182,7 @@ class SearchPack:
             self._index.state(),
             self._settings.listing_include,
             self._settings.exclude,
+            lister=self._lister,
         )
 
     def _record(self, request: SearchRequest, result: SearchResult) -> None:
