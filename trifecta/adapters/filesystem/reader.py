@@ -103,20 +103,15 @@ class LocalFileReader(FileReader):
     def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText:
         real = self._confine(path)
         try:
-            size = real.stat().st_size
-            if real.is_dir():
-                raise InputError(f"{path}: is a directory")
-            if size > self.max_bytes:
-                raise FileTooLarge(
-                    f"{path}: {size} bytes is over the {self.max_bytes}-byte size cap"
-                )
-            data = real.read_bytes()
+            data = self._read_regular(path, real)
         except FileNotFoundError as e:
             raise FileMissing(f"{path}: no such file") from e
         except PermissionError as e:
             raise InputError(f"{path}: permission denied") from e
         except IsADirectoryError as e:
             raise InputError(f"{path}: is a directory") from e
+        except OSError as e:
+            raise InputError(f"{path}: cannot read ({e.strerror})") from e
         if looks_binary(data):
             raise BinaryFile(f"{path}: binary file refused")
         self._bytes[mode] += len(data)
@@ -131,6 +126,39 @@ class LocalFileReader(FileReader):
             sha256=hashlib.sha256(data).hexdigest(),
             lossy=lossy,
         )
+
+    def _read_regular(self, path: str, real: Path) -> bytes:
+        """The bytes of a regular file, at most the size cap: opened non-blocking (a FIFO
+        never blocks the open), checked with ``fstat`` on the descriptor (no race with a
+        swap after the check), and read bounded (a device or a growing file never reads
+        past the cap)."""
+
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        try:
+            st = os.fstat(fd)
+            if stat_module.S_ISDIR(st.st_mode):
+                raise InputError(f"{path}: is a directory")
+            if not stat_module.S_ISREG(st.st_mode):
+                raise InputError(f"{path}: not a regular file")
+            if st.st_size > self.max_bytes:
+                raise FileTooLarge(
+                    f"{path}: {st.st_size} bytes is over the {self.max_bytes}-byte size cap"
+                )
+            os.set_blocking(fd, True)
+            chunks: list[bytes] = []
+            left = self.max_bytes + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > self.max_bytes:
+            raise FileTooLarge(f"{path}: grew over the {self.max_bytes}-byte size cap while read")
+        return data
 
     def stat(self, path: str) -> FileEntry | None:
         try:
