@@ -46,6 +46,7 @@ def cli(
         text=True,
         check=False,
         timeout=timeout,
+        cwd=segment,
         env={**os.environ, "TRIFECTA_TELEMETRY": "lite", **(env or {})},
     )
 

@@ -40,6 +40,24 @@ def _handler(group: str, command: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _check_utf8(ns: argparse.Namespace) -> None:
+    """An argument holding bytes that are not UTF-8 (Python keeps them as lone surrogates)
+    is a usage error: it could name nothing in a pack, and no output could print it."""
+
+    from trifecta.domain.errors import UsageError
+
+    for key, value in vars(ns).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    shown = item.encode("utf-8", "surrogateescape").decode(
+                        "utf-8", "backslashreplace"
+                    )
+                    raise UsageError(f"{key} {shown!r}: not valid UTF-8") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args == ["--version"]:  # the fast path: no parser, no container
@@ -58,7 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(ns, key):
             setattr(ns, key, value)
     try:
-        if not Path(ns.segment).is_dir():
+        _check_utf8(ns)
+        try:
+            is_dir = Path(ns.segment).is_dir()
+        except OSError as e:  # ENAMETOOLONG and the like
+            raise UsageError(f"segment: {e.strerror or type(e).__name__}") from e
+        if not is_dir:
             raise UsageError(f"segment {ns.segment!r} is not a directory")
         return _handler(ns.group, ns.command)(ns)
     except TrifectaError as e:

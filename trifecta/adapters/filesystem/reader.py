@@ -20,6 +20,7 @@ from trifecta.domain.errors import (
     FileTooLarge,
     InputError,
     PathOutsideSegment,
+    UsageError,
 )
 from trifecta.domain.model import FileEntry, FileText, ReadMode, SkippedFile
 from trifecta.domain.ports import FileReader
@@ -50,6 +51,26 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF_BYTES]
 
 
+def utf8_name(name: str) -> bool:
+    """A file name Python decoded from bytes that are not UTF-8 holds lone surrogates
+    (``surrogateescape``); such a name cannot be stored in a pack, JSON or telemetry."""
+
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_name(name: str) -> str:
+    """A non-UTF-8 name with its undecodable bytes shown as ``\\xff`` (for a skip reason)."""
+
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+NOT_UTF8_REASON = "file name is not valid UTF-8"
+
+
 def _cwd_relative(user_path: str) -> bool:
     """``./x``, ``../x``, ``.`` and ``..`` name paths from the current directory."""
 
@@ -76,6 +97,8 @@ class LocalFileReader(FileReader):
         return resolved
 
     def relative(self, user_path: str) -> str:
+        if not utf8_name(user_path):
+            raise UsageError(f"{printable_name(user_path)}: path is not valid UTF-8")
         given = Path(user_path)
         if given.is_absolute():
             chosen = given
@@ -224,6 +247,9 @@ class LocalFileReader(FileReader):
                     continue
                 if is_ignored(rules, rel, True):
                     continue
+                if not utf8_name(name):
+                    skipped.append(SkippedFile(printable_name(rel) + "/", NOT_UTF8_REASON))
+                    continue
                 if (here / name).is_symlink():
                     try:
                         self._confine(rel)
@@ -238,6 +264,9 @@ class LocalFileReader(FileReader):
                 if not any(glob_match(p, rel) for p in include):
                     continue
                 if any(glob_match(p, rel) for p in exclude) or is_ignored(rules, rel, False):
+                    continue
+                if not utf8_name(name):
+                    skipped.append(SkippedFile(printable_name(rel), NOT_UTF8_REASON))
                     continue
                 entry_or_skip = self._entry(rel, here / name)
                 if isinstance(entry_or_skip, SkippedFile):
@@ -265,6 +294,9 @@ class LocalFileReader(FileReader):
         for name in names:
             rel = f"{base}/{name}"
             if not any(glob_match(p, rel) for p in include):
+                continue
+            if not utf8_name(name):
+                skipped.append(SkippedFile(printable_name(rel), NOT_UTF8_REASON))
                 continue
             entry_or_skip = self._entry(rel, directory / name)
             if isinstance(entry_or_skip, SkippedFile):

@@ -52,9 +52,10 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str
 
 
 def encode_lines(records: Sequence[Mapping[str, Any]]) -> bytes:
-    """Records as JSON lines (one per record, each ending in a newline)."""
+    """Records as JSON lines (one per record, each ending in a newline), always valid
+    UTF-8: a lone surrogate (a non-UTF-8 byte a path or argument carried) becomes ``?``."""
 
-    return "".join(_dumps(r) + "\n" for r in records).encode("utf-8", "surrogatepass")
+    return "".join(_dumps(r) + "\n" for r in records).encode("utf-8", "replace")
 
 
 def parse_lines(data: bytes) -> tuple[list[dict[str, Any]], int]:
