@@ -197,7 +197,13 @@ class PackStore(Protocol):
     old pack is left as it was and the error propagates); ``load`` raises ``PackMissing`` or
     ``PackCorrupt``; ``stamp`` is a cheap (size, mtime_ns) of the stored pack or None;
     ``lock`` is an exclusive, inter-process build lock that waits up to ``timeout_ms`` and
-    then raises ``LockTimeout``.
+    then raises ``LockTimeout`` (``ReadOnlyState`` if the pack's directory cannot be
+    written); ``lock(shared=True)`` is its read side, taken by readers that must not see a
+    build half-way (validate): it waits for a build, not for other readers, and where the
+    lock cannot be opened (a read-only ``_ctx``, where nobody builds) it does not lock.
+    ``settle(index_sha)``, called under the exclusive lock, finishes what a build killed
+    mid-commit left: a pack written aside whose sha256 is ``index_sha`` (the index already
+    committed for it) is renamed into place, and every leftover temporary file is removed.
     """
 
     def load(self) -> Pack: ...
@@ -208,7 +214,9 @@ class PackStore(Protocol):
 
     def stamp(self) -> tuple[int, int] | None: ...
 
-    def lock(self, timeout_ms: int) -> AbstractContextManager[None]: ...
+    def lock(self, timeout_ms: int, shared: bool = False) -> AbstractContextManager[None]: ...
+
+    def settle(self, index_sha: str) -> bool: ...
 
 
 class SearchIndex(Protocol):

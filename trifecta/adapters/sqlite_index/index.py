@@ -8,12 +8,14 @@ Layout (``<segment>/_ctx/context_index.sqlite``): ``chunks`` (metadata, preview)
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from trifecta.adapters.tempfiles import fault_point, temp_path
 from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import (
@@ -82,6 +84,17 @@ def _chunk(row: Sequence[object]) -> PackChunk:
         meta=bool(row[9]),
         symbols=tuple(json.loads(str(row[10]))),
     )
+
+
+def _why(error: Exception) -> str:
+    """A short reason: a full disk named as such (SQLite says "database or disk is full")."""
+
+    text = str(error)
+    if "disk is full" in text or getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the device"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return type(error).__name__
 
 
 def pad_rows(conn: sqlite3.Connection) -> None:
@@ -156,7 +169,7 @@ class SqliteSearchIndex(SearchIndex):
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
+        tmp = temp_path(self.path)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         try:
@@ -172,13 +185,14 @@ class SqliteSearchIndex(SearchIndex):
                 conn.execute("PRAGMA synchronous = FULL")
             finally:
                 conn.close()
+            fault_point("index-written")
             os.replace(tmp, self.path)
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, OSError) as e:
             raise IndexWriteFailed(
-                f"could not write the search index ({type(e).__name__}); the previous pack is kept"
+                f"could not write the search index ({_why(e)}); the previous pack is kept"
             ) from e
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
 
     def update(
@@ -200,9 +214,10 @@ class SqliteSearchIndex(SearchIndex):
                 self._insert(conn, docs)
                 pad_rows(conn)
                 self._write_state(conn, info, state)
-        except sqlite3.DatabaseError as e:
+                fault_point("index-written")
+        except (sqlite3.DatabaseError, OSError) as e:
             raise IndexWriteFailed(
-                f"could not update the search index ({type(e).__name__}); the previous pack is kept"
+                f"could not update the search index ({_why(e)}); the previous pack is kept"
             ) from e
 
     @staticmethod

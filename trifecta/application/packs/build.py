@@ -13,6 +13,7 @@ from trifecta.application.packs.ingest import (
     parent_dirs,
 )
 from trifecta.application.packs.recording import failure_event
+from trifecta.application.packs.search import settle
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
@@ -112,6 +113,7 @@ class BuildPack:
     def _run(self, incremental: bool) -> BuildReport:
         start = self._clock.monotonic_ns()
         with self._store.lock(self._settings.lock_timeout_ms):
+            settle(self._store, self._index)
             previous = self._previous() if incremental else None
             pack, sha = previous if previous is not None else (None, "")
             report = self._build(pack, sha, start)
