@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Every command of a fault test must finish within this (its deadline + slack on a loaded
@@ -56,3 +58,31 @@ def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
 
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "internal error" not in proc.stderr, proc.stderr
+
+
+def process_state(pid: int) -> str:
+    """The one-letter state of a process (``T`` stopped, ``Z`` zombie...)."""
+
+    data = Path(f"/proc/{pid}/stat").read_bytes()
+    return data[data.rfind(b")") + 2 :].split()[0].decode()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def popen_cli(
+    segment: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trifecta", "--segment", str(segment), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=segment,
+        env={**os.environ, "TRIFECTA_TELEMETRY": "lite", **(env or {})},
+    )

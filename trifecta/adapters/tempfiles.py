@@ -9,7 +9,8 @@ build sweeps them (see docs/adr/0009, amendment "kills").
 ``TRIFECTA_FAULT_KILL_AT=<step>`` makes the process SIGKILL itself at that step of a build
 (``lock-taken``, ``pack-written``, ``index-written``, ``index-committed``,
 ``pack-committed``): the fault-injection tests use it to kill at a chosen point instead of
-at a random time.
+at a random time. ``TRIFECTA_FAULT_STOP_AT=<step>`` stops it there instead (SIGSTOP), so a
+test can run other commands against a build frozen mid-commit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import signal
 from pathlib import Path
 
 FAULT_ENV = "TRIFECTA_FAULT_KILL_AT"
+PAUSE_ENV = "TRIFECTA_FAULT_STOP_AT"
 _TEMP = re.compile(r"\A\..+\.\d+\.tmp\Z")
 
 
@@ -65,7 +67,10 @@ def sweep(directory: Path) -> int:
 
 
 def fault_point(step: str) -> None:
-    """SIGKILL this process here if ``TRIFECTA_FAULT_KILL_AT`` names ``step`` (tests only)."""
+    """SIGKILL this process here if ``TRIFECTA_FAULT_KILL_AT`` names ``step``; SIGSTOP it
+    (until a SIGCONT) if ``TRIFECTA_FAULT_STOP_AT`` does. For tests only."""
 
     if os.environ.get(FAULT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_ENV) == step:
+        os.kill(os.getpid(), signal.SIGSTOP)

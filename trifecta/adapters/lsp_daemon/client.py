@@ -117,9 +117,14 @@ class DaemonLanguageServer(LanguageServer):
     def launch(self) -> None:
         """Start a warm server in the background (it exits at once if one runs already)."""
 
-        with contextlib.suppress(FileNotFoundError):
-            (protocol.state_dir(self.root) / protocol.FAILED_NAME).unlink()
-        self._process = self._launcher(self.root)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                (protocol.state_dir(self.root) / protocol.FAILED_NAME).unlink()
+            self._process = self._launcher(self.root)
+        except OSError as e:  # a read-only _ctx: no warm server, the caller falls back
+            raise LanguageServerUnavailable(
+                f"cannot start the warm language server: _ctx is not writable ({e.strerror})"
+            ) from e
         self.launched = True
 
     def failure(self, fresh_s: float | None = protocol.FAILED_FRESH_S) -> str | None:

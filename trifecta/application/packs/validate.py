@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.telemetry import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
-from trifecta.domain.packs import Pack
+from trifecta.domain.packs import IndexInfo, Pack, PackChunk, PackState
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+
+class _IndexSnapshot(NamedTuple):
+    info: IndexInfo
+    ids: list[str]
+    chunks: list[PackChunk]
+    state: PackState
 
 
 @dataclass(frozen=True)
@@ -70,15 +78,19 @@ class ValidatePack:
     def _run(self) -> ValidationReport:
         start = self._clock.monotonic_ns()
         problems: list[str] = []
-        try:
-            pack, sha = self._store.load_with_sha()
-        except PackCorrupt as e:
-            pack, sha = None, ""
-            problems.append(f"schema: {e}")
-        if pack is not None:
+        # Pack and index are read together under the read side of the build lock, so a
+        # build running meanwhile is never seen half-way (index new, pack old).
+        with self._store.lock(self._settings.lock_timeout_ms, shared=True):
+            try:
+                pack, sha = self._store.load_with_sha()
+            except PackCorrupt as e:
+                pack, sha = None, ""
+                problems.append(f"schema: {e}")
+            snapshot = self._index_snapshot() if pack is not None else None
+        if pack is not None and snapshot is not None:
             problems.extend(self._files(pack))
             problems.extend(self._chunks(pack))
-            problems.extend(self._index_matches(pack, sha))
+            problems.extend(self._index_matches(pack, sha, snapshot))
         report = ValidationReport(
             tuple(problems),
             len(pack.source_files) if pack else 0,
@@ -138,14 +150,19 @@ class ValidatePack:
                 problems.append(f"chunk: {chunk.id} has lines {chunk.line_start}-{chunk.line_end}")
         return problems
 
-    def _index_matches(self, pack: Pack, sha: str) -> list[str]:
+    def _index_snapshot(self) -> _IndexSnapshot | str:
         try:
             info = self._index.info()
             ids = self._index.chunk_ids()
-            indexed = self._index.chunks(ids)
-            state = self._index.state()
+            return _IndexSnapshot(info, ids, self._index.chunks(ids), self._index.state())
         except (PackMissing, PackCorrupt) as e:
-            return [f"index: {e}"]
+            return f"index: {e}"
+
+    @staticmethod
+    def _index_matches(pack: Pack, sha: str, snapshot: _IndexSnapshot | str) -> list[str]:
+        if isinstance(snapshot, str):
+            return [snapshot]
+        info, ids, indexed, state = snapshot
         problems: list[str] = []
         if info.pack_sha != sha:
             problems.append("index: built from another pack (run ctx build)")
