@@ -17,6 +17,7 @@ from trifecta.domain.errors import (
     FileTooLarge,
     LanguageServerCold,
     LanguageServerNotReady,
+    LanguageServerTimeout,
     ModuleMissing,
     NotPython,
     PositionOutOfRange,
@@ -110,14 +111,16 @@ class _Resolver:
         assert self._lsp is not None
         try:
             self._lsp.start(self._listener)
-        except LanguageServerCold as e:
+        except (LanguageServerCold, LanguageServerTimeout) as e:
             if not request.require_lsp:
                 raise
-            if not e.starting:  # nothing runs and nothing was launched: waiting is futile
+            if isinstance(e, LanguageServerCold) and not e.starting:
+                # nothing runs and nothing was launched: waiting is futile
                 raise LanguageServerCold(
                     "no warm server for this segment; run `trifecta lsp start`"
                 ) from e
-            # --require-lsp: the warm server that start() launched is worth waiting for
+            # --require-lsp: a server just launched, or one busy starting pyright, is worth
+            # waiting for (bounded by ready_wait_ms)
         if not self._lsp.wait_ready(request.ready_wait_ms):
             raise LanguageServerNotReady(
                 f"pyright is still scanning the workspace after {request.ready_wait_ms} ms"
