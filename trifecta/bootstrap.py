@@ -279,3 +279,12 @@ def build_container(segment: Path, flags: Mapping[str, Any] | None = None) -> Co
     container = Container()
     container.config.from_dict(load_settings(segment, flags))
     return container
+
+
+def close_adapters(container: Container) -> None:
+    """Close the SQLite connections the container's adapters keep open (constructing an
+    adapter that was never used opens nothing)."""
+
+    container.search_index().close()
+    container.skeleton_cache().close()
+    container.name_store().close()

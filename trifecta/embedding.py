@@ -301,11 +301,16 @@ class Segment:
 
         if self._fast is not None:
             self._fast.telemetry.flush()
+            self._fast.close()
         if self._fast_symbols is not None:
             self._fast_symbols.telemetry.flush()
+            self._fast_symbols.close()
         if self._built is not None:
+            from trifecta.bootstrap import close_adapters
+
             self._built.telemetry().flush()
             self._built.shutdown_resources()
+            close_adapters(self._built)
 
     def __enter__(self) -> Segment:
         return self

@@ -80,6 +80,11 @@ class FastPacks:
             builder=None,
         )
 
+    def close(self) -> None:
+        """Release the index's SQLite connection (telemetry releases its own on flush)."""
+
+        self._parts[0].close()
+
     @property
     def get(self) -> GetChunks:
         """The get use case, built on first use (a search never imports the parsers)."""

@@ -73,16 +73,17 @@ class FastSymbols:
             bytes_read=lambda: {str(m): n for m, n in reader.bytes_read().items()},
         )
         cache_dir = root.resolve() / CACHE_DIR
+        cache = SqliteSkeletonCache(
+            path=cache_dir / SKELETON_CACHE,
+            clock=clock,
+            max_bytes=cache_settings["max_bytes"],
+            max_entry_bytes=cache_settings["max_entry_bytes"],
+        )
         extract = ExtractSkeleton(
             reader=reader,
             primary=AstSkeletonParser(),
             fallback=TreeSitterSkeletonParser(),
-            cache=SqliteSkeletonCache(
-                path=cache_dir / SKELETON_CACHE,
-                clock=clock,
-                max_bytes=cache_settings["max_bytes"],
-                max_entry_bytes=cache_settings["max_entry_bytes"],
-            ),
+            cache=cache,
             clock=clock,
             telemetry=self.telemetry,
         )
@@ -90,13 +91,20 @@ class FastSymbols:
         def skeleton_of(path: str) -> Skeleton:
             return extract.execute(path).skeleton
 
-        index = SymbolIndex(
-            reader=reader,
-            skeleton_of=skeleton_of,
-            store=SqliteNameIndexStore(path=cache_dir / NAME_INDEX),
-        )
+        name_store = SqliteNameIndexStore(path=cache_dir / NAME_INDEX)
+        index = SymbolIndex(reader=reader, skeleton_of=skeleton_of, store=name_store)
+        self._closers = (cache.close, name_store.close)
         self._parts = (index, reader, clock)
         self._lsp: LanguageServer | None = None
+
+    def close(self) -> None:
+        """Release the skeleton cache's and the name index's SQLite connections and the
+        warm-server connection."""
+
+        for close in self._closers:
+            close()
+        if self._lsp is not None:
+            self._lsp.shutdown()
 
     def language_server(self) -> LanguageServer:
         """The warm server's client (``lsp.mode = "daemon"``), built on first use so a

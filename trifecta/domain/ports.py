@@ -153,7 +153,9 @@ class TelemetrySink(Protocol):
     (records that cannot be written now are spooled and written by a later call);
     ``merge_counters`` adds deltas to the cumulative counters exactly, even with
     concurrent processes; ``write_last_run`` replaces the summary atomically;
-    ``read_events`` yields every stored record, oldest first, skipping a torn final line.
+    ``read_events`` yields every stored record, oldest first, skipping a torn final line;
+    ``release`` closes whatever descriptors the sink keeps open between writes (the next
+    write opens them again), so a process that opens and closes many segments holds none.
     """
 
     def append_events(self, records: Sequence[Mapping[str, Any]]) -> None: ...
@@ -169,6 +171,8 @@ class TelemetrySink(Protocol):
     def read_events(self) -> Iterator[dict[str, Any]]: ...
 
     def health(self) -> Mapping[str, int | float]: ...
+
+    def release(self) -> None: ...
 
 
 class RepoStateReader(Protocol):

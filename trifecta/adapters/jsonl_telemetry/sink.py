@@ -474,6 +474,12 @@ class JsonlTelemetrySink(TelemetrySink):
             self.read_skipped += skipped
             yield from records
 
+    def release(self) -> None:
+        """Close the lock and events descriptors (reopened by the next write)."""
+
+        with self._thread_lock:
+            self._close()
+
     def health(self) -> Mapping[str, int | float]:
         return {
             "events_written": self.events_written,

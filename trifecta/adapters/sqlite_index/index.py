@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -127,6 +128,8 @@ class SqliteSearchIndex(SearchIndex):
         self.path = Path(root) / "_ctx" / INDEX_FILE
         self._conn: sqlite3.Connection | None = None
         self._file_id = (0, 0)
+        # One connection shared by every thread of the process, one statement at a time.
+        self._lock = threading.RLock()
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -144,9 +147,13 @@ class SqliteSearchIndex(SearchIndex):
             except FileNotFoundError as e:
                 raise PackMissing("no search index, run ctx build") from e
             try:
-                conn = sqlite3.connect(self.path)
+                conn = sqlite3.connect(self.path, check_same_thread=False)
+            except sqlite3.DatabaseError as e:
+                raise PackCorrupt("pack index is corrupt, run ctx build") from e
+            try:
                 conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as e:
+                conn.close()
                 raise PackCorrupt("pack index is corrupt, run ctx build") from e
             self._conn = conn
             self._file_id = (st.st_dev, st.st_ino)
@@ -154,19 +161,25 @@ class SqliteSearchIndex(SearchIndex):
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self._db()
-        except sqlite3.DatabaseError as e:
-            raise PackCorrupt("pack index is corrupt, run ctx build") from e
+        with self._lock:
+            try:
+                yield self._db()
+            except sqlite3.DatabaseError as e:
+                raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     # ---- writes --------------------------------------------------------------------------
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        with self._lock:
+            self._replace(info, docs, state)
+
+    def _replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(self.path)
@@ -196,6 +209,16 @@ class SqliteSearchIndex(SearchIndex):
                 tmp.unlink()
 
     def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        with self._lock:
+            self._update(info, remove_paths, docs, state)
+
+    def _update(
         self,
         info: IndexInfo,
         remove_paths: Sequence[str],
@@ -344,8 +367,9 @@ class SqliteSearchIndex(SearchIndex):
         """Re-opens the file first if a build replaced it since the last call."""
 
         try:
-            conn = self._db(reopen_if_replaced=True)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            with self._lock:
+                conn = self._db(reopen_if_replaced=True)
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e
         try:
