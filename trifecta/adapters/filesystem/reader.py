@@ -9,13 +9,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from trifecta.adapters.filesystem.globs import (
+    BadGlob,
     IgnoreRule,
     glob_match,
+    glob_regex,
     is_ignored,
     parse_gitignore,
 )
 from trifecta.domain.errors import (
     BinaryFile,
+    ConfigError,
     FileMissing,
     FileTooLarge,
     InputError,
@@ -213,19 +216,35 @@ class LocalFileReader(FileReader):
 
     # ---- listing -------------------------------------------------------------------------
 
-    def _load_gitignore(self, directory: Path, base: str) -> list[IgnoreRule]:
+    def _load_gitignore(
+        self, directory: Path, base: str, skipped: list[SkippedFile]
+    ) -> list[IgnoreRule]:
         try:
             text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return []
-        return parse_gitignore(text, base)
+        bad: list[tuple[int, str]] = []
+        rules = parse_gitignore(text, base, bad)
+        where = f"{base}/.gitignore" if base else ".gitignore"
+        skipped.extend(
+            SkippedFile(f"{where}:{line}", f"pattern {why}; git never matches it, ignored")
+            for line, why in bad
+        )
+        return rules
 
     def list_files(
         self, include: Sequence[str], exclude: Sequence[str] = ()
     ) -> tuple[list[FileEntry], list[SkippedFile]]:
+        for pattern in (*include, *exclude):
+            try:
+                glob_regex(pattern)
+            except BadGlob as e:
+                raise ConfigError(f"invalid glob in files.include/files.exclude: {e}") from e
         entries: list[FileEntry] = []
         skipped: list[SkippedFile] = []
-        rules_by_dir: dict[str, list[IgnoreRule]] = {"": self._load_gitignore(self.root, "")}
+        rules_by_dir: dict[str, list[IgnoreRule]] = {
+            "": self._load_gitignore(self.root, "", skipped)
+        }
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             here = Path(dirpath)
             base = here.relative_to(self.root).as_posix()
@@ -257,7 +276,7 @@ class LocalFileReader(FileReader):
                         skipped.append(SkippedFile(rel, "symlink leaves the segment"))
                     continue
                 kept_dirs.append(name)
-                rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel)
+                rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel, skipped)
             dirnames[:] = kept_dirs
             for name in sorted(filenames):
                 rel = f"{base}/{name}" if base else name
