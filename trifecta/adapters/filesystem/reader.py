@@ -46,6 +46,7 @@ ALWAYS_SKIPPED_DIRS = frozenset(
     }
 )
 BINARY_SNIFF_BYTES = 8192
+NEVER_READ_DIR = ".git"
 
 
 def looks_binary(data: bytes) -> bool:
@@ -74,6 +75,12 @@ def printable_name(name: str) -> str:
 NOT_UTF8_REASON = "file name is not valid UTF-8"
 
 
+def _symlink_reason(error: PathOutsideSegment) -> str:
+    if str(error).endswith(f"into {NEVER_READ_DIR}/"):
+        return f"symlink leads into {NEVER_READ_DIR}/"
+    return "symlink leaves the segment"
+
+
 def _cwd_relative(user_path: str) -> bool:
     """``./x``, ``../x``, ``.`` and ``..`` name paths from the current directory."""
 
@@ -97,6 +104,10 @@ class LocalFileReader(FileReader):
             raise PathOutsideSegment(f"{rel}: cannot resolve path ({e})") from e
         if resolved != self.root and not resolved.is_relative_to(self.root):
             raise PathOutsideSegment(f"{rel}: path leaves the segment")
+        if NEVER_READ_DIR in resolved.relative_to(self.root).parts:
+            # git's own data (config with credentials, objects) is never served, whether
+            # named directly or reached through a symlink.
+            raise PathOutsideSegment(f"{rel}: path leads into {NEVER_READ_DIR}/")
         return resolved
 
     def relative(self, user_path: str) -> str:
@@ -272,8 +283,8 @@ class LocalFileReader(FileReader):
                 if (here / name).is_symlink():
                     try:
                         self._confine(rel)
-                    except PathOutsideSegment:
-                        skipped.append(SkippedFile(rel, "symlink leaves the segment"))
+                    except PathOutsideSegment as e:
+                        skipped.append(SkippedFile(rel, _symlink_reason(e)))
                     continue
                 kept_dirs.append(name)
                 rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel, skipped)
@@ -327,8 +338,8 @@ class LocalFileReader(FileReader):
         if path.is_symlink():
             try:
                 self._confine(rel)
-            except PathOutsideSegment:
-                return SkippedFile(rel, "symlink leaves the segment")
+            except PathOutsideSegment as e:
+                return SkippedFile(rel, _symlink_reason(e))
         try:
             st = path.stat()
         except OSError as e:
