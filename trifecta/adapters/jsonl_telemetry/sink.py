@@ -227,13 +227,22 @@ class JsonlTelemetrySink(TelemetrySink):
         self.rotations += 1
 
     def _write_all(self, data: bytes) -> None:
+        """Append whole lines or nothing: a write cut short (disk full) is truncated back to
+        where it started, so no torn fragment stays in the file (the lock is held)."""
+
         fd = self._events_fd_for(len(data))
+        start = os.lseek(fd, 0, os.SEEK_END)
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if self.fsync:
-            os.fsync(fd)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
 
     def _drain_spool(self) -> None:
         """Append every spooled file to the events and delete it (lock held). The spool
