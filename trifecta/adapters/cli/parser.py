@@ -34,6 +34,25 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def bounded_int(low: int, high: int) -> Any:
+    """An argparse ``type``: an integer in ``[low, high]``; anything else is a usage error
+    (exit 2) naming the value, never an overflow further in."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text[:40]!r}: expected an integer from {low} to {high}"
+            )
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def _common() -> OneLineParser:
     # SUPPRESS defaults so the flags may appear before or after the subcommand.
     common = OneLineParser(add_help=False)
@@ -68,7 +87,7 @@ def _common() -> OneLineParser:
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout-ms",
-        type=int,
+        type=bounded_int(1, 3_600_000),
         default=None,
         help="deadline of each language-server request (default 500)",
     )
@@ -114,7 +133,13 @@ def build_parser() -> OneLineParser:
     )
     search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
     search.add_argument("--query", "-q", required=True, help="what to look for")
-    search.add_argument("--limit", "-l", type=int, default=None, help="hits to return (default 5)")
+    search.add_argument(
+        "--limit",
+        "-l",
+        type=bounded_int(1, 10_000),
+        default=None,
+        help="hits to return (default 5)",
+    )
     search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
     get = ctx_cmds.add_parser("get", parents=[common], help="chunks by id within a token budget")
     get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
@@ -128,11 +153,16 @@ def build_parser() -> OneLineParser:
     get.add_argument(
         "--budget-token-est",
         "-b",
-        type=int,
+        type=bounded_int(1, 1_000_000_000),
         default=None,
         help="token budget, estimated as characters/4 (default 1500)",
     )
-    get.add_argument("--max-chunks", type=int, default=None, help="stop after this many chunks")
+    get.add_argument(
+        "--max-chunks",
+        type=bounded_int(1, 1_000_000),
+        default=None,
+        help="stop after this many chunks",
+    )
     get.add_argument(
         "--stop-on-evidence",
         action="store_true",
@@ -186,7 +216,7 @@ def build_parser() -> OneLineParser:
     serve = lsp_cmds.add_parser(
         "serve", parents=[common], help="run the server in the foreground (used by start)"
     )
-    serve.add_argument("--idle-timeout-s", type=int, default=None)
+    serve.add_argument("--idle-timeout-s", type=bounded_int(1, 10_000_000), default=None)
 
     # ---- telemetry ---------------------------------------------------------------------
     tel = groups.add_parser("telemetry", help="read what every command recorded")

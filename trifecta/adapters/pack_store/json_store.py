@@ -48,6 +48,8 @@ class JsonPackStore(PackStore):
             parsed = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise PackCorrupt("pack is corrupt, run ctx build") from e
+        except RecursionError as e:  # "[[[[..." nested past the parser's depth
+            raise PackCorrupt("pack is corrupt (nested too deeply), run ctx build") from e
         return pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:

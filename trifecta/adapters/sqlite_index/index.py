@@ -72,18 +72,42 @@ _CHUNK_COLUMNS = (
 
 
 def _chunk(row: Sequence[object]) -> PackChunk:
+    """A chunk from its index row; a row with the wrong types (edited, corrupted) is
+    ``PackCorrupt``, never a ``ValueError`` further in."""
+
+    try:
+        chunk = _chunk_fields(row)
+    except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
+        raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build") from e
+    return chunk
+
+
+def _json_list(value: object) -> list[str]:
+    parsed = json.loads(str(value))
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise TypeError("expected a JSON list of strings")
+    return parsed
+
+
+def _strict_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _chunk_fields(row: Sequence[object]) -> PackChunk:
     return PackChunk(
         id=str(row[0]),
         path=str(row[1]),
         kind=str(row[2]),
         title=str(row[3]),
-        title_path=tuple(json.loads(str(row[4]))),
-        line_start=int(row[5]),  # type: ignore[call-overload]
-        line_end=int(row[6]),  # type: ignore[call-overload]
+        title_path=tuple(_json_list(row[4])),
+        line_start=_strict_int(row[5]),
+        line_end=_strict_int(row[6]),
         sha256=str(row[7]),
-        token_est=int(row[8]),  # type: ignore[call-overload]
+        token_est=_strict_int(row[8]),
         meta=bool(row[9]),
-        symbols=tuple(json.loads(str(row[10]))),
+        symbols=tuple(_json_list(row[10])),
     )
 
 
@@ -164,7 +188,8 @@ class SqliteSearchIndex(SearchIndex):
         with self._lock:
             try:
                 yield self._db()
-            except sqlite3.DatabaseError as e:
+            except (sqlite3.DatabaseError, ValueError, TypeError) as e:
+                # SQLite's own errors, and rows whose values have the wrong types
                 raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
     def close(self) -> None:
@@ -319,7 +344,7 @@ class SqliteSearchIndex(SearchIndex):
         )
         with self._reading() as conn:
             rows = conn.execute(sql, (fts_query(terms), limit)).fetchall()
-        return [IndexHit(_chunk(row), float(row[12]), str(row[11])) for row in rows]
+            return [IndexHit(_chunk(row), float(row[12]), str(row[11])) for row in rows]
 
     def count_matches(self, terms: Sequence[str]) -> int:
         if not terms:
@@ -350,11 +375,18 @@ class SqliteSearchIndex(SearchIndex):
     def state(self) -> PackState:
         with self._reading() as conn:
             files = tuple(
-                SourceFile(str(r[0]), int(r[1]), int(r[2]), str(r[3]), bool(r[4]), bool(r[5]))
+                SourceFile(
+                    str(r[0]),
+                    _strict_int(r[1]),
+                    _strict_int(r[2]),
+                    str(r[3]),
+                    bool(r[4]),
+                    bool(r[5]),
+                )
                 for r in conn.execute("SELECT * FROM files ORDER BY path")
             )
             dirs = tuple(
-                DirStamp(str(r[0]), int(r[1]))
+                DirStamp(str(r[0]), _strict_int(r[1]))
                 for r in conn.execute("SELECT * FROM dirs ORDER BY path")
             )
             skipped = tuple(
@@ -379,7 +411,7 @@ class SqliteSearchIndex(SearchIndex):
                 int(meta["pack_mtime_ns"]),
                 int(meta["chunk_count"]),
             )
-        except (KeyError, ValueError) as e:
+        except (KeyError, ValueError, TypeError) as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
     def size_bytes(self) -> int:

@@ -130,6 +130,10 @@ class BuildPack:
             pack, sha = self._store.load_with_sha()
             if self._index.info().pack_sha != sha:
                 return None
+            # An index whose rows or tables are damaged is rebuilt, not updated.
+            self._index.state()
+            self._index.chunks(self._index.chunk_ids())
+            self._index.count_matches(["trifecta"])
         except (PackMissing, PackCorrupt):
             return None
         return pack, sha

@@ -154,6 +154,7 @@ class ValidatePack:
         try:
             info = self._index.info()
             ids = self._index.chunk_ids()
+            self._index.count_matches(["trifecta"])  # the full-text table answers too
             return _IndexSnapshot(info, ids, self._index.chunks(ids), self._index.state())
         except (PackMissing, PackCorrupt) as e:
             return f"index: {e}"

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, flags_from, write_text
 from trifecta.embedding import Segment
 
 
@@ -49,7 +49,7 @@ def run_search(ns: argparse.Namespace) -> int:
     try:
         limit = ns.limit if ns.limit is not None else 5
         result = segment.ctx_search(SearchRequest(ns.query, limit, ns.sync, bool(ns.json)))
-        sys.stdout.write(result.rendered)
+        write_text(result.rendered)
     finally:
         segment.close()
     return 0
@@ -80,7 +80,7 @@ def run_get(ns: argparse.Namespace) -> int:
             pd_report=ns.pd_report,
         )
         result = segment.ctx_get(request)
-        sys.stdout.write(result.rendered)
+        write_text(result.rendered)
     finally:
         segment.close()
     return 0
@@ -103,7 +103,7 @@ def run_stats(ns: argparse.Namespace) -> int:
         if ns.json:
             sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(report.to_text())
+            write_text(report.to_text())
     finally:
         segment.close()
     return 0
