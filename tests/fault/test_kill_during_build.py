@@ -3,13 +3,16 @@ the pack keeps serving search and get, and the next build leaves no temporary fi
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 
 import pytest
 
-from tests.fault.helpers import assert_clean, cli, make_segment
+import trifecta
+from tests.fault.helpers import cli, make_segment
+from trifecta.application.packs.get import GetRequest
+from trifecta.application.packs.search import SearchRequest
+from trifecta.domain.model import ReadMode
 
 STEPS = ("lock-taken", "pack-written", "index-written", "index-committed", "pack-committed")
 
@@ -18,20 +21,22 @@ def _temp_files(seg: Path) -> list[str]:
     return sorted(p.name for p in (seg / "_ctx").iterdir() if p.name.endswith(".tmp"))
 
 
-def _serves(seg: Path) -> set[str]:
-    """search + get answer, consistently; the function names of x.py they show."""
+def _build(seg_dir: Path, incremental: bool = False) -> None:
+    with trifecta.open_segment(seg_dir) as seg:
+        seg.ctx_build(incremental)
 
-    proc = cli(seg, "ctx", "search", "-q", "x_function", "--json")
-    assert_clean(proc)
-    assert proc.returncode == 0, proc.stderr
-    hits = json.loads(proc.stdout)["hits"]
-    ids = [h["id"] for h in hits if h["path"] == "x.py"]
-    assert ids
-    got = cli(seg, "ctx", "get", "-i", ",".join(ids), "--mode", "raw", "--json")
-    assert_clean(got)
-    assert got.returncode == 0, got.stderr
-    text = json.dumps(json.loads(got.stdout))
-    return {name for name in ("x_function_v1", "x_function_v2") if name in text}
+
+def _serves(seg_dir: Path) -> set[str]:
+    """search + get answer, consistently (in process: the CLI maps the same calls); the
+    versions of x.py's function they show."""
+
+    with trifecta.open_segment(seg_dir) as seg:
+        hits = seg.ctx_search(SearchRequest("x_function", 5, False, True)).hits
+        ids = tuple(h.chunk.id for h in hits if h.chunk.path == "x.py")
+        assert ids
+        got = seg.ctx_get(GetRequest(ids, ReadMode.RAW))
+    assert [c.chunk.id for c in got.chunks] == list(ids)  # served (raw, or marked stale)
+    return {name for name in ("x_function_v1", "x_function_v2") if any(name in i for i in ids)}
 
 
 @pytest.mark.parametrize("command", ["build", "sync"])
@@ -39,7 +44,7 @@ def _serves(seg: Path) -> set[str]:
 def test_a_kill_at_any_step_keeps_a_serving_pack(tmp_path: Path, step: str, command: str) -> None:
     seg = make_segment(tmp_path)
     (seg / "x.py").write_text("def x_function_v1() -> int:\n    return 1\n")
-    assert cli(seg, "ctx", "build").returncode == 0
+    _build(seg)
     (seg / "x.py").write_text("def x_function_v2() -> int:\n    return 2\n")
 
     killed = cli(seg, "ctx", command, env={"TRIFECTA_FAULT_KILL_AT": step})
@@ -47,19 +52,18 @@ def test_a_kill_at_any_step_keeps_a_serving_pack(tmp_path: Path, step: str, comm
 
     # The previous pack (or, past the index commit, the new one) serves, as a pair.
     assert len(_serves(seg)) == 1
-    rebuilt = cli(seg, "ctx", "build")
-    assert rebuilt.returncode == 0, rebuilt.stderr
+    _build(seg)
     assert _temp_files(seg) == []
     assert _serves(seg) == {"x_function_v2"}
 
 
 def test_temporary_files_of_killed_builds_do_not_pile_up(tmp_path: Path) -> None:
     seg = make_segment(tmp_path)
-    assert cli(seg, "ctx", "build").returncode == 0
+    _build(seg)
     for step in ("pack-written", "index-written"):
         (seg / "x.py").write_text(f"def x_function() -> int:\n    return {len(step)}\n")
         killed = cli(seg, "ctx", "build", env={"TRIFECTA_FAULT_KILL_AT": step})
         assert killed.returncode == -signal.SIGKILL
     assert _temp_files(seg)  # the kills left their temporary files behind ...
-    assert cli(seg, "ctx", "sync").returncode == 0
-    assert _temp_files(seg) == []  # ... and the next build removed them
+    _build(seg, incremental=True)
+    assert _temp_files(seg) == []  # ... and the next build (a sync) removed them
