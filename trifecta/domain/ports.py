@@ -110,9 +110,10 @@ class LanguageServer(Protocol):
     Lifecycle: ``start`` spawns and initializes (raising ``LanguageServerUnavailable`` if
     it cannot; a client of a server that runs elsewhere raises ``LanguageServerCold`` when
     none runs yet and ``LanguageServerTimeout`` when it does not answer within its short
-    bound: busy starting pyright, or hung; ``wait_ready`` then waits, bounded); READY is initialized AND (first publishDiagnostics OR first successful
-    definition). Requests take a deadline in ms and raise ``LanguageServerTimeout`` when it
-    passes (after cancelling the request) or ``LanguageServerError`` on failure.
+    bound: busy starting pyright, or hung; ``wait_ready`` then waits, bounded); READY is
+    initialized AND (first publishDiagnostics OR first successful definition). Requests
+    take a deadline in ms and raise ``LanguageServerTimeout`` when it passes (after
+    cancelling the request) or ``LanguageServerError`` on failure.
     ``shutdown`` always leaves no process behind. Lifecycle facts are reported to the
     listener given to ``start`` as (event_name, fields) pairs, e.g. ("lsp.ready", {...}).
     """
