@@ -66,3 +66,22 @@ def test_the_reader_refuses_a_special_file_without_blocking(
     reader = LocalFileReader(tmp_path)
     with pytest.raises(InputError, match="not a regular file"):
         reader.read_text("x.py")
+
+
+def test_a_fifo_in_place_of_the_pack_or_a_gitignore_never_blocks(tmp_path: Path) -> None:
+    seg = make_segment(tmp_path)
+    os.mkfifo(seg / ".gitignore")
+    build = cli(seg, "ctx", "build", timeout=30)
+    assert_clean(build)
+    assert build.returncode == 0, build.stderr
+    pack = seg / "_ctx" / "context_pack.json"
+    pack.unlink()
+    os.mkfifo(pack)
+    for args in (("ctx", "search", "-q", "helper"), ("ctx", "validate")):
+        proc = cli(seg, *args, timeout=30)
+        assert_clean(proc)
+        assert proc.returncode == 1
+        assert "not a regular file" in proc.stderr + proc.stdout
+    rebuilt = cli(seg, "ctx", "build", timeout=30)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert cli(seg, "ctx", "search", "-q", "helper", timeout=30).returncode == 0

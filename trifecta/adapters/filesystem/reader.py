@@ -230,9 +230,12 @@ class LocalFileReader(FileReader):
     def _load_gitignore(
         self, directory: Path, base: str, skipped: list[SkippedFile]
     ) -> list[IgnoreRule]:
+        path = directory / ".gitignore"
         try:
-            text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            if not stat_module.S_ISREG(path.lstat().st_mode):
+                return []  # absent, or a FIFO/device/symlink: never opened
+            text = self._read_regular(str(path), path).decode("utf-8", errors="replace")
+        except (OSError, InputError):
             return []
         bad: list[tuple[int, str]] = []
         rules = parse_gitignore(text, base, bad)

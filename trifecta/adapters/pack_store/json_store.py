@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,7 @@ class JsonPackStore(PackStore):
 
     def load_with_sha(self) -> tuple[Pack, str]:
         try:
-            data = self.path.read_bytes()
+            data = _read_regular(self.path)
         except FileNotFoundError as e:
             raise PackMissing("no context pack, run ctx build") from e
         except OSError as e:
@@ -153,6 +154,21 @@ class JsonPackStore(PackStore):
             return os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a FIFO or a device in its place is refused without
+    blocking (opened non-blocking, checked with fstat)."""
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 _READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
