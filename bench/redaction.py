@@ -21,19 +21,23 @@ from types import ModuleType
 from typing import Any
 
 from bench._common import emit
-from trifecta.application import redaction as current
+from trifecta.application.telemetry import redaction as current
 
 ARGS = {"query": "how does the context pack pick chunks", "limit": 5}
 RESULT = {"hits": 5, "returned_ids": ["a.md#intro", "b.py#Pack", "c.py#load"], "status": "ok"}
 
 
 def baseline_module(rev: str, directory: Path) -> ModuleType:
-    source = subprocess.run(
-        ["git", "show", f"{rev}:trifecta/application/redaction.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    source = ""
+    for where in ("application/telemetry/redaction.py", "application/redaction.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:trifecta/{where}"], capture_output=True, text=True, check=False
+        )
+        if shown.returncode == 0:
+            source = shown.stdout
+            break
+    if not source:
+        raise SystemExit(f"no redaction module at {rev}")
     path = directory / "baseline_redaction.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("baseline_redaction", path)

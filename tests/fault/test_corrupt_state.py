@@ -11,8 +11,6 @@ import pytest
 
 import trifecta
 from tests.fault.helpers import assert_clean, cli, make_segment
-from trifecta.application.packs.get import GetRequest
-from trifecta.application.packs.search import SearchRequest
 from trifecta.domain.errors import PackCorrupt
 
 INDEX = "context_index.sqlite"
@@ -78,15 +76,15 @@ def _check(seg_dir: Path, chunk_id: str, damage: str) -> None:
     seg = trifecta.open_segment(seg_dir)
     try:
         with pytest.raises(PackCorrupt, match="run ctx build"):
-            seg.ctx_search(SearchRequest("helper", 5, False, True))
+            seg.search("helper", limit=5)
         if damage in GET_SERVES:
-            assert seg.ctx_get(GetRequest((chunk_id,))).chunks[0].chunk.id == chunk_id
+            assert seg.get([chunk_id]).chunks[0].chunk.id == chunk_id
         else:
             with pytest.raises(PackCorrupt, match="run ctx build"):
-                seg.ctx_get(GetRequest((chunk_id,)))
+                seg.get([chunk_id])
         assert not seg.ctx_validate().ok
         seg.ctx_build(incremental=True)  # sync: rebuilds what it cannot update
-        hits = seg.ctx_search(SearchRequest("helper", 5, False, True)).hits
+        hits = seg.search("helper", limit=5).hits
         assert hits[0].chunk.id == chunk_id
         assert seg.ctx_validate().ok
     finally:
@@ -97,7 +95,7 @@ def _built(tmp_path: Path) -> tuple[Path, str]:
     seg_dir = make_segment(tmp_path)
     with trifecta.open_segment(seg_dir) as seg:
         seg.ctx_build()
-        hits = seg.ctx_search(SearchRequest("helper", 5, False, True)).hits
+        hits = seg.search("helper", limit=5).hits
     return seg_dir, hits[0].chunk.id
 
 

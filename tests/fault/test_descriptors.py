@@ -9,8 +9,6 @@ from pathlib import Path
 
 import trifecta
 from tests.fault.helpers import make_segment
-from trifecta.application.packs.get import GetRequest
-from trifecta.application.packs.search import SearchRequest
 
 CYCLES = 500
 
@@ -30,10 +28,10 @@ def test_500_open_use_close_cycles_leave_the_descriptor_count_unchanged(tmp_path
         seg = trifecta.open_segment(seg_dir)
         kind = cycle % 5
         if kind == 0:
-            hits = seg.ctx_search(SearchRequest("helper", 5, False, True)).hits
+            hits = seg.search("helper", limit=5).hits
             ids = tuple(h.chunk.id for h in hits[:1])
         elif kind == 1 and ids:
-            seg.ctx_get(GetRequest(ids))
+            seg.get(ids)
         elif kind == 2:
             seg.resolve("pkg.mod:helper", no_lsp=True)
         elif kind == 3:
@@ -54,7 +52,7 @@ def test_one_segment_serves_eight_threads(tmp_path: Path) -> None:
     def work() -> None:
         try:
             for _ in range(10):
-                answers.append(len(seg.ctx_search(SearchRequest("helper", 5, False, True)).hits))
+                answers.append(len(seg.search("helper", limit=5).hits))
         except BaseException as e:
             failures.append(e)
 

@@ -10,9 +10,6 @@ import pytest
 
 import trifecta
 from tests.fault.helpers import cli, make_segment
-from trifecta.application.packs.get import GetRequest
-from trifecta.application.packs.search import SearchRequest
-from trifecta.domain.model import ReadMode
 
 STEPS = ("lock-taken", "pack-written", "index-written", "index-committed", "pack-committed")
 
@@ -31,10 +28,10 @@ def _serves(seg_dir: Path) -> set[str]:
     versions of x.py's function they show."""
 
     with trifecta.open_segment(seg_dir) as seg:
-        hits = seg.ctx_search(SearchRequest("x_function", 5, False, True)).hits
+        hits = seg.search("x_function", limit=5).hits
         ids = tuple(h.chunk.id for h in hits if h.chunk.path == "x.py")
         assert ids
-        got = seg.ctx_get(GetRequest(ids, ReadMode.RAW))
+        got = seg.get(ids, mode="raw")
     assert [c.chunk.id for c in got.chunks] == list(ids)  # served (raw, or marked stale)
     return {name for name in ("x_function_v1", "x_function_v2") if any(name in i for i in ids)}
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import trifecta
 from tests.fault.helpers import cli, make_segment
 from tests.fault.secrets_corpus import SECRETS, secret_values
-from trifecta.application.packs.get import GetRequest
-from trifecta.application.packs.search import SearchRequest
 from trifecta.domain.errors import TrifectaError
 
 
@@ -24,9 +22,9 @@ def test_no_secret_kind_reaches_telemetry(tmp_path: Path) -> None:
     seg = trifecta.open_segment(seg_dir, telemetry={"level": "full"})
     seg.ctx_build()
     for secret in SECRETS.values():
-        seg.ctx_search(SearchRequest(f"where is {secret} used", 5, False, True))
+        seg.search(f"where is {secret} used", limit=5)
         with contextlib.suppress(TrifectaError):  # unknown chunk: a failed get, recorded
-            seg.ctx_get(GetRequest((secret,)))
+            seg.get([secret])
         seg.skeletons([f"pkg/{secret}.py"])
     seg.close()
     text = _telemetry_text(seg_dir)

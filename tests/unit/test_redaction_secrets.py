@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fault.secrets_corpus import SECRETS, secret_values
-from trifecta.application.redaction import Redactor, redact_secrets
+from trifecta.application.telemetry.redaction import Redactor, redact_secrets
 
 R = Redactor("/work/seg", "/home/alice", "alice")
 

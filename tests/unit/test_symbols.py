@@ -15,19 +15,19 @@ from tests.fakes import (
     FakeTelemetrySink,
     skeletons_of,
 )
-from trifecta.application.fallback import FALLBACK_REASONS
-from trifecta.application.symbol_index import (
+from trifecta.application.symbols.fallback import FALLBACK_REASONS
+from trifecta.application.symbols.index import (
     SymbolIndex,
     identifier_at,
     scan_imports,
 )
-from trifecta.application.symbols import (
+from trifecta.application.symbols.use_cases import (
     ResolvePosition,
     ResolveSelector,
     SymbolRequest,
     parse_position,
 )
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     LanguageServerCold,
@@ -122,14 +122,14 @@ class World:
 POLICY_TABLE = [
     # behaviour, use_lsp, resolved_by, fallback_reason
     ("ok", True, "lsp", None),
-    ("ok", False, "tree_sitter", "lsp_disabled"),
-    ("unavailable", True, "tree_sitter", "lsp_unavailable"),
-    ("cold", True, "tree_sitter", "lsp_cold"),
-    ("crashed", True, "tree_sitter", "lsp_crashed"),
-    ("not_ready", True, "tree_sitter", "lsp_not_ready"),
-    ("timeout", True, "tree_sitter", "lsp_timeout"),
-    ("error", True, "tree_sitter", "lsp_error"),
-    ("empty", True, "tree_sitter", "lsp_empty"),
+    ("ok", False, "ast", "lsp_disabled"),
+    ("unavailable", True, "ast", "lsp_unavailable"),
+    ("cold", True, "ast", "lsp_cold"),
+    ("crashed", True, "ast", "lsp_crashed"),
+    ("not_ready", True, "ast", "lsp_not_ready"),
+    ("timeout", True, "ast", "lsp_timeout"),
+    ("error", True, "ast", "lsp_error"),
+    ("empty", True, "ast", "lsp_empty"),
 ]
 
 
@@ -169,13 +169,13 @@ def test_every_documented_reason_is_reachable() -> None:
 def test_no_lsp_port_at_all_is_disabled() -> None:
     world = World(lsp=False)
     res = world.selector.execute(SymbolRequest("pkg.mod:helper"))
-    assert (res.resolved_by, res.fallback_reason) == ("tree_sitter", "lsp_disabled")
+    assert (res.resolved_by, res.fallback_reason) == ("ast", "lsp_disabled")
 
 
 @pytest.mark.parametrize("behaviour", ["unavailable", "crashed", "timeout", "error", "not_ready"])
 def test_require_lsp_never_falls_back(behaviour: str) -> None:
     world = World(behaviour)
-    with pytest.raises(LanguageServerError, match="--require-lsp"):
+    with pytest.raises(LanguageServerError, match="require_lsp forbids the fallback"):
         world.position.execute(SymbolRequest("app.py:4:1", require_lsp=True))
     assert world.telemetry.metrics.get("lsp_fallback_count", 0) == 0
 
@@ -206,7 +206,7 @@ def test_require_lsp_without_a_server_fails_at_once() -> None:
     will never come, a ``LanguageServerCold`` naming the fix instead."""
 
     world = World("cold")
-    with pytest.raises(LanguageServerCold, match="run `trifecta lsp start`"):
+    with pytest.raises(LanguageServerCold, match="no warm server runs for this segment"):
         world.position.execute(SymbolRequest("app.py:4:1", ready_wait_ms=10_000, require_lsp=True))
     assert world.server.requests == 0
 
@@ -220,7 +220,7 @@ def test_require_lsp_empty_answer_is_unresolved_by_lsp() -> None:
 def test_lsp_timeout_falls_back_to_tree_sitter() -> None:
     world = World("timeout")
     res = world.position.execute(SymbolRequest("app.py:4:1", timeout_ms=500))
-    assert res.resolved_by == "tree_sitter" and res.fallback_reason == "lsp_timeout"
+    assert res.resolved_by == "ast" and res.fallback_reason == "lsp_timeout"
     assert res.resolved
     assert world.telemetry.metrics["lsp_timeout_count"] == 1
     assert world.telemetry.metrics["lsp_fallback_count"] == 1

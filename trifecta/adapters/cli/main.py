@@ -107,10 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from pathlib import Path
 
-    from trifecta.adapters.cli.parser import PROG, build_parser
+    from trifecta.adapters.cli.parser import PROG, build_parser, group_of
     from trifecta.domain.errors import TrifectaError, UsageError
 
-    parser = build_parser()
+    parser = build_parser(group_of(args))
     try:
         ns = parser.parse_args(args)
     except SystemExit as e:
@@ -130,9 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"segment {ns.segment!r} is not a directory")
         return _handler(ns.group, ns.command)(ns)
     except TrifectaError as e:
+        from trifecta.adapters.cli.hints import message_for
         from trifecta.adapters.cli.output import terminal_safe
 
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        message = message_for(e, ns)
         sys.stderr.write(f"{PROG}: error: {terminal_safe(message)}\n")
         if ns.debug:
             raise

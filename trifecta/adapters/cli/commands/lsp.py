@@ -39,8 +39,8 @@ def _describe(status: dict[str, Any] | None) -> str:
 
 
 def run_start(ns: argparse.Namespace) -> int:
+    from trifecta.api import Segment
     from trifecta.domain.errors import LanguageServerError
-    from trifecta.embedding import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     reason = None
@@ -60,7 +60,7 @@ def run_start(ns: argparse.Namespace) -> int:
 
 
 def run_status(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     try:
@@ -72,7 +72,7 @@ def run_status(ns: argparse.Namespace) -> int:
 
 
 def run_stop(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     try:
@@ -85,7 +85,7 @@ def run_stop(ns: argparse.Namespace) -> int:
 
 
 def run_serve(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     flags = flags_from(ns)
     flags.setdefault("lsp", {})["mode"] = "process"

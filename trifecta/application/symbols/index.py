@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from trifecta.application.fallback import IndexAnswer
+from trifecta.application.symbols.fallback import IndexAnswer
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
