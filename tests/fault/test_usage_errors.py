@@ -22,7 +22,7 @@ def seg(tmp_path: Path) -> Path:
     ("args", "env", "says"),
     [
         (("ctx", "search", "-q", "x", "-l", str(10**30)), {}, "--limit"),
-        (("ctx", "search", "-q", "x", "-l", "0"), {}, "--limit"),
+        (("ctx", "search", "-q", "x", "-l", "0"), {}, "--limit must be at least 1"),
         (("ctx", "get", "-i", "x", "-b", str(10**30)), {}, "--budget-token-est"),
         (("ast", "resolve", "pkg.mod:helper", "--timeout-ms", str(10**30)), {}, "--timeout-ms"),
         (("lsp", "serve", "--idle-timeout-s", "-1"), {}, "--idle-timeout-s"),

@@ -4,6 +4,7 @@ imported) the first time the capability is used."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,5 +111,7 @@ class Root:
             self._skeletons.cache().close()
         if self._symbols is not None:
             self._symbols.name_store().close()
-            if self.settings["lsp"]["mode"] == "daemon":
+            # A warm-server client exists only if its module was imported (a --no-lsp
+            # resolve never imports it, and must not start to here).
+            if "trifecta.adapters.lsp_daemon.client" in sys.modules:
                 self._symbols.lsp_client().shutdown()

@@ -34,18 +34,21 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def bounded_int(low: int, high: int) -> Any:
-    """An argparse ``type``: an integer in ``[low, high]``; anything else is a usage error
-    (exit 2) naming the value, never an overflow further in."""
+def bounded_int(high: int, low: int | None = None) -> Any:
+    """An argparse ``type``: an integer no larger than ``high`` (and, given ``low``, no
+    smaller): anything else is a usage error (exit 2) naming the value, never an overflow
+    further in. Lower bounds with a meaning of their own (``--limit`` at least 1) are left
+    to the use case, which records the failed request."""
 
     def parse(text: str) -> int:
         try:
             value = int(text) if len(text) <= 30 else None
         except ValueError:
             value = None
-        if value is None or not low <= value <= high:
+        if value is None or value > high or (low is not None and value < low):
+            span = f"from {low} to {high}" if low is not None else f"up to {high}"
             raise argparse.ArgumentTypeError(
-                f"invalid value {text[:40]!r}: expected an integer from {low} to {high}"
+                f"invalid value {text[:40]!r}: expected an integer {span}"
             )
         return value
 
@@ -87,7 +90,7 @@ def _common() -> OneLineParser:
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout-ms",
-        type=bounded_int(1, 3_600_000),
+        type=bounded_int(3_600_000, low=1),
         default=None,
         help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
     )
@@ -160,7 +163,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         search.add_argument(
             "--limit",
             "-l",
-            type=bounded_int(1, 10_000),
+            type=bounded_int(10_000),
             default=None,
             help="hits to return (default: setting search.limit, 5)",
         )
@@ -184,13 +187,13 @@ def build_parser(only: str | None = None) -> OneLineParser:
         get.add_argument(
             "--budget-token-est",
             "-b",
-            type=bounded_int(1, 1_000_000_000),
+            type=bounded_int(1_000_000_000),
             default=None,
             help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
         )
         get.add_argument(
             "--max-chunks",
-            type=bounded_int(1, 1_000_000),
+            type=bounded_int(1_000_000),
             default=None,
             help="stop after this many chunks (default: setting get.max_chunks, 20)",
         )
@@ -255,7 +258,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         serve = lsp_cmds.add_parser(
             "serve", parents=[common], help="run the server in the foreground (used by start)"
         )
-        serve.add_argument("--idle-timeout-s", type=bounded_int(1, 10_000_000), default=None)
+        serve.add_argument("--idle-timeout-s", type=bounded_int(10_000_000, low=1), default=None)
 
     # ---- telemetry ---------------------------------------------------------------------
     tel = groups.add_parser("telemetry", help="read what every command recorded")
