@@ -84,6 +84,27 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+INT_MAX = 2**31 - 1  # every integer setting (bytes, ms, s, counts) fits comfortably
+
+
+def _integer(value: Any, where: str) -> int:
+    """An integer setting: a TOML/JSON integer or a string of digits. ``true``, ``1.5``,
+    ``inf`` and numbers past ``INT_MAX`` are refused, never truncated or overflowed."""
+
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        if len(value) > 30:
+            raise ConfigError(f"invalid setting {where}: {value[:12]}... is over {INT_MAX}")
+        number = int(value)
+    if number is None:
+        raise ConfigError(f"invalid setting {where}: expected an integer, got {value!r}")
+    if number > INT_MAX:
+        raise ConfigError(f"invalid setting {where}: {number} is over {INT_MAX}")
+    return number
+
+
 def _coerce(template: Any, value: Any, where: str) -> Any:
     if isinstance(template, bool):
         if isinstance(value, bool):
@@ -94,12 +115,7 @@ def _coerce(template: Any, value: Any, where: str) -> Any:
             return False
         raise ConfigError(f"invalid setting {where}: expected a boolean, got {value!r}")
     if isinstance(template, int):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"invalid setting {where}: expected an integer, got {value!r}"
-            ) from None
+        return _integer(value, where)
     if isinstance(template, list):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]

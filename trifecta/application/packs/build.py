@@ -17,6 +17,7 @@ from trifecta.application.packs.ingest import (
 )
 from trifecta.application.packs.listing import ReaderLister
 from trifecta.application.packs.recording import failure_event
+from trifecta.application.packs.search import settle
 from trifecta.application.packs.workers import ChunkerFactory, cut_files, default_jobs, tuned_gc
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing
@@ -147,6 +148,7 @@ class BuildPack:
     def _run(self, incremental: bool, progress: ProgressCallback | None, jobs: int) -> BuildReport:
         start = self._clock.monotonic_ns()
         with self._store.lock(self._settings.lock_timeout_ms), tuned_gc():
+            settle(self._store, self._index)
             report = self._sync(start, progress, jobs) if incremental else None
             if report is None:
                 report = self._full(start, progress, jobs)
@@ -207,6 +209,9 @@ class BuildPack:
         try:
             info = self._index.info()
             state = self._index.state()
+            # An index whose rows or tables are damaged is rebuilt, not updated.
+            self._index.chunks(self._index.chunk_ids())
+            self._index.count_matches(["trifecta"])
         except (PackMissing, PackCorrupt):
             return None
         if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.listing import ReaderLister
@@ -12,8 +13,15 @@ from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
-from trifecta.domain.packs import Pack
+from trifecta.domain.packs import IndexInfo, Pack, PackChunk, PackState
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+
+class _IndexSnapshot(NamedTuple):
+    info: IndexInfo
+    ids: list[str]
+    chunks: list[PackChunk]
+    state: PackState
 
 
 @dataclass(frozen=True)
@@ -88,15 +96,19 @@ class ValidatePack:
             files, chunks, found = unchanged
             problems.extend(found)
         else:
-            try:
-                pack, sha = self._store.load_with_sha()
-            except PackCorrupt as e:
-                pack, sha = None, ""
-                problems.append(f"schema: {e}")
-            if pack is not None:
+            # Pack and index are read together under the read side of the build lock, so a
+            # build running meanwhile is never seen half-way (index new, pack old).
+            with self._store.lock(self._settings.lock_timeout_ms, shared=True):
+                try:
+                    pack, sha = self._store.load_with_sha()
+                except PackCorrupt as e:
+                    pack, sha = None, ""
+                    problems.append(f"schema: {e}")
+                snapshot = self._index_snapshot(pack) if pack is not None else None
+            if pack is not None and snapshot is not None:
                 problems.extend(self._files(pack))
                 problems.extend(self._chunks(pack))
-                problems.extend(self._index_matches(pack, sha))
+                problems.extend(self._index_matches(pack, sha, snapshot))
             files = len(pack.source_files) if pack else 0
             chunks = len(pack.chunks) if pack else 0
         report = ValidationReport(
@@ -198,16 +210,22 @@ class ValidatePack:
                 problems.append(f"chunk: {chunk.id} has lines {chunk.line_start}-{chunk.line_end}")
         return problems
 
-    def _index_matches(self, pack: Pack, sha: str) -> list[str]:
+    def _index_snapshot(self, pack: Pack) -> _IndexSnapshot | str:
         changed = self._changed
         try:
             info = self._index.info()
             ids = self._index.chunk_ids()
+            self._index.count_matches(["trifecta"])  # the full-text table answers too
             compared = ids if changed is None else [c.id for c in pack.chunks if c.path in changed]
-            indexed = self._index.chunks(compared)
-            state = self._index.state()
+            return _IndexSnapshot(info, ids, self._index.chunks(compared), self._index.state())
         except (PackMissing, PackCorrupt) as e:
-            return [f"index: {e}"]
+            return f"index: {e}"
+
+    @staticmethod
+    def _index_matches(pack: Pack, sha: str, snapshot: _IndexSnapshot | str) -> list[str]:
+        if isinstance(snapshot, str):
+            return [snapshot]
+        info, ids, indexed, state = snapshot
         problems: list[str] = []
         if info.pack_sha != sha:
             problems.append("index: built from another pack (run ctx build)")

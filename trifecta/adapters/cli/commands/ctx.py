@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, flags_from, write_text
 from trifecta.api import Segment
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def run_stats(ns: argparse.Namespace) -> int:
         if ns.json:
             sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(report.to_text())
+            write_text(report.to_text())
     finally:
         segment.close()
     return 0
