@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -35,23 +36,58 @@ def paint(text: str, role: str, on: bool) -> str:
     return f"\033[{_CODES[role]}m{text}\033[0m" if on else text
 
 
+# Control characters a terminal acts on (ESC sequences, CSI, BEL, backspace, carriage
+# return...), shown instead as ``\x1b``-style escapes; tab and newline are kept.
+_CONTROLS = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))
+    if code not in (0x09, 0x0A)
+}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character neutralised: served file text, paths and
+    messages can hold escape codes, which must not reach a terminal raw."""
+
+    return text.translate(_CONTROLS)
+
+
+# The exact sequences ``paint`` writes: kept by ``painted_safe``, every other control
+# character neutralised.
+_PAINT = re.compile("(" + "|".join(re.escape(f"\033[{c}m") for c in (*_CODES.values(), "0")) + ")")
+
+
+def painted_safe(text: str) -> str:
+    """``terminal_safe`` but keeping the colour codes ``paint`` writes (text output with
+    colour on: at worst a served file's own copy of one of those codes changes a colour)."""
+
+    parts = _PAINT.split(text)
+    return "".join(p if i % 2 else terminal_safe(p) for i, p in enumerate(parts))
+
+
+def write_text(text: str, color: bool = False) -> None:
+    sys.stdout.write(painted_safe(text) if color else terminal_safe(text))
+
+
 def emit(ns: argparse.Namespace, payload: Any, text: str) -> None:
     """Print ``payload`` as JSON when ``--json`` was given (a dict gains the ``segment`` it
-    answered for), else ``text``."""
+    answered for), else ``text`` (terminal-safe but for our own colour codes; JSON escapes
+    control characters itself)."""
 
     if ns.json:
         if isinstance(payload, dict) and "segment" not in payload and ns.segment:
             payload = {**payload, "segment": str(ns.segment)}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=None) + "\n")
     else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        text = text if text.endswith("\n") or not text else text + "\n"
+        write_text(text, use_color(ns))
 
 
 def note(ns: argparse.Namespace, message: str) -> None:
     """A ``trifecta: note: ...`` line on stderr, unless ``--quiet``."""
 
     if not getattr(ns, "quiet", False):
-        sys.stderr.write(f"{PROG}: note: {message}\n")
+        sys.stderr.write(f"{PROG}: note: {terminal_safe(message)}\n")
 
 
 def error_document(kind: str, message: str, hint: str | None, exit_code: int) -> str:
@@ -76,7 +112,8 @@ def fail(
         sys.stdout.write(error_document(kind, message, hint, exit_code) + "\n")
     if line is None:
         line = f"{message}; {hint}" if hint else message
-    sys.stderr.write(f"{PROG}: {paint('error', 'error', use_color(ns, sys.stderr))}: {line}\n")
+    label = paint("error", "error", use_color(ns, sys.stderr))
+    sys.stderr.write(f"{PROG}: {label}: {terminal_safe(line)}\n")
     return exit_code
 
 

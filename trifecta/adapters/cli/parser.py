@@ -49,6 +49,28 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def bounded_int(high: int, low: int | None = None) -> Any:
+    """An argparse ``type``: an integer no larger than ``high`` (and, given ``low``, no
+    smaller): anything else is a usage error (exit 2) naming the value, never an overflow
+    further in. Lower bounds with a meaning of their own (``--limit`` at least 1) are left
+    to the use case, which records the failed request."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or value > high or (low is not None and value < low):
+            span = f"from {low} to {high}" if low is not None else f"up to {high}"
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text[:40]!r}: expected an integer {span}"
+            )
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def add_global_options(p: argparse.ArgumentParser) -> None:
     """The options every command takes, before or after the command name (their defaults
     are SUPPRESSed so a later occurrence does not reset an earlier one)."""
@@ -88,7 +110,10 @@ def add_global_options(p: argparse.ArgumentParser) -> None:
         help="colour in text output: auto (on a terminal, unless NO_COLOR is set), always, never",
     )
     g.add_argument(
-        "--quiet", action="store_true", default=s, help="print no notes or warnings on stderr"
+        "--quiet",
+        action="store_true",
+        default=s,
+        help="print no notes, warnings or progress line on stderr",
     )
     g.add_argument(
         "--verbose",
@@ -114,10 +139,20 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {jobs}")
+    return jobs
+
+
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout-ms",
-        type=int,
+        type=bounded_int(3_600_000, low=1),
         default=None,
         metavar="N",
         help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
@@ -182,17 +217,28 @@ _SYM = "trifecta.adapters.cli.commands.symbols:"
 _LSP = "trifecta.adapters.cli.commands.lsp:"
 _TEL = "trifecta.adapters.cli.commands.telemetry:"
 _MISC = "trifecta.adapters.cli.commands.misc:"
+_MCP = "trifecta.adapters.cli.commands.mcp:"
 
 
 def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
     subs = c.subcommands(group)
-    c.add(subs, "build", _CTX + "run_build", "build the context pack from scratch")
-    c.add(
+    build = c.add(subs, "build", _CTX + "run_build", "build the context pack from scratch")
+    sync = c.add(
         subs,
         "sync",
         _CTX + "run_sync",
         "update the pack incrementally: only files whose size or mtime moved are re-read",
     )
+    for p in (build, sync):
+        p.add_argument(
+            "--jobs",
+            "-j",
+            type=_jobs,
+            default=None,
+            metavar="N",
+            help="worker processes cutting files (default: build.jobs, 0 = one per core; "
+            "1 = in this process); the progress line on a terminal is silenced by --quiet",
+        )
     search = c.add(subs, "search", _CTX + "run_search", "ranked search over the pack")
     search.add_argument("query_arg", nargs="?", metavar="QUERY", help="what to look for")
     search.add_argument(
@@ -201,7 +247,7 @@ def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
     search.add_argument(
         "--limit",
         "-l",
-        type=int,
+        type=bounded_int(10_000),
         default=None,
         metavar="N",
         help="hits to return (default: setting search.limit, 5)",
@@ -231,14 +277,14 @@ def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
     get.add_argument(
         "--budget-token-est",
         "-b",
-        type=int,
+        type=bounded_int(1_000_000_000),
         default=None,
         metavar="TOKENS",
         help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
     )
     get.add_argument(
         "--max-chunks",
-        type=int,
+        type=bounded_int(1_000_000),
         default=None,
         metavar="N",
         help="stop after this many chunks (default: setting get.max_chunks, 20)",
@@ -319,7 +365,7 @@ def _lsp(c: _Commands, group: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--idle-timeout-s",
-        type=int,
+        type=bounded_int(10_000_000, low=1),
         default=None,
         metavar="N",
         help="exit after N seconds without requests (default: setting lsp.idle_timeout_s, 600)",
@@ -333,6 +379,29 @@ def _telemetry(c: _Commands, group: argparse.ArgumentParser) -> None:
         "summary",
         _TEL + "run_summary",
         "per-command latency, counters, health, over all runs",
+    )
+
+
+def _mcp(c: _Commands, p: argparse.ArgumentParser) -> None:
+    p.set_defaults(handler=_MCP + "run_mcp", command="serve")
+    p.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        metavar="KIND",
+        help="stdio or http (default stdio)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, metavar="N", help="http only (default 8765)")
+    p.add_argument(
+        "--max-tokens",
+        type=bounded_int(1_000_000_000),
+        default=20_000,
+        metavar="N",
+        help="bound of every tool answer, characters/4 (default 20000)",
+    )
+    p.add_argument(
+        "--no-lsp", action="store_true", help="do not start pyright: the index answers symbols"
     )
 
 
@@ -355,6 +424,10 @@ DECLARATIONS: dict[str, tuple[str, Callable[[_Commands, argparse.ArgumentParser]
     "ast": ("skeletons and symbols", _ast),
     "lsp": ("the warm background pyright server of a segment", _lsp),
     "telemetry": ("read what every command recorded", _telemetry),
+    "mcp": (
+        "serve this segment's tools to coding agents over MCP (needs trifecta[mcp])",
+        _mcp,
+    ),
     "completion": ("print a shell completion script: bash, zsh or fish", _completion),
     "help": ("show the help of a command: trifecta help ctx search", _help),
 }

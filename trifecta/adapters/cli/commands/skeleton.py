@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, fail, note, segment_for
+from trifecta.adapters.cli.output import emit, fail, note, segment_for, terminal_safe
 from trifecta.adapters.cli.parser import PROG
 from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
 from trifecta.application.skeletons.stub import render_stub
@@ -52,7 +52,7 @@ def run_skeleton(ns: argparse.Namespace) -> int:
         for line in batch.notes:
             note(ns, line)
     for failure in batch.failures:
-        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
+        sys.stderr.write(f"{PROG}: error: {terminal_safe(failure.reason)}\n")
     return 1 if batch.failures else 0
 
 
