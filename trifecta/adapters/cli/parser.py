@@ -391,7 +391,9 @@ def _mcp(c: _Commands, p: argparse.ArgumentParser) -> None:
         metavar="KIND",
         help="stdio or http (default stdio)",
     )
-    p.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
+    p.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDRESS", help="http only (default 127.0.0.1)"
+    )
     p.add_argument("--port", type=int, default=8765, metavar="N", help="http only (default 8765)")
     p.add_argument(
         "--max-tokens",
