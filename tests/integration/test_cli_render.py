@@ -110,3 +110,18 @@ def test_skeleton_json_shape(py_segment: Path) -> None:
         "doc": None,
         "decorators": [],
     }
+
+
+def test_colour_keeps_only_our_codes_and_neutralises_the_files(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    (tmp_path / "evil.md").write_text(
+        "# zebraword \x1b]0;pwned\x07 title\n\nzebraword body \x1b[2J here\n", encoding="utf-8"
+    )
+    run_cli(tmp_path, "ctx", "build", "--telemetry", "off")
+    out = run_cli(tmp_path, "ctx", "search", "zebraword", "--color", "always").stdout
+    assert "\x1b[36m" in out and "\x1b[33m" in out  # path and score painted
+    assert "\x1b]0;" not in out and "\x1b[2J" not in out and "\x07" not in out
+    assert "\\x1b]0;pwned\\x07" in out
+    plain = run_cli(tmp_path, "ctx", "search", "zebraword", "--color", "never").stdout
+    assert "\x1b" not in plain and "\\x1b]0;pwned\\x07" in plain
