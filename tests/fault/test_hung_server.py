@@ -77,7 +77,7 @@ def test_a_stopped_warm_server_never_makes_a_call_hang(warm: tuple[Path, int]) -
 
     stop = cli(seg, "lsp", "stop", "--json")
     assert_clean(stop)
-    assert json.loads(stop.stdout) == {"stopped": True}
+    assert json.loads(stop.stdout) == {"stopped": True, "segment": str(seg)}
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 10, "the server")
     wait_for(lambda: not any(group_members(g) for g in pyright_groups), 10, "pyright")
 
