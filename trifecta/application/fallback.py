@@ -9,10 +9,14 @@ Ask the language server first. Fall back to the skeleton index when the server
     has not finished scanning the workspace ..... lsp_not_ready
     passed the request deadline ................. lsp_timeout
     answered with an error ...................... lsp_error
-    answered, but with nothing (in the segment) . lsp_empty
+    answered, but with nothing ................. lsp_empty
 
-Every answer says who gave it (``resolved_by``: ``lsp`` | ``tree_sitter``) and why the
-fallback answered (``fallback_reason``: None or one of the reasons above). With
+A definition outside the segment (the standard library, typeshed, an installed package) is
+an answer like any other (``external``: module and qualified name, no path): it is never
+replaced by a namesake inside the segment. Every answer says who gave it (``resolved_by``:
+``lsp`` | ``tree_sitter``), how (``evidence``: ``lsp``, or the index's ``scope``,
+``import``, ``receiver``, ``name_only``) and why the fallback answered
+(``fallback_reason``: None or one of the reasons above). With
 ``require_lsp`` the policy never falls back: a server failure is an error (exit 1) and an
 empty answer is an unresolved LSP answer. The container never decides any of this.
 """
@@ -45,7 +49,7 @@ FALLBACK_REASONS: dict[str, str] = {
     "lsp_not_ready": "pyright has not finished scanning the workspace",
     "lsp_timeout": "the request passed its deadline (default 500 ms) and was cancelled",
     "lsp_error": "pyright answered the request with an error",
-    "lsp_empty": "pyright answered with no location inside the segment",
+    "lsp_empty": "pyright answered with no location (in the segment or outside it)",
 }
 
 
@@ -67,10 +71,12 @@ def reason_for(error: LanguageServerError) -> str:
 
 @dataclass(frozen=True)
 class IndexAnswer:
-    """What the skeleton index found."""
+    """What the skeleton index found and how (``evidence``, see ``EVIDENCE``); a
+    ``name_only`` answer is always ``ambiguous``, even with one candidate."""
 
     matches: tuple[SymbolLocation, ...]
     ambiguous: bool = False
+    evidence: str | None = None
 
 
 LspAttempt = Callable[[], Sequence[SymbolLocation]]
@@ -111,13 +117,28 @@ class FallbackPolicy:
                     ) from e
             else:
                 if found or require_lsp:
-                    return Resolution(query, found, BY_LSP, None, len(found) > 1, self._ms(start))
+                    return Resolution(
+                        query,
+                        found,
+                        BY_LSP,
+                        None,
+                        len(found) > 1,
+                        self._ms(start),
+                        evidence=BY_LSP if found else None,
+                    )
                 reason = "lsp_empty"
         if reason != "lsp_disabled":
             self._telemetry.incr("lsp_fallback_count")
         answer = index()
+        evidence = answer.evidence if answer.matches else None
         return Resolution(
-            query, answer.matches, BY_FALLBACK, reason, answer.ambiguous, self._ms(start)
+            query,
+            answer.matches,
+            BY_FALLBACK,
+            reason,
+            answer.ambiguous or evidence == "name_only",
+            self._ms(start),
+            evidence=evidence,
         )
 
     def _ms(self, start: int) -> int:

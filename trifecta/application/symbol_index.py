@@ -97,6 +97,14 @@ def scan_imports(text: str, path: str) -> dict[str, Imported]:
     return found
 
 
+def external(module: str, member: str) -> SymbolLocation:
+    """An answer outside the segment: ``module`` and the member's dotted name in it."""
+
+    return SymbolLocation(
+        "", 0, 0, 0, "module" if not member else "unknown", member or None, True, module
+    )
+
+
 def identifier_at(line_text: str, column: int) -> tuple[str, list[str]] | None:
     """The identifier under a 1-based column and the dotted chain before it
     (``self.run`` at ``run`` -> ("run", ["self"]))."""
@@ -354,7 +362,9 @@ class SymbolIndex:
             module, member = self._follow(imports[head], rest)
             answer = self._member_of_module(module, member, hops=2)
             if answer:
-                return IndexAnswer(tuple(answer))
+                return IndexAnswer(tuple(answer), evidence="import")
+            if not self._in_segment(module):
+                return IndexAnswer((external(module, member),), evidence="import")
         if local is not None and not chain:
             return IndexAnswer((replace(local, kind="variable"),))  # an unfollowed local import
         # 5. the whole segment by name (a guess when the chain starts at a local value)
@@ -364,7 +374,8 @@ class SymbolIndex:
             for p, (kind, n, qual, start, end) in named[:MAX_AMBIGUOUS]
         )
         guess = local is not None and chain not in (["self"], ["cls"])
-        return IndexAnswer(candidates, ambiguous=len(named) > 1 or (guess and bool(named)))
+        ambiguous = len(named) > 1 or (guess and bool(named)) or bool(chain)
+        return IndexAnswer(candidates, ambiguous=ambiguous, evidence="name_only")
 
     def _local_binding(
         self, path: str, entries: Sequence[SkeletonEntry], line: int, name: str
@@ -422,6 +433,12 @@ class SymbolIndex:
                 if kind is not None and (m := word.search(text)):
                     found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
         return found
+
+    def _in_segment(self, module: str) -> bool:
+        """Whether ``module`` or one of its parent packages is a file of the segment."""
+
+        parts = module.split(".")
+        return any(self.locate_module(".".join(parts[:n])) for n in range(len(parts), 0, -1))
 
     def _member_of_module(self, module: str, member: str, hops: int) -> list[SymbolLocation]:
         split = self.split_selector(Selector(module=module, member=member or None))

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from trifecta.application.answers import collapse_same_symbol
 from trifecta.application.fallback import FallbackPolicy, IndexAnswer
 from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.telemetry import TelemetryService
@@ -129,6 +130,9 @@ class _Resolver:
 
         out = []
         for loc in found:
+            if loc.external:  # outside the segment: the adapter named module and qualname
+                out.append(loc)
+                continue
             entry = self._index.entry_at(loc.path, loc.line)
             if entry is not None:
                 loc = replace(
@@ -151,6 +155,8 @@ class _Resolver:
             "ambiguous": resolution.ambiguous,
             "resolved_by": resolution.resolved_by,
             "fallback_reason": resolution.fallback_reason,
+            "evidence": resolution.evidence,
+            "external": any(m.external for m in resolution.matches),
         }
         self._telemetry.event(
             "selector.resolve",
@@ -179,7 +185,8 @@ class _Resolver:
             {"resolved": bool(found), "matches": len(found)},
             ms,
             resolved=bool(found),
-            file_path_rel=first.path if first else path,
+            file_path_rel=(first.path or None) if first else path,
+            external=bool(first and first.external),
             line_no=first.line if first else None,
             **extra,
         )
@@ -300,5 +307,6 @@ class ResolvePosition(_Resolver):
         start = self._clock.monotonic_ns()
         self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
         found = self._enrich(server.definition(path, line, column, request.deadline_ms))
+        found = list(collapse_same_symbol(found))
         self._lsp_event("definition", path, found, start, symbol_name=f"{path}:{line}:{column}")
         return found
