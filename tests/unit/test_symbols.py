@@ -16,11 +16,8 @@ from tests.fakes import (
     skeletons_of,
 )
 from trifecta.application.fallback import FALLBACK_REASONS
-from trifecta.application.symbol_index import (
-    SymbolIndex,
-    identifier_at,
-    scan_imports,
-)
+from trifecta.application.pytext import identifier_at, scan_imports
+from trifecta.application.symbol_index import SymbolIndex
 from trifecta.application.symbols import (
     ResolvePosition,
     ResolveSelector,
