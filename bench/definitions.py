@@ -220,7 +220,11 @@ def score(reference: dict[str, Any], answer: Any) -> str:
     def right(m: Any) -> bool:
         if "external" in reference:
             return bool(getattr(m, "external", False))
-        return not getattr(m, "external", False) and (m.path, m.line) in want
+        if getattr(m, "external", False):
+            return False
+        # the same symbol: one of its overloads or a property's setter/deleter
+        lines = {m.line, *getattr(m, "related_lines", ())}
+        return any((m.path, line) in want for line in lines)
 
     if right(matches[0]):
         return "agree_first"

@@ -55,6 +55,7 @@ TYPE_WRAPPERS = re.compile(
     r"^(?:(?:typing|t|te|typing_extensions)\.)?(?:Optional|Type|type)\[(.+)\]$"
 )
 DOTTED = re.compile(r"[A-Za-z_][\w.]*")
+AUGMENTED = re.compile(r"[A-Za-z_]\w*\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)=")
 
 
 class Source(Protocol):
@@ -201,7 +202,7 @@ class ScopeResolver:
                 loc = self._src.location(path, entry)
                 if loc.line == line and entry.name == name:
                     return IndexAnswer((self._pick(path, entry.qualname, loc),), evidence="scope")
-            answer = self.lookup(path, line, name, MAX_DEPTH)
+            answer = self.lookup(path, line, name, MAX_DEPTH, column)
         else:
             answer = self._attribute(path, line, receiver, name)
         if answer is not None:
@@ -210,9 +211,10 @@ class ScopeResolver:
 
     # ---- names ---------------------------------------------------------------------------
 
-    def lookup(self, path: str, line: int, name: str, depth: int) -> Found | None:
+    def lookup(self, path: str, line: int, name: str, depth: int, column: int = 0) -> Found | None:
         """``name`` as Python finds it at ``line`` of ``path``: enclosing functions, the
-        class body the position is directly in, the module, builtins."""
+        class body the position is directly in, the module, builtins. In a function, the
+        binding that reaches the line (the last one above it) answers."""
 
         entries = self._entries(path)
         scopes = sorted(
@@ -225,9 +227,9 @@ class ScopeResolver:
                 if index == 0:  # directly in the class body
                     member = self._class_body_name(path, scope, name)
                     if member is not None:
-                        return Found((member,), "scope")
+                        return Found((replace(member, kind=_plain(member.kind)),), "scope")
                 continue
-            bound = self._function_binding(path, entries, scope, name, line)
+            bound = self._function_binding(path, entries, scope, name, line, column)
             if bound == "global":
                 break
             if isinstance(bound, SymbolLocation):
@@ -453,12 +455,16 @@ class ScopeResolver:
             if member.qualname == f"{entry.qualname}.{name}":
                 loc = self._src.location(path, member)
                 return Found((self._pick(path, member.qualname, loc),), "receiver")
+        # assignments first (in the class body, then ``self.x = ...`` in its methods), then
+        # a bare annotation (``x: int``) that only declares the attribute
         body = self._class_body_name(path, entry, name)
-        if body is not None:
+        if body is not None and body.kind != "declaration":
             return Found((body,), "receiver")
         assigned = self._instance_attribute(path, entry, name)
         if assigned is not None:
             return Found((assigned,), "receiver")
+        if body is not None:
+            return Found((replace(body, kind="variable"),), "receiver")
         if depth > 0:
             for base in self._bases(cls, depth - 1):
                 if isinstance(base, Found):
@@ -509,7 +515,7 @@ class ScopeResolver:
         lines = self._src.lines(path)
         inner = self._nested_spans(path, cls)
         indent: int | None = None
-        word = re.compile(rf"^(\s*){re.escape(name)}\s*(?::|=(?!=))")
+        word = re.compile(rf"^(\s*){re.escape(name)}\s*(:|=(?!=))")
         for number in range(cls.line_start + 1, min(cls.line_end, len(lines)) + 1):
             text = _code(lines[number - 1])
             if not text.strip() or any(a <= number <= b for a, b in inner):
@@ -521,9 +527,10 @@ class ScopeResolver:
                 continue
             m = word.match(text)
             if m:
-                return SymbolLocation(
-                    path, number, here + 1, number, "variable", f"{cls.qualname}.{name}"
-                )
+                declared = m.group(2) == ":" and "=" not in text[m.end(2) :].replace("==", "")
+                kind = "declaration" if declared else "variable"
+                qual = f"{cls.qualname}.{name}"
+                return SymbolLocation(path, number, here + 1, number, kind, qual)
         return None
 
     def _instance_attribute(
@@ -609,9 +616,12 @@ class ScopeResolver:
         func: SkeletonEntry,
         name: str,
         line: int,
+        column: int = 0,
     ) -> SymbolLocation | str | None:
-        """Where ``func`` binds ``name``: a parameter, a nested definition, the first
-        binding statement in its own body; "global" when declared global/nonlocal; None."""
+        """Where ``func`` binds ``name`` for a use at (line, column): of its parameters,
+        nested definitions and binding statements in its own body, the last one above the
+        use (the binding itself when the cursor is on it), else the first; "global" when
+        declared global/nonlocal; None when it does not bind it."""
 
         lines = self._src.lines(path)
         qualname = f"{func.qualname}.<locals>.{name}"
@@ -624,14 +634,17 @@ class ScopeResolver:
             header_end += 1
         header = " ".join(_code(t) for t in lines[def_line - 1 : header_end])
         signature = func.signature if "(" in func.signature else header
+        bindings: list[SymbolLocation] = []
+        updates: list[SymbolLocation] = []
         if name in signature_params(signature):
             for number in range(def_line, header_end + 1):
                 text = lines[number - 1]
                 skip = text.find("(") + 1 if number == def_line else 0
                 if m := word.search(text, skip):
-                    return SymbolLocation(
-                        path, number, m.start() + 1, number, "parameter", qualname
+                    bindings.append(
+                        SymbolLocation(path, number, m.start() + 1, number, "parameter", qualname)
                     )
+                    break
         nested = [
             e
             for e in entries
@@ -642,9 +655,8 @@ class ScopeResolver:
         ]
         for e in nested:
             if e.qualname == f"{func.qualname}.{e.name}" and e.name == name:
-                return self._src.location(path, e)
+                bindings.append(self._src.location(path, e))
         spans = [(e.line_start, e.line_end) for e in nested]
-        found: SymbolLocation | None = None
         for number in range(header_end + 1, min(func.line_end, len(lines)) + 1):
             if any(start <= number <= end for start, end in spans):
                 continue
@@ -653,11 +665,17 @@ class ScopeResolver:
                 continue
             if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 return "global"
-            if found is None:
-                kind = _binds(text, name)
-                if kind is not None and (m := word.search(text)):
-                    found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
-        return found
+            kind = _binds(text, name)
+            if kind is not None and (m := word.search(text)):
+                found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
+                # ``x += 1`` updates a binding: it defines nothing new
+                (updates if AUGMENTED.match(text[m.start() :]) else bindings).append(found)
+        bindings = bindings or updates
+        if not bindings:
+            return None
+        bindings.sort(key=lambda b: (b.line, b.column))
+        above = [b for b in bindings if b.line < line or (b.line == line and b.column == column)]
+        return above[-1] if above else bindings[0]
 
     def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
         """Module-level imports (outside any top-level def/class) and star-imported modules."""
@@ -761,6 +779,10 @@ def _split_top(text: str) -> list[str]:
 
 def _outside(module: str, member: str) -> Found:
     return Found((external(module, member),), "import")
+
+
+def _plain(kind: str) -> str:
+    return "variable" if kind == "declaration" else kind
 
 
 def _is_builtin(found: Found) -> bool:
