@@ -47,9 +47,10 @@ def scan_imports(text: str, path: str) -> dict[str, Imported]:
     while i < len(lines):
         line = lines[i]
         if "(" in line and ")" not in line and ("import" in line):
+            line = _code(line)  # a comment inside the parentheses must not hide what follows
             while i + 1 < len(lines) and ")" not in line:
                 i += 1
-                line = line + " " + lines[i]
+                line = line + " " + _code(lines[i])
         line = line.replace("(", " ").replace(")", " ").replace("\\", " ")
         i += 1
         if m := FROM_IMPORT.match(line):

@@ -46,6 +46,7 @@ from trifecta.domain.model import Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import NameRow
 
 MAX_CANDIDATES = 20
+MAX_STEPS = 200  # type inference steps per query
 MAX_DEPTH = 6  # import hops, base classes, attribute chains: enough, and never a loop
 BUILTIN_NAMES = frozenset(dir(builtins))
 LITERALS = {"str": str, "bytes": bytes, "list": list, "dict": dict, "int": int, "float": float}
@@ -185,10 +186,12 @@ class ScopeResolver:
 
     def __init__(self, source: Source) -> None:
         self._src = source
+        self._steps = 0  # type inference steps of the current query (bounded)
 
     # ---- entry point ---------------------------------------------------------------------
 
     def resolve(self, path: str, line: int, column: int) -> IndexAnswer:
+        self._steps = 0
         lines = self._src.lines(path)
         if not 1 <= line <= len(lines):
             return IndexAnswer(())
@@ -376,15 +379,40 @@ class ScopeResolver:
     def _value_of_chain(
         self, path: str, line: int, names: list[str], instance: bool
     ) -> ClassRef | Found | None:
+        """What a dotted chain stands for; with ``instance``, what calling it returns (an
+        instance of a class, or what a function's return annotation names)."""
+
+        self._steps += 1
+        if self._steps > MAX_STEPS:
+            return None
         start = self.lookup(path, line, names[0], MAX_DEPTH)
         if start is None:
             return None
-        value: ClassRef | Found | None = self._value_of(start.locations[0], instance=False)
+        loc = start.locations[0]
         for attr in names[1:]:
-            value = self._attribute_value(value, attr)
+            found = self._on_value(self._value_of(loc, instance=False), attr)
+            if found is None:
+                return None
+            loc = found.locations[0]
+        if instance and loc.kind in FUNCTION_KINDS and not loc.external:
+            return self._returns(loc)
+        value = self._value_of(loc, instance=False)
         if instance and isinstance(value, Found) and value.locations[0].external:
             return None  # the result of calling something outside: unknown
         return value
+
+    def _returns(self, loc: SymbolLocation) -> ClassRef | None:
+        """The class a function's return annotation names, resolved where it is defined."""
+
+        entry = self._entry_at(loc.path, loc.line, loc.kind)
+        if entry is None:
+            return None
+        _, arrow, result = entry.signature.rpartition("->")
+        type_name = _dotted(result) if arrow else None
+        if type_name is None:
+            return None
+        value = self._value_of_chain(loc.path, loc.line, type_name.split("."), instance=False)
+        return value if isinstance(value, ClassRef) else None
 
     def _attribute_value(
         self, value: ClassRef | Found | None, attr: str
@@ -412,16 +440,10 @@ class ScopeResolver:
             parts = type_name.split(".")
             value = self._value_of_chain(loc.path, loc.line, parts, instance=True)
             return value if isinstance(value, ClassRef) else None
-        if loc.kind == "method":
+        if loc.kind == "method":  # a property's value is what its getter returns
             entry = self._entry_at(loc.path, loc.line, "method")
             if entry is not None and any(d.endswith("property") for d in entry.decorators):
-                _, arrow, result = entry.signature.rpartition("->")
-                type_name = _dotted(result) if arrow else None
-                if type_name is not None:
-                    value = self._value_of_chain(
-                        loc.path, loc.line, type_name.split("."), instance=True
-                    )
-                    return value if isinstance(value, ClassRef) else None
+                return self._returns(loc)
         return None
 
     def _declared_type(self, loc: SymbolLocation) -> str | None:
@@ -674,7 +696,17 @@ class ScopeResolver:
         if not bindings:
             return None
         bindings.sort(key=lambda b: (b.line, b.column))
-        above = [b for b in bindings if b.line < line or (b.line == line and b.column == column)]
+        if any(b.line == line and b.column == column for b in bindings):
+            return next(b for b in bindings if b.line == line and b.column == column)
+        above = [b for b in bindings if b.line < line]
+        # a binding in a block that closed before the use (``if x is None: x = ...``) may
+        # not reach it: prefer the last one not indented deeper than the use
+        depth = _indent(lines[line - 1]) if 1 <= line <= len(lines) else 0
+        reaching = [
+            b for b in above if b.kind == "parameter" or _indent(lines[b.line - 1]) <= depth
+        ]
+        if reaching:
+            return reaching[-1]
         return above[-1] if above else bindings[0]
 
     def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
@@ -779,6 +811,10 @@ def _split_top(text: str) -> list[str]:
 
 def _outside(module: str, member: str) -> Found:
     return Found((external(module, member),), "import")
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
 
 
 def _plain(kind: str) -> str:
