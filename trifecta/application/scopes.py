@@ -232,7 +232,9 @@ class ScopeResolver:
                     if member is not None:
                         return Found((replace(member, kind=_plain(member.kind)),), "scope")
                 continue
-            bound = self._function_binding(path, entries, scope, name, line, column)
+            # from a nested function, what reaches it is what is bound above its ``def``
+            anchor = line if index == 0 else scopes[index - 1].line_start
+            bound = self._function_binding(path, entries, scope, name, anchor, column)
             if bound == "global":
                 break
             if isinstance(bound, SymbolLocation):
