@@ -25,6 +25,7 @@ a property with its getter; the others are listed in ``related_lines``.
 from __future__ import annotations
 
 import builtins
+import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -793,6 +794,58 @@ class ScopeResolver:
             for p, (kind, n, qual, start, end) in rows[:MAX_CANDIDATES]
         )
         return IndexAnswer(candidates, ambiguous=bool(candidates), evidence="name_only")
+
+
+INSTANCE_ATTRIBUTE = re.compile(r"(?<![\w.])self\.([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
+CLASS_BODY_NAME = re.compile(r"^(\s*)([A-Za-z_]\w*)\s*(?::|=(?!=))")
+
+
+def attribute_rows(lines: Sequence[str], entries: Sequence[SkeletonEntry]) -> list[NameRow]:
+    """Name-table rows for class attributes the skeleton does not list: names assigned or
+    annotated in a class body and ``self.x = ...`` in its methods (first of each), so a
+    search by name finds them as candidates too."""
+
+    rows: list[NameRow] = []
+    for cls in entries:
+        if cls.kind != "class":
+            continue
+        listed = {e.qualname for e in entries}
+        seen: set[str] = set()
+        inner = [
+            (e.line_start, e.line_end)
+            for e in entries
+            if e is not cls and cls.line_start < e.line_start and e.line_end <= cls.line_end
+        ]
+        nested_classes = [
+            (e.line_start, e.line_end)
+            for e in entries
+            if e.kind == "class"
+            and e is not cls
+            and cls.line_start < e.line_start
+            and e.line_end <= cls.line_end
+        ]
+        indent: int | None = None
+        for number in range(cls.line_start + 1, min(cls.line_end, len(lines)) + 1):
+            text = _code(lines[number - 1])
+            if not text.strip():
+                continue
+            if not any(a <= number <= b for a, b in inner):
+                here = _indent(text)
+                indent = here if indent is None else indent
+                if here == indent and (m := CLASS_BODY_NAME.match(text)):
+                    names = [m.group(2)]
+                else:
+                    names = []
+            elif "self." in text and not any(a <= number <= b for a, b in nested_classes):
+                names = INSTANCE_ATTRIBUTE.findall(text)
+            else:
+                names = []
+            for name in names:
+                qual = f"{cls.qualname}.{name}"
+                if qual not in seen and qual not in listed and not keyword.iskeyword(name):
+                    seen.add(qual)
+                    rows.append(("variable", name, qual, number, number))
+    return rows
 
 
 def _split_top(text: str) -> list[str]:

@@ -22,7 +22,7 @@ from trifecta.application.pytext import (
     Imported,
     scan_imports,
 )
-from trifecta.application.scopes import ScopeResolver
+from trifecta.application.scopes import ScopeResolver, attribute_rows
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
@@ -183,11 +183,16 @@ class SymbolIndex:
         return self._store.lookup(name)
 
     def _rows(self, path: str) -> tuple[NameRow, ...]:
+        """A file's definitions, plus the class attributes its skeleton does not list."""
+
         try:
             found = self._skeleton_of(path).entries
+            lines = self.lines(path) if any(e.kind == "class" for e in found) else []
         except TrifectaError:
             return ()
-        return tuple((e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found)
+        rows = [(e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found]
+        rows.extend(attribute_rows(lines, found))
+        return tuple(rows)
 
     def _sync(self, store: NameIndexStore) -> None:
         """Bring the store up to date: re-read only files whose (size, mtime) changed."""
