@@ -28,6 +28,8 @@ Jedi's target is outside the segment.
 Prints JSON. Usage:
     python -m bench.definitions MIRROR [MIRROR ...] [--per-kind 40] [--seed 16] [--pyright]
         [--samples 15]
+    python -m bench.definitions MIRROR --latency-against OTHER_CHECKOUT [--repeat 3]
+        (end-to-end ``ast definition`` latency of this checkout vs another, same positions)
 MIRROR is a bare git directory, e.g. /work/.mirror/pallets+click/repo. Jedi's answers are
 cached per (project, commit, seed, per-kind) under --cache (default: the temp directory).
 """
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -361,9 +364,96 @@ def evaluate(
     return result
 
 
+def timed(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
+    start = time.perf_counter_ns()
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    return time.perf_counter_ns() - start
+
+
+def latency(mirror: Path, work: Path, baseline: Path, sites_count: int, repeat: int) -> Any:
+    """End-to-end ``ast definition`` of the same positions by this checkout and by the
+    ``baseline`` tree (another checkout of trifecta, run with the same interpreter), each
+    on its own copy of the project: ``--no-lsp``, then through each one's warm server;
+    rounds interleaved so machine noise hits both alike."""
+
+    here = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    trees = {"baseline": baseline.resolve(), "current": here}
+    roots = {}
+    for label in trees:
+        roots[label] = work / f"{mirror.parent.name}-{label}"
+        materialise(mirror, roots[label])
+    chosen = sites(roots["current"], max(sites_count // len(KINDS), 1), 99)[:sites_count]
+
+    def argv(label: str, site: Site, *extra: str) -> list[str]:
+        cli = [sys.executable, "-m", "trifecta", "--segment", str(roots[label])]
+        return [*cli, "--telemetry", "off", "ast", "definition", site.query, *extra]
+
+    def envs(label: str) -> dict[str, str]:
+        return {**env, "PYTHONPATH": str(trees[label]), "TRIFECTA_LSP_READY_TIMEOUT_MS": "60000"}
+
+    samples: dict[str, list[int]] = {}
+    for label in trees:  # fill the skeleton caches and name tables
+        for site in chosen:
+            subprocess.run(
+                argv(label, site, "--no-lsp"),
+                cwd=trees[label],
+                env=envs(label),
+                capture_output=True,
+                check=False,
+            )
+    for _ in range(repeat):
+        for site in chosen:
+            samples.setdefault("python_pass", []).append(
+                timed([sys.executable, "-c", "pass"], here, env)
+            )
+            for label in trees:
+                samples.setdefault(f"{label}_no_lsp", []).append(
+                    timed(argv(label, site, "--no-lsp"), trees[label], envs(label))
+                )
+    for label in trees:
+        start = [sys.executable, "-m", "trifecta", "--segment", str(roots[label]), "lsp", "start"]
+        subprocess.run(start, cwd=trees[label], env=envs(label), capture_output=True, timeout=300)
+        for site in chosen:  # pyright binds the files lazily: one pass before timing
+            subprocess.run(
+                argv(label, site, "--timeout-ms", "30000"),
+                cwd=trees[label],
+                env=envs(label),
+                capture_output=True,
+                check=False,
+            )
+    try:
+        for _ in range(repeat):
+            for site in chosen:
+                for label in trees:
+                    samples.setdefault(f"{label}_warm", []).append(
+                        timed(argv(label, site), trees[label], envs(label))
+                    )
+    finally:
+        for label in trees:
+            stop = [sys.executable, "-m", "trifecta", "--segment", str(roots[label]), "lsp", "stop"]
+            subprocess.run(stop, cwd=trees[label], env=envs(label), capture_output=True, timeout=60)
+    medians = {k: round(statistics.median(v) / 1e6, 1) for k, v in samples.items()}
+    return {
+        "project": mirror.parent.name,
+        "positions": len(chosen),
+        "repeat": repeat,
+        "median_ms": medians,
+        "no_lsp_ratio": round(medians["current_no_lsp"] / medians["baseline_no_lsp"], 3),
+        "warm_ratio": round(medians["current_warm"] / medians["baseline_warm"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mirrors", nargs="+", type=Path)
+    parser.add_argument(
+        "--latency-against",
+        type=Path,
+        help="another trifecta checkout: compare end-to-end latency instead of answers",
+    )
+    parser.add_argument("--latency-sites", type=int, default=12)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--per-kind", type=int, default=40)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--pyright", action="store_true")
@@ -377,6 +467,13 @@ def main() -> None:
         "projects": [],
     }
     with tempfile.TemporaryDirectory(prefix="trifecta-defs-") as tmp:
+        if args.latency_against is not None:
+            result["latency"] = [
+                latency(m, Path(tmp), args.latency_against, args.latency_sites, args.repeat)
+                for m in args.mirrors
+            ]
+            emit(result)
+            return
         for mirror in args.mirrors:
             result["projects"].append(
                 evaluate(

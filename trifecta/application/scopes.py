@@ -326,13 +326,16 @@ class ScopeResolver:
             if cls is None:
                 return None
             for base in self._bases(cls, MAX_DEPTH):
-                found = self._member(base, name, MAX_DEPTH)
+                if isinstance(base, ClassRef):
+                    found = self._member(base, name, MAX_DEPTH)
+                else:
+                    found = _in_external_base(base.locations[0], name)
                 if found is not None:
                     return found
             return None
         if receiver.kind == "call":
-            value = self._value_of_chain(path, line, list(receiver.names), instance=True)
-            return self._on_value(value, name)
+            called = self._value_of_chain(path, line, list(receiver.names), instance=True)
+            return self._on_value(called, name)
         if receiver.kind != "names":
             return None
         head, rest = receiver.names[0], list(receiver.names[1:])
@@ -493,12 +496,9 @@ class ScopeResolver:
         if depth > 0:
             for base in self._bases(cls, depth - 1):
                 if isinstance(base, Found):
-                    loc = base.locations[0]
-                    if loc.external and loc.module != "builtins":
-                        qual = ".".join(x for x in (loc.qualname or "", name) if x)
-                        return Found(_outside(loc.module or "", qual).locations, "receiver")
-                    continue
-                found = self._member(base, name, depth - 1)
+                    found = _in_external_base(base.locations[0], name)
+                else:
+                    found = self._member(base, name, depth - 1)
                 if found is not None:
                     return found
         return None
@@ -866,6 +866,17 @@ def _split_top(text: str) -> list[str]:
 
 def _outside(module: str, member: str) -> Found:
     return Found((external(module, member),), "import")
+
+
+def _in_external_base(base: SymbolLocation, name: str) -> Found | None:
+    """``name`` on a base class outside the segment: that class's member (checked to exist
+    for builtins; elsewhere, a name no segment class defines must come from there)."""
+
+    if not base.external or not base.qualname:
+        return None
+    if base.module == "builtins" and not hasattr(getattr(builtins, base.qualname, None), name):
+        return None
+    return Found((external(base.module or "", f"{base.qualname}.{name}"),), "receiver")
 
 
 def _indent(text: str) -> int:
