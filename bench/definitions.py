@@ -22,8 +22,9 @@ none (the position is not scored). Each resolver's answer is scored:
 Shares are over the positions Jedi answered (``scored``); ``inside``/``outside`` split them.
 The fallback is asked in-process through the embedding API with the LSP off; ``--pyright``
 also asks a warm in-process pyright through the same use case (the fallback policy
-included) and counts ``replaced_by_namesake``: answers taken from the fallback although
-Jedi's target is outside the segment.
+included), and pyright directly: ``pyright_pointed_outside`` counts positions where
+pyright's own answer lies outside the segment, ``pyright_outside_replaced_by_namesake``
+those of them whose final answer is not external (must be 0).
 
 Prints JSON. Usage:
     python -m bench.definitions MIRROR [MIRROR ...] [--per-kind 40] [--seed 16] [--pyright]
@@ -289,15 +290,28 @@ def run_fallback(root: Path, chosen: Sequence[Site]) -> tuple[list[Any], list[in
     return answers, times
 
 
-def run_pyright(root: Path, chosen: Sequence[Site]) -> list[Any]:
+def run_pyright(root: Path, chosen: Sequence[Site]) -> tuple[list[Any], int, int]:
+    """The use case's answers with a warm in-process pyright, how many times pyright itself
+    pointed outside the segment, and how many of those answers were not external."""
+
     from bench.symbols import Rig, request
 
     rig = Rig(root)
+    outside = replaced = 0
+    answers = []
     try:
-        assert rig.server is not None
-        rig.server.start()
-        rig.server.wait_ready(READY_WAIT_MS)
-        return [rig.position.execute(request(site.query, timeout_ms=30_000)) for site in chosen]
+        server = rig.server
+        assert server is not None
+        server.start()
+        server.wait_ready(READY_WAIT_MS)
+        for site in chosen:
+            answer = rig.position.execute(request(site.query, timeout_ms=30_000))
+            answers.append(answer)
+            raw = server.definition(site.path, site.line, site.column, 30_000)
+            if any(m.external for m in raw):
+                outside += 1
+                replaced += not any(m.external for m in answer.matches)
+        return answers, outside, replaced
     finally:
         rig.close()
 
@@ -343,19 +357,18 @@ def evaluate(
     result["fallback_confident_wrong_sample"] = wrong[:samples]
     result["fallback_missed_sample"] = random.Random(seed).sample(missed, min(samples, len(missed)))
     if pyright:
-        lsp_answers = run_pyright(root, chosen)
+        lsp_answers, outside, replaced = run_pyright(root, chosen)
+        result["pyright_pointed_outside"] = outside
+        result["pyright_outside_replaced_by_namesake"] = replaced
         lsp_rows = [
             (s, r, score(r, a)) for s, r, a in zip(chosen, reference, lsp_answers, strict=True)
         ]
         result["pyright"] = tally(lsp_rows)
-        result["pyright_replaced_by_namesake"] = sum(
-            1
-            for (_, r, _), a in zip(lsp_rows, lsp_answers, strict=True)
-            if "external" in r and a.resolved_by != "lsp" and any(not m.external for m in a.matches)
-        )
         result["pyright_resolved_by"] = {
             b: sum(1 for a in lsp_answers if a.resolved_by == b) for b in ("lsp", "tree_sitter")
         }
+        reasons = [str(a.fallback_reason) for a in lsp_answers if a.fallback_reason]
+        result["pyright_fallback_reasons"] = {r: reasons.count(r) for r in sorted(set(reasons))}
         result["pyright_confident_wrong_sample"] = [
             {**asdict(s), "jedi": r, "got": describe(a)}
             for (s, r, o), a in zip(lsp_rows, lsp_answers, strict=True)
