@@ -440,6 +440,7 @@ from trifecta.domain.packs import (  # noqa: E402
     Pack,
     PackChunk,
     PackState,
+    Ranking,
     pack_from_dict,
     pack_to_dict,
 )
@@ -496,11 +497,12 @@ class FakePackStore(PackStore):
             self.held = False
 
 
-FAKE_WEIGHTS = (4.0, 3.0, 3.0, 1.0)
+FAKE_WEIGHTS = (3.0, 2.0, 1.0)
 
 
 class FakeSearchIndex(SearchIndex):
-    """An in-memory BM25 index over the same four fields and weights as the real one."""
+    """An in-memory BM25 index over the same three fields and weights as the real one
+    (without stemming), with the ranking's definition and role factors."""
 
     def __init__(self) -> None:
         self.docs: dict[str, IndexDoc] = {}
@@ -535,16 +537,28 @@ class FakeSearchIndex(SearchIndex):
 
     @staticmethod
     def _fields(doc: IndexDoc) -> list[list[str]]:
-        return [
-            f.split() for f in (doc.path_terms, doc.title_terms, doc.symbol_terms, doc.body_terms)
-        ]
+        return [f.split() for f in (doc.title_terms, doc.symbol_terms, doc.body_terms)]
 
     def _matching(self, terms: Sequence[str]) -> list[IndexDoc]:
         wanted = set(terms)
         return [d for d in self.docs.values() if any(wanted & set(f) for f in self._fields(d))]
 
-    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]:
+    def path_scores(self, terms: Sequence[str], ranking: Ranking | None = None) -> dict[str, float]:
         self._need()
+        demote = (ranking or Ranking()).demote
+        out: dict[str, float] = {}
+        for doc in self.docs.values():
+            words = doc.path_terms.split()
+            hits = sum(1 for t in terms if t in words)
+            if hits:
+                out[doc.chunk.path] = hits * (demote if doc.demoted else 1.0)
+        return out
+
+    def search(
+        self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
+    ) -> list[IndexHit]:
+        self._need()
+        ranking = ranking or Ranking()
         n = len(self.docs) or 1
         lengths = {i: sum(len(f) for f in self._fields(d)) for i, d in self.docs.items()}
         avg = sum(lengths.values()) / n or 1.0
@@ -560,6 +574,10 @@ class FakeSearchIndex(SearchIndex):
                 tf = sum(w * f.count(term) for w, f in zip(FAKE_WEIGHTS, fields, strict=True))
                 norm = 1.2 * (0.25 + 0.75 * lengths[doc.chunk.id] / avg)
                 score += idf * tf * 2.2 / (tf + norm)
+            if doc.demoted:
+                score *= ranking.demote
+            if doc.name and doc.name in ranking.names:
+                score *= ranking.defines
             scored.append(IndexHit(doc.chunk, round(score, 4), doc.preview))
         scored.sort(key=lambda h: (-h.score, h.chunk.id))
         return scored[:limit]

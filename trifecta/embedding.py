@@ -196,12 +196,15 @@ class Segment:
 
         return self.ctx_build(incremental)
 
-    def search(self, query: str, limit: int = 5, sync: bool = False) -> SearchResult:
-        """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``)."""
+    def search(
+        self, query: str, limit: int = 5, sync: bool = False, files: bool = False
+    ) -> SearchResult:
+        """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``); with
+        ``files``, ``result.files`` ranks distinct files, each with its best chunks."""
 
         from trifecta.application.packs.search import SearchRequest
 
-        return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync))
+        return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync, files=files))
 
     def get(
         self,

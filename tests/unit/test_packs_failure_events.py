@@ -70,7 +70,7 @@ def test_a_rejected_query_and_empty_ids_are_recorded() -> None:
     fails(world, lambda: world.search("!!! ???"), UsageError)
     event = only_event(world, "ctx.search")
     assert event["result"] == {"status": "error", "error": "UsageError"}
-    assert event["args"] == {"query": "!!! ???", "limit": 5, "sync": False}
+    assert event["args"] == {"query": "!!! ???", "limit": 5, "sync": False, "files": False}
     fails(world, lambda: world.get(GetRequest(())), UsageError)
     assert only_event(world, "ctx.get")["result"]["error"] == "UsageError"  # type: ignore[index]
 

@@ -11,6 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from trifecta.application.packs.ranking import DEFAULT_DEMOTE
 from trifecta.domain.errors import ConfigError
 
 TELEMETRY_LEVELS = ("off", "lite", "full")
@@ -35,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
         "mode": "daemon",
     },
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
-    "search": {"limit": 5},
+    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE)},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
     "build": {"lock_timeout_ms": 30000},
 }

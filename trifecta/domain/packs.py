@@ -16,7 +16,7 @@ from trifecta.domain.errors import PackCorrupt
 from trifecta.domain.model import TOKEN_ESTIMATOR, SkippedFile
 
 PACK_SCHEMA_VERSION = 1
-CHUNK_KINDS = ("module", "class", "function", "section", "document")
+CHUNK_KINDS = ("module", "class", "function", "method", "section", "document")
 # Kinds whose chunks partition the files (a module chunk covers its whole file; sections and
 # documents cover Markdown without overlap): summing them counts every source token once.
 COVERING_KINDS = frozenset({"module", "section", "document"})
@@ -118,6 +118,10 @@ class IndexDoc:
     symbol_terms: str
     body_terms: str
     preview: str
+    # The name the chunk defines, lower-case ("" for prose), and whether its file is
+    # demoted (tests, examples, vendored code): both used by the ranking.
+    name: str = ""
+    demoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,17 @@ class IndexHit:
     chunk: PackChunk
     score: float
     preview: str
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What the ranking asks of the index beside the terms: chunks defining one of
+    ``names`` have their BM25 score multiplied by ``defines``, demoted chunks by
+    ``demote``."""
+
+    names: tuple[str, ...] = ()
+    defines: float = 1.0
+    demote: float = 1.0
 
 
 @dataclass(frozen=True)

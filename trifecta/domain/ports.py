@@ -29,6 +29,7 @@ from trifecta.domain.packs import (
     Pack,
     PackChunk,
     PackState,
+    Ranking,
 )
 
 
@@ -236,7 +237,17 @@ class SearchIndex(Protocol):
         recorded one (it is the whole new file list)."""
         ...
 
-    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]: ...
+    def search(
+        self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
+    ) -> list[IndexHit]:
+        """The best ``limit`` chunks holding any of ``terms``: BM25 over the chunk's own
+        name, symbols and body, multiplied by ``ranking``'s factors (definition, role)."""
+        ...
+
+    def path_scores(self, terms: Sequence[str], ranking: Ranking | None = None) -> dict[str, float]:
+        """BM25 of each file's path words against ``terms`` (files without a match are
+        absent), demoted files multiplied by ``ranking.demote``."""
+        ...
 
     def count_matches(self, terms: Sequence[str]) -> int: ...
 

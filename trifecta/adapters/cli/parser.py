@@ -116,6 +116,11 @@ def build_parser() -> OneLineParser:
     search.add_argument("--query", "-q", required=True, help="what to look for")
     search.add_argument("--limit", "-l", type=int, default=None, help="hits to return (default 5)")
     search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+    search.add_argument(
+        "--files",
+        action="store_true",
+        help="rank files instead of chunks: LIMIT distinct files, each with its best chunks",
+    )
     get = ctx_cmds.add_parser("get", parents=[common], help="chunks by id within a token budget")
     get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
     get.add_argument(

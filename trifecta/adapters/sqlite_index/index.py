@@ -1,8 +1,11 @@
 """``SqliteSearchIndex``: FTS5 over pre-tokenised chunk fields, ranked by weighted BM25.
 
 Layout (``<segment>/_ctx/context_index.sqlite``): ``chunks`` (metadata, preview),
-``fts`` (path, title, symbols, body token streams; rowid = chunks.rowid), ``files``,
-``dirs``, ``skipped`` (the freshness state) and ``meta`` (which pack it indexes).
+``fts`` (title, symbols, body token streams; rowid = chunks.rowid), ``paths`` (one row per
+file: its path's words, so a path word counts once per file, not once per chunk),
+``files``, ``dirs``, ``skipped`` (the freshness state) and ``meta`` (which pack it indexes).
+Both full-text tables stem with FTS5's ``porter`` tokenizer over ``unicode61``, so
+``closing`` meets ``close`` and ``redirects`` meets ``redirect``.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from trifecta.domain.packs import (
     IndexInfo,
     PackChunk,
     PackState,
+    Ranking,
     SourceFile,
 )
 from trifecta.domain.ports import SearchIndex
 
 INDEX_FILE = "context_index.sqlite"
-INDEX_SCHEMA = "1"
-# BM25 column weights: path, title, symbols, body (see docs/adr/0009).
-WEIGHTS = (4.0, 3.0, 3.0, 1.0)
+INDEX_SCHEMA = "2"
+# BM25 column weights: title, symbols, body (see docs/adr/0009).
+WEIGHTS = (3.0, 2.0, 1.0)
+_TOKENIZER = "porter unicode61 remove_diacritics 0 tokenchars '_'"
 SCORE_DIGITS = 4
 
 _SCHEMA = """
@@ -48,11 +53,14 @@ CREATE TABLE chunks (
     token_est INTEGER NOT NULL,
     meta INTEGER NOT NULL,
     symbols TEXT NOT NULL,
-    preview TEXT NOT NULL
+    preview TEXT NOT NULL,
+    name TEXT NOT NULL,
+    demoted INTEGER NOT NULL
 );
 CREATE INDEX chunks_path ON chunks(path);
-CREATE VIRTUAL TABLE fts USING fts5(
-    path, title, symbols, body, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+CREATE VIRTUAL TABLE fts USING fts5(title, symbols, body, tokenize = "{tok}");
+CREATE VIRTUAL TABLE paths USING fts5(
+    path UNINDEXED, demoted UNINDEXED, terms, tokenize = "{tok}"
 );
 CREATE TABLE files (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, meta INTEGER,
@@ -60,7 +68,7 @@ CREATE TABLE files (
 );
 CREATE TABLE dirs (path TEXT PRIMARY KEY, mtime_ns INTEGER);
 CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT);
-"""
+""".replace("{tok}", _TOKENIZER)
 
 _CHUNK_COLUMNS = (
     "c.id, c.path, c.kind, c.title, c.title_path, c.line_start, c.line_end, c.sha256, "
@@ -96,11 +104,21 @@ def pad_rows(conn: sqlite3.Connection) -> None:
 
     chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
     pads = int(conn.execute("SELECT count(*) FROM fts WHERE rowid < 0").fetchone()[0])
-    if pads <= chunks:
+    wanted = chunks + 1
+    if pads < wanted:
         conn.executemany(
-            "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?, '', '', '', '')",
-            [(-(i + 1),) for i in range(pads, chunks + 1)],
+            "INSERT INTO fts (rowid, title, symbols, body) VALUES (?, '', '', '')",
+            [(-(i + 1),) for i in range(pads, wanted)],
         )
+    elif pads > wanted:
+        # Exactly as many pads as a fresh build of the same chunks has: the statistics BM25
+        # uses (row count, average length) and so the rankings equal a fresh build's.
+        conn.execute("DELETE FROM fts WHERE rowid < ?", (-wanted,))
+    files = int(conn.execute("SELECT count(*) FROM paths WHERE path != ''").fetchone()[0])
+    conn.execute("DELETE FROM paths WHERE path = ''")
+    conn.executemany(
+        "INSERT INTO paths (path, demoted, terms) VALUES ('', 0, '')", [()] * (files + 1)
+    )
 
 
 def fts_query(terms: Sequence[str]) -> str:
@@ -197,6 +215,7 @@ class SqliteSearchIndex(SearchIndex):
                     ).fetchall()
                     conn.executemany("DELETE FROM fts WHERE rowid = ?", rows)
                     conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
+                    conn.execute("DELETE FROM paths WHERE path = ?", (path,))
                 self._insert(conn, docs)
                 pad_rows(conn)
                 self._write_state(conn, info, state)
@@ -207,11 +226,19 @@ class SqliteSearchIndex(SearchIndex):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
+        seen: set[str] = set()
         for doc in docs:
+            if doc.chunk.path not in seen:
+                seen.add(doc.chunk.path)
+                conn.execute(
+                    "INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)",
+                    (doc.chunk.path, int(doc.demoted), doc.path_terms),
+                )
             c = doc.chunk
             cursor = conn.execute(
                 "INSERT INTO chunks (id, path, kind, title, title_path, line_start, line_end, "
-                "sha256, token_est, meta, symbols, preview) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "sha256, token_est, meta, symbols, preview, name, demoted) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     c.id,
                     c.path,
@@ -225,17 +252,13 @@ class SqliteSearchIndex(SearchIndex):
                     int(c.meta),
                     json.dumps(list(c.symbols), ensure_ascii=False),
                     doc.preview,
+                    doc.name,
+                    int(doc.demoted),
                 ),
             )
             conn.execute(
-                "INSERT INTO fts (rowid, path, title, symbols, body) VALUES (?,?,?,?,?)",
-                (
-                    cursor.lastrowid,
-                    doc.path_terms,
-                    doc.title_terms,
-                    doc.symbol_terms,
-                    doc.body_terms,
-                ),
+                "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)",
+                (cursor.lastrowid, doc.title_terms, doc.symbol_terms, doc.body_terms),
             )
 
     @staticmethod
@@ -269,18 +292,42 @@ class SqliteSearchIndex(SearchIndex):
 
     # ---- reads ---------------------------------------------------------------------------
 
-    def search(self, terms: Sequence[str], limit: int) -> list[IndexHit]:
+    def path_scores(self, terms: Sequence[str], ranking: Ranking | None = None) -> dict[str, float]:
+        if not terms:
+            return {}
+        demote = (ranking or Ranking()).demote
+        sql = (
+            "SELECT path, round(-bm25(paths) * (CASE WHEN demoted THEN ? ELSE 1.0 END), "
+            f"{SCORE_DIGITS}) FROM paths WHERE paths MATCH ?"
+        )
+        with self._reading() as conn:
+            rows = conn.execute(sql, (demote, fts_query(terms))).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
+    def search(
+        self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
+    ) -> list[IndexHit]:
         if not terms:
             return []
+        ranking = ranking or Ranking()
         weights = ", ".join(str(w) for w in WEIGHTS)
         sql = (
-            f"SELECT {_CHUNK_COLUMNS}, c.preview, "
-            f"round(-bm25(fts, {weights}), {SCORE_DIGITS}) AS score "
+            f"SELECT {_CHUNK_COLUMNS}, c.preview, round(-bm25(fts, {weights})"
+            " * (CASE WHEN c.demoted THEN ? ELSE 1.0 END)"
+            " * (CASE WHEN c.name IN (SELECT value FROM json_each(?)) THEN ? ELSE 1.0 END)"
+            f", {SCORE_DIGITS}) AS score "
             "FROM fts JOIN chunks c ON c.rowid = fts.rowid WHERE fts MATCH ? "
             "ORDER BY score DESC, c.id ASC LIMIT ?"
         )
+        params = (
+            ranking.demote,
+            json.dumps(list(ranking.names)),
+            ranking.defines,
+            fts_query(terms),
+            limit,
+        )
         with self._reading() as conn:
-            rows = conn.execute(sql, (fts_query(terms), limit)).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         return [IndexHit(_chunk(row), float(row[12]), str(row[11])) for row in rows]
 
     def count_matches(self, terms: Sequence[str]) -> int:

@@ -185,7 +185,9 @@ class BuildPack:
                 chunks.extend(slot)
                 continue
             path, source, meta = slot
-            docs, parse_warning = chunk_file(path, source, meta, self._parser, self._fallback, ids)
+            docs, parse_warning = chunk_file(
+                path, source, meta, self._parser, self._fallback, ids, settings.demote
+            )
             if parse_warning:
                 warnings.append(parse_warning)
             new_docs.extend(docs)

@@ -21,11 +21,13 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from trifecta.application.packs.tokens import index_terms
+from trifecta.application.packs.ranking import defined_name
+from trifecta.application.packs.tokens import index_terms, path_terms
 from trifecta.domain.model import Skeleton, SkeletonEntry, estimate_tokens
 from trifecta.domain.packs import IndexDoc, PackChunk
 
 PREVIEW_CHARS = 160
+PYTHON_KINDS = frozenset({"module", "class", "function", "method"})
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
@@ -89,7 +91,11 @@ def _doc(
     symbols: tuple[str, ...] = (),
     body: str | None = None,
     preview: str | None = None,
+    symbol_words: tuple[str, ...] | None = None,
 ) -> IndexDoc:
+    """``symbols``: the names the chunk holds (its outline); ``symbol_words``: those its
+    index entry holds (default: the same), so a name is indexed in the innermost chunk."""
+
     text = "".join(lines[start - 1 : end])
     chunk = PackChunk(
         id=chunk_id,
@@ -104,13 +110,18 @@ def _doc(
         meta=meta,
         symbols=symbols,
     )
+    # The title field holds the chunk's own name (a qualified name, a heading chain): the
+    # module path and a document's file name are words of the path field already, and a
+    # path word counted in every chunk of a file would lift all of them alike.
+    own_title = title_path[1:] if kind in PYTHON_KINDS else title_path
     return IndexDoc(
         chunk=chunk,
-        path_terms=index_terms(path),
-        title_terms=index_terms(" ".join(title_path)),
-        symbol_terms=index_terms(" ".join(symbols)),
+        path_terms=path_terms(path),
+        title_terms="" if kind == "document" else index_terms(" ".join(own_title)),
+        symbol_terms=index_terms(" ".join(symbols if symbol_words is None else symbol_words)),
         body_terms=index_terms(text if body is None else body),
         preview=preview if preview is not None else preview_of(lines[start - 1 : end]),
+        name=defined_name(kind, chunk.title),
     )
 
 
@@ -227,6 +238,38 @@ def module_name(path: str) -> str:
     return name.removesuffix(".__init__")
 
 
+# A class whose text is larger than this (estimated tokens) is also cut into its methods, so
+# a search can point at the 40 lines that matter instead of a 1,000-line class.
+SPLIT_CLASS_TOKENS = 300
+
+
+def _within(entries: list[SkeletonEntry], start: int, end: int, first: int) -> tuple[int, int]:
+    """Index range ``[first, stop)`` of ``entries`` (sorted by line) starting inside
+    ``start..end``; ``first`` is where the scan may begin (linear over a file)."""
+
+    i = first
+    while i < len(entries) and entries[i].line_start < start:
+        i += 1
+    j = i
+    while j < len(entries) and entries[j].line_start <= end:
+        j += 1
+    return i, j
+
+
+def _uncovered(lines: list[str], start: int, end: int, holes: list[tuple[int, int]]) -> str:
+    """The text of lines ``start..end`` outside the (sorted, disjoint) ``holes``."""
+
+    parts: list[str] = []
+    cursor = start
+    for hole_start, hole_end in holes:
+        if hole_start > cursor:
+            parts.append("".join(lines[cursor - 1 : hole_start - 1]))
+        cursor = max(cursor, hole_end + 1)
+    if cursor <= end:
+        parts.append("".join(lines[cursor - 1 : end]))
+    return "".join(parts)
+
+
 def chunk_python(
     path: str,
     text: str,
@@ -234,55 +277,118 @@ def chunk_python(
     meta: bool = False,
     ids: IdAllocator | None = None,
 ) -> list[IndexDoc]:
-    """Chunks of a Python file; with no skeleton (unparseable) the module chunk alone."""
+    """Chunks of a Python file; with no skeleton (unparseable) the module chunk alone.
+
+    One chunk per top-level class or function, one per method of a large class, and the
+    module chunk. Every source line is indexed once, in the innermost chunk holding it: the
+    module chunk's index body is the code outside the definitions, a split class's is its
+    code outside its methods. Linear in the number of definitions."""
 
     lines = text.splitlines(keepends=True)
     total = max(len(lines), 1)
     ids = ids if ids is not None else IdAllocator()
     key = encode_id_path(path)
-    entries = skeleton.entries if skeleton is not None else ()
-    top = [e for e in entries if e.depth == 0 and e.kind in ("class", "function")]
-    covered: set[int] = set()
+    entries = sorted(
+        skeleton.entries if skeleton is not None else (), key=lambda e: (e.line_start, e.depth)
+    )
+    module = module_name(path)
     defs: list[IndexDoc] = []
-    for entry in top:
+    holes: list[tuple[int, int]] = []
+    cursor = 0
+    for position, entry in enumerate(entries):
+        if entry.depth != 0 or entry.kind not in ("class", "function"):
+            continue
         start = extend_over_decorators(lines, entry)
         end = max(min(entry.line_end, len(lines)), start)
-        inside = tuple(
-            e.qualname for e in entries if entry.line_start <= e.line_start <= entry.line_end
-        ) or (entry.qualname,)
-        kind = "class" if entry.kind == "class" else "function"
-        covered.update(range(start, end + 1))
+        if holes and start <= holes[-1][1]:
+            continue  # overlaps the previous definition (a broken skeleton): skip it
+        lo, hi = _within(entries, entry.line_start, entry.line_end, max(cursor, position))
+        cursor = hi
+        inside = entries[lo:hi]
+        symbols = tuple(e.qualname for e in inside) or (entry.qualname,)
+        holes.append((start, end))
+        if entry.kind != "class":
+            defs.append(
+                _doc(
+                    ids.take(f"{key}#{entry.name}"),
+                    path,
+                    "function",
+                    (module, entry.qualname),
+                    lines,
+                    start,
+                    end,
+                    meta,
+                    symbols=symbols,
+                    preview=entry.signature[:PREVIEW_CHARS],
+                )
+            )
+            continue
+        members = [e for e in inside if e.depth == 1 and e.kind in ("method", "function", "class")]
+        split = bool(members) and estimate_tokens("".join(lines[start - 1 : end])) > (
+            SPLIT_CLASS_TOKENS
+        )
+        class_id = ids.take(f"{key}#{entry.name}")
+        member_docs: list[IndexDoc] = []
+        member_holes: list[tuple[int, int]] = []
+        if split:
+            for member in members:
+                m_start = max(extend_over_decorators(lines, member), start)
+                m_end = max(min(member.line_end, end), m_start)
+                if member_holes and m_start <= member_holes[-1][1]:
+                    continue
+                member_holes.append((m_start, m_end))
+                nested = tuple(e.qualname for e in inside if m_start <= e.line_start <= m_end) or (
+                    member.qualname,
+                )
+                member_docs.append(
+                    _doc(
+                        ids.take(f"{key}#{member.qualname}"),
+                        path,
+                        "class" if member.kind == "class" else "method",
+                        (module, member.qualname),
+                        lines,
+                        m_start,
+                        m_end,
+                        meta,
+                        symbols=nested,
+                        preview=member.signature[:PREVIEW_CHARS],
+                    )
+                )
         defs.append(
             _doc(
-                ids.take(f"{key}#{entry.name}"),
+                class_id,
                 path,
-                kind,
-                (module_name(path), entry.qualname),
+                "class",
+                (module, entry.qualname),
                 lines,
                 start,
                 end,
                 meta,
-                symbols=inside,
+                symbols=symbols,
+                body=_uncovered(lines, start, end, member_holes) if split else None,
                 preview=entry.signature[:PREVIEW_CHARS],
+                symbol_words=(entry.qualname, *(m.name for m in members)) if split else None,
             )
         )
-    outside = "".join(line for n, line in enumerate(lines, start=1) if n not in covered)
+        defs.extend(member_docs)
+    outside = _uncovered(lines, 1, len(lines), holes)
     names = tuple(e.qualname for e in entries)
     module_doc = skeleton.module_doc if skeleton is not None and skeleton.module_doc else ""
-    module = _doc(
+    module_chunk = _doc(
         ids.take(key),
         path,
         "module",
-        (module_name(path),),
+        (module,),
         lines,
         1,
         total,
         meta,
         symbols=names,
+        symbol_words=tuple(e.name for e in entries if e.depth == 0),
         body=f"{module_doc}\n{outside}",
         preview=(module_doc.strip().splitlines() or [""])[0][:PREVIEW_CHARS] or preview_of(lines),
     )
-    return [module, *defs]
+    return [module_chunk, *defs]
 
 
 def is_python(path: str) -> bool:

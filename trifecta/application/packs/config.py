@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trifecta.application.packs.ranking import DEFAULT_DEMOTE
+
 # The original's meta files, ingested first (in this order) and marked ``meta``.
 META_PATTERNS: tuple[str, ...] = (
     "skill.md",
@@ -26,6 +28,7 @@ class PackSettings:
     include: tuple[str, ...] = ("**/*.py", "**/*.md")
     exclude: tuple[str, ...] = ()
     lock_timeout_ms: int = 30000
+    demote: tuple[str, ...] = DEFAULT_DEMOTE
 
     @property
     def listing_include(self) -> tuple[str, ...]:
@@ -34,10 +37,11 @@ class PackSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PackSettings:
         """From the merged settings (``files.include``, ``files.exclude``,
-        ``build.lock_timeout_ms``)."""
+        ``build.lock_timeout_ms``, ``search.demote``)."""
 
         return cls(
             tuple(settings["files"]["include"]),
             tuple(settings["files"]["exclude"]),
             int(settings["build"]["lock_timeout_ms"]),
+            tuple(settings["search"]["demote"]),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trifecta.application.packs.chunking import (
     IdAllocator,
@@ -15,6 +15,7 @@ from trifecta.application.packs.chunking import (
     is_python,
 )
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
+from trifecta.application.packs.ranking import DEFAULT_DEMOTE, is_demoted
 from trifecta.application.skeletons import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import FileEntry, Skeleton
@@ -71,16 +72,23 @@ def chunk_file(
     primary: SkeletonParser,
     fallback: SkeletonParser | None,
     ids: IdAllocator | None = None,
+    demote: Sequence[str] = DEFAULT_DEMOTE,
 ) -> tuple[list[IndexDoc], str | None]:
     """The index documents of one file and an optional warning; ``ids``: the pack's
-    allocator, so ids stay unique across files."""
+    allocator, so ids stay unique across files; ``demote``: the path patterns of code the
+    ranking puts below the code under test (tests, examples, vendored code)."""
 
+    warning = None
     if is_python(path):
         parsed = parse_python(primary, fallback, text, path)
-        return chunk_python(path, text, parsed.skeleton, meta, ids), parsed.warning
-    if is_markdown(path):
-        return chunk_markdown(path, text, meta, ids), None
-    return chunk_text_file(path, text, meta, ids), None
+        docs, warning = chunk_python(path, text, parsed.skeleton, meta, ids), parsed.warning
+    elif is_markdown(path):
+        docs = chunk_markdown(path, text, meta, ids)
+    else:
+        docs = chunk_text_file(path, text, meta, ids)
+    if is_demoted(path, demote):
+        docs = [replace(doc, demoted=True) for doc in docs]
+    return docs, warning
 
 
 def parent_dirs(paths: Sequence[str]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.ranking import CANDIDATES, RankedFile, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry import TelemetryService
@@ -20,6 +21,9 @@ from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
 
+# With ``files``: how many of each file's best chunks are listed.
+FILE_HITS = 3
+
 
 @dataclass(frozen=True)
 class SearchRequest:
@@ -27,6 +31,8 @@ class SearchRequest:
     limit: int = 5
     sync: bool = False
     as_json: bool = False
+    # Collapse the ranking to distinct files (``limit`` files), each with its best chunks.
+    files: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class SearchResult:
     synced: BuildReport | None
     timing_ms: int
     rendered: str = ""
+    files: tuple[RankedFile, ...] | None = None
 
     @property
     def served_tokens(self) -> int:
@@ -50,22 +57,11 @@ class SearchResult:
         return sum(estimate_tokens(f"{h.chunk.id} {h.chunk.title} {h.preview}") for h in self.hits)
 
     def to_dict(self) -> dict[str, object]:
+        files = {} if self.files is None else {"files": [_file_dict(f) for f in self.files]}
         return {
             "query": self.query,
-            "hits": [
-                {
-                    "id": h.chunk.id,
-                    "path": h.chunk.path,
-                    "title": h.chunk.title,
-                    "kind": h.chunk.kind,
-                    "score": h.score,
-                    "token_est": h.chunk.token_est,
-                    "line_start": h.chunk.line_start,
-                    "line_end": h.chunk.line_end,
-                    "preview": h.preview,
-                }
-                for h in self.hits
-            ],
+            **files,
+            "hits": [_hit_dict(h) for h in self.hits],
             "total_hits": self.total_hits,
             "stale": self.freshness.stale,
             "freshness": self.freshness.to_dict(),
@@ -78,6 +74,16 @@ class SearchResult:
             lines.append(_stale_line(self.freshness))
         if not self.hits:
             lines.append("no hits")
+        if self.files is not None:
+            for rank, ranked in enumerate(self.files, start=1):
+                lines.append(f"{rank}. {ranked.path}  score {ranked.score}")
+                for hit in ranked.hits:
+                    c = hit.chunk
+                    lines.append(
+                        f"   [{c.id}] {c.title}  ({c.kind})  ~{c.token_est} tok  "
+                        f"{c.path}:{c.line_start}-{c.line_end}"
+                    )
+            return "\n".join(lines) + "\n"
         for rank, hit in enumerate(self.hits, start=1):
             c = hit.chunk
             lines.append(
@@ -89,8 +95,31 @@ class SearchResult:
         return "\n".join(lines) + "\n"
 
 
+def _hit_dict(h: IndexHit) -> dict[str, object]:
+    return {
+        "id": h.chunk.id,
+        "path": h.chunk.path,
+        "title": h.chunk.title,
+        "kind": h.chunk.kind,
+        "score": h.score,
+        "token_est": h.chunk.token_est,
+        "line_start": h.chunk.line_start,
+        "line_end": h.chunk.line_end,
+        "preview": h.preview,
+    }
+
+
+def _file_dict(f: RankedFile) -> dict[str, object]:
+    return {"path": f.path, "score": f.score, "hits": [_hit_dict(h) for h in f.hits]}
+
+
 def _args(request: SearchRequest) -> dict[str, object]:
-    return {"query": request.query[:120], "limit": request.limit, "sync": request.sync}
+    return {
+        "query": request.query[:120],
+        "limit": request.limit,
+        "sync": request.sync,
+        "files": request.files,
+    }
 
 
 def _stale_line(fresh: Freshness) -> str:
@@ -169,11 +198,30 @@ class SearchPack:
         if fresh.stale and request.sync and self._builder is not None:
             synced = self._builder().run(incremental=True)
             fresh = self._freshness()
-        hits = self._index.search(terms, request.limit)
+        ranking = ranking_for(request.query, terms)
+        candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+        paths = self._index.path_scores(terms, ranking) if candidates else {}
+        chunks, ranked_files = combine(candidates, paths)
+        files: tuple[RankedFile, ...] | None = None
+        if request.files:
+            files = tuple(
+                RankedFile(f.path, f.score, f.hits[:FILE_HITS])
+                for f in ranked_files[: request.limit]
+            )
+            hits = [h for f in files for h in f.hits]
+        else:
+            hits = chunks[: request.limit]
         total = self._index.count_matches(terms) if hits else 0
         elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         result = SearchResult(
-            request.query, tuple(terms), tuple(hits), total, fresh, synced, int(elapsed)
+            request.query,
+            tuple(terms),
+            tuple(hits),
+            total,
+            fresh,
+            synced,
+            int(elapsed),
+            files=files,
         )
         rendered = (
             json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
@@ -189,6 +237,7 @@ class SearchPack:
             result.synced,
             result.timing_ms,
             rendered,
+            result.files,
         )
         self._record(request, result)
         return result

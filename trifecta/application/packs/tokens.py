@@ -16,9 +16,29 @@ from functools import lru_cache
 _WORD = re.compile(r"\w+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
-# Words too common in code and prose to say anything about a chunk (kept short on purpose:
-# BM25's IDF already discounts frequent terms; these are dropped from queries only).
-QUERY_STOPWORDS = frozenset({"the", "a", "an", "of", "to", "in", "and", "or", "is", "for", "on"})
+# English function words: dropped from queries (never from the index), unless nothing else
+# is left. Contraction stems (``don`` of "don't") are here too; one-letter tokens always go.
+QUERY_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did didn do does doesn doing don down
+    during each few for from further had hadn has hasn have haven having he her here hers
+    him his how i if in into is isn it its itself just ll me more most my no nor not now of
+    off on once only or other our ours out over own re same shan she should shouldn so some
+    such than that the their theirs them then there these they this those through to too
+    under until up very was wasn we were weren what when where which while who whom why will
+    with won would wouldn you your yours ve""".split()  # noqa: SIM905
+)
+# Verbs and words of task descriptions ("Fix ...", "Add support for ...", "Allow ... when"):
+# dropped from queries that read like a sentence (three words or more), where they name the
+# change, not the code; an identifier query keeps them (``update``, ``add`` are method names).
+TASK_WORDS = frozenset(
+    """add added adding adds allow allowed allowing allows avoid better bug case cases change
+    changed changes correct correctly deprecate ensure error fix fixed fixes fixing handle
+    handled handles handling improve improved improves instead issue make makes new now
+    possible prevent properly remove removed removes rename renamed show shows support
+    supported supports update updated updates use used uses using work works""".split()  # noqa: SIM905
+)
+PROSE_WORDS = 3
 
 
 @lru_cache(maxsize=65536)
@@ -54,12 +74,25 @@ def index_terms(text: str) -> str:
     return " ".join(tokenize(text))
 
 
+def path_terms(path: str) -> str:
+    """A segment-relative path as index terms: its directories and its file name without
+    the extension (``pkg/http/server.py`` -> pkg, http, server)."""
+
+    head, _, name = path.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return index_terms(f"{head.replace('/', ' ')} {stem}")
+
+
 def query_terms(query: str) -> list[str]:
-    """Distinct tokens of a query, in order, without stopwords (unless nothing else is left)."""
+    """Distinct tokens of a query, in order, without stopwords, one-letter tokens and (in a
+    query that reads like a sentence) task words, unless nothing else is left."""
 
     seen: list[str] = []
     for token in tokenize(query):
         if token not in seen:
             seen.append(token)
-    kept = [t for t in seen if t not in QUERY_STOPWORDS]
-    return kept or seen
+    drop = QUERY_STOPWORDS
+    if len(query.split()) >= PROSE_WORDS:
+        drop = drop | TASK_WORDS
+    kept = [t for t in seen if t not in drop and len(t) > 1]
+    return kept or [t for t in seen if len(t) > 1] or seen

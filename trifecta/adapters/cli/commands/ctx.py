@@ -48,7 +48,9 @@ def run_search(ns: argparse.Namespace) -> int:
     segment = _open(ns)
     try:
         limit = ns.limit if ns.limit is not None else 5
-        result = segment.ctx_search(SearchRequest(ns.query, limit, ns.sync, bool(ns.json)))
+        result = segment.ctx_search(
+            SearchRequest(ns.query, limit, ns.sync, bool(ns.json), bool(ns.files))
+        )
         sys.stdout.write(result.rendered)
     finally:
         segment.close()

@@ -1,0 +1,105 @@
+"""The ranking policy on top of BM25: roles, definitions, evidence per file, query words."""
+
+from __future__ import annotations
+
+from trifecta.application.packs.ranking import (
+    DEFINES,
+    DEMOTE,
+    FILE_SHARE,
+    combine,
+    defined_name,
+    is_demoted,
+    query_names,
+    ranking_for,
+)
+from trifecta.application.packs.tokens import path_terms, query_terms
+from trifecta.domain.packs import IndexHit, PackChunk
+
+
+def _hit(chunk_id: str, score: float, kind: str = "function") -> IndexHit:
+    path, _, name = chunk_id.partition("#")
+    chunk = PackChunk(chunk_id, path, kind, name or path, (name or path,), 1, 2, "0" * 64, 10)
+    return IndexHit(chunk, score, "")
+
+
+def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> None:
+    for path in (
+        "tests/test_api.py",
+        "src/pkg/test/util.py",
+        "pkg/test_models.py",
+        "pkg/models_test.py",
+        "conftest.py",
+        "examples/app.py",
+        "requests/packages/urllib3/poolmanager.py",
+        "pkg/_vendor/six.py",
+        "third_party/x/y.py",
+    ):
+        assert is_demoted(path), path
+    for path in ("src/pkg/testing_utils_not.py", "pkg/contest.py", "pkg/latest.py", "a/b.py"):
+        assert not is_demoted(path), path
+    assert is_demoted("gen/x.py", ("gen/*",)) and not is_demoted("src/gen.py", ("gen/*",))
+
+
+def test_a_query_about_tests_does_not_demote_them() -> None:
+    assert ranking_for("x", query_terms("response pickle")).demote == DEMOTE
+    assert ranking_for("x", query_terms("tests for the pickle")).demote == 1.0
+
+
+def test_definitions_are_named_by_their_last_part_and_modules_by_their_file() -> None:
+    assert defined_name("method", "ZipFile.writestr") == "writestr"
+    assert defined_name("module", "pkg.http.server") == "server"
+    assert defined_name("section", "Installation") == ""
+    names = query_names("ZipFile.writestr extractall filter", query_terms("x"))
+    assert names == ()  # only words that survived as search terms count
+    query = "ZipFile.writestr extractall filter"
+    assert query_names(query, query_terms(query)) == ("zipfile", "writestr", "extractall", "filter")
+    assert ranking_for(query, query_terms(query)).defines == DEFINES
+
+
+def test_task_sentences_lose_their_verbs_and_contractions_identifier_queries_keep_them() -> None:
+    assert query_terms("Don't pickle request/response extensions") == [
+        "pickle",
+        "request",
+        "response",
+        "extensions",
+    ]
+    assert query_terms("Fix handling of closing callbacks") == ["closing", "callbacks"]
+    assert query_terms("update") == ["update"]
+    assert query_terms("OrderedDict update") == ["ordereddict", "ordered", "dict", "update"]
+    assert query_terms("the") == ["the"]  # nothing else left: kept
+
+
+def test_path_words_drop_the_extension() -> None:
+    assert path_terms("pkg/http/server.py") == "pkg http server"
+    assert path_terms("docs/adr/0009-pack.md") == "docs adr 0009 pack"
+    assert path_terms(".gitignore") == "gitignore"
+
+
+def test_words_spread_over_one_file_add_up_above_one_strong_chunk_elsewhere() -> None:
+    hits = [
+        _hit("other.py#strong", 9.0),
+        _hit("main.py#a", 6.0),
+        _hit("main.py#b", 5.0),
+        _hit("main.py#c", 4.0),
+    ]
+    chunks, files = combine(hits, {})
+    assert [f.path for f in files] == ["main.py", "other.py"]
+    assert files[0].score == 6.0 + 0.5 * 5.0 + 0.25 * 4.0
+    assert [h.chunk.id for h in files[0].hits] == ["main.py#a", "main.py#b", "main.py#c"]
+    # Each chunk carries a share of its file's evidence, so the file's chunks rise together.
+    by_id = {h.chunk.id: h.score for h in chunks}
+    assert by_id["main.py#a"] == 6.0 + FILE_SHARE * 9.5
+    assert by_id["other.py#strong"] == 9.0 + FILE_SHARE * 9.0
+
+
+def test_path_words_count_once_per_file() -> None:
+    hits = [_hit("a/x.py#f", 2.0), _hit("a/x.py#g", 2.0), _hit("b/y.py#h", 3.0)]
+    _, files = combine(hits, {"b/y.py": 2.0})
+    assert {f.path: f.score for f in files} == {"a/x.py": 3.0, "b/y.py": 5.0}
+
+
+def test_equal_scores_break_ties_by_id_and_path() -> None:
+    hits = [_hit("b.py#f", 1.0), _hit("a.py#f", 1.0)]
+    chunks, files = combine(hits, {})
+    assert [h.chunk.id for h in chunks] == ["a.py#f", "b.py#f"]
+    assert [f.path for f in files] == ["a.py", "b.py"]

@@ -1,0 +1,154 @@
+"""How search ranks: the policy on top of BM25 (see docs/adr/0009).
+
+The index scores chunks with BM25 over their own name, symbols and body; this module says
+what the index is asked for and how its candidates become the answer:
+
+- **Roles**: test, example, benchmark and vendored code (``test/``, ``tests/``,
+  ``test_*.py``, ``conftest.py``, ``vendor/``, ``packages/``... configurable) is *demoted*:
+  its scores are multiplied by ``DEMOTE`` unless the query is about tests. Test names
+  paraphrase tasks (``test_response_picklable``) and would crowd out the code under test.
+- **Definitions above mentions**: a chunk whose own name (the last part of its qualified
+  name, or its module's name) is a word of the query is boosted by ``DEFINES``.
+- **Evidence per file**: a file's score adds up its best chunks (decaying weights) and the
+  BM25 of its path's words (counted once per file, not once per chunk). Each chunk's final
+  score is its own plus ``FILE_SHARE`` of its file's, so chunks of the file the task is
+  about rise together, and ``--files`` lists files by that score.
+
+All of it is plain arithmetic on the candidates the index returns (the best ``CANDIDATES``
+chunks); ties are broken by id (chunks) and path (files), so rankings are deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from trifecta.domain.packs import IndexHit, Ranking
+
+CANDIDATES = 300
+DEMOTE = 0.35
+DEFINES = 2.5
+FILE_SHARE = 0.5
+PATH_WEIGHT = 1.0
+# Weights of a file's 1st, 2nd, 3rd... best chunk in its evidence.
+FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
+SCORE_DIGITS = 4
+
+# Path patterns of demoted code: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax).
+DEFAULT_DEMOTE: tuple[str, ...] = (
+    "test",
+    "tests",
+    "testing",
+    "test_*.py",
+    "*_test.py",
+    "*_tests.py",
+    "conftest.py",
+    "example",
+    "examples",
+    "docs_src",
+    "benchmark",
+    "benchmarks",
+    "bench",
+    "vendor",
+    "_vendor",
+    "vendored",
+    "third_party",
+    "packages",
+)
+# Query words that make a query "about tests": then tests are not demoted.
+TEST_WORDS = frozenset({"test", "tests", "testing", "pytest", "unittest", "fixture", "fixtures"})
+_NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def is_demoted(path: str, patterns: Sequence[str] = DEFAULT_DEMOTE) -> bool:
+    parts = path.split("/")
+    for pattern in patterns:
+        if "/" in pattern:
+            if fnmatchcase(path, pattern):
+                return True
+        elif any(fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def defined_name(kind: str, title: str) -> str:
+    """The name a chunk defines, lower-case: ``Class.method`` -> ``method``, a module
+    ``pkg.http.server`` -> ``server``; "" for prose chunks."""
+
+    if kind not in ("module", "class", "function", "method"):
+        return ""
+    return title.rsplit(".", 1)[-1].lower()
+
+
+def query_names(query: str, terms: Iterable[str]) -> tuple[str, ...]:
+    """The identifiers of a query a chunk may define: each word (and each part of a dotted
+    name) lower-case, kept only when it survived as a search term (no stopwords)."""
+
+    kept = set(terms)
+    out: list[str] = []
+    for word in _NAME.findall(query):
+        for part in word.split("."):
+            low = part.lower().strip("_")
+            if len(low) > 1 and (low in kept or part.lower() in kept) and low not in out:
+                out.append(part.lower())
+    return tuple(out)
+
+
+def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
+    about_tests = any(t in TEST_WORDS for t in terms)
+    return Ranking(
+        names=query_names(query, terms),
+        defines=DEFINES,
+        demote=1.0 if about_tests else DEMOTE,
+    )
+
+
+@dataclass(frozen=True)
+class RankedFile:
+    """A file and its evidence: its score and its best chunks, best first."""
+
+    path: str
+    score: float
+    hits: tuple[IndexHit, ...]
+
+
+def _rounded(x: float) -> float:
+    return round(x, SCORE_DIGITS)
+
+
+def combine(
+    hits: Sequence[IndexHit], path_scores: Mapping[str, float]
+) -> tuple[list[IndexHit], list[RankedFile]]:
+    """Chunks and files, best first, from the index's candidates and path scores (both
+    already carry the role and definition factors)."""
+
+    by_file: dict[str, list[IndexHit]] = {}
+    for hit in hits:
+        by_file.setdefault(hit.chunk.path, []).append(hit)
+    file_score: dict[str, float] = {}
+    for path, file_hits in by_file.items():
+        ordered = sorted(file_hits, key=lambda h: (-h.score, h.chunk.id))
+        by_file[path] = ordered
+        evidence = sum(w * h.score for w, h in zip(FILE_DECAY, ordered, strict=False))
+        file_score[path] = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
+    chunks = [
+        IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * file_score[h.chunk.path]), h.preview)
+        for h in hits
+    ]
+    chunks.sort(key=lambda h: (-h.score, h.chunk.id))
+    files = [
+        RankedFile(
+            path,
+            _rounded(score),
+            tuple(
+                IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * score), h.preview)
+                for h in by_file[path]
+            ),
+        )
+        for path, score in file_score.items()
+    ]
+    files.sort(key=lambda f: (-f.score, f.path))
+    return chunks, files
