@@ -170,7 +170,7 @@ def _opening(text: str, close: int, left: str, right: str) -> int | None:
 
 def _dotted(type_text: str) -> str | None:
     """The class named by an annotation (``Foo``, ``"Foo"``, ``Optional[pkg.Foo]``,
-    ``Foo | None``), if it names one."""
+    ``Foo | None``, ``dict[str, int]`` -> ``dict``), if it names one."""
 
     text = type_text.strip().strip("\"'").strip()
     while m := TYPE_WRAPPERS.match(text):
@@ -178,7 +178,7 @@ def _dotted(type_text: str) -> str | None:
     parts = [p.strip() for p in text.split("|") if p.strip() not in ("None", "")]
     if len(parts) != 1:
         return None
-    m = DOTTED.fullmatch(parts[0].strip("\"'"))
+    m = DOTTED.fullmatch(re.sub(r"\[.*$", "", parts[0]).strip().strip("\"'"))
     return m.group() if m else None
 
 
@@ -367,6 +367,8 @@ class ScopeResolver:
         if isinstance(value, Found):
             loc = value.locations[0]
             if loc.external:
+                if loc.module == "builtins":  # checked: a builtin type's member, or nothing
+                    return _in_external_base(loc, name) if loc.kind == "class" else None
                 qual = ".".join(x for x in (loc.qualname or "", name) if x)
                 return _outside(loc.module or "", qual)
             if loc.kind == "module":
@@ -403,8 +405,10 @@ class ScopeResolver:
         if instance and loc.kind in FUNCTION_KINDS and not loc.external:
             return self._returns(loc)
         value = self._value_of(loc, instance=False)
-        if instance and isinstance(value, Found) and value.locations[0].external:
-            return None  # the result of calling something outside: unknown
+        if instance and isinstance(value, Found):
+            made = value.locations[0]
+            if made.external and not (made.module == "builtins" and made.kind == "class"):
+                return None  # the result of calling something outside: unknown
         return value
 
     def _returns(self, loc: SymbolLocation) -> ClassRef | None:
@@ -470,7 +474,16 @@ class ScopeResolver:
         if m:
             return _dotted(m.group(1))
         m = re.match(r"\s*=\s*([A-Za-z_][\w.]*)\s*\(", tail)  # only a class makes an instance
-        return m.group(1) if m else None
+        if m:
+            return m.group(1)
+        m = re.match(r"\s*=\s*([bBrRuUfF]*)([\[{\"'])", tail)  # a literal
+        if m is None:
+            return None
+        if m.group(2) == "[":
+            return "list"
+        if m.group(2) == "{":
+            return "dict" if re.match(r"\s*=\s*\{\s*(\}|[^,]*:)", tail) else None
+        return "bytes" if "b" in m.group(1).lower() else "str"
 
     # ---- classes -------------------------------------------------------------------------
 
