@@ -57,6 +57,7 @@ TYPE_WRAPPERS = re.compile(
     r"^(?:(?:typing|t|te|typing_extensions)\.)?(?:Optional|Type|type)\[(.+)\]$"
 )
 DOTTED = re.compile(r"[A-Za-z_][\w.]*")
+RETURNED_CALL = re.compile(r"\s*(?:return|yield)\s+([A-Za-z_][\w.]*)\s*\(")
 AUGMENTED = re.compile(r"[A-Za-z_]\w*\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)=")
 
 
@@ -72,6 +73,8 @@ class Source(Protocol):
     def module_location(self, path: str) -> SymbolLocation: ...
 
     def locate_module(self, module: str) -> str | None: ...
+
+    def exists(self, path: str) -> bool: ...
 
     def named(self, name: str) -> list[tuple[str, NameRow]]: ...
 
@@ -446,10 +449,9 @@ class ScopeResolver:
         if loc.kind in ("parameter", "variable"):
             type_name = self._declared_type(loc)
             if type_name is None:
-                return None
+                return self._fixture(loc) if loc.kind == "parameter" else None
             parts = type_name.split(".")
-            value = self._value_of_chain(loc.path, loc.line, parts, instance=True)
-            return value if isinstance(value, ClassRef) else None
+            return self._value_of_chain(loc.path, loc.line, parts, instance=True)
         if loc.kind == "method":  # a property's value is what its getter returns
             entry = self._entry_at(loc.path, loc.line, "method")
             if entry is not None and any(d.endswith("property") for d in entry.decorators):
@@ -469,7 +471,10 @@ class ScopeResolver:
         tail = text[at + len(name) :] if text[at : at + len(name)] == name else ""
         if loc.kind == "parameter":
             m = re.match(r"\s*:\s*([^=,)]+)", tail)
-            return _dotted(m.group(1)) if m else None
+            if m:
+                return _dotted(m.group(1))
+            stars = len(text[:at]) - len(text[:at].rstrip("*"))
+            return {1: "tuple", 2: "dict"}.get(stars)  # *args, **kwargs
         m = re.match(r"\s*:\s*([^=]+?)\s*(?:=|$)", tail)
         if m:
             return _dotted(m.group(1))
@@ -484,6 +489,39 @@ class ScopeResolver:
         if m.group(2) == "{":
             return "dict" if re.match(r"\s*=\s*\{\s*(\}|[^,]*:)", tail) else None
         return "bytes" if "b" in m.group(1).lower() else "str"
+
+    def _fixture(self, loc: SymbolLocation) -> ClassRef | Found | None:
+        """A test's parameter named after a pytest fixture (in its file or a ``conftest.py``
+        above it): what the fixture returns, by its return annotation or its ``return``/
+        ``yield`` of a constructor call."""
+
+        if not _is_test_file(loc.path):
+            return None
+        name = (loc.qualname or "").rpartition(".")[2]
+        folders = loc.path.split("/")[:-1]
+        places = [loc.path] + [
+            "/".join([*folders[:n], "conftest.py"]) for n in range(len(folders), -1, -1)
+        ]
+        for path in places:
+            if not self._src.exists(path):
+                continue
+            for entry in self._entries(path):
+                if entry.depth or entry.name != name or entry.kind != "function":
+                    continue
+                if not any("fixture" in d for d in entry.decorators):
+                    continue
+                where = self._src.location(path, entry)
+                returned = self._returns(where)
+                if returned is not None:
+                    return returned
+                lines = self._src.lines(path)
+                for number in range(where.line + 1, min(entry.line_end, len(lines)) + 1):
+                    m = RETURNED_CALL.match(_code(lines[number - 1]))
+                    if m:
+                        return self._value_of_chain(
+                            path, number, m.group(1).split("."), instance=True
+                        )
+        return None
 
     # ---- classes -------------------------------------------------------------------------
 
@@ -879,6 +917,17 @@ def _split_top(text: str) -> list[str]:
 
 def _outside(module: str, member: str) -> Found:
     return Found((external(module, member),), "import")
+
+
+def _is_test_file(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(p in ("tests", "test", "testing") for p in parts[:-1])
+    )
 
 
 def _in_external_base(base: SymbolLocation, name: str) -> Found | None:

@@ -61,6 +61,9 @@ class SymbolIndex:
                 return candidate
         return None
 
+    def exists(self, path: str) -> bool:
+        return self._reader.stat(path) is not None
+
     def lines(self, path: str) -> list[str]:
         if path not in self._lines:
             self._lines[path] = self._reader.read_text(path, ReadMode.SKELETON).text.splitlines()
