@@ -20,10 +20,10 @@ def collapse_same_symbol(found: Sequence[SymbolLocation]) -> tuple[SymbolLocatio
     groups: dict[tuple[bool, str, str], list[SymbolLocation]] = {}
     order: list[tuple[bool, str, str] | int] = []
     for index, loc in enumerate(found):
-        if loc.qualname is None:
+        if loc.qualname is None and not loc.external:
             order.append(index)
             continue
-        key = (loc.external, loc.module or loc.path, loc.qualname)
+        key = (loc.external, loc.module or loc.path, loc.qualname or "")
         if key not in groups:
             groups[key] = []
             order.append(key)

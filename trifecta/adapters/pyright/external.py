@@ -59,7 +59,10 @@ def external_location(target: Path, line: int, column: int, end_line: int) -> Sy
     parsed = _parsed(target)
     module, text = parsed if parsed is not None else (None, "")
     found = definition_at(text, line) if text else None
-    qualname, kind = found if found is not None else (None, "unknown")
+    if found is not None:
+        qualname, kind = found
+    else:  # pyright points at the top of a module it resolved an import to
+        qualname, kind = None, "module" if (line, column) == (1, 1) else "unknown"
     return SymbolLocation(
         path="",
         line=line,
