@@ -20,6 +20,8 @@ none (the position is not scored). Each resolver's answer is scored:
     no_answer        it answered nothing
 
 Shares are over the positions Jedi answered (``scored``); ``inside``/``outside`` split them.
+A Jedi answer that lands on an import statement (it did not follow the import) is counted
+as ``jedi_stopped_at_import`` and not scored.
 The fallback is asked in-process through the embedding API with the LSP off; ``--pyright``
 also asks a warm in-process pyright through the same use case (the fallback policy
 included), and pyright directly: ``pyright_pointed_outside`` counts positions where
@@ -209,6 +211,34 @@ def jedi_reference(root: Path, chosen: Sequence[Site]) -> list[dict[str, Any]]:
 
 # ---- scoring -----------------------------------------------------------------------------
 
+_IMPORT_LINES: dict[Path, set[int]] = {}
+
+
+def import_lines(file: Path) -> set[int]:
+    """The lines of a file's import statements (all lines of a parenthesised one)."""
+
+    if file not in _IMPORT_LINES:
+        found: set[int] = set()
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            tree = ast.Module(body=[], type_ignores=[])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                found.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        _IMPORT_LINES[file] = found
+    return _IMPORT_LINES[file]
+
+
+def unfollowed(root: Path, reference: dict[str, Any]) -> dict[str, Any]:
+    """A Jedi answer that stops on an import statement (it did not follow the import to the
+    definition, e.g. a re-export it could not resolve) is no reference: not scored."""
+
+    inside = reference.get("inside")
+    if inside and all(line in import_lines(root / path) for path, line in inside):
+        return {"stopped_at_import": inside}
+    return reference
+
 
 def score(reference: dict[str, Any], answer: Any) -> str:
     """One of agree_first, agree_among, ambiguous (wrong or unknown, but said so),
@@ -329,12 +359,14 @@ def evaluate(
     else:
         reference = jedi_reference(root, chosen)
         key.write_text(json.dumps(reference))
+    reference = [unfollowed(root, r) for r in reference]
     result: dict[str, Any] = {
         "project": name,
         "commit": commit[:12],
         "positions": len(chosen),
         "jedi_inside": sum(1 for r in reference if "inside" in r),
         "jedi_external": sum(1 for r in reference if "external" in r),
+        "jedi_stopped_at_import": sum(1 for r in reference if "stopped_at_import" in r),
     }
     answers, times = run_fallback(root, chosen)
     rows = [(s, r, score(r, a)) for s, r, a in zip(chosen, reference, answers, strict=True)]

@@ -176,3 +176,44 @@ def _binds(text: str, name: str) -> str | None:
         targets = [t for t in IDENT.findall(m.group(1)) if not keyword.iskeyword(t)]
     targets += WALRUS.findall(text)
     return "variable" if name in targets else None
+
+
+_SIGNIFICANT = re.compile(r"""[rRbBuUfF]{0,2}(\"\"\"|'''|"|')|#[^\n]*|\\\n|[()\[\]{}\n]""")
+_STRING_END = {
+    '"""': re.compile(r'(?:[^\\]|\\.)*?"""', re.S),
+    "'''": re.compile(r"(?:[^\\]|\\.)*?'''", re.S),
+    '"': re.compile(r'(?:[^\\\n"]|\\.)*(?:"|(?=\n)|$)', re.S),
+    "'": re.compile(r"(?:[^\\\n']|\\.)*(?:'|(?=\n)|$)", re.S),
+}
+
+
+def statement_starts(lines: list[str]) -> list[bool]:
+    """For each line, whether it starts a statement: False inside brackets (a keyword
+    argument ``hash=...`` on a continuation line binds nothing), inside a multi-line string,
+    or after a backslash continuation. Tolerant: unbalanced text never fails."""
+
+    text = "\n".join(lines)
+    starts = [True]
+    depth = 0
+    pos = 0
+    search = _SIGNIFICANT.search
+    while (m := search(text, pos)) is not None:
+        quote = m.group(1)
+        if quote:
+            end = _STRING_END[quote].match(text, m.end())
+            stop = end.end() if end is not None else len(text)
+            starts.extend([False] * text.count("\n", m.end(), stop))
+            pos = max(stop, m.end())
+            continue
+        token = m.group()
+        pos = m.end()
+        if token == "\n":
+            starts.append(depth == 0)
+        elif token == "\\\n":
+            starts.append(False)
+        elif token in "([{":
+            depth += 1
+        elif token in ")]}":
+            depth = max(0, depth - 1)
+    starts.extend([depth == 0] * (len(lines) - len(starts)))
+    return starts[: len(lines)]

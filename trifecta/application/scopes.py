@@ -42,6 +42,7 @@ from trifecta.application.pytext import (
     module_of,
     scan_imports,
     signature_params,
+    statement_starts,
 )
 from trifecta.domain.model import Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import NameRow
@@ -191,6 +192,7 @@ class ScopeResolver:
     def __init__(self, source: Source) -> None:
         self._src = source
         self._steps = 0  # type inference steps of the current query (bounded)
+        self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file
 
     # ---- entry point ---------------------------------------------------------------------
 
@@ -602,7 +604,7 @@ class ScopeResolver:
             if here != indent:
                 continue
             m = word.match(text)
-            if m:
+            if m and self._is_statement(path, number):
                 declared = m.group(2) == ":" and "=" not in text[m.end(2) :].replace("==", "")
                 kind = "declaration" if declared else "variable"
                 qual = f"{cls.qualname}.{name}"
@@ -634,7 +636,7 @@ class ScopeResolver:
             if "self." not in text and "cls." not in text:
                 continue
             m = pattern.search(text)
-            if m:
+            if m and self._is_statement(path, number):
                 return SymbolLocation(
                     path, number, m.start(1) + 1, number, "variable", f"{cls.qualname}.{name}"
                 )
@@ -742,7 +744,7 @@ class ScopeResolver:
             if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 return "global"
             kind = _binds(text, name)
-            if kind is not None and (m := word.search(text)):
+            if kind is not None and self._is_statement(path, number) and (m := word.search(text)):
                 found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
                 # ``x += 1`` updates a binding: it defines nothing new
                 (updates if AUGMENTED.match(text[m.start() :]) else bindings).append(found)
@@ -805,9 +807,17 @@ class ScopeResolver:
                 continue
             text = _code(raw)
             kind = _binds(text, name)
-            if kind == "variable" and (m := word.search(text)):
+            if kind == "variable" and self._is_statement(path, number) and (m := word.search(text)):
                 return SymbolLocation(path, number, m.start() + 1, number, "variable", name)
         return None
+
+    def _is_statement(self, path: str, number: int) -> bool:
+        """Whether line ``number`` starts a statement (computed once per file and query)."""
+
+        starts = self._starts.get(path)
+        if starts is None:
+            starts = self._starts[path] = statement_starts(self._src.lines(path))
+        return not 1 <= number <= len(starts) or starts[number - 1]
 
     def _entries(self, path: str) -> tuple[SkeletonEntry, ...]:
         skeleton = self._src.skeleton(path)
@@ -857,6 +867,7 @@ def attribute_rows(lines: Sequence[str], entries: Sequence[SkeletonEntry]) -> li
     search by name finds them as candidates too."""
 
     rows: list[NameRow] = []
+    starts = statement_starts(list(lines)) if any(e.kind == "class" for e in entries) else []
     for cls in entries:
         if cls.kind != "class":
             continue
@@ -878,7 +889,7 @@ def attribute_rows(lines: Sequence[str], entries: Sequence[SkeletonEntry]) -> li
         indent: int | None = None
         for number in range(cls.line_start + 1, min(cls.line_end, len(lines)) + 1):
             text = _code(lines[number - 1])
-            if not text.strip():
+            if not text.strip() or not starts[number - 1]:
                 continue
             if not any(a <= number <= b for a, b in inner):
                 here = _indent(text)
@@ -931,14 +942,14 @@ def _is_test_file(path: str) -> bool:
 
 
 def _in_external_base(base: SymbolLocation, name: str) -> Found | None:
-    """``name`` on a base class outside the segment: that class's member (checked to exist
-    for builtins; elsewhere, a name no segment class defines must come from there)."""
+    """``name`` on a builtin base class (checked to exist there); None for any other
+    external base, whose members are not known here (never a guess presented as certain)."""
 
-    if not base.external or not base.qualname:
+    if not base.external or not base.qualname or base.module != "builtins":
+        return None  # another module's class: its members are not known here
+    if not hasattr(getattr(builtins, base.qualname, None), name):
         return None
-    if base.module == "builtins" and not hasattr(getattr(builtins, base.qualname, None), name):
-        return None
-    return Found((external(base.module or "", f"{base.qualname}.{name}"),), "receiver")
+    return Found((external("builtins", f"{base.qualname}.{name}"),), "receiver")
 
 
 def _indent(text: str) -> int:
