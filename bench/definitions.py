@@ -20,8 +20,10 @@ none (the position is not scored). Each resolver's answer is scored:
     no_answer        it answered nothing
 
 Shares are over the positions Jedi answered (``scored``); ``inside``/``outside`` split them.
-A Jedi answer that lands on an import statement (it did not follow the import) is counted
-as ``jedi_stopped_at_import`` and not scored.
+Two kinds of Jedi answers are no reference and are not scored, only counted: one that lands
+on an import statement (``jedi_stopped_at_import``: it did not follow the import) and one
+that lands on ``x["k"] = v`` for a use of ``x`` (``jedi_subscript_store``: Python binds
+nothing there; the binding of ``x`` is elsewhere).
 The fallback is asked in-process through the embedding API with the LSP off; ``--pyright``
 also asks a warm in-process pyright through the same use case (the fallback policy
 included), and pyright directly: ``pyright_pointed_outside`` counts positions where
@@ -44,6 +46,7 @@ import ast
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -237,7 +240,19 @@ def unfollowed(root: Path, reference: dict[str, Any]) -> dict[str, Any]:
     inside = reference.get("inside")
     if inside and all(line in import_lines(root / path) for path, line in inside):
         return {"stopped_at_import": inside}
+    if inside and all(subscript_store(root / path, line) for path, line in inside):
+        return {"subscript_store": inside}
     return reference
+
+
+def subscript_store(file: Path, line: int) -> bool:
+    """Jedi names ``x["k"] = v`` as where ``x`` is defined; Python binds nothing there."""
+
+    try:
+        text = file.read_text(encoding="utf-8").splitlines()[line - 1]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return False
+    return re.match(r"\s*[A-Za-z_]\w*\s*\[[^=]*\]\s*=(?!=)", text) is not None
 
 
 def score(reference: dict[str, Any], answer: Any) -> str:
@@ -367,6 +382,7 @@ def evaluate(
         "jedi_inside": sum(1 for r in reference if "inside" in r),
         "jedi_external": sum(1 for r in reference if "external" in r),
         "jedi_stopped_at_import": sum(1 for r in reference if "stopped_at_import" in r),
+        "jedi_subscript_store": sum(1 for r in reference if "subscript_store" in r),
     }
     answers, times = run_fallback(root, chosen)
     rows = [(s, r, score(r, a)) for s, r, a in zip(chosen, reference, answers, strict=True)]
