@@ -14,8 +14,9 @@ import pytest
 from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_MS
 from tests.integration.test_symbols_pyright import Rig
 from trifecta.adapters.cli.commands.symbols import payload
+from trifecta.adapters.lsp_daemon.protocol import location_from_wire, location_to_wire
 from trifecta.application.symbols import SymbolRequest
-from trifecta.domain.model import Resolution
+from trifecta.domain.model import Resolution, SymbolLocation
 
 NAMES = """\
 class URL:
@@ -124,3 +125,10 @@ def test_fallback_says_external_for_an_import_of_a_module_outside_the_segment(ri
     # b"".join: the receiver is a literal, so no namesake is presented as certain
     res = ask(rig, "pkg/use.py:8:19", use_lsp=False)
     assert not (res.matches and not res.ambiguous and not res.matches[0].external), res
+
+
+def test_wire_carries_external_and_reads_the_old_six_items() -> None:
+    loc = SymbolLocation("", 7, 9, 7, "method", "bytes.join", external=True, module="builtins")
+    assert location_from_wire(location_to_wire(loc)) == loc
+    old = ["pkg/mod.py", 3, 5, 4, "function", "helper"]
+    assert location_from_wire(old) == SymbolLocation("pkg/mod.py", 3, 5, 4, "function", "helper")

@@ -1,11 +1,10 @@
 """External definitions: module names from paths outside the segment, the definition at a
-line of a stub, the warm server's wire format (old and new), collapsing overloads."""
+line of a stub, collapsing overloads."""
 
 from __future__ import annotations
 
 import textwrap
 
-from trifecta.adapters.lsp_daemon.protocol import location_from_wire, location_to_wire
 from trifecta.application.answers import collapse_same_symbol
 from trifecta.domain.model import SymbolLocation
 from trifecta.domain.pysource import definition_at, module_of_file
@@ -60,13 +59,6 @@ def test_module_of_file_outside_the_segment() -> None:
     plain = ("/", "usr", "lib", "python3.11", "json", "decoder.py")
     assert module_of_file(plain, lambda i: plain[i] == "json") == "json.decoder"
     assert module_of_file(("/", "tmp", "x.txt"), never) is None
-
-
-def test_wire_carries_external_and_reads_the_old_six_items() -> None:
-    loc = SymbolLocation("", 7, 9, 7, "method", "bytes.join", external=True, module="builtins")
-    assert location_from_wire(location_to_wire(loc)) == loc
-    old = ["pkg/mod.py", 3, 5, 4, "function", "helper"]
-    assert location_from_wire(old) == SymbolLocation("pkg/mod.py", 3, 5, 4, "function", "helper")
 
 
 def test_overloads_collapse_into_the_implementation() -> None:
