@@ -434,6 +434,7 @@ import math  # noqa: E402
 
 from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing  # noqa: E402
 from trifecta.domain.packs import (  # noqa: E402
+    Candidate,
     IndexDoc,
     IndexHit,
     IndexInfo,
@@ -554,9 +555,17 @@ class FakeSearchIndex(SearchIndex):
                 out[doc.chunk.path] = hits * (demote if doc.demoted else 1.0)
         return out
 
+    def hits(self, scored: Sequence[tuple[str, float]]) -> list[IndexHit]:
+        self._need()
+        return [
+            IndexHit(self.docs[i].chunk, score, self.docs[i].preview)
+            for i, score in scored
+            if i in self.docs
+        ]
+
     def search(
         self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
-    ) -> list[IndexHit]:
+    ) -> list[Candidate]:
         self._need()
         ranking = ranking or Ranking()
         n = len(self.docs) or 1
@@ -578,8 +587,10 @@ class FakeSearchIndex(SearchIndex):
                 score *= ranking.demote
             if doc.name and doc.name in ranking.names:
                 score *= ranking.defines
-            scored.append(IndexHit(doc.chunk, round(score, 4), doc.preview))
-        scored.sort(key=lambda h: (-h.score, h.chunk.id))
+            if doc.chunk.kind in ("section", "document"):
+                score *= ranking.prose
+            scored.append(Candidate(doc.chunk.id, doc.chunk.path, round(score, 4)))
+        scored.sort(key=lambda c: (-c.score, c.id))
         return scored[:limit]
 
     def count_matches(self, terms: Sequence[str]) -> int:

@@ -87,17 +87,18 @@ def test_replace_then_read_back(index: SearchIndex) -> None:
 def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:
     index.replace(INFO, DOCS, STATE)
     hits = index.search(query_terms("ContextService"), 5)
-    assert hits[0].chunk.id == "src/context_service.py#ContextService"
+    assert hits[0].id == "src/context_service.py#ContextService"
+    assert hits[0].path == "src/context_service.py"
     assert index.count_matches(query_terms("ContextService")) == 3
 
 
 def test_scores_descend_and_ties_break_by_id(index: SearchIndex) -> None:
     index.replace(INFO, DOCS, STATE)
     hits = index.search(query_terms("unique words"), 5)
-    assert [h.chunk.id for h in hits] == ["src/c.py#same", "src/d.py#same"]
+    assert [h.id for h in hits] == ["src/c.py#same", "src/d.py#same"]
     assert hits[0].score == hits[1].score > 0
     everything = index.search(query_terms("service context same"), 10)
-    keys = [(-h.score, h.chunk.id) for h in everything]
+    keys = [(-h.score, h.id) for h in everything]
     assert keys == sorted(keys)
 
 
@@ -108,8 +109,17 @@ def test_update_removes_and_adds_by_path(index: SearchIndex) -> None:
     index.update(info, ["src/b.py"], added, PackState(()))
     assert index.info().pack_sha == "sha2"
     assert "src/b.py#g" not in index.chunk_ids()
-    assert index.search(query_terms("brand"), 5)[0].chunk.id == "docs/new.md#fresh-heading"
+    assert index.search(query_terms("brand"), 5)[0].id == "docs/new.md#fresh-heading"
     assert index.state() == PackState(())
+
+
+def test_hits_return_chunks_with_previews_and_the_given_scores_in_order(
+    index: SearchIndex,
+) -> None:
+    index.replace(INFO, DOCS, STATE)
+    hits = index.hits([("src/b.py#g", 2.5), ("nope", 9.0), ("src/a.py#f", 1.0)])
+    assert [(h.chunk, h.score) for h in hits] == [(DOCS[2].chunk, 2.5), (DOCS[1].chunk, 1.0)]
+    assert hits[0].preview == DOCS[2].preview
 
 
 def test_no_match_is_empty(index: SearchIndex) -> None:

@@ -3,9 +3,13 @@ tests that paraphrase it, definitions above mentions, method chunks, files, sync
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
+
 import trifecta
+from trifecta.domain.errors import PackCorrupt
 from trifecta.domain.model import ReadMode
 
 RESPONSE = (
@@ -169,3 +173,35 @@ def test_a_generated_file_with_seventy_thousand_definitions_is_chunked(tmp_path:
         report = seg.build()
         assert report.chunks == 70_001  # every function, plus the module chunk
         assert seg.search("f69999", limit=1).hits[0].chunk.id == "generated.py#f69999"
+
+
+def test_an_index_of_an_older_schema_is_refused_and_rebuilt_by_a_sync(tmp_path: Path) -> None:
+    seg_dir = make_segment(tmp_path / "seg")
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        seg.build()
+    conn = sqlite3.connect(seg_dir / "_ctx" / "context_index.sqlite")
+    with conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    conn.close()
+    with (
+        trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg,
+        pytest.raises(PackCorrupt, match="another version of trifecta"),
+    ):
+        seg.search("response")
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        report = seg.build(incremental=True)
+        assert len(report.read) == 4  # rebuilt in full
+        assert seg.search("response").hits
+
+
+def test_the_demote_setting_decides_which_paths_rank_below_the_code(tmp_path: Path) -> None:
+    seg_dir = make_segment(tmp_path / "seg")
+    query = "response picklable extensions"
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        seg.build()
+        assert seg.search(query, limit=1).hits[0].chunk.path == "pkg/response.py"
+    with trifecta.open_segment(
+        seg_dir, telemetry={"level": "off"}, search={"demote": ["pkg"]}
+    ) as seg:
+        seg.build()
+        assert seg.search(query, limit=1).hits[0].chunk.path == "tests/test_response.py"

@@ -13,13 +13,11 @@ from trifecta.application.packs.ranking import (
     ranking_for,
 )
 from trifecta.application.packs.tokens import path_terms, query_terms
-from trifecta.domain.packs import IndexHit, PackChunk
+from trifecta.domain.packs import Candidate
 
 
-def _hit(chunk_id: str, score: float, kind: str = "function") -> IndexHit:
-    path, _, name = chunk_id.partition("#")
-    chunk = PackChunk(chunk_id, path, kind, name or path, (name or path,), 1, 2, "0" * 64, 10)
-    return IndexHit(chunk, score, "")
+def _hit(chunk_id: str, score: float) -> Candidate:
+    return Candidate(chunk_id, chunk_id.partition("#")[0], score)
 
 
 def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> None:
@@ -33,9 +31,18 @@ def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> Non
         "requests/packages/urllib3/poolmanager.py",
         "pkg/_vendor/six.py",
         "third_party/x/y.py",
+        "CHANGELOG.md",
+        "docs/Changes.md",
     ):
         assert is_demoted(path), path
-    for path in ("src/pkg/testing_utils_not.py", "pkg/contest.py", "pkg/latest.py", "a/b.py"):
+    for path in (
+        "src/pkg/testing_utils_not.py",
+        "pkg/contest.py",
+        "pkg/latest.py",
+        "a/b.py",
+        "pkg/history.py",
+        "pkg/newsletter.py",
+    ):
         assert not is_demoted(path), path
     assert is_demoted("gen/x.py", ("gen/*",)) and not is_demoted("src/gen.py", ("gen/*",))
 
@@ -85,9 +92,9 @@ def test_words_spread_over_one_file_add_up_above_one_strong_chunk_elsewhere() ->
     chunks, files = combine(hits, {})
     assert [f.path for f in files] == ["main.py", "other.py"]
     assert files[0].score == 6.0 + 0.5 * 5.0 + 0.25 * 4.0
-    assert [h.chunk.id for h in files[0].hits] == ["main.py#a", "main.py#b", "main.py#c"]
+    assert [h.id for h in files[0].hits] == ["main.py#a", "main.py#b", "main.py#c"]
     # Each chunk carries a share of its file's evidence, so the file's chunks rise together.
-    by_id = {h.chunk.id: h.score for h in chunks}
+    by_id = {h.id: h.score for h in chunks}
     assert by_id["main.py#a"] == 6.0 + FILE_SHARE * 9.5
     assert by_id["other.py#strong"] == 9.0 + FILE_SHARE * 9.0
 
@@ -101,5 +108,5 @@ def test_path_words_count_once_per_file() -> None:
 def test_equal_scores_break_ties_by_id_and_path() -> None:
     hits = [_hit("b.py#f", 1.0), _hit("a.py#f", 1.0)]
     chunks, files = combine(hits, {})
-    assert [h.chunk.id for h in chunks] == ["a.py#f", "b.py#f"]
+    assert [h.id for h in chunks] == ["a.py#f", "b.py#f"]
     assert [f.path for f in files] == ["a.py", "b.py"]

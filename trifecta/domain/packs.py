@@ -134,14 +134,24 @@ class IndexHit:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A chunk the index ranked, before the ranking policy: id, file and score."""
+
+    id: str
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Ranking:
     """What the ranking asks of the index beside the terms: chunks defining one of
     ``names`` have their BM25 score multiplied by ``defines``, demoted chunks by
-    ``demote``."""
+    ``demote``, prose chunks (Markdown sections and documents) by ``prose``."""
 
     names: tuple[str, ...] = ()
     defines: float = 1.0
     demote: float = 1.0
+    prose: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from trifecta.domain.model import (
     SymbolLocation,
 )
 from trifecta.domain.packs import (
+    Candidate,
     IndexDoc,
     IndexHit,
     IndexInfo,
@@ -239,9 +240,14 @@ class SearchIndex(Protocol):
 
     def search(
         self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
-    ) -> list[IndexHit]:
+    ) -> list[Candidate]:
         """The best ``limit`` chunks holding any of ``terms``: BM25 over the chunk's own
         name, symbols and body, multiplied by ``ranking``'s factors (definition, role)."""
+        ...
+
+    def hits(self, scored: Sequence[tuple[str, float]]) -> list[IndexHit]:
+        """The chunks of ``scored`` (id, score) with their previews, in that order; unknown
+        ids are omitted."""
         ...
 
     def path_scores(self, terms: Sequence[str], ranking: Ranking | None = None) -> dict[str, float]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import (
+    Candidate,
     DirStamp,
     IndexDoc,
     IndexHit,
@@ -37,6 +38,8 @@ INDEX_SCHEMA = "2"
 WEIGHTS = (3.0, 2.0, 1.0)
 _TOKENIZER = "porter unicode61 remove_diacritics 0 tokenchars '_'"
 SCORE_DIGITS = 4
+# How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
+PRESELECT = 2000
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,11 +151,17 @@ class SqliteSearchIndex(SearchIndex):
                 st = self.path.stat()
             except FileNotFoundError as e:
                 raise PackMissing("no search index, run ctx build") from e
+            conn = sqlite3.connect(self.path)
             try:
-                conn = sqlite3.connect(self.path)
-                conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as e:
+                conn.close()
                 raise PackCorrupt("pack index is corrupt, run ctx build") from e
+            if row is None or str(row[0]) != INDEX_SCHEMA:
+                conn.close()
+                raise PackCorrupt(
+                    "the search index was built by another version of trifecta, run ctx build"
+                )
             self._conn = conn
             self._file_id = (st.st_dev, st.st_ino)
         return self._conn
@@ -306,29 +315,54 @@ class SqliteSearchIndex(SearchIndex):
 
     def search(
         self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
-    ) -> list[IndexHit]:
+    ) -> list[Candidate]:
         if not terms:
             return []
         ranking = ranking or Ranking()
         weights = ", ".join(str(w) for w in WEIGHTS)
+        # Two steps: FTS5 alone ranks every match by BM25 (the costly part, in C), then only
+        # the best PRESELECT rows meet the chunks table for the ranking's factors.
         sql = (
-            f"SELECT {_CHUNK_COLUMNS}, c.preview, round(-bm25(fts, {weights})"
+            f"WITH top AS (SELECT rowid AS r, bm25(fts, {weights}) AS b FROM fts "
+            "WHERE fts MATCH ? ORDER BY b LIMIT ?) "
+            "SELECT c.id, c.path, round(-top.b"
             " * (CASE WHEN c.demoted THEN ? ELSE 1.0 END)"
+            " * (CASE WHEN c.kind IN ('section', 'document') THEN ? ELSE 1.0 END)"
             " * (CASE WHEN c.name IN (SELECT value FROM json_each(?)) THEN ? ELSE 1.0 END)"
             f", {SCORE_DIGITS}) AS score "
-            "FROM fts JOIN chunks c ON c.rowid = fts.rowid WHERE fts MATCH ? "
+            "FROM top JOIN chunks c ON c.rowid = top.r "
             "ORDER BY score DESC, c.id ASC LIMIT ?"
         )
         params = (
+            fts_query(terms),
+            max(PRESELECT, limit),
             ranking.demote,
+            ranking.prose,
             json.dumps(list(ranking.names)),
             ranking.defines,
-            fts_query(terms),
             limit,
         )
         with self._reading() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [IndexHit(_chunk(row), float(row[12]), str(row[11])) for row in rows]
+        return [Candidate(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+    def hits(self, scored: Sequence[tuple[str, float]]) -> list[IndexHit]:
+        if not scored:
+            return []
+        ids = [chunk_id for chunk_id, _ in scored]
+        found: dict[str, IndexHit] = {}
+        with self._reading() as conn:
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for row in conn.execute(
+                    f"SELECT {_CHUNK_COLUMNS}, c.preview FROM chunks c WHERE c.id IN ({marks})",
+                    batch,
+                ):
+                    found[str(row[0])] = IndexHit(_chunk(row), 0.0, str(row[11]))
+        return [
+            IndexHit(found[i].chunk, score, found[i].preview) for i, score in scored if i in found
+        ]
 
     def count_matches(self, terms: Sequence[str]) -> int:
         if not terms:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from trifecta.domain.packs import IndexHit, Ranking
+from trifecta.domain.packs import Candidate, Ranking
 
 CANDIDATES = 300
 DEMOTE = 0.35
@@ -34,10 +34,15 @@ FILE_SHARE = 0.5
 PATH_WEIGHT = 1.0
 # Weights of a file's 1st, 2nd, 3rd... best chunk in its evidence.
 FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
+# A file's n-th best chunk has its final score multiplied by CROWDING ** (n - 1), so a page
+# of hits spans several files instead of one file's every method.
+CROWDING = 0.5
+PROSE = 0.5
 SCORE_DIGITS = 4
 
-# Path patterns of demoted code: a pattern without ``/`` matches any one path component
-# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax).
+# Path patterns of demoted files: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
+# ignored). Change logs are here too: they narrate every task in a task's own words.
 DEFAULT_DEMOTE: tuple[str, ...] = (
     "test",
     "tests",
@@ -57,6 +62,14 @@ DEFAULT_DEMOTE: tuple[str, ...] = (
     "vendored",
     "third_party",
     "packages",
+    "changes*.md",
+    "changelog*.md",
+    "history*.md",
+    "news*.md",
+    "changes*.rst",
+    "changelog*.rst",
+    "history*.rst",
+    "news*.rst",
 )
 # Query words that make a query "about tests": then tests are not demoted.
 TEST_WORDS = frozenset({"test", "tests", "testing", "pytest", "unittest", "fixture", "fixtures"})
@@ -64,10 +77,12 @@ _NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def is_demoted(path: str, patterns: Sequence[str] = DEFAULT_DEMOTE) -> bool:
-    parts = path.split("/")
+    low = path.lower()
+    parts = low.split("/")
     for pattern in patterns:
+        pattern = pattern.lower()
         if "/" in pattern:
-            if fnmatchcase(path, pattern):
+            if fnmatchcase(low, pattern):
                 return True
         elif any(fnmatchcase(part, pattern) for part in parts):
             return True
@@ -103,6 +118,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
         names=query_names(query, terms),
         defines=DEFINES,
         demote=1.0 if about_tests else DEMOTE,
+        prose=PROSE,
     )
 
 
@@ -112,7 +128,7 @@ class RankedFile:
 
     path: str
     score: float
-    hits: tuple[IndexHit, ...]
+    hits: tuple[Candidate, ...]
 
 
 def _rounded(x: float) -> float:
@@ -120,32 +136,32 @@ def _rounded(x: float) -> float:
 
 
 def combine(
-    hits: Sequence[IndexHit], path_scores: Mapping[str, float]
-) -> tuple[list[IndexHit], list[RankedFile]]:
+    candidates: Sequence[Candidate], path_scores: Mapping[str, float]
+) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
-    already carry the role and definition factors)."""
+    already carry the role, prose and definition factors)."""
 
-    by_file: dict[str, list[IndexHit]] = {}
-    for hit in hits:
-        by_file.setdefault(hit.chunk.path, []).append(hit)
+    by_file: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_file.setdefault(candidate.path, []).append(candidate)
     file_score: dict[str, float] = {}
     for path, file_hits in by_file.items():
-        ordered = sorted(file_hits, key=lambda h: (-h.score, h.chunk.id))
+        ordered = sorted(file_hits, key=lambda c: (-c.score, c.id))
         by_file[path] = ordered
-        evidence = sum(w * h.score for w, h in zip(FILE_DECAY, ordered, strict=False))
+        evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
         file_score[path] = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
     chunks = [
-        IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * file_score[h.chunk.path]), h.preview)
-        for h in hits
+        Candidate(c.id, path, _rounded((c.score + FILE_SHARE * file_score[path]) * CROWDING**n))
+        for path, file_hits in by_file.items()
+        for n, c in enumerate(file_hits)
     ]
-    chunks.sort(key=lambda h: (-h.score, h.chunk.id))
+    chunks.sort(key=lambda c: (-c.score, c.id))
     files = [
         RankedFile(
             path,
             _rounded(score),
             tuple(
-                IndexHit(h.chunk, _rounded(h.score + FILE_SHARE * score), h.preview)
-                for h in by_file[path]
+                Candidate(c.id, path, _rounded(c.score + FILE_SHARE * score)) for c in by_file[path]
             ),
         )
         for path, score in file_score.items()

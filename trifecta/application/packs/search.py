@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.freshness import Freshness, check_freshness
-from trifecta.application.packs.ranking import CANDIDATES, RankedFile, combine, ranking_for
+from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry import TelemetryService
@@ -36,6 +36,15 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
+class FileHits:
+    """One file of a ``files`` search: its score and its best chunks, best first."""
+
+    path: str
+    score: float
+    hits: tuple[IndexHit, ...]
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """Hits best first; ``rendered`` is exactly what the caller prints (text or JSON)."""
 
@@ -47,7 +56,7 @@ class SearchResult:
     synced: BuildReport | None
     timing_ms: int
     rendered: str = ""
-    files: tuple[RankedFile, ...] | None = None
+    files: tuple[FileHits, ...] | None = None
 
     @property
     def served_tokens(self) -> int:
@@ -109,7 +118,7 @@ def _hit_dict(h: IndexHit) -> dict[str, object]:
     }
 
 
-def _file_dict(f: RankedFile) -> dict[str, object]:
+def _file_dict(f: FileHits) -> dict[str, object]:
     return {"path": f.path, "score": f.score, "hits": [_hit_dict(h) for h in f.hits]}
 
 
@@ -201,16 +210,18 @@ class SearchPack:
         ranking = ranking_for(request.query, terms)
         candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
-        chunks, ranked_files = combine(candidates, paths)
-        files: tuple[RankedFile, ...] | None = None
+        ranked_chunks, ranked_files = combine(candidates, paths)
+        files: tuple[FileHits, ...] | None = None
         if request.files:
+            top = [(f, f.hits[:FILE_HITS]) for f in ranked_files[: request.limit]]
+            hits = self._index.hits([(c.id, c.score) for _, best in top for c in best])
+            by_id = {h.chunk.id: h for h in hits}
             files = tuple(
-                RankedFile(f.path, f.score, f.hits[:FILE_HITS])
-                for f in ranked_files[: request.limit]
+                FileHits(f.path, f.score, tuple(by_id[c.id] for c in best if c.id in by_id))
+                for f, best in top
             )
-            hits = [h for f in files for h in f.hits]
         else:
-            hits = chunks[: request.limit]
+            hits = self._index.hits([(c.id, c.score) for c in ranked_chunks[: request.limit]])
         total = self._index.count_matches(terms) if hits else 0
         elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         result = SearchResult(
