@@ -319,7 +319,7 @@ def describe(answer: Any) -> list[Any]:
 
 
 def run_fallback(root: Path, chosen: Sequence[Site]) -> tuple[list[Any], list[int]]:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     seg = Segment(root, {"telemetry": {"level": "off"}})
     answers, times = [], []
@@ -413,7 +413,8 @@ def evaluate(
         ]
         result["pyright"] = tally(lsp_rows)
         result["pyright_resolved_by"] = {
-            b: sum(1 for a in lsp_answers if a.resolved_by == b) for b in ("lsp", "tree_sitter")
+            b: sum(1 for a in lsp_answers if a.resolved_by == b)
+            for b in ("lsp", "ast", "tree_sitter")
         }
         reasons = [str(a.fallback_reason) for a in lsp_answers if a.fallback_reason]
         result["pyright_fallback_reasons"] = {r: reasons.count(r) for r in sorted(set(reasons))}

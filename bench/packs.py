@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import emit, median_ms, percentile_ms, time_process
+from trifecta.api import Segment
 from trifecta.application.packs.get import GetRequest
 from trifecta.application.packs.search import SearchRequest
 from trifecta.domain.model import ReadMode
-from trifecta.embedding import Segment
 
 ROOT = Path(__file__).resolve().parent.parent
 

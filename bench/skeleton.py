@@ -37,9 +37,9 @@ from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser, _load, _Walker
-from trifecta.application.render import render_stub
-from trifecta.application.skeletons import ExtractSkeleton
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.skeletons.stub import render_stub
+from trifecta.application.skeletons.use_cases import ExtractSkeleton
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import ParseFailed
 
 

@@ -137,10 +137,10 @@ class Rig:
         from trifecta.adapters.filesystem.reader import LocalFileReader
         from trifecta.adapters.pyright.server import PyrightLanguageServer
         from trifecta.adapters.system.clock import SystemClock
-        from trifecta.application.symbol_index import SymbolIndex
-        from trifecta.application.symbols import ResolvePosition, ResolveSelector
-        from trifecta.application.telemetry import TelemetryService
-        from trifecta.bootstrap import skeleton_reader
+        from trifecta.application.symbols.index import SymbolIndex
+        from trifecta.application.symbols.use_cases import ResolvePosition, ResolveSelector
+        from trifecta.application.telemetry.service import TelemetryService
+        from trifecta.bootstrap.skeletons import skeleton_reader
 
         clock = SystemClock()
         self.telemetry = TelemetryService(None, clock, "bench")  # counters only, no sink
@@ -156,7 +156,7 @@ class Rig:
 
 
 def request(query: str, use_lsp: bool = True, timeout_ms: int = 10_000) -> Any:
-    from trifecta.application.symbols import SymbolRequest
+    from trifecta.application.symbols.use_cases import SymbolRequest
 
     return SymbolRequest(query, timeout_ms=timeout_ms, ready_wait_ms=READY_WAIT_MS, use_lsp=use_lsp)
 

@@ -22,6 +22,7 @@ from typing import Any
 from bench._common import emit
 from trifecta import Telemetry
 from trifecta.adapters.jsonl_telemetry.sink import encode_lines
+from trifecta.application.telemetry.service import TelemetryService
 
 ARGS = {"query": "how does the context pack pick chunks", "limit": 5}
 RESULT = {"hits": 5, "returned_ids": ["a.md#intro", "b.py#Pack", "c.py#load"], "status": "ok"}
@@ -44,7 +45,7 @@ def git_repo(path: Path) -> None:
         subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
 
 
-def time_events(t: Telemetry, n: int, **extra: Any) -> list[int]:
+def time_events(t: TelemetryService, n: int, **extra: Any) -> list[int]:
     samples = []
     clock = time.perf_counter_ns
     for i in range(n):

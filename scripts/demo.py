@@ -57,7 +57,7 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ),
     (
         "go to the definition of `emit` where the symbols command imports it",
-        ["ast", "definition", "trifecta/adapters/cli/commands/symbols.py:9:42"],
+        ["ast", "definition", "trifecta/adapters/cli/commands/symbols.py:8:42"],
         (0,),
     ),
     ("an unknown symbol is exit 1", ["ast", "resolve", "trifecta.domain.selector:nope"], (1,)),
@@ -70,12 +70,16 @@ STEPS: list[tuple[str, list[str], tuple[int, ...]]] = [
     ),
     (
         "symbols of one class, selected with #Member",
-        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#ExtractSkeleton"],
+        [
+            "ast",
+            "symbols",
+            "sym://python/mod/trifecta.application.skeletons.use_cases#ExtractSkeleton",
+        ],
         (0,),
     ),
     (
         "an unknown member is exit 1",
-        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons#Nope"],
+        ["ast", "symbols", "sym://python/mod/trifecta.application.skeletons.use_cases#Nope"],
         (1,),
     ),
     ("a path outside the segment is refused (exit 1)", ["ast", "skeleton", "/etc/hostname"], (1,)),

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from trifecta.application.redaction import GENERIC_USERS
+from trifecta.application.telemetry.redaction import GENERIC_USERS
 
 TELEMETRY_FILES = ("*.jsonl", "metrics.json", "last_run.json")
 

@@ -17,15 +17,15 @@ __all__ = ["Segment", "Telemetry", "__version__", "open_segment"]
 
 TYPE_CHECKING = False  # avoid importing typing at startup: the CLI must start fast
 if TYPE_CHECKING:
-    from trifecta.embedding import Segment, open_segment
+    from trifecta.api import Segment, open_segment
     from trifecta.telemetry_api import Telemetry
 
 
 def __getattr__(name: str) -> object:
     if name in ("Segment", "open_segment"):
-        from trifecta import embedding
+        from trifecta import api
 
-        return getattr(embedding, name)
+        return getattr(api, name)
     if name == "Telemetry":
         from trifecta.telemetry_api import Telemetry
 

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from trifecta import __version__
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trifecta", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        timeout=60,
-    )
+    return run_cli(None, *args, check=False, cwd=cwd)
 
 
 def test_version() -> None:

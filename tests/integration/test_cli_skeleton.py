@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_cli
 
 GOOD = '''"""A module."""
 
@@ -55,15 +56,7 @@ def segment(tmp_path: Path) -> Path:
 def run(
     segment: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trifecta", "--segment", str(segment), "--telemetry", "off", *args],
-        capture_output=True,
-        text=True,
-        cwd=segment,
-        check=False,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_cli(segment, "--telemetry", "off", *args, check=False, env=env, cwd=segment)
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:

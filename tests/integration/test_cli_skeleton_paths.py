@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -25,16 +26,7 @@ def segment(tmp_path: Path) -> Path:
 def run(
     cwd: Path, *args: str, segment: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    seg = ["--segment", segment] if segment is not None else []
-    return subprocess.run(
-        [sys.executable, "-m", "trifecta", *seg, "--telemetry", "off", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_cli(segment, "--telemetry", "off", *args, check=False, env=env, cwd=cwd)
 
 
 def as_json(proc: subprocess.CompletedProcess[str]) -> Any:

@@ -32,6 +32,6 @@ def test_readme_embedding_example_works(tmp_path: Path) -> None:
         got = seg.get([hits.hits[0].chunk.id], mode="raw")
         assert got.chunks[0].text and "ContextService" in got.chunks[0].text
         where = seg.resolve("pkg.context_service:ContextService.answer", no_lsp=True)
-        assert where.resolved_by == "tree_sitter" and where.fallback_reason == "lsp_disabled"
+        assert where.resolved_by == "ast" and where.fallback_reason == "lsp_disabled"
         assert [(m.path, m.line) for m in where.matches] == [("pkg/context_service.py", 7)]
     assert not (tmp_path / "_ctx" / "telemetry").exists()  # level off: nothing written

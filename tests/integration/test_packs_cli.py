@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_cli
+
 SERVICE = '''"""The context service."""
 
 from dataclasses import dataclass
@@ -29,18 +31,7 @@ class ContextService:
 
 
 def run(segment: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "trifecta", "--segment", str(segment), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "TRIFECTA_TELEMETRY": "lite"},
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-        assert "Traceback" not in proc.stderr
-    return proc
+    return run_cli(segment, *args, check=check, env={"TRIFECTA_TELEMETRY": "lite"})
 
 
 def run_json(segment: Path, *args: str) -> Any:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from trifecta.api import Segment
 from trifecta.domain.model import Resolution
-from trifecta.embedding import Segment
 
 BASE = textwrap.dedent(
     """\
@@ -195,6 +195,8 @@ def test_externals_and_builtins(segment: Segment) -> None:
     m = length.matches[0]
     assert (m.external, m.module, m.qualname, length.evidence) == (True, "builtins", "len", "scope")
     assert m.path == ""
+    # found through the searched file, whose skeleton ``ast`` built
+    assert (length.resolved_by, length.fallback_reason) == ("ast", "lsp_disabled")
 
 
 def test_unknown_receiver_is_never_a_confident_namesake(segment: Segment) -> None:

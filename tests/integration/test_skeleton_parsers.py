@@ -12,7 +12,7 @@ import pytest
 
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
-from trifecta.application.skeletons import parse_with_fallback
+from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import Skeleton, SkeletonEntry
 

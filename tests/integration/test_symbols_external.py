@@ -13,9 +13,9 @@ import pytest
 
 from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_MS
 from tests.integration.test_symbols_pyright import Rig
-from trifecta.adapters.cli.commands.symbols import payload
+from trifecta.adapters.cli.render.symbols import resolution_json
 from trifecta.adapters.lsp_daemon.protocol import location_from_wire, location_to_wire
-from trifecta.application.symbols import SymbolRequest
+from trifecta.application.symbols.use_cases import SymbolRequest
 from trifecta.domain.model import Resolution, SymbolLocation
 
 NAMES = """\
@@ -106,7 +106,7 @@ def test_external_targets_are_answers_with_module_and_qualname(rig: Rig, tmp_pat
             kind,
         ), position
         assert match.path == "" and not res.ambiguous
-        data = payload(res)
+        data = resolution_json(res)
         assert data["matches"][0]["path"] is None and data["matches"][0]["external"] is True
         text = json.dumps(data)
         assert str(tmp_path) not in text and "typeshed" not in text, position

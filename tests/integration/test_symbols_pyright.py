@@ -17,10 +17,10 @@ from tests.integration.test_pyright_adapter import READY_WAIT_MS, REQUEST_WAIT_M
 from trifecta.adapters.filesystem.reader import LocalFileReader
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.symbols import ResolvePosition, ResolveSelector, SymbolRequest
-from trifecta.application.telemetry import TelemetryService
-from trifecta.bootstrap import skeleton_reader
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.use_cases import ResolvePosition, ResolveSelector, SymbolRequest
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.bootstrap.skeletons import skeleton_reader
 
 
 class Rig:
@@ -85,7 +85,7 @@ def test_selectors_through_pyright_document_symbols(rig: Rig) -> None:
 def test_fallback_on_lsp_timeout(rig: Rig) -> None:
     rig.position.execute(patient("pkg/use.py:3:9"))  # warm and ready
     res = rig.position.execute(patient("pkg/use.py:3:9", timeout_ms=0))
-    assert (res.resolved_by, res.fallback_reason) == ("tree_sitter", "lsp_timeout")
+    assert (res.resolved_by, res.fallback_reason) == ("ast", "lsp_timeout")
     assert [(m.path, m.line) for m in res.matches] == [("pkg/mod.py", 9)]
     (timeout,) = rig.events("lsp.timeout")
     assert timeout["request_type"] == "definition" and timeout["fallback_to"] == "tree_sitter"
@@ -100,7 +100,7 @@ def test_missing_binary_falls_back(tmp_path: Path) -> None:
     root = write_project(tmp_path / "seg")
     rig = Rig(root, command=[str(tmp_path / "no-such-pyright"), "--stdio"])
     res = rig.position.execute(patient("pkg/use.py:3:9"))
-    assert (res.resolved_by, res.fallback_reason) == ("tree_sitter", "lsp_unavailable")
+    assert (res.resolved_by, res.fallback_reason) == ("ast", "lsp_unavailable")
     assert res.matches[0].line == 9
     rig.server.shutdown()
 
@@ -113,7 +113,7 @@ def test_killed_server_falls_back_then_recovers(rig: Rig) -> None:
     time.sleep(0.3)
     # an impatient call: the dead session is replaced but not ready yet -> the fallback
     res = rig.position.execute(SymbolRequest("pkg/use.py:3:9", ready_wait_ms=0))
-    assert res.resolved_by == "tree_sitter" and res.resolved
+    assert res.resolved_by == "ast" and res.resolved
     assert res.fallback_reason in ("lsp_crashed", "lsp_not_ready")
     recovered = rig.position.execute(patient("pkg/use.py:3:9"))
     assert recovered.resolved_by == "lsp" and rig.server.pid() != pid

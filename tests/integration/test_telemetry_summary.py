@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.fixtures.synthetic_telemetry import generate_synthetic_events, replay
 from trifecta import Telemetry
-from trifecta.application.telemetry_summary import nearest_rank
+from trifecta.application.telemetry.summary import nearest_rank
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(segment: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trifecta", "--segment", str(segment), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(segment, *args, check=False, cwd=REPO)
 
 
 def run_once(segment: Path, cmd: str, timings: list[int], tokens: list[int], **kw: int) -> None:

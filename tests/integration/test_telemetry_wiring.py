@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import trifecta
+from trifecta.api import Segment
 from trifecta.domain.model import ReadMode, estimate_tokens
-from trifecta.embedding import Segment
 
 
 def tel(segment: Path) -> Path:
@@ -25,7 +25,7 @@ def events(segment: Path) -> list[dict[str, object]]:
 def test_segment_telemetry_writes_redacted_events_with_context(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
     with Segment(tmp_path) as seg:
-        text = seg._container.file_reader().read_text("a.py", ReadMode.SKELETON)
+        text = seg._root.core.file_reader().read_text("a.py", ReadMode.SKELETON)
         rendered = "def f(): ..."
         seg.telemetry.event(
             "ast.skeleton",

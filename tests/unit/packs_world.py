@@ -16,7 +16,7 @@ from trifecta.application.packs.build import BuildPack
 from trifecta.application.packs.get import GetChunks, GetRequest, GetResult
 from trifecta.application.packs.ingest import PackSettings
 from trifecta.application.packs.search import SearchPack, SearchRequest, SearchResult
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.ports import SkeletonParser
 
 
@@ -50,9 +50,7 @@ class World:
     def build(self, incremental: bool = False) -> object:
         return self.builder.run(incremental)
 
-    def search(
-        self, query: str, limit: int = 5, sync: bool = False, as_json: bool = False
-    ) -> SearchResult:
+    def search(self, query: str, limit: int = 5, sync: bool = False) -> SearchResult:
         use_case = SearchPack(
             self.index,
             self.store,
@@ -62,7 +60,7 @@ class World:
             self.settings,
             lambda: self.builder,
         )
-        return use_case.run(SearchRequest(query, limit, sync, as_json))
+        return use_case.run(SearchRequest(query, limit, sync))
 
     def get(self, request: GetRequest) -> GetResult:
         use_case = GetChunks(

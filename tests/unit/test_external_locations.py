@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from trifecta.application.answers import collapse_same_symbol
+from trifecta.application.symbols.answers import collapse_same_symbol
 from trifecta.domain.model import SymbolLocation
 from trifecta.domain.pysource import definition_at, module_of_file
 

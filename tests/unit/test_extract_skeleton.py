@@ -13,15 +13,14 @@ from tests.fakes import (
     FakeSkeletonParser,
     FakeTelemetrySink,
 )
-from trifecta.application.render import skeleton_to_json
-from trifecta.application.skeletons import (
+from trifecta.application.skeletons.use_cases import (
     ExtractSkeleton,
     ExtractSkeletons,
     SelectModuleSymbols,
     SkeletonFailure,
     SkeletonResult,
 )
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import FileMissing, NotPython, PathOutsideSegment, SymbolNotFound
 from trifecta.domain.model import ReadMode, Selector
 from trifecta.domain.selector import module_candidates
@@ -115,32 +114,7 @@ def test_lossy_files_are_flagged() -> None:
     world = World({"latin.py": "def caf\u00e9\n".encode("latin-1")})
     result = world.extract.execute("latin.py")
     assert result.skeleton.lossy
-    assert skeleton_to_json(result)["lossy"] is True
     assert result.rendered.startswith("# lossy")
-
-
-def test_json_shape() -> None:
-    world = World({"m.py": GOOD})
-    doc = skeleton_to_json(world.extract.execute("m.py"))
-    assert set(doc) >= {
-        "path",
-        "parser",
-        "partial",
-        "cache_hit",
-        "source_bytes",
-        "skeleton_bytes",
-        "symbols",
-    }
-    assert doc["symbols"][1] == {
-        "kind": "method",
-        "name": "get_payload",
-        "qualname": "Message.get_payload",
-        "signature": "def get_payload",
-        "line_start": 2,
-        "line_end": 2,
-        "doc": None,
-        "decorators": [],
-    }
 
 
 def test_batch_reports_each_failure_and_serves_the_rest() -> None:

@@ -72,7 +72,7 @@ def test_a_rejected_query_and_empty_ids_are_recorded() -> None:
     assert event["result"] == {"status": "error", "error": "UsageError"}
     assert event["args"] == {"query": "!!! ???", "limit": 5, "sync": False, "files": False}
     fails(world, lambda: world.get(GetRequest(())), UsageError)
-    assert only_event(world, "ctx.get")["result"]["error"] == "UsageError"  # type: ignore[index]
+    assert only_event(world, "ctx.get")["result"]["error"] == "InvalidRequest"  # type: ignore[index]
 
 
 def test_missing_pack_and_lock_timeout_are_recorded_for_build_sync_validate() -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from trifecta.application.redaction import MESSAGE_MAX, QUERY_MAX, Redactor
+from trifecta.application.telemetry.redaction import MESSAGE_MAX, QUERY_MAX, Redactor
 
 ROOT = "/srv/work/seg"
 HOME = "/home/alice"

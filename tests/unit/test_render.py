@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trifecta.application.render import render_stub
+from trifecta.application.skeletons.stub import render_stub
 from trifecta.domain.model import Skeleton, SkeletonEntry
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeSkeletonParser
-from trifecta.application.skeletons import parse_with_fallback
+from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import Skeleton
 from trifecta.domain.ports import SkeletonParser

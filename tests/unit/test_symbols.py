@@ -15,16 +15,16 @@ from tests.fakes import (
     FakeTelemetrySink,
     skeletons_of,
 )
-from trifecta.application.fallback import FALLBACK_REASONS
-from trifecta.application.pytext import identifier_at, scan_imports
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.symbols import (
+from trifecta.application.symbols.fallback import FALLBACK_REASONS
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.pytext import identifier_at, scan_imports
+from trifecta.application.symbols.use_cases import (
     ResolvePosition,
     ResolveSelector,
     SymbolRequest,
     parse_position,
 )
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     LanguageServerCold,
@@ -119,14 +119,14 @@ class World:
 POLICY_TABLE = [
     # behaviour, use_lsp, resolved_by, fallback_reason
     ("ok", True, "lsp", None),
-    ("ok", False, "tree_sitter", "lsp_disabled"),
-    ("unavailable", True, "tree_sitter", "lsp_unavailable"),
-    ("cold", True, "tree_sitter", "lsp_cold"),
-    ("crashed", True, "tree_sitter", "lsp_crashed"),
-    ("not_ready", True, "tree_sitter", "lsp_not_ready"),
-    ("timeout", True, "tree_sitter", "lsp_timeout"),
-    ("error", True, "tree_sitter", "lsp_error"),
-    ("empty", True, "tree_sitter", "lsp_empty"),
+    ("ok", False, "ast", "lsp_disabled"),
+    ("unavailable", True, "ast", "lsp_unavailable"),
+    ("cold", True, "ast", "lsp_cold"),
+    ("crashed", True, "ast", "lsp_crashed"),
+    ("not_ready", True, "ast", "lsp_not_ready"),
+    ("timeout", True, "ast", "lsp_timeout"),
+    ("error", True, "ast", "lsp_error"),
+    ("empty", True, "ast", "lsp_empty"),
 ]
 
 
@@ -166,13 +166,13 @@ def test_every_documented_reason_is_reachable() -> None:
 def test_no_lsp_port_at_all_is_disabled() -> None:
     world = World(lsp=False)
     res = world.selector.execute(SymbolRequest("pkg.mod:helper"))
-    assert (res.resolved_by, res.fallback_reason) == ("tree_sitter", "lsp_disabled")
+    assert (res.resolved_by, res.fallback_reason) == ("ast", "lsp_disabled")
 
 
 @pytest.mark.parametrize("behaviour", ["unavailable", "crashed", "timeout", "error", "not_ready"])
 def test_require_lsp_never_falls_back(behaviour: str) -> None:
     world = World(behaviour)
-    with pytest.raises(LanguageServerError, match="--require-lsp"):
+    with pytest.raises(LanguageServerError, match="require_lsp forbids the fallback"):
         world.position.execute(SymbolRequest("app.py:4:1", require_lsp=True))
     assert world.telemetry.metrics.get("lsp_fallback_count", 0) == 0
 
@@ -203,7 +203,7 @@ def test_require_lsp_without_a_server_fails_at_once() -> None:
     will never come, a ``LanguageServerCold`` naming the fix instead."""
 
     world = World("cold")
-    with pytest.raises(LanguageServerCold, match="run `trifecta lsp start`"):
+    with pytest.raises(LanguageServerCold, match="no warm server runs for this segment"):
         world.position.execute(SymbolRequest("app.py:4:1", ready_wait_ms=10_000, require_lsp=True))
     assert world.server.requests == 0
 
@@ -217,7 +217,7 @@ def test_require_lsp_empty_answer_is_unresolved_by_lsp() -> None:
 def test_lsp_timeout_falls_back_to_tree_sitter() -> None:
     world = World("timeout")
     res = world.position.execute(SymbolRequest("app.py:4:1", timeout_ms=500))
-    assert res.resolved_by == "tree_sitter" and res.fallback_reason == "lsp_timeout"
+    assert res.resolved_by == "ast" and res.fallback_reason == "lsp_timeout"
     assert res.resolved
     assert world.telemetry.metrics["lsp_timeout_count"] == 1
     assert world.telemetry.metrics["lsp_fallback_count"] == 1
@@ -250,6 +250,33 @@ def test_lifecycle_and_resolution_telemetry() -> None:
     assert metrics["lsp_spawn_count"] == 1 and metrics["lsp_ready_count"] == 1
     for event in world.sink.events:
         assert "/" not in str(event.get("segment"))
+
+
+def test_an_external_definition_is_answered_by_lsp_and_recorded_without_a_path() -> None:
+    """Pyright pointing outside the segment: the external location is the answer (no
+    namesake from the index, no path in telemetry), with evidence ``lsp``."""
+
+    world = World("ok")
+    external = SymbolLocation(
+        "", 0, 0, 0, "function", "join", external=True, module="posixpath", related_lines=()
+    )
+    world.server.definitions[("app.py", 4, 1)] = [external]
+    res = world.position.execute(SymbolRequest("app.py:4:1"))
+    assert (res.resolved_by, res.fallback_reason, res.evidence) == ("lsp", None, "lsp")
+    assert res.matches == (external,) and not res.ambiguous
+    assert "lsp_fallback_count" not in world.telemetry.metrics
+    (definition,) = world.events("lsp.definition")
+    assert definition["file_path_rel"] is None and definition["external"] is True
+    (resolve,) = world.events("selector.resolve")
+    assert resolve["result"]["external"] is True and resolve["result"]["evidence"] == "lsp"
+
+
+def test_a_guess_by_name_says_name_only_and_is_ambiguous_even_alone() -> None:
+    world = World(lsp=False)
+    world.reader.write("other.py", "def f(v):\n    return v.shout\n")
+    res = world.position.execute(SymbolRequest("other.py:2:14"))
+    assert [(m.path, m.line) for m in res.matches] == [("pkg/util.py", 1)]
+    assert (res.evidence, res.ambiguous, res.resolved_by) == ("name_only", True, "ast")
 
 
 # ---- the index (fallback resolver) -------------------------------------------------------

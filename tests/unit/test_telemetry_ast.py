@@ -11,8 +11,8 @@ from tests.fakes import (
     FakeSkeletonParser,
     FakeTelemetrySink,
 )
-from trifecta.application.skeletons import ExtractSkeleton, ExtractSkeletons
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.skeletons.use_cases import ExtractSkeleton, ExtractSkeletons
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.model import Skeleton
 
 

@@ -10,7 +10,7 @@ import json
 
 from tests.fakes import FakeClock, FakeRepoStateReader, FakeTelemetrySink
 from tests.fixtures.synthetic_telemetry import generate_synthetic_events, replay
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 
 ROOT = "/work/home/alice/projects/seg"
 HOME = "/work/home/alice"

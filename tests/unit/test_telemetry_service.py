@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.fakes import FakeClock, FakeRepoStateReader, FakeTelemetrySink
-from trifecta.application.telemetry import TelemetryService
-from trifecta.application.telemetry_summary import ast_block, lsp_block, top_warnings
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.application.telemetry.summary import ast_block, lsp_block, top_warnings
 from trifecta.domain.errors import TelemetryError
 from trifecta.domain.model import estimate_tokens
 

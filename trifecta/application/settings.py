@@ -166,3 +166,24 @@ def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
             rule = "must be positive" if lowest else "must be 0 or more"
             raise ConfigError(f"invalid setting {where}: {rule}, got {value}")
     return merged
+
+
+class RequestDefaults:
+    """What a request leaves out, from the settings (the one place the CLI and the
+    embedding API take their defaults from): ``search.limit``, ``get.budget_token_est``,
+    ``get.max_chunks``, ``lsp.timeout_ms``, ``lsp.ready_timeout_ms``."""
+
+    __slots__ = (
+        "get_budget_token_est",
+        "get_max_chunks",
+        "lsp_ready_timeout_ms",
+        "lsp_timeout_ms",
+        "search_limit",
+    )
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.search_limit = int(settings["search"]["limit"])
+        self.get_budget_token_est = int(settings["get"]["budget_token_est"])
+        self.get_max_chunks = int(settings["get"]["max_chunks"])
+        self.lsp_timeout_ms = int(settings["lsp"]["timeout_ms"])
+        self.lsp_ready_timeout_ms = int(settings["lsp"]["ready_timeout_ms"])

@@ -20,6 +20,16 @@ class UsageError(TrifectaError):
     exit_code = 2
 
 
+class InvalidRequest(UsageError):
+    """A request field has a value the use case cannot serve. The message names the field
+    (``limit``, ``ids``, ...), never a CLI flag: the CLI translates ``field`` into its flag."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field} {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class SelectorError(UsageError):
     """A symbol selector does not follow the grammar."""
 

@@ -6,10 +6,8 @@ columns are 1-based, as editors show them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class ReadMode(StrEnum):
@@ -18,22 +16,6 @@ class ReadMode(StrEnum):
     SKELETON = "skeleton"
     EXCERPT = "excerpt"
     RAW = "raw"
-
-
-@dataclass(frozen=True, order=True)
-class Position:
-    """A point in a file: 1-based line and column."""
-
-    line: int
-    column: int
-
-
-@dataclass(frozen=True)
-class Span:
-    """A range of a file, start inclusive, end inclusive (lines)."""
-
-    start: Position
-    end: Position
 
 
 # ---- files -------------------------------------------------------------------------------
@@ -176,10 +158,11 @@ class SymbolLocation:
 class Resolution:
     """The answer to a symbol query and who gave it.
 
-    ``resolved_by`` is ``lsp`` or ``tree_sitter``; ``fallback_reason`` is None when the LSP
-    answered, else one of the documented reasons (see docs/architecture.md). ``evidence``
-    says how the answer was found (``EVIDENCE``); a ``name_only`` answer is a guess by name
-    and is always ``ambiguous``.
+    ``resolved_by`` is ``lsp``, or for the index fallback the parser that built the answering
+    entry (``ast`` or ``tree_sitter``); ``fallback_reason`` is None when the LSP answered,
+    else one of the documented reasons (see docs/architecture.md). ``evidence`` says how the
+    answer was found (``EVIDENCE``); a ``name_only`` answer is a guess by name and is always
+    ``ambiguous``.
     """
 
     query: str
@@ -207,59 +190,9 @@ class LspFacts:
     diagnostics_count: int = 0
 
 
-# ---- context packs -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A unit of a context pack: a Markdown section, a top-level Python definition, or a
-    module skeleton. ``id`` is human-readable and stable while the content is unchanged."""
-
-    id: str
-    path: str
-    kind: str
-    title: str
-    title_path: tuple[str, ...]
-    line_start: int
-    line_end: int
-    text: str
-    sha256: str
-    token_est: int
-    meta: bool = False
-
-
 # ---- telemetry ---------------------------------------------------------------------------
 
 CORE_EVENT_KEYS = ("ts", "run_id", "segment", "cmd", "args", "result", "timing_ms", "warnings")
-
-
-@dataclass(frozen=True)
-class TelemetryEvent:
-    """One discrete event as written to ``events.jsonl`` (seed A.2 + extra fields)."""
-
-    ts: str
-    run_id: str
-    segment: str
-    cmd: str
-    args: Mapping[str, Any]
-    result: Mapping[str, Any]
-    timing_ms: int
-    warnings: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "ts": self.ts,
-            "run_id": self.run_id,
-            "segment": self.segment,
-            "cmd": self.cmd,
-            "args": dict(self.args),
-            "result": dict(self.result),
-            "timing_ms": self.timing_ms,
-            "warnings": list(self.warnings),
-        }
-        record.update(self.extra)
-        return record
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from pathlib import Path
 
-    from trifecta.adapters.cli.parser import PROG, build_parser
+    from trifecta.adapters.cli.parser import PROG, build_parser, group_of
     from trifecta.domain.errors import TrifectaError, UsageError
 
-    parser = build_parser()
+    parser = build_parser(group_of(args))
     ns = parser.parse_args(args)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(ns, key):
@@ -62,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"segment {ns.segment!r} is not a directory")
         return _handler(ns.group, ns.command)(ns)
     except TrifectaError as e:
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        from trifecta.adapters.cli.hints import message_for
+
+        message = message_for(e, ns)
         sys.stderr.write(f"{PROG}: error: {message}\n")
         if ns.debug:
             raise

@@ -70,7 +70,7 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
         "--timeout-ms",
         type=int,
         default=None,
-        help="deadline of each language-server request (default 500)",
+        help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -85,7 +85,30 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> OneLineParser:
+GROUPS = ("ctx", "ast", "lsp", "telemetry")
+_VALUED = ("--segment", "-s", "--telemetry")  # common flags that take the next token
+
+
+def group_of(args: list[str]) -> str | None:
+    """The command group named in ``args`` (skipping the values of common flags), or None."""
+
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif arg in GROUPS:
+            return arg
+        elif not arg.startswith("-"):
+            return None
+    return None
+
+
+def build_parser(only: str | None = None) -> OneLineParser:
+    """Every group; the commands of ``only`` (a group name) or, when None, of all groups.
+    A call declares only its own group's commands (~half of the parser's build time)."""
+
     common = _common()
     parser = OneLineParser(
         prog=PROG,
@@ -106,98 +129,121 @@ def build_parser() -> OneLineParser:
     ctx = groups.add_parser("ctx", help="context packs: build, sync, search, get, validate, stats")
     ctx_cmds = ctx.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     ctx_cmds.required = True
-    ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
-    ctx_cmds.add_parser(
-        "sync",
-        parents=[common],
-        help="update the pack incrementally: only files whose size or mtime moved are re-read",
-    )
-    search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
-    search.add_argument("--query", "-q", required=True, help="what to look for")
-    search.add_argument("--limit", "-l", type=int, default=None, help="hits to return (default 5)")
-    search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
-    search.add_argument(
-        "--files",
-        action="store_true",
-        help="rank files instead of chunks: LIMIT distinct files, each with its best chunks",
-    )
-    get = ctx_cmds.add_parser("get", parents=[common], help="chunks by id within a token budget")
-    get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
-    get.add_argument(
-        "--mode",
-        "-m",
-        choices=("raw", "excerpt", "skeleton"),
-        default="excerpt",
-        help="disclosure level (default excerpt); over budget degrades raw->excerpt->skeleton",
-    )
-    get.add_argument(
-        "--budget-token-est",
-        "-b",
-        type=int,
-        default=None,
-        help="token budget, estimated as characters/4 (default 1500)",
-    )
-    get.add_argument("--max-chunks", type=int, default=None, help="stop after this many chunks")
-    get.add_argument(
-        "--stop-on-evidence",
-        action="store_true",
-        help="stop once a chunk contains the --query terms",
-    )
-    get.add_argument(
-        "--query", "-q", default=None, help="centre excerpts on this query's first match"
-    )
-    get.add_argument(
-        "--pd-report", action="store_true", help="print a progressive-disclosure report line"
-    )
-    get.add_argument("--sync", action="store_true", help="refresh a stale pack first")
-    ctx_cmds.add_parser(
-        "validate", parents=[common], help="check schema, hashes, missing and new files, index"
-    )
-    ctx_cmds.add_parser("stats", parents=[common], help="pack facts and usage from telemetry")
+    if only in (None, "ctx"):
+        ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
+        ctx_cmds.add_parser(
+            "sync",
+            parents=[common],
+            help="update the pack incrementally: only files whose size or mtime moved are re-read",
+        )
+        search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
+        search.add_argument("--query", "-q", required=True, help="what to look for")
+        search.add_argument(
+            "--limit",
+            "-l",
+            type=int,
+            default=None,
+            help="hits to return (default: setting search.limit, 5)",
+        )
+        search.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+        search.add_argument(
+            "--files",
+            action="store_true",
+            help="rank files instead of chunks: LIMIT distinct files, each with its best chunks",
+        )
+        get = ctx_cmds.add_parser(
+            "get", parents=[common], help="chunks by id within a token budget"
+        )
+        get.add_argument("--ids", "-i", required=True, help="comma-separated chunk ids")
+        get.add_argument(
+            "--mode",
+            "-m",
+            choices=("raw", "excerpt", "skeleton"),
+            default="excerpt",
+            help="disclosure level (default excerpt); over budget degrades raw->excerpt->skeleton",
+        )
+        get.add_argument(
+            "--budget-token-est",
+            "-b",
+            type=int,
+            default=None,
+            help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
+        )
+        get.add_argument(
+            "--max-chunks",
+            type=int,
+            default=None,
+            help="stop after this many chunks (default: setting get.max_chunks, 20)",
+        )
+        get.add_argument(
+            "--stop-on-evidence",
+            action="store_true",
+            help="stop once a chunk contains the --query terms",
+        )
+        get.add_argument(
+            "--query", "-q", default=None, help="centre excerpts on this query's first match"
+        )
+        get.add_argument(
+            "--pd-report", action="store_true", help="print a progressive-disclosure report line"
+        )
+        get.add_argument("--sync", action="store_true", help="refresh a stale pack first")
+        ctx_cmds.add_parser(
+            "validate", parents=[common], help="check schema, hashes, missing and new files, index"
+        )
+        ctx_cmds.add_parser("stats", parents=[common], help="pack facts and usage from telemetry")
 
     # ---- ast ---------------------------------------------------------------------------
     ast = groups.add_parser("ast", help="skeletons and symbols")
     ast_cmds = ast.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     ast_cmds.required = True
-    skel = ast_cmds.add_parser(
-        "skeleton", parents=[common], help="signatures without bodies, for files or directories"
-    )
-    skel.add_argument("paths", nargs="+", metavar="PATH")
-    skel.add_argument("--no-lines", action="store_true", help="omit line numbers in text output")
-    symbols = ast_cmds.add_parser(
-        "symbols", parents=[common], help="symbols of a module: sym://python/mod/pkg.mod[#Member]"
-    )
-    symbols.add_argument("selector", metavar="SELECTOR")
-    resolve = ast_cmds.add_parser(
-        "resolve",
-        parents=[common],
-        help="definition of sym://python/mod/pkg.mod#Name or pkg.mod:Name",
-    )
-    resolve.add_argument("selector", metavar="SELECTOR")
-    _lsp_flags(resolve)
-    definition = ast_cmds.add_parser(
-        "definition", parents=[common], help="definition of the identifier at FILE:LINE:COL"
-    )
-    definition.add_argument("position", metavar="FILE:LINE:COL")
-    _lsp_flags(definition)
+    if only in (None, "ast"):
+        skel = ast_cmds.add_parser(
+            "skeleton", parents=[common], help="signatures without bodies, for files or directories"
+        )
+        skel.add_argument("paths", nargs="+", metavar="PATH")
+        skel.add_argument(
+            "--no-lines", action="store_true", help="omit line numbers in text output"
+        )
+        symbols = ast_cmds.add_parser(
+            "symbols",
+            parents=[common],
+            help="symbols of a module: sym://python/mod/pkg.mod[#Member]",
+        )
+        symbols.add_argument("selector", metavar="SELECTOR")
+        resolve = ast_cmds.add_parser(
+            "resolve",
+            parents=[common],
+            help="definition of sym://python/mod/pkg.mod#Name or pkg.mod:Name",
+        )
+        resolve.add_argument("selector", metavar="SELECTOR")
+        _lsp_flags(resolve)
+        definition = ast_cmds.add_parser(
+            "definition", parents=[common], help="definition of the identifier at FILE:LINE:COL"
+        )
+        definition.add_argument("position", metavar="FILE:LINE:COL")
+        _lsp_flags(definition)
 
     # ---- lsp ---------------------------------------------------------------------------
     lsp = groups.add_parser("lsp", help="the warm background pyright server of a segment")
     lsp_cmds = lsp.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     lsp_cmds.required = True
-    lsp_cmds.add_parser("start", parents=[common], help="start the background server")
-    lsp_cmds.add_parser("status", parents=[common], help="is it running, ready, idle for how long")
-    lsp_cmds.add_parser("stop", parents=[common], help="stop it and its pyright process")
-    serve = lsp_cmds.add_parser(
-        "serve", parents=[common], help="run the server in the foreground (used by start)"
-    )
-    serve.add_argument("--idle-timeout-s", type=int, default=None)
+    if only in (None, "lsp"):
+        lsp_cmds.add_parser("start", parents=[common], help="start the background server")
+        lsp_cmds.add_parser(
+            "status", parents=[common], help="is it running, ready, idle for how long"
+        )
+        lsp_cmds.add_parser("stop", parents=[common], help="stop it and its pyright process")
+        serve = lsp_cmds.add_parser(
+            "serve", parents=[common], help="run the server in the foreground (used by start)"
+        )
+        serve.add_argument("--idle-timeout-s", type=int, default=None)
 
     # ---- telemetry ---------------------------------------------------------------------
     tel = groups.add_parser("telemetry", help="read what every command recorded")
     tel_cmds = tel.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     tel_cmds.required = True
-    tel_cmds.add_parser(
-        "summary", parents=[common], help="per-command latency, counters, health, over all runs"
-    )
+    if only in (None, "telemetry"):
+        tel_cmds.add_parser(
+            "summary", parents=[common], help="per-command latency, counters, health, over all runs"
+        )
     return parser

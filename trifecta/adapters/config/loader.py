@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,16 @@ CONFIG_FILE = Path("_ctx") / "trifecta.toml"
 def read_config_file(segment: Path) -> dict[str, Any]:
     path = segment / CONFIG_FILE
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        handle = path.open("rb")
     except FileNotFoundError:
-        return {}
+        return {}  # most segments have none: tomllib (and datetime) are not imported
+    except OSError as e:
+        raise ConfigError(f"cannot read {CONFIG_FILE}: {e.strerror}") from e
+    import tomllib
+
+    try:
+        with handle:
+            return tomllib.load(handle)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read {CONFIG_FILE}: {e}") from e
     except OSError as e:

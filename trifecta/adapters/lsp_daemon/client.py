@@ -218,11 +218,6 @@ class DaemonLanguageServer(LanguageServer):
         found = self._call("document_symbols", timeout_ms, args)
         return [protocol.location_from_wire(item) for item in found]
 
-    def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]:
-        args = {"query": query, "timeout_ms": timeout_ms}
-        found = self._call("workspace_symbols", timeout_ms, args)
-        return [protocol.location_from_wire(item) for item in found]
-
     def shutdown(self) -> None:
         """Leave the warm server running (that is its point); close our connection."""
 

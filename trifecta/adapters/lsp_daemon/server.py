@@ -241,7 +241,7 @@ class LspDaemon:
                 self._last_request_ns = self._clock.monotonic_ns()
                 self.requests += 1
             result = self._dispatch(op, args)
-            if op in ("definition", "document_symbols", "workspace_symbols"):
+            if op in ("definition", "document_symbols"):
                 self._timeouts = 0
             return {"ok": True, "result": result}
         except LanguageServerTimeout as e:
@@ -289,9 +289,6 @@ class LspDaemon:
             return [protocol.location_to_wire(loc) for loc in found]
         if op == "document_symbols":
             found = server.document_symbols(str(args["path"]), int(args["timeout_ms"]))
-            return [protocol.location_to_wire(loc) for loc in found]
-        if op == "workspace_symbols":
-            found = server.workspace_symbols(str(args["query"]), int(args["timeout_ms"]))
             return [protocol.location_to_wire(loc) for loc in found]
         raise ValueError(f"unknown op {op!r}")
 

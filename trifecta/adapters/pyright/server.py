@@ -305,17 +305,6 @@ class PyrightLanguageServer(LanguageServer):
             qualname,
         )
 
-    def workspace_symbols(self, query: str, timeout_ms: int) -> list[SymbolLocation]:
-        raw = self._request("workspace/symbol", {"query": query}, timeout_ms)
-        items = raw if isinstance(raw, list) else []
-        out = []
-        for item in items:
-            if isinstance(item, dict):
-                loc = self._symbol_information(item)
-                if loc is not None:
-                    out.append(loc)
-        return out
-
 
 def _flatten(item: Any, path: str, prefix: str, out: list[SymbolLocation]) -> None:
     if not isinstance(item, dict):

@@ -13,7 +13,7 @@ from trifecta.application.packs.ingest import (
     parent_dirs,
 )
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (

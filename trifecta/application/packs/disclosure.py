@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from trifecta.application.packs.chunking import is_python, markdown_headings
 from trifecta.application.packs.tokens import tokenize
-from trifecta.application.render import render_stub
+from trifecta.application.skeletons.stub import render_stub
 from trifecta.domain.model import ReadMode, Skeleton
 from trifecta.domain.packs import PackChunk
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.chunking import is_python
@@ -21,8 +20,8 @@ from trifecta.application.packs.ingest import parse_python
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.packs.tokens import query_terms, tokenize
-from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.errors import InputError, UnknownChunks, UsageError
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.domain.errors import InputError, InvalidRequest, UnknownChunks
 from trifecta.domain.model import FileText, ReadMode, estimate_tokens
 from trifecta.domain.packs import PackChunk
 from trifecta.domain.ports import (
@@ -48,8 +47,6 @@ class GetRequest:
     stop_on_evidence: bool = False
     query: str | None = None
     sync: bool = False
-    as_json: bool = False
-    pd_report: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,21 +70,6 @@ class ServedChunk:
     def citation(self) -> str:
         return f"{self.chunk.path}:{self.line_start}-{self.line_end}"
 
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "id": self.chunk.id,
-            "path": self.chunk.path,
-            "mode": self.mode,
-            "text": self.text,
-            "line_start": self.line_start,
-            "line_end": self.line_end,
-            "token_est": self.token_est,
-            "citation": self.citation,
-        }
-        if self.degraded_from:
-            out["degraded_from"] = self.degraded_from
-        return out
-
 
 @dataclass(frozen=True)
 class GetResult:
@@ -99,7 +81,6 @@ class GetResult:
     not_served: tuple[str, ...] = ()
     synced: BuildReport | None = None
     timing_ms: int = 0
-    rendered: str = field(default="", compare=False)
 
     @property
     def total_tokens(self) -> int:
@@ -108,49 +89,6 @@ class GetResult:
     @property
     def stale(self) -> bool:
         return any(c.mode == "stale" for c in self.chunks)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "chunks": [c.to_dict() for c in self.chunks],
-            "total_tokens": self.total_tokens,
-            "stop_reason": self.stop_reason,
-            "bytes_read": self.bytes_read,
-            "stale": self.stale,
-            "not_served": list(self.not_served),
-        }
-
-    def pd_report_line(self) -> str:
-        served = [c for c in self.chunks if c.mode != "stale"]
-        degraded = sum(1 for c in served if c.degraded_from)
-        modes = ",".join(sorted({c.mode for c in served})) or "-"
-        return (
-            f"pd_report: requested={self.requested_mode} served_modes={modes} "
-            f"chunks={len(served)} degraded={degraded} stale={len(self.chunks) - len(served)} "
-            f"not_served={len(self.not_served)} total_tokens={self.total_tokens} "
-            f"bytes_read={self.bytes_read} stop_reason={self.stop_reason}"
-        )
-
-    def to_text(self, pd_report: bool) -> str:
-        out: list[str] = []
-        for c in self.chunks:
-            if c.mode == "stale":
-                out.append(
-                    f"--- [{c.chunk.id}] STALE: {c.chunk.path} changed since the build; "
-                    "not served (run ctx sync or pass --sync)"
-                )
-                continue
-            note = f", degraded from {c.degraded_from}" if c.degraded_from else ""
-            out.append(f"--- [{c.chunk.id}] {c.citation} ({c.mode}{note}, ~{c.token_est} tok)")
-            out.append(c.text.rstrip("\n"))
-        if self.not_served:
-            out.append(f"not served ({self.stop_reason}): {', '.join(self.not_served)}")
-        out.append(
-            f"stop_reason: {self.stop_reason}  total_tokens: {self.total_tokens}  "
-            f"bytes_read: {self.bytes_read}"
-        )
-        if pd_report:
-            out.append(self.pd_report_line())
-        return "\n".join(out) + "\n"
 
 
 def _args(request: GetRequest) -> dict[str, object]:
@@ -196,9 +134,11 @@ class GetChunks:
     def _run(self, request: GetRequest) -> GetResult:
         start = self._clock.monotonic_ns()
         if not request.ids:
-            raise UsageError("--ids needs at least one chunk id")
-        if request.budget_token_est < 1 or request.max_chunks < 1:
-            raise UsageError("--budget-token-est and --max-chunks must be at least 1")
+            raise InvalidRequest("ids", "needs at least one chunk id")
+        if request.budget_token_est < 1:
+            raise InvalidRequest("budget_token_est", "must be at least 1")
+        if request.max_chunks < 1:
+            raise InvalidRequest("max_chunks", "must be at least 1")
         ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
         chunks = self._lookup(request.ids)
         fresh = self._freshness(chunks)
@@ -209,20 +149,7 @@ class GetChunks:
             fresh = self._freshness(chunks)
         result = self._serve(request, chunks, fresh)
         elapsed = int((self._clock.monotonic_ns() - start) // 1_000_000)
-        body = result.to_text(request.pd_report)
-        if request.as_json:
-            body = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
-        final = GetResult(
-            result.chunks,
-            result.stop_reason,
-            result.bytes_read,
-            result.freshness,
-            result.requested_mode,
-            result.not_served,
-            synced,
-            elapsed,
-            body,
-        )
+        final = replace(result, synced=synced, timing_ms=elapsed)
         self._record(request, final)
         return final
 

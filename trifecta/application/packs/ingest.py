@@ -16,7 +16,7 @@ from trifecta.application.packs.chunking import (
 )
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
 from trifecta.application.packs.ranking import is_demoted
-from trifecta.application.skeletons import parse_with_fallback
+from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import FileEntry, Skeleton
 from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc

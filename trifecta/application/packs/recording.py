@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.ports import Clock
 
 

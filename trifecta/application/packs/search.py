@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,8 +11,8 @@ from trifecta.application.packs.freshness import Freshness, check_freshness
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
-from trifecta.application.telemetry import TelemetryService
-from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.domain.errors import InvalidRequest, PackCorrupt, PackMissing, UsageError
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
@@ -30,7 +29,6 @@ class SearchRequest:
     query: str
     limit: int = 5
     sync: bool = False
-    as_json: bool = False
     # Collapse the ranking to distinct files (``limit`` files), each with its best chunks.
     files: bool = False
 
@@ -46,7 +44,7 @@ class FileHits:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Hits best first; ``rendered`` is exactly what the caller prints (text or JSON)."""
+    """Hits best first (rendering is the driving adapter's job)."""
 
     query: str
     terms: tuple[str, ...]
@@ -55,7 +53,6 @@ class SearchResult:
     freshness: Freshness
     synced: BuildReport | None
     timing_ms: int
-    rendered: str = ""
     files: tuple[FileHits, ...] | None = None
 
     @property
@@ -65,62 +62,6 @@ class SearchResult:
 
         return sum(estimate_tokens(f"{h.chunk.id} {h.chunk.title} {h.preview}") for h in self.hits)
 
-    def to_dict(self) -> dict[str, object]:
-        files = {} if self.files is None else {"files": [_file_dict(f) for f in self.files]}
-        return {
-            "query": self.query,
-            **files,
-            "hits": [_hit_dict(h) for h in self.hits],
-            "total_hits": self.total_hits,
-            "stale": self.freshness.stale,
-            "freshness": self.freshness.to_dict(),
-            "synced": self.synced is not None,
-        }
-
-    def to_text(self) -> str:
-        lines = [f"query: {self.query}  ({self.total_hits} matching chunks)"]
-        if self.freshness.stale:
-            lines.append(_stale_line(self.freshness))
-        if not self.hits:
-            lines.append("no hits")
-        if self.files is not None:
-            for rank, ranked in enumerate(self.files, start=1):
-                lines.append(f"{rank}. {ranked.path}  score {ranked.score}")
-                for hit in ranked.hits:
-                    c = hit.chunk
-                    lines.append(
-                        f"   [{c.id}] {c.title}  ({c.kind})  ~{c.token_est} tok  "
-                        f"{c.path}:{c.line_start}-{c.line_end}"
-                    )
-            return "\n".join(lines) + "\n"
-        for rank, hit in enumerate(self.hits, start=1):
-            c = hit.chunk
-            lines.append(
-                f"{rank}. [{c.id}] {c.title}  ({c.kind})  score {hit.score}  "
-                f"~{c.token_est} tok  {c.path}:{c.line_start}-{c.line_end}"
-            )
-            if hit.preview:
-                lines.append(f"   {hit.preview}")
-        return "\n".join(lines) + "\n"
-
-
-def _hit_dict(h: IndexHit) -> dict[str, object]:
-    return {
-        "id": h.chunk.id,
-        "path": h.chunk.path,
-        "title": h.chunk.title,
-        "kind": h.chunk.kind,
-        "score": h.score,
-        "token_est": h.chunk.token_est,
-        "line_start": h.chunk.line_start,
-        "line_end": h.chunk.line_end,
-        "preview": h.preview,
-    }
-
-
-def _file_dict(f: FileHits) -> dict[str, object]:
-    return {"path": f.path, "score": f.score, "hits": [_hit_dict(h) for h in f.hits]}
-
 
 def _args(request: SearchRequest) -> dict[str, object]:
     return {
@@ -129,19 +70,6 @@ def _args(request: SearchRequest) -> dict[str, object]:
         "sync": request.sync,
         "files": request.files,
     }
-
-
-def _stale_line(fresh: Freshness) -> str:
-    parts = [
-        f"{label}: {', '.join(paths[:10])}{' ...' if len(paths) > 10 else ''}"
-        for label, paths in (
-            ("changed", fresh.changed),
-            ("new", fresh.new),
-            ("deleted", fresh.deleted),
-        )
-        if paths
-    ]
-    return "STALE (run ctx sync or pass --sync): " + "; ".join(parts)
 
 
 def ensure_index_matches_pack(store: PackStore, index: SearchIndex, lock_timeout_ms: int) -> None:
@@ -200,7 +128,7 @@ class SearchPack:
         if not terms:
             raise UsageError("the query has no searchable words")
         if request.limit < 1:
-            raise UsageError("--limit must be at least 1")
+            raise InvalidRequest("limit", "must be at least 1")
         ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
         fresh = self._freshness()
         synced = None
@@ -233,22 +161,6 @@ class SearchPack:
             synced,
             int(elapsed),
             files=files,
-        )
-        rendered = (
-            json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
-            if request.as_json
-            else result.to_text()
-        )
-        result = SearchResult(
-            result.query,
-            result.terms,
-            result.hits,
-            result.total_hits,
-            result.freshness,
-            result.synced,
-            result.timing_ms,
-            rendered,
-            result.files,
         )
         self._record(request, result)
         return result

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.telemetry import TelemetryService
-from trifecta.application.telemetry_summary import latency_block
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.application.telemetry.summary import latency_block
 from trifecta.domain.errors import PackMissing
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import covered_tokens

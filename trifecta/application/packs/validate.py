@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from trifecta.application.packs.config import PackSettings
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
 from trifecta.domain.packs import Pack

@@ -7,7 +7,7 @@ import json
 import sys
 
 from trifecta.adapters.cli.output import emit, flags_from
-from trifecta.embedding import Segment
+from trifecta.api import Segment
 
 
 def _open(ns: argparse.Namespace) -> Segment:
@@ -43,17 +43,11 @@ def run_sync(ns: argparse.Namespace) -> int:
 
 
 def run_search(ns: argparse.Namespace) -> int:
-    from trifecta.application.packs.search import SearchRequest
+    from trifecta.adapters.cli.render.packs import search_json, search_text
 
-    segment = _open(ns)
-    try:
-        limit = ns.limit if ns.limit is not None else 5
-        result = segment.ctx_search(
-            SearchRequest(ns.query, limit, ns.sync, bool(ns.json), bool(ns.files))
-        )
-        sys.stdout.write(result.rendered)
-    finally:
-        segment.close()
+    with _open(ns) as segment:
+        result = segment.search(ns.query, limit=ns.limit, sync=ns.sync, files=bool(ns.files))
+    emit(ns, search_json(result), search_text(result))
     return 0
 
 
@@ -65,26 +59,19 @@ def _ids(raw: str) -> tuple[str, ...]:
 
 
 def run_get(ns: argparse.Namespace) -> int:
-    from trifecta.application.packs.get import GetRequest
-    from trifecta.domain.model import ReadMode
+    from trifecta.adapters.cli.render.packs import get_json, get_text
 
-    segment = _open(ns)
-    try:
-        request = GetRequest(
-            ids=_ids(ns.ids),
-            mode=ReadMode(ns.mode),
-            budget_token_est=ns.budget_token_est if ns.budget_token_est is not None else 1500,
-            max_chunks=ns.max_chunks if ns.max_chunks is not None else 20,
-            stop_on_evidence=ns.stop_on_evidence,
+    with _open(ns) as segment:
+        result = segment.get(
+            _ids(ns.ids),
+            mode=ns.mode,
+            budget_token_est=ns.budget_token_est,
+            max_chunks=ns.max_chunks,
             query=ns.query,
+            stop_on_evidence=ns.stop_on_evidence,
             sync=ns.sync,
-            as_json=bool(ns.json),
-            pd_report=ns.pd_report,
         )
-        result = segment.ctx_get(request)
-        sys.stdout.write(result.rendered)
-    finally:
-        segment.close()
+    emit(ns, get_json(result), get_text(result, pd_report=ns.pd_report))
     return 0
 
 

@@ -34,8 +34,8 @@ def _describe(status: dict[str, Any] | None) -> str:
 
 
 def run_start(ns: argparse.Namespace) -> int:
+    from trifecta.api import Segment
     from trifecta.domain.errors import LanguageServerError
-    from trifecta.embedding import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     reason = None
@@ -55,7 +55,7 @@ def run_start(ns: argparse.Namespace) -> int:
 
 
 def run_status(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     try:
@@ -67,7 +67,7 @@ def run_status(ns: argparse.Namespace) -> int:
 
 
 def run_stop(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     seg = Segment(ns.segment, flags_from(ns))
     try:
@@ -80,7 +80,7 @@ def run_stop(ns: argparse.Namespace) -> int:
 
 
 def run_serve(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     flags = flags_from(ns)
     flags.setdefault("lsp", {})["mode"] = "process"

@@ -15,9 +15,10 @@ from typing import Any
 
 from trifecta.adapters.cli.output import emit, flags_from
 from trifecta.adapters.cli.parser import PROG
-from trifecta.application.render import render_stub, skeleton_to_json, symbol_to_json
-from trifecta.application.skeletons import SkeletonFailure, SkeletonResult
-from trifecta.embedding import Segment
+from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
+from trifecta.api import Segment
+from trifecta.application.skeletons.stub import render_stub
+from trifecta.application.skeletons.use_cases import SkeletonFailure, SkeletonResult
 
 
 def _failure_json(failure: SkeletonFailure) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def render(summary: dict[str, Any]) -> str:
 
 
 def run_summary(ns: argparse.Namespace) -> int:
-    from trifecta.embedding import Segment
+    from trifecta.api import Segment
 
     segment = Segment(ns.segment, flags_from(ns))
     try:

@@ -1,11 +1,16 @@
 """The embedding API: open a segment, then call its capabilities from Python.
 
     import trifecta
-    seg = trifecta.open_segment("path/to/repo")
-    ...
-    seg.close()
+    with trifecta.open_segment("path/to/repo") as seg:
+        hits = seg.search("HTTPServer").hits
 
-Built through the same composition root as the CLI; heavy libraries load on first use.
+The CLI uses the same facade. Everything is built by the one composition root
+(``trifecta.bootstrap.Root``), on first use: one root per ``Segment``, so one telemetry
+service and one ``run_id`` for everything a segment does. A request left without a limit,
+budget or timeout takes it from the settings (``RequestDefaults``).
+
+(About 300 lines on purpose: one method per capability, each a few lines of delegation,
+so the whole public surface reads in one place.)
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ if TYPE_CHECKING:
     from trifecta.application.packs.search import SearchRequest, SearchResult
     from trifecta.application.packs.stats import PackStatsReport
     from trifecta.application.packs.validate import ValidationReport
-    from trifecta.application.skeletons import ModuleSymbols, SkeletonBatch, SkeletonResult
-    from trifecta.application.telemetry import TelemetryService
-    from trifecta.bootstrap import Container
+    from trifecta.application.settings import RequestDefaults
+    from trifecta.application.skeletons.use_cases import (
+        ModuleSymbols,
+        SkeletonBatch,
+        SkeletonResult,
+    )
+    from trifecta.application.symbols.use_cases import SymbolRequest
+    from trifecta.application.telemetry.service import TelemetryService
+    from trifecta.bootstrap import Root
     from trifecta.domain.model import Resolution, Selector
-    from trifecta.fastpath import FastPacks
-    from trifecta.fastsymbols import FastSymbols
 
 
 class Segment:
@@ -37,75 +46,67 @@ class Segment:
     def __init__(self, path: str | Path, settings: Mapping[str, Any] | None = None) -> None:
         self._path = Path(path)
         self._settings = settings
-        self._built: Container | None = None
-        self._fast: FastPacks | None = None
-        self._fast_symbols: FastSymbols | None = None
-        self._loaded: dict[str, Any] | None = None  # merged settings, read once
+        self._built: Root | None = None
         self.root = self._path.resolve()
 
+    @classmethod
+    def from_root(cls, root: Root) -> Segment:
+        """A segment on an already built composition root (tests override its adapter
+        providers with fakes first)."""
+
+        segment = cls(root.root)
+        segment._built = root
+        return segment
+
     @property
-    def _container(self) -> Container:
-        """The composition root, built on first use (a plain search never builds it)."""
+    def _root(self) -> Root:
+        """The composition root, built on first use."""
 
         if self._built is None:
-            from trifecta.bootstrap import build_container
+            from trifecta.bootstrap import Root
 
-            self._built = build_container(self._path, self._settings)
+            self._built = Root(self._path, self._settings)
         return self._built
 
     @property
+    def container(self) -> Root:
+        """The composition root behind this segment (built on first use)."""
+
+        return self._root
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The merged settings of this segment (defaults < file < ``TRIFECTA_*`` < given)."""
+
+        return self._root.settings
+
+    @property
+    def defaults(self) -> RequestDefaults:
+        from trifecta.application.settings import RequestDefaults
+
+        return RequestDefaults(self._root.settings)
+
+    @property
     def telemetry(self) -> TelemetryService:
-        if self._built is None and self._fast is not None:
-            return self._fast.telemetry
-        if self._built is None and self._fast_symbols is not None:
-            return self._fast_symbols.telemetry
-        telemetry: TelemetryService = self._container.telemetry()
-        return telemetry
+        return self._root.telemetry
 
     # ---- symbols -------------------------------------------------------------------------
 
-    def _symbols(self, no_lsp: bool) -> FastSymbols | None:
-        """The container-free resolve path (ADR 0010), built on first use; None when the
-        container must answer (already built, or an in-process pyright is asked)."""
-
-        if self._built is not None:
-            return None
-        from trifecta.fastsymbols import FastSymbols, fast_symbols_apply
-
-        if self._fast_symbols is not None:
-            settings = self._fast_symbols.settings
-        elif self._fast is not None:
-            settings = self._fast.settings
-        else:
-            if self._loaded is None:
-                from trifecta.adapters.config.loader import load_settings
-
-                self._loaded = load_settings(self._path, self._settings)
-            settings = self._loaded
-        if not fast_symbols_apply(settings, no_lsp):
-            return None
-        if self._fast_symbols is None:
-            self._fast_symbols = FastSymbols(self._path, settings=settings)
-        return self._fast_symbols
-
     def _symbol_request(
         self, query: str, timeout_ms: int | None, require_lsp: bool, no_lsp: bool
-    ) -> Any:
-        from trifecta.application.symbols import SymbolRequest
+    ) -> SymbolRequest:
+        from trifecta.application.symbols.use_cases import symbol_request
 
-        fast = self._symbols(no_lsp)
-        lsp = fast.settings["lsp"] if fast is not None else self._container.config.lsp()
-        timeout = int(timeout_ms if timeout_ms is not None else lsp["timeout_ms"])
-        # A warm server answers at once or falls back (lsp_cold / lsp_not_ready); an
-        # in-process pyright, or --require-lsp, is worth waiting for.
-        patient = require_lsp or lsp["mode"] == "process"
-        return SymbolRequest(
-            query=query,
-            timeout_ms=timeout,
-            ready_wait_ms=int(lsp["ready_timeout_ms"]) if patient else timeout,
-            use_lsp=bool(lsp["enabled"]) and not no_lsp,
+        return symbol_request(
+            query,
+            self._root.settings["lsp"],
+            timeout_ms=timeout_ms,
             require_lsp=require_lsp,
+            no_lsp=no_lsp,
         )
+
+    def _language_server(self, request: SymbolRequest) -> Any:
+        return self._root.symbols.language_server() if request.use_lsp else None
 
     def resolve(
         self,
@@ -117,11 +118,9 @@ class Segment:
         """Where ``sym://python/mod/pkg.mod#Name`` / ``pkg.mod:Name`` is defined."""
 
         request = self._symbol_request(selector, timeout_ms, require_lsp, no_lsp)
-        fast = self._symbols(no_lsp)
-        if fast is not None:
-            return fast.resolve_selector(request.use_lsp).execute(request)
-        resolution: Resolution = self._container.resolve_selector().execute(request)
-        return resolution
+        symbols = self._root.symbols
+        use_case = symbols.resolve_selector(lsp=self._language_server(request))
+        return use_case.execute(request)
 
     def definition(
         self,
@@ -133,16 +132,14 @@ class Segment:
         """The definition of the identifier at ``FILE:LINE:COL`` (1-based)."""
 
         request = self._symbol_request(position, timeout_ms, require_lsp, no_lsp)
-        fast = self._symbols(no_lsp)
-        if fast is not None:
-            return fast.resolve_position(request.use_lsp).execute(request)
-        resolution: Resolution = self._container.resolve_position().execute(request)
-        return resolution
+        symbols = self._root.symbols
+        use_case = symbols.resolve_position(lsp=self._language_server(request))
+        return use_case.execute(request)
 
     def lsp_status(self) -> dict[str, Any] | None:
         """The warm server's status, or None when none runs for this segment."""
 
-        status: dict[str, Any] | None = self._container.lsp_client().status()
+        status: dict[str, Any] | None = self._root.symbols.lsp_client().status()
         return status
 
     def lsp_start(self, wait_ms: int | None = None) -> dict[str, Any] | None:
@@ -152,12 +149,10 @@ class Segment:
 
         from trifecta.domain.errors import LanguageServerError, LanguageServerUnavailable
 
-        client = self._container.lsp_client()
+        client = self._root.symbols.lsp_client()
         if client.status() is None:
             client.launch()
-        wait = int(
-            wait_ms if wait_ms is not None else self._container.config.lsp.ready_timeout_ms()
-        )
+        wait = int(wait_ms if wait_ms is not None else self.defaults.lsp_ready_timeout_ms)
         try:
             client.wait_ready(wait)
         except LanguageServerError as e:
@@ -170,15 +165,15 @@ class Segment:
     def lsp_stop(self) -> bool:
         """Stop the warm server; False when none was running."""
 
-        stopped: bool = self._container.lsp_client().stop_server()
+        stopped: bool = self._root.symbols.lsp_client().stop_server()
         return stopped
 
     def lsp_serve(self, idle_timeout_s: int | None = None) -> None:
         """Run the warm server in the foreground (``trifecta lsp serve``)."""
 
         if idle_timeout_s is not None:
-            self._container.config.lsp.idle_timeout_s.from_value(idle_timeout_s)
-        self._container.lsp_daemon().serve()
+            self._root.core.config.lsp.idle_timeout_s.from_value(idle_timeout_s)
+        self._root.symbols.lsp_daemon().serve()
 
     # ---- telemetry -------------------------------------------------------------------------
 
@@ -186,7 +181,7 @@ class Segment:
         """Every stored event of this segment summarised (all runs), with the cumulative
         counters and the telemetry health figures (``trifecta telemetry summary``)."""
 
-        summary: dict[str, Any] = self._container.telemetry_summary().run()
+        summary: dict[str, Any] = self._root.core.telemetry_summary().run()
         return summary
 
     # ---- context packs ---------------------------------------------------------------------
@@ -197,118 +192,108 @@ class Segment:
         return self.ctx_build(incremental)
 
     def search(
-        self, query: str, limit: int = 5, sync: bool = False, files: bool = False
+        self, query: str, limit: int | None = None, sync: bool = False, files: bool = False
     ) -> SearchResult:
         """Ranked hits for ``query`` (``result.hits[i].chunk.id`` feeds ``get``); with
-        ``files``, ``result.files`` ranks distinct files, each with its best chunks."""
+        ``files``, ``result.files`` ranks distinct files, each with its best chunks.
+        ``limit`` defaults to the ``search.limit`` setting."""
 
         from trifecta.application.packs.search import SearchRequest
 
+        limit = self.defaults.search_limit if limit is None else limit
         return self.ctx_search(SearchRequest(query=query, limit=limit, sync=sync, files=files))
 
     def get(
         self,
         ids: Sequence[str],
         mode: str = "excerpt",
-        budget_token_est: int = 1500,
+        budget_token_est: int | None = None,
         query: str | None = None,
+        max_chunks: int | None = None,
+        stop_on_evidence: bool = False,
+        sync: bool = False,
     ) -> GetResult:
-        """Chunks by id in ``mode`` (skeleton / excerpt / raw) within the token budget."""
+        """Chunks by id in ``mode`` (skeleton / excerpt / raw) within the token budget;
+        ``budget_token_est`` and ``max_chunks`` default to the ``get.*`` settings."""
 
         from trifecta.application.packs.get import GetRequest
         from trifecta.domain.model import ReadMode
 
+        defaults = self.defaults
         request = GetRequest(
-            ids=tuple(ids), mode=ReadMode(mode), budget_token_est=budget_token_est, query=query
+            ids=tuple(ids),
+            mode=ReadMode(mode),
+            budget_token_est=(
+                defaults.get_budget_token_est if budget_token_est is None else budget_token_est
+            ),
+            max_chunks=defaults.get_max_chunks if max_chunks is None else max_chunks,
+            stop_on_evidence=stop_on_evidence,
+            query=query,
+            sync=sync,
         )
         return self.ctx_get(request)
 
     def ctx_build(self, incremental: bool = False) -> BuildReport:
         """Build the context pack (``incremental``: sync, re-reading only changed files)."""
 
-        report: BuildReport = self._container.pack_build().run(incremental)
+        report: BuildReport = self._root.packs.build().run(incremental)
         return report
 
     def ctx_search(self, request: SearchRequest) -> SearchResult:
         """Ranked search over the pack, with a freshness report."""
 
-        if request.sync or self._built is not None:
-            result: SearchResult = self._container.pack_search().run(request)
-            return result
-        return self._fast_packs().search.run(request)
-
-    def _fast_packs(self) -> FastPacks:
-        """The container-free read path (ADR 0010), built on first use."""
-
-        if self._fast is None:
-            from trifecta.fastpath import FastPacks
-
-            self._fast = FastPacks(self._path, self._settings)
-        return self._fast
+        return self._root.packs.search().run(request)
 
     def ctx_get(self, request: GetRequest) -> GetResult:
         """Chunks by id within a token budget."""
 
-        if request.sync or self._built is not None:
-            result: GetResult = self._container.pack_get().run(request)
-            return result
-        return self._fast_packs().get.run(request)
+        result: GetResult = self._root.packs.get().run(request)
+        return result
 
     def ctx_validate(self) -> ValidationReport:
         """Schema, hashes, missing and new files, index consistency."""
 
-        report: ValidationReport = self._container.pack_validate().run()
+        report: ValidationReport = self._root.packs.validate().run()
         return report
 
     def ctx_stats(self) -> PackStatsReport:
         """Pack facts and usage from telemetry."""
 
-        report: PackStatsReport = self._container.pack_stats().run()
+        report: PackStatsReport = self._root.packs.stats().run()
         return report
 
-    # ---- skeletons (issue 4) -------------------------------------------------------------
+    # ---- skeletons -----------------------------------------------------------------------
 
     def skeleton(self, path: str) -> SkeletonResult:
         """The skeleton of one segment file (segment-relative path), cached by content.
         Raises ``InputError`` subclasses for unreadable or non-Python (not .py/.pyi) files,
         ``ParseFailed`` if no parser can read it."""
 
-        from trifecta.application.skeletons import ExtractSkeleton
-
-        extract: ExtractSkeleton = self._container.extract_skeleton()
-        return extract.execute(path)
+        return self._root.skeletons.extract().execute(path)
 
     def skeletons(self, paths: Sequence[str]) -> SkeletonBatch:
         """Skeletons of files and directories (absolute; ``./``/``../`` from the current
         directory; other relative paths from the segment if they exist there, else from the
         current directory); failures are reported per path, never raised."""
 
-        from trifecta.application.skeletons import ExtractSkeletons
-
-        extract: ExtractSkeletons = self._container.extract_skeletons()
-        return extract.execute(paths)
+        batch: SkeletonBatch = self._root.skeletons.extract_many().execute(paths)
+        return batch
 
     def module_symbols(self, selector: str | Selector) -> ModuleSymbols:
         """``sym://python/mod/pkg.mod[#Member]`` (or ``pkg.mod[:Member]``): the module's
         skeleton, narrowed to the member and its children when one is named."""
 
-        from trifecta.application.skeletons import SelectModuleSymbols
         from trifecta.domain.selector import parse_selector
 
         parsed = parse_selector(selector) if isinstance(selector, str) else selector
-        select: SelectModuleSymbols = self._container.select_module_symbols()
-        return select.execute(parsed)
+        answer: ModuleSymbols = self._root.skeletons.module_symbols().execute(parsed)
+        return answer
 
     def close(self) -> None:
         """Flush telemetry and stop any language server this segment started."""
 
-        if self._fast is not None:
-            self._fast.telemetry.flush()
-        if self._fast_symbols is not None:
-            self._fast_symbols.telemetry.flush()
         if self._built is not None:
-            self._built.telemetry().flush()
-            self._built.shutdown_resources()
+            self._built.close()
 
     def __enter__(self) -> Segment:
         return self

@@ -14,19 +14,19 @@ Ask the language server first. Fall back to the skeleton index when the server
 A definition outside the segment (the standard library, typeshed, an installed package) is
 an answer like any other (``external``: module and qualified name, no path): it is never
 replaced by a namesake inside the segment. Every answer says who gave it (``resolved_by``:
-``lsp`` | ``tree_sitter``), how (``evidence``: ``lsp``, or the index's ``scope``,
-``import``, ``receiver``, ``name_only``) and why the fallback answered
-(``fallback_reason``: None or one of the reasons above). With
+``lsp``, or the parser of the index entry, ``ast`` | ``tree_sitter``), how (``evidence``:
+``lsp``, or the index's ``scope``, ``import``, ``receiver``, ``name_only``) and why the
+fallback answered (``fallback_reason``: None or one of the reasons above). With
 ``require_lsp`` the policy never falls back: a server failure is an error (exit 1) and an
 empty answer is an unresolved LSP answer. The container never decides any of this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     LanguageServerCold,
     LanguageServerCrashed,
@@ -36,13 +36,14 @@ from trifecta.domain.errors import (
     LanguageServerUnavailable,
 )
 from trifecta.domain.model import Resolution, SymbolLocation
-from trifecta.domain.ports import Clock
+from trifecta.domain.ports import Clock, SymbolResolver
 
 BY_LSP = "lsp"
+# The index's label when no skeleton names the parser (and ``lsp.timeout``'s fallback_to).
 BY_FALLBACK = "tree_sitter"
 
 FALLBACK_REASONS: dict[str, str] = {
-    "lsp_disabled": "the LSP is switched off (--no-lsp or lsp.enabled = false)",
+    "lsp_disabled": "the LSP is switched off (no_lsp asked, or lsp.enabled = false)",
     "lsp_cold": "no warm pyright server is running for the segment yet (one may be starting)",
     "lsp_unavailable": "pyright could not be started (binary missing or spawn failed)",
     "lsp_crashed": "pyright died or closed its pipes during the session",
@@ -79,12 +80,13 @@ class IndexAnswer:
     evidence: str | None = None
 
 
-LspAttempt = Callable[[], Sequence[SymbolLocation]]
-IndexAttempt = Callable[[], IndexAnswer]
+# Ask one resolver the query (its ``resolve_selector`` or its ``resolve_position``).
+Ask = Callable[[SymbolResolver], Resolution]
 
 
 class FallbackPolicy:
-    """Runs one query through the LSP and, when it cannot answer, through the index."""
+    """Composes two ``SymbolResolver``s: the language server's, and when it cannot answer,
+    the index's. Pure: no I/O of its own, only the two resolvers and telemetry."""
 
     def __init__(self, telemetry: TelemetryService, clock: Clock) -> None:
         self._telemetry = telemetry
@@ -95,8 +97,9 @@ class FallbackPolicy:
         query: str,
         request_type: str,
         timeout_ms: int,
-        lsp: LspAttempt | None,
-        index: IndexAttempt,
+        lsp: SymbolResolver | None,
+        index: SymbolResolver,
+        ask: Ask,
         require_lsp: bool = False,
     ) -> Resolution:
         """``lsp`` None means the LSP is disabled for this call."""
@@ -105,41 +108,26 @@ class FallbackPolicy:
         reason = "lsp_disabled"
         if lsp is not None:
             try:
-                found = tuple(lsp())
+                answer = ask(lsp)
             except LanguageServerError as e:
                 reason = reason_for(e)
                 if reason == "lsp_timeout":
                     self._timed_out(request_type, timeout_ms, start)
                 if require_lsp:  # the same class, so callers can tell cold from crashed
                     raise type(e)(
-                        f"pyright could not answer {query} ({reason}: {e}); "
-                        "rerun without --require-lsp to use the fallback"
+                        f"pyright could not answer {query} ({reason}: {e}) and require_lsp "
+                        "forbids the fallback"
                     ) from e
             else:
-                if found or require_lsp:
-                    return Resolution(
-                        query,
-                        found,
-                        BY_LSP,
-                        None,
-                        len(found) > 1,
-                        self._ms(start),
-                        evidence=BY_LSP if found else None,
+                if answer.matches or require_lsp:
+                    return replace(
+                        answer, query=query, fallback_reason=None, timing_ms=self._ms(start)
                     )
                 reason = "lsp_empty"
         if reason != "lsp_disabled":
             self._telemetry.incr("lsp_fallback_count")
-        answer = index()
-        evidence = answer.evidence if answer.matches else None
-        return Resolution(
-            query,
-            answer.matches,
-            BY_FALLBACK,
-            reason,
-            answer.ambiguous or evidence == "name_only",
-            self._ms(start),
-            evidence=evidence,
-        )
+        answer = ask(index)
+        return replace(answer, query=query, fallback_reason=reason, timing_ms=self._ms(start))
 
     def _ms(self, start: int) -> int:
         return (self._clock.monotonic_ns() - start) // 1_000_000

@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from trifecta.application.fallback import IndexAnswer
-from trifecta.application.pytext import (
+from trifecta.application.symbols.fallback import IndexAnswer
+from trifecta.application.symbols.pytext import (
     DECLARED,
     IDENT,
     Imported,

@@ -1,13 +1,10 @@
-"""Rendering skeletons for agents (pure): Python-stub text and the JSON shape of the CLI."""
+"""The Python-stub text of a skeleton: what is served to agents (``ast skeleton``, ``ctx get
+--mode skeleton``) and what their token counts are taken on. The JSON shape is the CLI's
+(``trifecta.adapters.cli.render.skeletons``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from trifecta.domain.model import Skeleton, SkeletonEntry
-
-if TYPE_CHECKING:
-    from trifecta.application.skeletons import SkeletonResult
 
 INDENT = "    "
 
@@ -51,33 +48,3 @@ def render_stub(skeleton: Skeleton, line_numbers: bool = True) -> str:
         if entry.doc is not None:
             lines.append(f"{pad}{INDENT}{_doc_line(entry.doc)}")
     return "\n".join(lines) + "\n" if lines else ""
-
-
-def symbol_to_json(entry: SkeletonEntry) -> dict[str, Any]:
-    return {
-        "kind": entry.kind,
-        "name": entry.name,
-        "qualname": entry.qualname,
-        "signature": entry.signature,
-        "line_start": entry.line_start,
-        "line_end": entry.line_end,
-        "doc": entry.doc,
-        "decorators": list(entry.decorators),
-    }
-
-
-def skeleton_to_json(result: SkeletonResult) -> dict[str, Any]:
-    """The JSON object for one file (docs/cli.md, ``trifecta ast skeleton --json``)."""
-
-    skeleton = result.skeleton
-    return {
-        "path": skeleton.path,
-        "parser": skeleton.parser,
-        "partial": skeleton.partial,
-        "lossy": skeleton.lossy,
-        "cache_hit": result.cache_hit,
-        "source_bytes": result.source_bytes,
-        "skeleton_bytes": result.skeleton_bytes,
-        "module_doc": skeleton.module_doc,
-        "symbols": [symbol_to_json(e) for e in skeleton.entries],
-    }

@@ -1,6 +1,6 @@
 """Symbol resolution use cases: a selector or a position -> definition locations, through
-the language server when it can answer and the skeleton index when it cannot (the policy
-is ``trifecta/application/fallback.py``).
+the language server's resolver when it can answer and the index's when it cannot
+(``resolvers.py``; the policy composing them is ``fallback.py``).
 """
 
 from __future__ import annotations
@@ -9,22 +9,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from trifecta.application.answers import collapse_same_symbol
-from trifecta.application.fallback import FallbackPolicy, IndexAnswer
-from trifecta.application.symbol_index import SymbolIndex
-from trifecta.application.telemetry import TelemetryService
+from trifecta.application.symbols.fallback import FallbackPolicy
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.resolvers import IndexSymbolResolver, LspSymbolResolver
+from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     FileMissing,
     FileTooLarge,
-    LanguageServerCold,
-    LanguageServerNotReady,
     ModuleMissing,
     NotPython,
     PositionOutOfRange,
     UsageError,
 )
-from trifecta.domain.model import Resolution, Selector, SymbolLocation
-from trifecta.domain.ports import Clock, FileReader, LanguageServer
+from trifecta.domain.model import Resolution, estimate_tokens
+from trifecta.domain.ports import Clock, FileReader, LanguageServer, SymbolResolver
 from trifecta.domain.selector import parse_selector
 
 
@@ -49,6 +47,30 @@ class SymbolRequest:
         if self.require_lsp:
             return max(self.timeout_ms, self.ready_wait_ms)
         return self.timeout_ms
+
+
+def symbol_request(
+    query: str,
+    lsp: Mapping[str, Any],
+    *,
+    timeout_ms: int | None = None,
+    require_lsp: bool = False,
+    no_lsp: bool = False,
+) -> SymbolRequest:
+    """The request for ``query`` under the ``lsp.*`` settings: ``timeout_ms`` defaults to
+    ``lsp.timeout_ms``. A warm server answers at once or falls back (``lsp_cold`` /
+    ``lsp_not_ready``); an in-process pyright, or ``require_lsp``, is worth waiting for
+    (up to ``lsp.ready_timeout_ms``)."""
+
+    timeout = int(timeout_ms if timeout_ms is not None else lsp["timeout_ms"])
+    patient = require_lsp or lsp["mode"] == "process"
+    return SymbolRequest(
+        query=query,
+        timeout_ms=timeout,
+        ready_wait_ms=int(lsp["ready_timeout_ms"]) if patient else timeout,
+        use_lsp=bool(lsp["enabled"]) and not no_lsp,
+        require_lsp=require_lsp,
+    )
 
 
 def parse_position(text: str) -> tuple[str, int, int]:
@@ -88,8 +110,24 @@ def _extra(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k not in reserved}
 
 
+def served_tokens(resolution: Resolution) -> int:
+    """The token estimate of an answer: its matches as ``path:line:col kind qualname``
+    (an external one as ``external module kind qualname``)."""
+
+    return estimate_tokens(
+        "\n".join(
+            (f"external {m.module or '?'}" if m.external else f"{m.path}:{m.line}:{m.column}")
+            + f" {m.kind} {m.qualname or ''}".rstrip()
+            for m in resolution.matches
+        )
+    )
+
+
 class _Resolver:
-    """What both use cases share: the LSP session, the policy, enrichment, telemetry."""
+    """What both use cases share: the two resolvers (``resolvers.py``), the fallback policy
+    that composes them, and the telemetry of each answer."""
+
+    COMMAND = "ast.resolve"  # the command event each answer records
 
     def __init__(
         self,
@@ -105,41 +143,21 @@ class _Resolver:
         self._policy = FallbackPolicy(telemetry, clock)
         self._listener = LspTelemetry(telemetry)
 
-    def _server(self, request: SymbolRequest) -> LanguageServer:
-        """The started server, ready to believe; raises a ``LanguageServerError``."""
+    def _resolvers(self, request: SymbolRequest) -> tuple[SymbolResolver | None, SymbolResolver]:
+        """The language server's resolver (None when it is not asked) and the index's."""
 
-        assert self._lsp is not None
-        try:
-            self._lsp.start(self._listener)
-        except LanguageServerCold as e:
-            if not request.require_lsp:
-                raise
-            if not e.starting:  # nothing runs and nothing was launched: waiting is futile
-                raise LanguageServerCold(
-                    "no warm server for this segment; run `trifecta lsp start`"
-                ) from e
-            # --require-lsp: the warm server that start() launched is worth waiting for
-        if not self._lsp.wait_ready(request.ready_wait_ms):
-            raise LanguageServerNotReady(
-                f"pyright is still scanning the workspace after {request.ready_wait_ms} ms"
+        lsp: SymbolResolver | None = None
+        if request.use_lsp and self._lsp is not None:
+            lsp = LspSymbolResolver(
+                self._lsp,
+                self._index,
+                self._telemetry,
+                self._clock,
+                self._listener,
+                ready_wait_ms=request.ready_wait_ms,
+                wait_for_start=request.require_lsp,
             )
-        return self._lsp
-
-    def _enrich(self, found: list[SymbolLocation]) -> list[SymbolLocation]:
-        """Add kind, qualname and the body's last line from the index to LSP locations."""
-
-        out = []
-        for loc in found:
-            if loc.external:  # outside the segment: the adapter named module and qualname
-                out.append(loc)
-                continue
-            entry = self._index.entry_at(loc.path, loc.line)
-            if entry is not None:
-                loc = replace(
-                    loc, kind=entry.kind, qualname=entry.qualname, end_line=entry.line_end
-                )
-            out.append(loc)
-        return out
+        return lsp, IndexSymbolResolver(self._index)
 
     def _ms(self, start: int) -> int:
         return (self._clock.monotonic_ns() - start) // 1_000_000
@@ -171,24 +189,25 @@ class _Resolver:
             fallback_reason=resolution.fallback_reason,
         )
         self._telemetry.observe("selector.resolve", resolution.timing_ms)
+        self._record_command(resolution)
         return resolution
 
-    def _lsp_event(
-        self, request_type: str, path: str, found: list[SymbolLocation], start: int, **extra: Any
-    ) -> None:
-        ms = self._ms(start)
-        self._telemetry.observe(f"lsp.{request_type}", ms)
-        first = found[0] if found else None
+    def _record_command(self, resolution: Resolution) -> None:
+        """The command's own event (``ast.resolve`` / ``ast.definition``), with the tokens
+        of what is served: one ``path:line:col kind qualname`` line per match."""
+
+        self._telemetry.observe(self.COMMAND, resolution.timing_ms)
         self._telemetry.event(
-            f"lsp.{request_type}",
-            {"file": path},
-            {"resolved": bool(found), "matches": len(found)},
-            ms,
-            resolved=bool(found),
-            file_path_rel=(first.path or None) if first else path,
-            external=bool(first and first.external),
-            line_no=first.line if first else None,
-            **extra,
+            self.COMMAND,
+            {"query": resolution.query[:120]},
+            {
+                "resolved": resolution.resolved,
+                "matches": len(resolution.matches),
+                "resolved_by": resolution.resolved_by,
+                "fallback_reason": resolution.fallback_reason,
+            },
+            resolution.timing_ms,
+            tokens=served_tokens(resolution),
         )
 
 
@@ -205,38 +224,18 @@ class ResolveSelector(_Resolver):
         if split is None or (selector.member is not None and split[1] != selector.member):
             # nothing to ask pyright about (and no parent package to guess in)
             raise ModuleMissing(f"module {selector.module} not found in the segment")
-        query = str(selector)
-        lsp = (
-            (lambda: self._via_lsp(selector, request))
-            if request.use_lsp and self._lsp is not None
-            else None
-        )
+        lsp, index = self._resolvers(request)
+        timeout = request.deadline_ms
         resolution = self._policy.resolve(
-            query,
+            str(selector),
             "document_symbols",
-            request.deadline_ms,
+            timeout,
             lsp,
-            lambda: self._index.resolve_selector(selector),
+            index,
+            lambda resolver: resolver.resolve_selector(selector, timeout),
             request.require_lsp,
         )
         return self._record(resolution, start)
-
-    def _via_lsp(self, selector: Selector, request: SymbolRequest) -> list[SymbolLocation]:
-        split = self._index.split_selector(selector)
-        if split is None:
-            return []  # no such module in the segment: the index will say the same
-        path, member = split
-        server = self._server(request)
-        start = self._clock.monotonic_ns()
-        self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
-        symbols = server.document_symbols(path, request.deadline_ms)
-        if member is None:
-            found = [self._index.module_location(path)] if symbols else []
-        else:
-            found = [s for s in symbols if s.qualname == member][:1]
-            found = [replace(s, end_line=max(s.end_line, s.line)) for s in found]
-        self._lsp_event("document_symbols", path, found, start, symbol_name=member or "")
-        return found
 
 
 class ResolvePosition(_Resolver):
@@ -244,6 +243,8 @@ class ResolvePosition(_Resolver):
     there: ``textDocument/definition``, else the index (scopes, imports, segment by name,
     ``ambiguous`` when several remain). Raises ``UsageError`` for a malformed position and
     ``FileMissing``/``PathOutsideSegment`` for a bad file."""
+
+    COMMAND = "ast.definition"
 
     def __init__(
         self,
@@ -263,18 +264,15 @@ class ResolvePosition(_Resolver):
         if self._reader.stat(path) is None:
             raise FileMissing(f"{path}: no such file")
         self._check_position(path, line, column)
-        query = f"{path}:{line}:{column}"
-        lsp = (
-            (lambda: self._via_lsp(path, line, column, request))
-            if request.use_lsp and self._lsp is not None
-            else None
-        )
+        lsp, index = self._resolvers(request)
+        timeout = request.deadline_ms
         resolution = self._policy.resolve(
-            query,
+            f"{path}:{line}:{column}",
             "definition",
-            request.deadline_ms,
+            timeout,
             lsp,
-            lambda: self._fallback(path, line, column),
+            index,
+            lambda resolver: resolver.resolve_position(path, line, column, timeout),
             request.require_lsp,
         )
         return self._record(resolution, start)
@@ -296,17 +294,3 @@ class ResolvePosition(_Resolver):
             raise PositionOutOfRange(
                 f"column {column} is past the end of line {line} of {path} ({len(text)} characters)"
             )
-
-    def _fallback(self, path: str, line: int, column: int) -> IndexAnswer:
-        return self._index.resolve_position(path, line, column)
-
-    def _via_lsp(
-        self, path: str, line: int, column: int, request: SymbolRequest
-    ) -> list[SymbolLocation]:
-        server = self._server(request)
-        start = self._clock.monotonic_ns()
-        self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
-        found = self._enrich(server.definition(path, line, column, request.deadline_ms))
-        found = list(collapse_same_symbol(found))
-        self._lsp_event("definition", path, found, start, symbol_name=f"{path}:{line}:{column}")
-        return found

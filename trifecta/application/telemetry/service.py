@@ -1,7 +1,7 @@
 """The telemetry service: the seed's API (event / observe / incr / flush) on the
 ``TelemetrySink`` port.
 
-Every event is redacted as a whole (``trifecta.application.redaction``), carries the
+Every event is redacted as a whole (``trifecta.application.telemetry.redaction``), carries the
 token estimate the caller passed (``tokens=``, default 0) and the repository state
 (``repo_sha``, ``dirty``, read once per process through the ``RepoStateReader`` port), and
 is appended to the sink at once. Counters and latencies stay in memory until ``flush``,
@@ -14,8 +14,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trifecta.application.redaction import Redactor
-from trifecta.application.telemetry_summary import (
+from trifecta.application.telemetry.redaction import Redactor
+from trifecta.application.telemetry.summary import (
     ast_block,
     file_read_block,
     is_lsp_request,

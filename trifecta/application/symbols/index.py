@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from trifecta.application.fallback import IndexAnswer
-from trifecta.application.pytext import (
+from trifecta.application.symbols.fallback import IndexAnswer
+from trifecta.application.symbols.pytext import (
     _DEF,
     Imported,
     scan_imports,
 )
-from trifecta.application.scopes import ScopeResolver, attribute_rows
+from trifecta.application.symbols.scopes import ScopeResolver, attribute_rows
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
@@ -162,7 +162,7 @@ class SymbolIndex:
 
     def resolve_position(self, path: str, line: int, column: int) -> IndexAnswer:
         """The definition of the identifier at a position, by Python's scoping rules
-        (``trifecta/application/scopes.py``)."""
+        (``trifecta/application/symbols/scopes.py``)."""
 
         return ScopeResolver(self).resolve(path, line, column)
 

@@ -1,0 +1,200 @@
+"""The pack store and search index in memory."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+
+from trifecta.domain.errors import (
+    LockTimeout,
+    PackCorrupt,
+    PackMissing,
+)
+from trifecta.domain.packs import (
+    Candidate,
+    IndexDoc,
+    IndexHit,
+    IndexInfo,
+    Pack,
+    PackChunk,
+    PackState,
+    Ranking,
+    pack_from_dict,
+    pack_to_dict,
+)
+from trifecta.domain.ports import (
+    BeforeCommit,
+    PackStore,
+    SearchIndex,
+)
+
+
+class FakePackStore(PackStore):
+    """The pack kept as its JSON bytes in memory; ``corrupt()`` garbles them; ``held``
+    simulates another process holding the build lock."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.saves = 0
+        self.held = False
+        self._mtime = 0
+
+    def load(self) -> Pack:
+        return self.load_with_sha()[0]
+
+    def load_with_sha(self) -> tuple[Pack, str]:
+        if self.data is None:
+            raise PackMissing("no context pack, run ctx build")
+        try:
+            parsed = json.loads(self.data)
+        except ValueError as e:
+            raise PackCorrupt("pack is corrupt, run ctx build") from e
+        return pack_from_dict(parsed), hashlib.sha256(self.data).hexdigest()
+
+    def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
+        data = json.dumps(pack_to_dict(pack)).encode()
+        sha = hashlib.sha256(data).hexdigest()
+        if before_commit is not None:
+            before_commit(sha, (len(data), self._mtime + 1))
+        self.data = data
+        self.saves += 1
+        self._mtime += 1
+        return sha
+
+    def stamp(self) -> tuple[int, int] | None:
+        return None if self.data is None else (len(self.data), self._mtime)
+
+    def corrupt(self) -> None:
+        self.data = b'{"schema_version": 1, "chunks": [trunc'
+        self._mtime += 1
+
+    @contextlib.contextmanager
+    def lock(self, timeout_ms: int) -> Iterator[None]:
+        if self.held:
+            raise LockTimeout(f"another build holds the pack lock (waited {timeout_ms} ms)")
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+
+
+FAKE_WEIGHTS = (3.0, 2.0, 1.0)
+
+
+class FakeSearchIndex(SearchIndex):
+    """An in-memory BM25 index over the same three fields and weights as the real one
+    (without stemming), with the ranking's definition and role factors."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, IndexDoc] = {}
+        self._state = PackState(())
+        self._info: IndexInfo | None = None
+        self.replaced = 0
+        self.updated = 0
+
+    def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        self.docs = {d.chunk.id: d for d in docs}
+        self._state, self._info = state, info
+        self.replaced += 1
+
+    def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        self._need()
+        gone = set(remove_paths)
+        self.docs = {i: d for i, d in self.docs.items() if d.chunk.path not in gone}
+        self.docs.update({d.chunk.id: d for d in docs})
+        self._state, self._info = state, info
+        self.updated += 1
+
+    def _need(self) -> IndexInfo:
+        if self._info is None:
+            raise PackMissing("no search index, run ctx build")
+        return self._info
+
+    @staticmethod
+    def _fields(doc: IndexDoc) -> list[list[str]]:
+        return [f.split() for f in (doc.title_terms, doc.symbol_terms, doc.body_terms)]
+
+    def _matching(self, terms: Sequence[str]) -> list[IndexDoc]:
+        wanted = set(terms)
+        return [d for d in self.docs.values() if any(wanted & set(f) for f in self._fields(d))]
+
+    def path_scores(self, terms: Sequence[str], ranking: Ranking | None = None) -> dict[str, float]:
+        self._need()
+        demote = (ranking or Ranking()).demote
+        out: dict[str, float] = {}
+        for doc in self.docs.values():
+            words = doc.path_terms.split()
+            hits = sum(1 for t in terms if t in words)
+            if hits:
+                out[doc.chunk.path] = hits * (demote if doc.demoted else 1.0)
+        return out
+
+    def hits(self, scored: Sequence[tuple[str, float]]) -> list[IndexHit]:
+        self._need()
+        return [
+            IndexHit(self.docs[i].chunk, score, self.docs[i].preview)
+            for i, score in scored
+            if i in self.docs
+        ]
+
+    def search(
+        self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
+    ) -> list[Candidate]:
+        self._need()
+        ranking = ranking or Ranking()
+        n = len(self.docs) or 1
+        lengths = {i: sum(len(f) for f in self._fields(d)) for i, d in self.docs.items()}
+        avg = sum(lengths.values()) / n or 1.0
+        scored = []
+        for doc in self._matching(terms):
+            fields = self._fields(doc)
+            score = 0.0
+            for term in terms:
+                df = sum(1 for d in self.docs.values() if any(term in f for f in self._fields(d)))
+                if not df:
+                    continue
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                tf = sum(w * f.count(term) for w, f in zip(FAKE_WEIGHTS, fields, strict=True))
+                norm = 1.2 * (0.25 + 0.75 * lengths[doc.chunk.id] / avg)
+                score += idf * tf * 2.2 / (tf + norm)
+            if doc.demoted:
+                score *= ranking.demote
+            if doc.name and doc.name in ranking.names:
+                score *= ranking.defines
+            if doc.chunk.kind in ("section", "document"):
+                score *= ranking.prose
+            scored.append(Candidate(doc.chunk.id, doc.chunk.path, round(score, 4)))
+        scored.sort(key=lambda c: (-c.score, c.id))
+        return scored[:limit]
+
+    def count_matches(self, terms: Sequence[str]) -> int:
+        self._need()
+        return len(self._matching(terms))
+
+    def chunks(self, ids: Sequence[str]) -> list[PackChunk]:
+        self._need()
+        return [self.docs[i].chunk for i in ids if i in self.docs]
+
+    def chunk_ids(self) -> list[str]:
+        self._need()
+        return list(self.docs)
+
+    def state(self) -> PackState:
+        self._need()
+        return self._state
+
+    def info(self) -> IndexInfo:
+        return self._need()
+
+    def size_bytes(self) -> int:
+        return sum(len(d.body_terms) for d in self.docs.values())

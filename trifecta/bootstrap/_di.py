@@ -1,0 +1,87 @@
+"""``dependency_injector`` without ``asyncio`` at import time, and deferred constructors.
+
+The library's compiled modules run ``from asyncio import Future, ensure_future, gather``
+at import; importing ``asyncio`` (sockets, ssl, subprocess, logging, concurrent.futures)
+costs ~25 ms, a quarter of a CLI call, and trifecta uses no async provider. When
+``asyncio`` is not imported yet, the three names are bound to stand-ins that import the
+real ``asyncio`` when called (so an async provider still works), through a placeholder
+module that is in ``sys.modules`` only while the library imports (ADR 0011). The library
+tests for futures by duck typing (``_asyncio_future_blocking``), never ``isinstance``.
+
+``deferred("module:Name")`` is a constructor imported on its first call: a capability
+container declares every provider, but a command imports only the classes it builds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+
+def _real_asyncio() -> Any:
+    return importlib.import_module("asyncio")
+
+
+def _future(*args: Any, **kwargs: Any) -> Any:
+    return _real_asyncio().Future(*args, **kwargs)
+
+
+def _ensure_future(*args: Any, **kwargs: Any) -> Any:
+    return _real_asyncio().ensure_future(*args, **kwargs)
+
+
+def _gather(*args: Any, **kwargs: Any) -> Any:
+    return _real_asyncio().gather(*args, **kwargs)
+
+
+def _import_library() -> None:
+    if "asyncio" in sys.modules or "dependency_injector.providers" in sys.modules:
+        import dependency_injector.containers
+        import dependency_injector.providers
+
+        return
+    placeholder = types.ModuleType("asyncio", "stand-in while dependency_injector imports")
+    placeholder.Future = _future  # type: ignore[attr-defined]
+    placeholder.ensure_future = _ensure_future  # type: ignore[attr-defined]
+    placeholder.gather = _gather  # type: ignore[attr-defined]
+    sys.modules["asyncio"] = placeholder
+    try:
+        import dependency_injector.containers
+        import dependency_injector.providers
+    except ImportError:  # a release that needs more of asyncio at import: load it for real
+        for name in [m for m in sys.modules if m.split(".")[0] == "dependency_injector"]:
+            del sys.modules[name]
+        if sys.modules.get("asyncio") is placeholder:
+            del sys.modules["asyncio"]
+        import dependency_injector.containers
+        import dependency_injector.providers  # noqa: F401
+    finally:
+        if sys.modules.get("asyncio") is placeholder:
+            del sys.modules["asyncio"]
+
+
+_import_library()
+
+from dependency_injector import containers, providers  # noqa: E402
+
+__all__ = ["containers", "deferred", "providers"]
+
+
+def deferred(target: str) -> Callable[..., Any]:
+    """``"package.module:Name"`` -> a callable that imports ``Name`` on first call and
+    calls it with the same arguments."""
+
+    module_name, _, name = target.partition(":")
+    found: list[Callable[..., Any]] = []
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(module_name), name))
+        return found[0](*args, **kwargs)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"{target}, imported on first use"
+    return build

@@ -1,0 +1,84 @@
+"""The core container: what every capability shares, one of each per process/``Segment``.
+
+Settings (a strict ``Configuration``), the clock, the confined file reader, the repository
+state and ONE telemetry service (one ``run_id`` for everything the process does). Building
+it imports only the cheap adapters; the capabilities live in their own containers
+(``packs``, ``skeletons``, ``symbols``), imported when first used (``trifecta.bootstrap.root``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.git.reader import GitRepoStateReader
+from trifecta.adapters.jsonl_telemetry.pack_state import pack_state_reader
+from trifecta.adapters.jsonl_telemetry.sink import JsonlTelemetrySink
+from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.system.identity import home_and_user
+from trifecta.adapters.system.labels import segment_label
+from trifecta.application.telemetry.service import TelemetryService
+from trifecta.bootstrap._di import containers, deferred, providers
+
+
+def redaction_roots(root: Path, given: str) -> tuple[str, ...]:
+    """The segment as resolved and as the caller spelled it (a symlink differs)."""
+
+    spelled = os.path.abspath(given)
+    return (str(root),) if spelled == str(root) else (str(root), spelled)
+
+
+def telemetry_dir(root: Path) -> Path:
+    return root / "_ctx" / "telemetry"
+
+
+def bytes_read_of(reader: LocalFileReader) -> Callable[[], dict[str, int]]:
+    """Bytes read per mode, for ``last_run.json`` (called at flush)."""
+
+    return lambda: {str(mode): n for mode, n in reader.bytes_read().items()}
+
+
+class Core(containers.DeclarativeContainer):
+    """``config``: the merged settings (``segment`` absolute). Override ``pack_state`` to
+    give the telemetry a cheaper reader of the pack's state (the packs container does)."""
+
+    config = providers.Configuration(strict=True)
+    given = providers.Object(".")  # the segment path as the caller wrote it
+    run_id: providers.Provider[str | None] = providers.Object(None)
+
+    root = providers.Callable(Path, config.segment)
+    label = providers.Callable(segment_label, root)
+    clock = providers.Singleton(SystemClock)
+    file_reader = providers.Singleton(LocalFileReader, root=root, max_bytes=config.files.max_bytes)
+    repo_state = providers.Singleton(GitRepoStateReader, root=root)
+    identity = providers.Singleton(home_and_user)
+
+    # The sink does no I/O until the first write, so level "off" creates no directory.
+    telemetry_sink = providers.Singleton(
+        JsonlTelemetrySink,
+        directory=providers.Callable(telemetry_dir, root),
+        rotate_bytes=config.telemetry.rotate_bytes,
+        lock_timeout_ms=config.telemetry.lock_timeout_ms,
+    )
+    pack_state: providers.Provider[Callable[[], Any]] = providers.Callable(pack_state_reader, root)
+    telemetry = providers.Singleton(
+        TelemetryService,
+        sink=telemetry_sink,
+        clock=clock,
+        segment_label=label,
+        run_id=run_id,
+        level=config.telemetry.level,
+        segment_root=providers.Callable(redaction_roots, root, given),
+        home=identity.provided[0],
+        user=identity.provided[1],
+        repo=repo_state,
+        pack_state=pack_state,
+        bytes_read=providers.Callable(bytes_read_of, file_reader),
+    )
+    telemetry_summary = providers.Factory(
+        deferred("trifecta.application.telemetry.summary:SummarizeTelemetry"),
+        sink=telemetry_sink,
+    )
