@@ -118,7 +118,8 @@ def test_external_targets_are_answers_with_module_and_qualname(rig: Rig, tmp_pat
 
 def test_fallback_says_external_for_an_import_of_a_module_outside_the_segment(rig: Rig) -> None:
     res = ask(rig, "pkg/use.py:9:16", use_lsp=False)  # os.environ.update, no pyright
-    assert (res.resolved_by, res.fallback_reason) == ("tree_sitter", "lsp_disabled")
+    # the index found it through pkg/use.py's imports, and ``ast`` parsed pkg/use.py
+    assert (res.resolved_by, res.fallback_reason) == ("ast", "lsp_disabled")
     (match,) = res.matches
     assert (match.external, match.module, match.qualname) == (True, "os", "environ.update")
     assert res.evidence == "import" and not res.ambiguous
