@@ -213,8 +213,11 @@ class PyrightLanguageServer(LanguageServer):
         target = Path(unquote(parsed.path))
         try:
             resolved = target.resolve()
-        except OSError:
-            resolved = target
+        except (OSError, RuntimeError):  # a symlink loop, an unreadable link: not a file
+            return None, None
+        # A location is a segment file only if the file it names really is inside the
+        # segment: a path under the root reached through a symlink that leaves it (``outdir
+        # -> /elsewhere``) is outside, exactly like a path outside the root.
         if resolved.is_relative_to(self.root):
             if target.is_relative_to(self.root):
                 return target.relative_to(self.root).as_posix(), None
