@@ -87,11 +87,15 @@ def test_daemon_start_status_stop(segment: Path) -> None:
                 "end_line": 6,
                 "kind": "method",
                 "qualname": "Greeter.greet",
+                "external": False,
+                "module": None,
+                "related_lines": [],
             }
         ],
         "resolved_by": "lsp",
         "fallback_reason": None,
         "ambiguous": False,
+        "evidence": "lsp",
         "timing_ms": answer["timing_ms"],
     }
     code, answer = resolve(segment, "definition", "pkg/use.py:3:9", *PATIENT)

@@ -97,11 +97,19 @@ def test_document_symbols_are_hierarchical_qualnames(server: PyrightLanguageServ
     assert symbols["helper"].kind == "function"
 
 
-def test_definition_outside_the_segment_is_dropped(server: PyrightLanguageServer) -> None:
+def test_definition_outside_the_segment_is_external(server: PyrightLanguageServer) -> None:
     server.start()
     assert server.wait_ready(READY_WAIT_MS)
-    # `os` in `os.path.join` resolves into typeshed, outside the segment: no absolute paths
-    assert server.definition("pkg/mod.py", 10, 12, REQUEST_WAIT_MS) == []
+    # `os` in `os.path.join` resolves into typeshed, outside the segment: an external
+    # answer naming the module, never an absolute path
+    found = server.definition("pkg/mod.py", 10, 12, REQUEST_WAIT_MS)
+    assert {(f.external, f.module, f.kind, f.path) for f in found} == {(True, "os", "module", "")}
+    # `join` in the same call: a function of posixpath (its overloads listed one by one here;
+    # the use case collapses them), by its qualified name
+    joins = server.definition("pkg/mod.py", 10, 20, REQUEST_WAIT_MS)
+    assert {(j.external, j.qualname, j.path, j.module) for j in joins} == {
+        (True, "join", "", "posixpath")
+    }
 
 
 def test_missing_binary_is_unavailable(project: Path) -> None:

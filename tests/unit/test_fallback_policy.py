@@ -82,3 +82,13 @@ def test_require_lsp_never_asks_the_index() -> None:
         run(FakeSymbolResolver(by="lsp", error=LanguageServerTimeout("late")), require_lsp=True)
     answer, _, index = run(FakeSymbolResolver(by="lsp"), require_lsp=True)
     assert (answer.resolved_by, answer.matches, index.asked) == ("lsp", (), 0)
+
+
+def test_a_definition_outside_the_segment_is_an_answer_not_lsp_empty() -> None:
+    """Pyright pointing into the standard library answers; the index's namesake is never
+    asked for, so it cannot replace the external answer."""
+
+    join = SymbolLocation("", 0, 0, 0, "method", "bytes.join", external=True, module="builtins")
+    answer, telemetry, index = run(FakeSymbolResolver({KEY: [join]}, by="lsp"))
+    assert (answer.resolved_by, answer.fallback_reason, answer.matches) == ("lsp", None, (join,))
+    assert index.asked == 0 and "lsp_fallback_count" not in telemetry.metrics

@@ -16,11 +16,8 @@ from tests.fakes import (
     skeletons_of,
 )
 from trifecta.application.symbols.fallback import FALLBACK_REASONS
-from trifecta.application.symbols.index import (
-    SymbolIndex,
-    identifier_at,
-    scan_imports,
-)
+from trifecta.application.symbols.index import SymbolIndex
+from trifecta.application.symbols.pytext import identifier_at, scan_imports
 from trifecta.application.symbols.use_cases import (
     ResolvePosition,
     ResolveSelector,
@@ -253,6 +250,33 @@ def test_lifecycle_and_resolution_telemetry() -> None:
     assert metrics["lsp_spawn_count"] == 1 and metrics["lsp_ready_count"] == 1
     for event in world.sink.events:
         assert "/" not in str(event.get("segment"))
+
+
+def test_an_external_definition_is_answered_by_lsp_and_recorded_without_a_path() -> None:
+    """Pyright pointing outside the segment: the external location is the answer (no
+    namesake from the index, no path in telemetry), with evidence ``lsp``."""
+
+    world = World("ok")
+    external = SymbolLocation(
+        "", 0, 0, 0, "function", "join", external=True, module="posixpath", related_lines=()
+    )
+    world.server.definitions[("app.py", 4, 1)] = [external]
+    res = world.position.execute(SymbolRequest("app.py:4:1"))
+    assert (res.resolved_by, res.fallback_reason, res.evidence) == ("lsp", None, "lsp")
+    assert res.matches == (external,) and not res.ambiguous
+    assert "lsp_fallback_count" not in world.telemetry.metrics
+    (definition,) = world.events("lsp.definition")
+    assert definition["file_path_rel"] is None and definition["external"] is True
+    (resolve,) = world.events("selector.resolve")
+    assert resolve["result"]["external"] is True and resolve["result"]["evidence"] == "lsp"
+
+
+def test_a_guess_by_name_says_name_only_and_is_ambiguous_even_alone() -> None:
+    world = World(lsp=False)
+    world.reader.write("other.py", "def f(v):\n    return v.shout\n")
+    res = world.position.execute(SymbolRequest("other.py:2:14"))
+    assert [(m.path, m.line) for m in res.matches] == [("pkg/util.py", 1)]
+    assert (res.evidence, res.ambiguous, res.resolved_by) == ("name_only", True, "ast")
 
 
 # ---- the index (fallback resolver) -------------------------------------------------------

@@ -119,9 +119,29 @@ class Selector:
         return f"{base}#{self.member}" if self.member else base
 
 
+EVIDENCE = {
+    "lsp": "pyright's textDocument/definition or document symbols",
+    "scope": "Python's scoping rules: a local, an enclosing function, a module global, a builtin",
+    "import": "an import statement, followed into the module it names",
+    "receiver": "an attribute looked up on a receiver of known class (self, cls, a class, an"
+    " annotated or constructed value, super())",
+    "name_only": "a definition with the same name somewhere in the segment (a guess)",
+}
+"""How an answer was found, most to least certain (``Resolution.evidence``)."""
+
+
 @dataclass(frozen=True)
 class SymbolLocation:
-    """Where a symbol is defined."""
+    """Where a symbol is defined.
+
+    ``external`` locations lie outside the segment (the standard library, typeshed, an
+    installed package, a file reached through a symlink leaving the segment): ``path`` is
+    empty (never an absolute path), ``module`` names the module that defines it and
+    ``qualname`` the definition inside it (``os`` / ``_Environ.update``); ``line`` and
+    ``column`` are then positions in that module's source as the resolver saw it, or 0.
+    ``related_lines`` are other lines of the same symbol in the same file: the ``@overload``
+    stubs of an implementation, the setter/deleter of a property.
+    """
 
     path: str
     line: int
@@ -129,6 +149,9 @@ class SymbolLocation:
     end_line: int
     kind: str = "unknown"
     qualname: str | None = None
+    external: bool = False
+    module: str | None = None
+    related_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,7 +160,9 @@ class Resolution:
 
     ``resolved_by`` is ``lsp``, or for the index fallback the parser that built the answering
     entry (``ast`` or ``tree_sitter``); ``fallback_reason`` is None when the LSP answered,
-    else one of the documented reasons (see docs/architecture.md).
+    else one of the documented reasons (see docs/architecture.md). ``evidence`` says how the
+    answer was found (``EVIDENCE``); a ``name_only`` answer is a guess by name and is always
+    ``ambiguous``.
     """
 
     query: str
@@ -146,6 +171,7 @@ class Resolution:
     fallback_reason: str | None = None
     ambiguous: bool = False
     timing_ms: int = 0
+    evidence: str | None = None
 
     @property
     def resolved(self) -> bool:

@@ -21,6 +21,7 @@ produce are identical by construction (see docs/adr/0005-skeleton-signatures.md)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import accumulate
 
 SCANNER_VERSION = "2"
@@ -274,3 +275,74 @@ def first_doc_line(value: str) -> str | None:
         if stripped:
             return stripped
     return None
+
+
+def definition_at(source: str, line: int) -> tuple[str, str] | None:
+    """(qualified name, kind) of the definition written on ``line`` (1-based) of a Python
+    source or stub: a ``def``/``class`` whose keyword is on that line, or a name bound
+    there by an assignment or annotation (``stdout: TextIO``) in a module or class body.
+    The innermost wins; None when nothing is defined there or the text does not parse."""
+
+    import ast  # here: only external locations need it
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found: tuple[str, str] | None = None
+    todo: list[tuple[list[ast.stmt], str, bool]] = [(tree.body, "", False)]
+    while todo:
+        body, prefix, in_class = todo.pop()
+        for node in body:
+            end = getattr(node, "end_lineno", None) or node.lineno
+            if not node.lineno <= line <= end:
+                continue
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                qual = prefix + node.name
+                if node.lineno == line:
+                    is_class = isinstance(node, ast.ClassDef)
+                    found = (qual, "class" if is_class else "method" if in_class else "function")
+                if isinstance(node, ast.ClassDef):
+                    todo.append((node.body, qual + ".", True))
+            elif isinstance(node, ast.If | ast.Try):
+                nested = [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+                for handler in getattr(node, "handlers", []):
+                    nested.extend(handler.body)
+                todo.append((nested, prefix, in_class))
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and node.lineno == line:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        found = (prefix + target.id, "variable")
+    return found
+
+
+MODULE_ROOTS = ("site-packages", "dist-packages")
+
+
+def module_of_file(parts: tuple[str, ...], is_package_dir: Callable[[int], bool]) -> str | None:
+    """The dotted module a Python file outside the segment defines, from its path ``parts``
+    (``("/", "usr", "lib", ..., "os", "__init__.pyi")``): what follows ``site-packages``,
+    ``dist-packages``, typeshed's ``stdlib`` or ``stubs/<distribution>``; else the chain of
+    directories ``is_package_dir(i)`` says hold an ``__init__`` (a plain stdlib file gives
+    its own name)."""
+
+    if not parts or not parts[-1].endswith((".py", ".pyi")):
+        return None
+    stem = parts[-1].rsplit(".", 1)[0]
+    names = list(parts[:-1]) + ([] if stem == "__init__" else [stem])
+    start: int | None = None
+    for i, part in enumerate(parts[:-1]):
+        typeshed = i > 0 and parts[i - 1].startswith("typeshed")
+        if part in MODULE_ROOTS or (part == "stdlib" and typeshed):
+            start = i + 1
+        elif part == "stubs" and typeshed:
+            start = i + 2  # stubs/<distribution>/<package>/...
+    if start is None:
+        start = len(parts) - 1
+        while start > 1 and is_package_dir(start - 1):
+            start -= 1
+    dotted = [n.removesuffix("-stubs") for n in names[start:]]
+    if not dotted or not all(n.isidentifier() for n in dotted):
+        return None
+    return ".".join(dotted)

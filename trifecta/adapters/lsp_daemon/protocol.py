@@ -2,7 +2,8 @@
 
 Request ``{"op": "definition", "args": {...}}``; answer ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "error": "<LanguageServer* class name>", "message": "..."}``.
-Locations travel as lists ``[path, line, column, end_line, kind, qualname]``.
+Locations travel as lists ``[path, line, column, end_line, kind, qualname, external,
+module]`` (an external location has an empty path).
 """
 
 from __future__ import annotations
@@ -76,12 +77,33 @@ def decode(line: bytes) -> dict[str, Any]:
 
 
 def location_to_wire(loc: SymbolLocation) -> list[Any]:
-    return [loc.path, loc.line, loc.column, loc.end_line, loc.kind, loc.qualname]
+    return [
+        loc.path,
+        loc.line,
+        loc.column,
+        loc.end_line,
+        loc.kind,
+        loc.qualname,
+        loc.external,
+        loc.module,
+    ]
 
 
 def location_from_wire(item: list[Any]) -> SymbolLocation:
-    path, line, column, end_line, kind, qualname = item
-    return SymbolLocation(str(path), int(line), int(column), int(end_line), str(kind), qualname)
+    """Also reads the six-item lists of a warm server started by an older version."""
+
+    path, line, column, end_line, kind, qualname = item[:6]
+    external, module = (bool(item[6]), item[7]) if len(item) >= 8 else (False, None)
+    return SymbolLocation(
+        str(path),
+        int(line),
+        int(column),
+        int(end_line),
+        str(kind),
+        qualname,
+        external=external,
+        module=None if module is None else str(module),
+    )
 
 
 def facts_to_wire(facts: LspFacts) -> dict[str, Any]:

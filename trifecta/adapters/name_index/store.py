@@ -24,6 +24,9 @@ CREATE INDEX IF NOT EXISTS names_by_name ON names (name);
 CREATE INDEX IF NOT EXISTS names_by_path ON names (path);
 """
 BUSY_TIMEOUT_MS = 2_000
+ROWS_VERSION = 2
+"""What the rows hold (``PRAGMA user_version``); a database of another version is emptied
+on opening, so every file is indexed again. 2: class attributes (``self.x``) too."""
 
 
 class SqliteNameIndexStore(NameIndexStore):
@@ -49,6 +52,12 @@ class SqliteNameIndexStore(NameIndexStore):
         try:
             use_wal(db)
             db.executescript(SCHEMA)
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version != ROWS_VERSION:  # rows of another format: index every file again
+                db.executescript(
+                    "BEGIN IMMEDIATE; DELETE FROM names; DELETE FROM files;"
+                    f" PRAGMA user_version = {ROWS_VERSION}; COMMIT;"
+                )
         except sqlite3.DatabaseError:
             db.close()
             raise

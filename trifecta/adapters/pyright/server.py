@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from trifecta.adapters.pyright.external import external_location
 from trifecta.adapters.pyright.process import ServerProcess, find_executable
 from trifecta.adapters.pyright.session import LspSession
 from trifecta.domain.errors import (
@@ -201,23 +202,30 @@ class PyrightLanguageServer(LanguageServer):
     def _uri(self, path: str) -> str:
         return (self.root / path).as_uri()
 
-    def _relative(self, uri: str) -> str | None:
+    def _target(self, uri: str) -> tuple[str | None, Path | None]:
+        """(segment-relative path, None) for a file inside the segment; (None, resolved
+        path) for one outside it, including a path under the segment that a symlink leads
+        out of; (None, None) for a URI that is not a file."""
+
         parsed = urlparse(uri)
         if parsed.scheme != "file":
-            return None
+            return None, None
         target = Path(unquote(parsed.path))
         try:
-            real = target.resolve()
-        except (OSError, RuntimeError):
-            return None
+            resolved = target.resolve()
+        except (OSError, RuntimeError):  # a symlink loop, an unreadable link: not a file
+            return None, None
         # A location is a segment file only if the file it names really is inside the
         # segment: a path under the root reached through a symlink that leaves it (``outdir
         # -> /elsewhere``) is outside, exactly like a path outside the root.
-        if not real.is_relative_to(self.root):
-            return None
-        if target.is_relative_to(self.root):
-            return target.relative_to(self.root).as_posix()
-        return real.relative_to(self.root).as_posix()
+        if resolved.is_relative_to(self.root):
+            if target.is_relative_to(self.root):
+                return target.relative_to(self.root).as_posix(), None
+            return resolved.relative_to(self.root).as_posix(), None
+        return None, resolved
+
+    def _relative(self, uri: str) -> str | None:
+        return self._target(uri)[0]
 
     def _request(self, method: str, params: Any, timeout_ms: int) -> Any:
         session = self._live_session()
@@ -238,29 +246,34 @@ class PyrightLanguageServer(LanguageServer):
         items = raw if isinstance(raw, list) else ([raw] if isinstance(raw, dict) else [])
         if not items and not session.scan_done:
             raise LanguageServerNotReady("pyright answered before its workspace scan finished")
-        locations = [loc for item in items if (loc := self._location(item)) is not None]
+        locations = [
+            loc for item in items if (loc := self._location(item, external=True)) is not None
+        ]
         if items:
             session.definition_succeeded()
             self._deliver()
         return locations
 
-    def _location(self, item: Any) -> SymbolLocation | None:
+    def _location(self, item: Any, external: bool = False) -> SymbolLocation | None:
+        """A segment location; with ``external``, a location outside the segment becomes
+        an external answer (module + qualified name, no path) instead of being dropped."""
+
         if not isinstance(item, dict):
             return None
         uri = item.get("targetUri", item.get("uri"))
         span = item.get("targetSelectionRange", item.get("range"))
         if not isinstance(uri, str) or not isinstance(span, dict):
             return None
-        rel = self._relative(uri)
-        if rel is None:
-            return None
+        rel, outside = self._target(uri)
         whole = item.get("targetRange", span)
-        return SymbolLocation(
-            path=rel,
-            line=int(span["start"]["line"]) + 1,
-            column=int(span["start"]["character"]) + 1,
-            end_line=int(whole["end"]["line"]) + 1,
-        )
+        line = int(span["start"]["line"]) + 1
+        column = int(span["start"]["character"]) + 1
+        end_line = int(whole["end"]["line"]) + 1
+        if rel is None:
+            if outside is None or not external:
+                return None
+            return external_location(outside, line, column, end_line)
+        return SymbolLocation(path=rel, line=line, column=column, end_line=end_line)
 
     def document_symbols(self, path: str, timeout_ms: int) -> list[SymbolLocation]:
         session = self._live_session()

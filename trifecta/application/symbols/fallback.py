@@ -9,10 +9,13 @@ Ask the language server first. Fall back to the skeleton index when the server
     has not finished scanning the workspace ..... lsp_not_ready
     passed the request deadline ................. lsp_timeout
     answered with an error ...................... lsp_error
-    answered, but with nothing (in the segment) . lsp_empty
+    answered, but with nothing ................. lsp_empty
 
-Every answer says who gave it (``resolved_by``: ``lsp``, or the parser of the index entry,
-``ast`` | ``tree_sitter``) and why the
+A definition outside the segment (the standard library, typeshed, an installed package) is
+an answer like any other (``external``: module and qualified name, no path): it is never
+replaced by a namesake inside the segment. Every answer says who gave it (``resolved_by``:
+``lsp``, or the parser of the index entry, ``ast`` | ``tree_sitter``), how (``evidence``:
+``lsp``, or the index's ``scope``, ``import``, ``receiver``, ``name_only``) and why the
 fallback answered (``fallback_reason``: None or one of the reasons above). With
 ``require_lsp`` the policy never falls back: a server failure is an error (exit 1) and an
 empty answer is an unresolved LSP answer. The container never decides any of this.
@@ -47,7 +50,7 @@ FALLBACK_REASONS: dict[str, str] = {
     "lsp_not_ready": "pyright has not finished scanning the workspace",
     "lsp_timeout": "the request passed its deadline (default 500 ms) and was cancelled",
     "lsp_error": "pyright answered the request with an error",
-    "lsp_empty": "pyright answered with no location inside the segment",
+    "lsp_empty": "pyright answered with no location (in the segment or outside it)",
 }
 
 
@@ -69,10 +72,12 @@ def reason_for(error: LanguageServerError) -> str:
 
 @dataclass(frozen=True)
 class IndexAnswer:
-    """What the skeleton index found."""
+    """What the skeleton index found and how (``evidence``, see ``EVIDENCE``); a
+    ``name_only`` answer is always ``ambiguous``, even with one candidate."""
 
     matches: tuple[SymbolLocation, ...]
     ambiguous: bool = False
+    evidence: str | None = None
 
 
 # Ask one resolver the query (its ``resolve_selector`` or its ``resolve_position``).

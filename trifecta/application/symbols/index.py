@@ -13,12 +13,16 @@ cache), so this module never parses anything itself except import lines.
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 
 from trifecta.application.symbols.fallback import IndexAnswer
+from trifecta.application.symbols.pytext import (
+    _DEF,
+    Imported,
+    scan_imports,
+)
+from trifecta.application.symbols.scopes import ScopeResolver, attribute_rows
 from trifecta.domain.errors import InputError, ParseFailed, TrifectaError
 from trifecta.domain.model import ReadMode, Selector, Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import FileReader, NameIndexStore, NameRow, Stamp
@@ -27,162 +31,6 @@ from trifecta.domain.selector import module_candidates
 SkeletonOf = Callable[[str], Skeleton]
 
 MAX_AMBIGUOUS = 20
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-IMPORT = re.compile(r"^\s*import\s+(.+?)\s*(?:#.*)?$")
-FROM_IMPORT = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+?)\s*(?:#.*)?$")
-
-
-def module_of(path: str) -> str | None:
-    """The dotted module a segment file defines (``src/`` stripped), if it is Python."""
-
-    if not path.endswith(".py"):
-        return None
-    stem = path[: -len(".py")].removesuffix("/__init__")
-    stem = stem.removeprefix("src/") if path.startswith("src/") else stem
-    parts = stem.split("/")
-    return ".".join(parts) if all(p.isidentifier() for p in parts) else None
-
-
-@dataclass(frozen=True)
-class Imported:
-    """A name bound by an import: ``module`` and, for ``from`` imports, the ``name``."""
-
-    module: str
-    name: str | None
-
-
-def scan_imports(text: str, path: str) -> dict[str, Imported]:
-    """Local name -> what it imports, from import lines (tolerant: never fails)."""
-
-    package = (module_of(path) or "").split(".")
-    if not path.endswith("/__init__.py"):
-        package = package[:-1]
-    found: dict[str, Imported] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "(" in line and ")" not in line and ("import" in line):
-            while i + 1 < len(lines) and ")" not in line:
-                i += 1
-                line = line + " " + lines[i]
-        line = line.replace("(", " ").replace(")", " ").replace("\\", " ")
-        i += 1
-        if m := FROM_IMPORT.match(line):
-            source = m.group(1)
-            dots = len(source) - len(source.lstrip("."))
-            if dots:
-                keep = len(package) - (dots - 1)
-                if keep < 0:
-                    continue
-                rest = source[dots:]
-                source = ".".join([*package[:keep], *([rest] if rest else [])])
-            for part in m.group(2).split(","):
-                words = part.split()
-                if not words or words[0] == "*":
-                    continue
-                local = words[2] if len(words) == 3 and words[1] == "as" else words[0]
-                if local.isidentifier() and source:
-                    found[local] = Imported(source, words[0])
-        elif m := IMPORT.match(line):
-            for part in m.group(1).split(","):
-                words = part.split()
-                if not words:
-                    continue
-                if len(words) == 3 and words[1] == "as":
-                    found[words[2]] = Imported(words[0], None)
-                else:
-                    head = words[0].split(".")[0]
-                    found.setdefault(head, Imported(head, None))
-    return found
-
-
-def identifier_at(line_text: str, column: int) -> tuple[str, list[str]] | None:
-    """The identifier under a 1-based column and the dotted chain before it
-    (``self.run`` at ``run`` -> ("run", ["self"]))."""
-
-    for m in IDENT.finditer(line_text):
-        if m.start() <= column - 1 < m.end():
-            chain: list[str] = []
-            pos = m.start()
-            while pos > 0 and line_text[pos - 1] == ".":
-                before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line_text[: pos - 1])
-                if before is None:
-                    break
-                chain.insert(0, before.group(1))
-                pos = before.start()
-            return m.group(), chain
-    return None
-
-
-ASSIGN = re.compile(
-    r"^\s*([A-Za-z_][\w\s,*()\[\]]*?)\s*(?::[^=]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
-)
-FOR = re.compile(r"^\s*(?:async\s+)?for\s+(.+?)\s+in\b")
-AS = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b.*?\bas\s+\(?([\w\s,]+)\)?\s*:?")
-CALL_OR_ITEM = re.compile(r"\w\s*[(\[]")  # f(a=1), x[i] = v: not a binding of a or i
-WALRUS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:=")
-DECLARED = re.compile(r"^\s*(?:global|nonlocal)\s+(.+)$")
-LOCAL_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\b")
-
-
-def signature_params(signature: str) -> list[str]:
-    """Parameter names of a ``def`` signature (``self``, ``*args`` and ``**kw`` included)."""
-
-    start = signature.find("(")
-    if start < 0:
-        return []
-    depth, end = 0, len(signature)
-    for i in range(start, len(signature)):
-        if signature[i] in "([{":
-            depth += 1
-        elif signature[i] in ")]}":
-            depth -= 1
-            if depth == 0:
-                end = i
-                break
-    names, depth, part = [], 0, ""
-    for ch in signature[start + 1 : end] + ",":
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            head = re.split(r"[:=]", part, maxsplit=1)[0].strip().lstrip("*").strip()
-            if head.isidentifier():
-                names.append(head)
-            part = ""
-        else:
-            part += ch
-    return names
-
-
-_DEF = {
-    "class": r"^\s*class\s+({name})\b",
-    "function": r"^\s*(?:async\s+)?def\s+({name})\b",
-    "method": r"^\s*(?:async\s+)?def\s+({name})\b",
-    "constant": r"^\s*({name})\s*[:=]",
-}
-
-
-def _code(text: str) -> str:
-    """A line without its trailing comment (string contents are not parsed: tolerant)."""
-
-    return text.split("#", 1)[0]
-
-
-def _binds(text: str, name: str) -> str | None:
-    """``variable``/``import`` when this (comment-free) line binds ``name``, else None."""
-
-    targets: list[str] = []
-    if LOCAL_IMPORT.match(text):
-        return "import" if name in scan_imports(text.strip(), "") else None
-    if (m := FOR.match(text)) or (m := AS.match(text)):
-        targets = IDENT.findall(m.group(1))
-    elif (m := ASSIGN.match(text)) and not CALL_OR_ITEM.search(m.group(1)):
-        targets = [t for t in IDENT.findall(m.group(1)) if not keyword.iskeyword(t)]
-    targets += WALRUS.findall(text)
-    return "variable" if name in targets else None
 
 
 class SymbolIndex:
@@ -212,6 +60,9 @@ class SymbolIndex:
             if self._reader.stat(candidate) is not None:
                 return candidate
         return None
+
+    def exists(self, path: str) -> bool:
+        return self._reader.stat(path) is not None
 
     def lines(self, path: str) -> list[str]:
         if path not in self._lines:
@@ -310,118 +161,10 @@ class SymbolIndex:
     # ---- positions -----------------------------------------------------------------------
 
     def resolve_position(self, path: str, line: int, column: int) -> IndexAnswer:
-        lines = self.lines(path)
-        if not 1 <= line <= len(lines):
-            return IndexAnswer(())
-        found = identifier_at(lines[line - 1], column)
-        if found is None:
-            return IndexAnswer(())
-        name, chain = found
-        skeleton = self.skeleton(path)
-        entries = skeleton.entries if skeleton is not None else ()
-        # 1. the cursor is on a definition's own name
-        for entry in entries:
-            loc = self.location(path, entry)
-            if loc.line == line and entry.name == name and not chain:
-                return IndexAnswer((loc,))
-        # 2. a name bound in the enclosing function (a parameter, a local variable) is that
-        #    binding, never a namesake elsewhere; a local import is followed below
-        local = self._local_binding(path, entries, line, name if not chain else chain[0])
-        if local is not None and not chain and local.kind != "import":
-            return IndexAnswer((local,))
-        # 3. enclosing scopes, innermost first (``self.x`` looks in the enclosing class)
-        scopes = sorted(
-            (e for e in entries if e.line_start <= line <= e.line_end),
-            key=lambda e: e.line_start,
-            reverse=True,
-        )
-        if chain in ([], ["self"], ["cls"]):
-            for scope in scopes:
-                if chain and scope.kind != "class":
-                    continue
-                for entry in entries:
-                    if entry.qualname == f"{scope.qualname}.{name}":
-                        return IndexAnswer((self.location(path, entry),))
-            if not chain:
-                for entry in entries:
-                    if entry.qualname == name:
-                        return IndexAnswer((self.location(path, entry),))
-        # 4. the file's imports (``helper`` from ``from pkg.mod import helper``; ``mod.helper``)
-        imports = scan_imports("\n".join(lines), path)
-        head = chain[0] if chain else name
-        if head in imports and (local is None or local.kind == "import"):
-            rest = ".".join([*chain[1:], name]) if chain else ""
-            module, member = self._follow(imports[head], rest)
-            answer = self._member_of_module(module, member, hops=2)
-            if answer:
-                return IndexAnswer(tuple(answer))
-        if local is not None and not chain:
-            return IndexAnswer((replace(local, kind="variable"),))  # an unfollowed local import
-        # 5. the whole segment by name (a guess when the chain starts at a local value)
-        named = self._named(name)
-        candidates = tuple(
-            self.location(p, SkeletonEntry(kind, n, qual, "", start, end))
-            for p, (kind, n, qual, start, end) in named[:MAX_AMBIGUOUS]
-        )
-        guess = local is not None and chain not in (["self"], ["cls"])
-        return IndexAnswer(candidates, ambiguous=len(named) > 1 or (guess and bool(named)))
+        """The definition of the identifier at a position, by Python's scoping rules
+        (``trifecta/application/symbols/scopes.py``)."""
 
-    def _local_binding(
-        self, path: str, entries: Sequence[SkeletonEntry], line: int, name: str
-    ) -> SymbolLocation | None:
-        """Where ``name`` is bound in the innermost function enclosing ``line``: a parameter
-        (from the signature), else the first assignment, ``for`` target, ``with``/``except``
-        ``as`` name, walrus or import in its own body (nested definitions skipped). None when
-        it is not bound there or is declared ``global``/``nonlocal``."""
-
-        functions = [
-            e
-            for e in entries
-            if e.kind in ("function", "method") and e.line_start <= line <= e.line_end
-        ]
-        if not functions:
-            return None
-        func = max(functions, key=lambda e: e.line_start)
-        lines = self.lines(path)
-        qualname = f"{func.qualname}.<locals>.{name}"
-        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
-        def_line = self.location(path, func).line
-        header_end = def_line
-        while header_end < min(func.line_end, len(lines), def_line + 50):
-            if _code(lines[header_end - 1]).rstrip().endswith(":"):
-                break
-            header_end += 1
-        header = " ".join(_code(t) for t in lines[def_line - 1 : header_end])
-        signature = func.signature if "(" in func.signature else header
-        if name in signature_params(signature):
-            for number in range(def_line, header_end + 1):
-                text = lines[number - 1]
-                skip = text.find("(") + 1 if number == def_line else 0
-                if m := word.search(text, skip):
-                    return SymbolLocation(
-                        path, number, m.start() + 1, number, "parameter", qualname
-                    )
-        nested = [
-            (e.line_start, e.line_end)
-            for e in entries
-            if e is not func
-            and func.line_start < e.line_start
-            and e.line_end <= func.line_end
-            and e.kind in ("function", "method", "class")
-        ]
-        body = range(header_end + 1, min(func.line_end, len(lines)) + 1)
-        found: SymbolLocation | None = None
-        for number in body:
-            if any(start <= number <= end for start, end in nested):
-                continue
-            text = _code(lines[number - 1])
-            if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
-                return None
-            if found is None:
-                kind = _binds(text, name)
-                if kind is not None and (m := word.search(text)):
-                    found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
-        return found
+        return ScopeResolver(self).resolve(path, line, column)
 
     def _member_of_module(self, module: str, member: str, hops: int) -> list[SymbolLocation]:
         split = self.split_selector(Selector(module=module, member=member or None))
@@ -432,7 +175,7 @@ class SymbolIndex:
             return [self.module_location(path)]
         return self._member(path, rest, hops)
 
-    def _named(self, name: str) -> list[tuple[str, NameRow]]:
+    def named(self, name: str) -> list[tuple[str, NameRow]]:
         """Every definition called ``name`` in the segment, by path then line."""
 
         if self._store is None:
@@ -443,11 +186,16 @@ class SymbolIndex:
         return self._store.lookup(name)
 
     def _rows(self, path: str) -> tuple[NameRow, ...]:
+        """A file's definitions, plus the class attributes its skeleton does not list."""
+
         try:
             found = self._skeleton_of(path).entries
+            lines = self.lines(path) if any(e.kind == "class" for e in found) else []
         except TrifectaError:
             return ()
-        return tuple((e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found)
+        rows = [(e.kind, e.name, e.qualname, e.line_start, e.line_end) for e in found]
+        rows.extend(attribute_rows(lines, found))
+        return tuple(rows)
 
     def _sync(self, store: NameIndexStore) -> None:
         """Bring the store up to date: re-read only files whose (size, mtime) changed."""

@@ -3,13 +3,18 @@
 - ``LspSymbolResolver``: over the ``LanguageServer`` port (pyright, in process or behind the
   warm server): starts the server and waits for READY as the request allows, asks
   ``textDocument/definition`` or ``documentSymbol``, and enriches the locations from the
-  index (kind, qualified name, last line). Raises ``LanguageServerError`` subclasses when
-  the server cannot answer; answers ``resolved_by = "lsp"``.
+  index (kind, qualified name, last line). A location outside the segment is an answer
+  (``external``, named by the adapter: module and qualified name, no path), never dropped
+  or replaced by a namesake; the ``@overload`` stubs and property accessors of one symbol
+  collapse into one answer (``related_lines``). Raises ``LanguageServerError`` subclasses
+  when the server cannot answer; answers ``resolved_by = "lsp"``, ``evidence = "lsp"``.
 - ``IndexSymbolResolver``: over the segment's ``SymbolIndex`` (skeletons parsed by ``ast``,
   Tree-sitter when ``ast`` fails). Never raises for an unknown symbol. ``resolved_by`` is
   the parser that built the answering entry's skeleton (``ast`` or ``tree_sitter``): the
-  first match's file, or with no match the file that was searched (``tree_sitter`` when
-  no skeleton could be had at all).
+  first match's file, or with no match or an external one the file that was searched
+  (``tree_sitter`` when no skeleton could be had at all). ``evidence`` says how the index
+  found it (``scope``, ``import``, ``receiver``, ``name_only``); a ``name_only`` answer is
+  always ``ambiguous``.
 
 Both implement ``trifecta.domain.ports.SymbolResolver`` (contract-tested together in
 ``tests/contract/test_symbol_resolver_contract.py``).
@@ -21,8 +26,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from trifecta.application.symbols.answers import collapse_same_symbol
 from trifecta.application.symbols.fallback import BY_FALLBACK as BY_INDEX
-from trifecta.application.symbols.fallback import BY_LSP
+from trifecta.application.symbols.fallback import BY_LSP, IndexAnswer
 from trifecta.application.symbols.index import SymbolIndex
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
@@ -36,7 +42,8 @@ from trifecta.domain.ports import Clock, LanguageServer
 
 class IndexSymbolResolver:
     """Selectors exactly (module -> file -> qualified name, one re-export hop); positions by
-    scope, imports, then the whole segment by name (``ambiguous`` when several remain)."""
+    Python's scoping rules (``scopes.py``), imports, receivers, then the whole segment by name
+    (a guess: ``name_only``, always ``ambiguous``)."""
 
     def __init__(self, index: SymbolIndex) -> None:
         self._index = index
@@ -45,16 +52,23 @@ class IndexSymbolResolver:
         answer = self._index.resolve_selector(selector)
         split = self._index.split_selector(selector)
         by = self._parser(answer.matches, split[0] if split else None)
-        return Resolution(str(selector), answer.matches, by, None, answer.ambiguous)
+        return self._resolution(str(selector), answer, by)
 
     def resolve_position(self, path: str, line: int, column: int, timeout_ms: int) -> Resolution:
         answer = self._index.resolve_position(path, line, column)
         query = f"{path}:{line}:{column}"
         by = self._parser(answer.matches, path)
-        return Resolution(query, answer.matches, by, None, answer.ambiguous)
+        return self._resolution(query, answer, by)
+
+    @staticmethod
+    def _resolution(query: str, answer: IndexAnswer, by: str) -> Resolution:
+        evidence = answer.evidence if answer.matches else None
+        ambiguous = answer.ambiguous or evidence == "name_only"
+        return Resolution(query, answer.matches, by, None, ambiguous, evidence=evidence)
 
     def _parser(self, matches: tuple[SymbolLocation, ...], searched: str | None) -> str:
-        path = matches[0].path if matches else searched
+        # an external answer (no path) was found through the searched file's imports
+        path = matches[0].path if matches and not matches[0].external else searched
         skeleton = self._index.skeleton(path) if path is not None else None
         return skeleton.parser if skeleton is not None else BY_INDEX
 
@@ -98,16 +112,22 @@ class LspSymbolResolver:
                 found = [s for s in symbols if s.qualname == member][:1]
                 found = [replace(s, end_line=max(s.end_line, s.line)) for s in found]
             self._event("document_symbols", path, found, start, symbol_name=member or "")
-        return Resolution(str(selector), tuple(found), BY_LSP, None, len(found) > 1)
+        return self._resolution(str(selector), found)
 
     def resolve_position(self, path: str, line: int, column: int, timeout_ms: int) -> Resolution:
         server = self._server()
         start = self._clock.monotonic_ns()
         self._telemetry.incr("lsp_request_count")  # the timeout-rate denominator
         found = self._enrich(server.definition(path, line, column, timeout_ms))
+        found = list(collapse_same_symbol(found))
         query = f"{path}:{line}:{column}"
         self._event("definition", path, found, start, symbol_name=query)
-        return Resolution(query, tuple(found), BY_LSP, None, len(found) > 1)
+        return self._resolution(query, found)
+
+    @staticmethod
+    def _resolution(query: str, found: list[SymbolLocation]) -> Resolution:
+        evidence = BY_LSP if found else None
+        return Resolution(query, tuple(found), BY_LSP, None, len(found) > 1, evidence=evidence)
 
     def _server(self) -> LanguageServer:
         """The started server, ready to believe; raises a ``LanguageServerError``."""
@@ -133,6 +153,9 @@ class LspSymbolResolver:
 
         out = []
         for loc in found:
+            if loc.external:  # outside the segment: the adapter named module and qualname
+                out.append(loc)
+                continue
             entry = self._index.entry_at(loc.path, loc.line)
             if entry is not None:
                 loc = replace(
@@ -153,7 +176,8 @@ class LspSymbolResolver:
             {"resolved": bool(found), "matches": len(found)},
             ms,
             resolved=bool(found),
-            file_path_rel=first.path if first else path,
+            file_path_rel=(first.path or None) if first else path,
+            external=bool(first and first.external),
             line_no=first.line if first else None,
             **extra,
         )

@@ -111,11 +111,13 @@ def _extra(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def served_tokens(resolution: Resolution) -> int:
-    """The token estimate of an answer: its matches as ``path:line:col kind qualname``."""
+    """The token estimate of an answer: its matches as ``path:line:col kind qualname``
+    (an external one as ``external module kind qualname``)."""
 
     return estimate_tokens(
         "\n".join(
-            f"{m.path}:{m.line}:{m.column} {m.kind} {m.qualname or ''}".rstrip()
+            (f"external {m.module or '?'}" if m.external else f"{m.path}:{m.line}:{m.column}")
+            + f" {m.kind} {m.qualname or ''}".rstrip()
             for m in resolution.matches
         )
     )
@@ -171,6 +173,8 @@ class _Resolver:
             "ambiguous": resolution.ambiguous,
             "resolved_by": resolution.resolved_by,
             "fallback_reason": resolution.fallback_reason,
+            "evidence": resolution.evidence,
+            "external": any(m.external for m in resolution.matches),
         }
         self._telemetry.event(
             "selector.resolve",
