@@ -109,6 +109,17 @@ def _record_rejected(argv: Sequence[str]) -> None:
         return
 
 
+# dest -> the metavar of a positional argument (the rest are --flags).
+_POSITIONAL = {
+    "query_arg": "QUERY",
+    "id_args": "ID",
+    "paths": "PATH",
+    "selector": "SELECTOR",
+    "position": "FILE:LINE:COL",
+    "topic": "COMMAND",
+}
+
+
 def _check_utf8(ns: argparse.Namespace) -> None:
     """An argument holding bytes that are not UTF-8 (Python keeps them as lone surrogates)
     is a usage error: it could name nothing in a pack, and no output could print it."""
@@ -124,7 +135,8 @@ def _check_utf8(ns: argparse.Namespace) -> None:
                     shown = item.encode("utf-8", "surrogateescape").decode(
                         "utf-8", "backslashreplace"
                     )
-                    raise UsageError(f"{key} {shown!r}: not valid UTF-8") from None
+                    name = _POSITIONAL.get(key, "--" + key.replace("_", "-"))
+                    raise UsageError(f"{name} {shown!r}: not valid UTF-8") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
