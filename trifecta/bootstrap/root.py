@@ -13,6 +13,7 @@ from trifecta.application.settings import env_layer, merge_settings
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap._di import providers
 from trifecta.bootstrap.core import Core
+from trifecta.domain.errors import TrifectaError
 
 if TYPE_CHECKING:
     from trifecta.bootstrap.packs import Packs
@@ -89,6 +90,16 @@ class Root:
                 core=self.core, skeletons=self.skeletons, config=self.core.config
             )
         return self._symbols
+
+    def telemetry_export(self, endpoint: str, since: str | None, timeout_ms: int) -> dict[str, Any]:
+        try:
+            from trifecta.bootstrap.otel import replay
+        except ImportError as error:
+            raise TrifectaError(
+                f"OTLP export needs the otel extra (pip install 'trifecta[otel]'): {error}"
+            ) from None
+        events = self.core.jsonl_sink().read_events()
+        return replay(events, endpoint, since, timeout_ms)
 
     def close(self) -> None:
         """Flush telemetry (``last_run.json``), then stop any pyright this root started."""
