@@ -314,3 +314,30 @@ def test_with_the_variables_unset_the_import_list_is_unchanged(
     # the check can fail: switched on, the export's modules are there
     assert {"trifecta.adapters.otel.sink", "opentelemetry.sdk.trace"} <= on
     assert on - off
+
+
+def test_without_the_extra_a_command_keeps_the_jsonl_alone(
+    built: Path, receiver: Receiver, tmp_path: Path
+) -> None:
+    # an opentelemetry package that cannot be imported, first on the path
+    shadow = tmp_path / "shadow" / "opentelemetry"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("simulated: extra not installed")\n')
+    environ = env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, PYTHONPATH=str(shadow.parent))
+    proc = run(built, "ctx", "search", "-q", "service", environ=environ)
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("trifecta: warning: OTLP export off: install trifecta[otel]")
+    assert receiver.requests == []
+    stored = (built / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
+    assert json.loads(stored[-1])["cmd"] == "ctx.search"
+    replay = run(
+        built,
+        "telemetry",
+        "export",
+        "--otlp",
+        receiver.url,
+        environ=env(PYTHONPATH=str(shadow.parent)),
+    )
+    assert replay.returncode == 1
+    assert replay.stderr.startswith("trifecta: error: OTLP export needs the otel extra")
+    assert len(replay.stderr.strip().splitlines()) == 1

@@ -36,9 +36,7 @@ def fan_out(
     except Exception as error:  # a broken install never breaks a command
         import sys
 
-        sys.stderr.write(
-            f"trifecta: warning: OTLP export off: {type(error).__name__}: {error}\n"[:300]
-        )
+        sys.stderr.write(f"trifecta: warning: OTLP export off: {type(error).__name__}\n")
         return jsonl
     return OtlpFanOutSink(jsonl, export)
 

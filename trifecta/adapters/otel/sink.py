@@ -37,16 +37,16 @@ class OtlpFanOutSink(TelemetrySink):
         self.primary.append_events(records)
         try:
             for record in records:
-                if len(self._pending) >= self.max_spans:
-                    self.dropped += 1
-                    continue
-                self._pending.append(record)
                 timing, tokens = record.get("timing_ms"), record.get("tokens")
                 self.exporter.record_event(
                     str(record.get("cmd")),
                     timing if isinstance(timing, int | float) else 0,
                     tokens if isinstance(tokens, int) else 0,
                 )
+                if len(self._pending) < self.max_spans:
+                    self._pending.append(record)
+                else:
+                    self.dropped += 1
         except Exception:
             self.errors += 1
 
