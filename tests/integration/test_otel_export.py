@@ -312,32 +312,75 @@ def test_with_the_variables_unset_the_import_list_is_unchanged(
     assert not [m for m in off if m.startswith(OTEL_MODULES)]
     assert off == disabled
     # the check can fail: switched on, the export's modules are there
-    assert {"trifecta.adapters.otel.sink", "opentelemetry.sdk.trace"} <= on
-    assert on - off
+    assert {"trifecta.adapters.otel.sink", "trifecta.adapters.otel.wire"} <= on
+    # and the live export needs no third-party package (the SDK is for the replay)
+    assert not [m for m in on if m.startswith(("opentelemetry", "google.protobuf"))]
 
 
-def test_without_the_extra_a_command_keeps_the_jsonl_alone(
+def test_without_the_extra_live_export_works_and_replay_says_what_is_missing(
     built: Path, receiver: Receiver, tmp_path: Path
 ) -> None:
     # an opentelemetry package that cannot be imported, first on the path
     shadow = tmp_path / "shadow" / "opentelemetry"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text('raise ImportError("simulated: extra not installed")\n')
-    environ = env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, PYTHONPATH=str(shadow.parent))
-    proc = run(built, "ctx", "search", "-q", "service", environ=environ)
-    assert proc.returncode == 0
-    assert proc.stderr.startswith("trifecta: warning: OTLP export off: install trifecta[otel]")
-    assert receiver.requests == []
-    stored = (built / "_ctx" / "telemetry" / "events.jsonl").read_text().splitlines()
-    assert json.loads(stored[-1])["cmd"] == "ctx.search"
-    replay = run(
-        built,
-        "telemetry",
-        "export",
-        "--otlp",
-        receiver.url,
-        environ=env(PYTHONPATH=str(shadow.parent)),
-    )
+    without = env(PYTHONPATH=str(shadow.parent))
+    live = {**without, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    proc = run(built, "ctx", "search", "-q", "service", environ=live)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert [s.name for s in receiver.spans() if not s.parent_span_id] == ["trifecta ctx search"]
+    replay = run(built, "telemetry", "export", "--otlp", receiver.url, environ=without)
     assert replay.returncode == 1
     assert replay.stderr.startswith("trifecta: error: OTLP export needs the otel extra")
     assert len(replay.stderr.strip().splitlines()) == 1
+
+
+# ---- the live encoder against the SDK's ---------------------------------------------------
+
+
+def test_the_stdlib_encoder_matches_the_sdk_encoder() -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from trifecta.adapters.otel import sdk, wire
+    from trifecta.adapters.otel.mapping import spans_of
+
+    base = {"run_id": "run_1764582000_4242_000001", "segment": "seg", "repo_sha": "ab" * 20}
+    records = [
+        {
+            **base,
+            "ts": "2026-12-01T10:00:00.120000+00:00",
+            "cmd": "lsp.definition",
+            "args": {"file": "pkg/a.py", "line": 3, "symbol": "make"},
+            "result": {"status": "ok", "ids": ["a", "b"], "nums": [1, -2], "ratio": 0.5},
+            "timing_ms": 40,
+            "warnings": ["slow server"],
+            "tokens": 0,
+            "dirty": True,
+        },
+        {
+            **base,
+            "ts": "2026-12-01T10:00:00.200000+00:00",
+            "cmd": "ctx.get",
+            "args": {"ids": ["x"]},
+            "result": {"status": "error", "error": "PackMissing", "nested": {"k": None}},
+            "timing_ms": 150,
+            "warnings": [],
+            "tokens": 0,
+            "dirty": False,
+        },
+    ]
+    spans = spans_of(records)
+    assert len(spans) == 3
+    scope = ("trifecta", "9.9")
+    ours = ExportTraceServiceRequest()
+    ours.ParseFromString(wire.trace_request(spans, {"service.name": "t"}, scope))
+    theirs = ExportTraceServiceRequest()
+    theirs.ParseFromString(sdk.trace_request(spans, {"service.name": "t"}, scope))
+    assert ours.resource_spans[0].scope_spans == theirs.resource_spans[0].scope_spans
+    root = ours.resource_spans[0].scope_spans[0].spans[0]
+    assert attributes(root)["process.pid"] == 4242
+    assert attributes(root)["error.type"] == "PackMissing"
+    resource = attributes(ours.resource_spans[0].resource)
+    assert resource == {"service.name": "t"}

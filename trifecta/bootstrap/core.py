@@ -61,16 +61,8 @@ def fan_out_sink(jsonl: JsonlTelemetrySink, otlp: str, timeout_ms: int) -> Telem
     endpoints = otlp_endpoints(os.environ, otlp)
     if endpoints is None:
         return jsonl
-    try:
-        from trifecta.bootstrap.otel import fan_out
-    except ImportError as error:  # the otel extra is not installed: JSONL alone
-        import sys
+    from trifecta.bootstrap.otel import fan_out  # the standard library only
 
-        sys.stderr.write(
-            "trifecta: warning: OTLP export off: install trifecta[otel] "
-            f"({type(error).__name__}: {error})\n"
-        )
-        return jsonl
     return fan_out(jsonl, endpoints, timeout_ms)
 
 

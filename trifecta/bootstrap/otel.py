@@ -1,5 +1,7 @@
 """OTLP export wiring, imported only when export is switched on (``core.fan_out_sink``) or
-replayed (``trifecta telemetry export``): the one place the ``otel`` adapters are built."""
+replayed (``trifecta telemetry export``): the one place the ``otel`` adapters are built.
+The live export needs only the standard library; the replay encodes with the
+OpenTelemetry SDK (the ``trifecta[otel]`` extra)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from trifecta._version import __version__
 from trifecta.adapters.otel.export import OtlpExporter, parse_headers
 from trifecta.adapters.otel.mapping import resource_attributes, since_ns, spans_of, ts_ns
 from trifecta.adapters.otel.sink import OtlpFanOutSink
-from trifecta.domain.errors import UsageError
+from trifecta.domain.errors import TrifectaError, UsageError
 from trifecta.domain.ports import TelemetrySink
 
 
@@ -57,6 +59,12 @@ def replay(
     if since is not None and floor is None:
         raise UsageError(f"--since {since!r}: expected an ISO 8601 time (UTC if no zone)")
     selected = [e for e in events if floor is None or (ts_ns(e.get("ts")) or 0) >= floor]
+    try:
+        from trifecta.adapters.otel.sdk import trace_request as sdk_trace_request
+    except ImportError as error:
+        raise TrifectaError(
+            f"OTLP export needs the otel extra (pip install 'trifecta[otel]'): {error}"
+        ) from None
     spans = spans_of(selected)
     base = endpoint.rstrip("/")
     export = OtlpExporter(
@@ -66,6 +74,7 @@ def replay(
         version=__version__,
         timeout_s=timeout_ms / 1000,
         headers=parse_headers(os.environ.get("OTEL_EXPORTER_OTLP_HEADERS", "")),
+        encode_spans=sdk_trace_request,
     )
     ok = export.export(spans, metrics=False)
     return {

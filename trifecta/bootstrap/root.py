@@ -13,7 +13,6 @@ from trifecta.application.settings import env_layer, merge_settings
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap._di import providers
 from trifecta.bootstrap.core import Core
-from trifecta.domain.errors import TrifectaError
 
 if TYPE_CHECKING:
     from trifecta.bootstrap.packs import Packs
@@ -92,12 +91,8 @@ class Root:
         return self._symbols
 
     def telemetry_export(self, endpoint: str, since: str | None, timeout_ms: int) -> dict[str, Any]:
-        try:
-            from trifecta.bootstrap.otel import replay
-        except ImportError as error:
-            raise TrifectaError(
-                f"OTLP export needs the otel extra (pip install 'trifecta[otel]'): {error}"
-            ) from None
+        from trifecta.bootstrap.otel import replay
+
         events = self.core.jsonl_sink().read_events()
         return replay(events, endpoint, since, timeout_ms)
 

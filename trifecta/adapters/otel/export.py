@@ -1,38 +1,35 @@
 """``OtlpExporter``: spans and metrics as OTLP/HTTP protobuf, posted with a hard deadline.
 
-The OpenTelemetry SDK builds the data (``ReadableSpan``, a ``MeterProvider`` read by an
-in-memory reader) and the OTLP exporter package's encoders turn it into the protobuf
-requests; the POST is ours (one attempt, ``timeout_s`` for the whole flush, no retry),
-so a collector that does not answer costs at most the timeout, once: after a failure the
-exporter is ``dead`` and every later export is skipped (counted, never raised).
+The live export imports nothing beyond the standard library (``wire`` encodes, ``post``
+speaks HTTP/1.1 on a socket; ``https`` URLs use ``http.client``), so switching it on costs
+a command the POSTs and nothing else. One attempt, ``timeout_s`` for the whole flush, no
+retry: a collector that does not answer costs at most the timeout, once; after a failure
+the exporter is ``dead`` and every later export is skipped (counted, never raised).
+Counters are cumulative sums since the exporter was made; event timings and tokens are
+explicit-bucket histograms per ``cmd``.
 """
 
 from __future__ import annotations
 
+import bisect
+import socket
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
-
+from trifecta.adapters.otel import wire
 from trifecta.adapters.otel.mapping import SCOPE
 
-_HEADERS = {"Content-Type": "application/x-protobuf"}
+# The OpenTelemetry SDK's default explicit bucket boundaries.
+BOUNDS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500)
+BOUNDS += (10000,)
+
+SpanEncoder = Callable[[Sequence[Mapping[str, Any]], Mapping[str, Any], tuple[str, str]], bytes]
 
 
 def parse_headers(raw: str) -> dict[str, str]:
     """``OTEL_EXPORTER_OTLP_HEADERS``: ``k=v,k2=v2`` (values URL-encoded)."""
-
-    from urllib.parse import unquote
 
     out: dict[str, str] = {}
     for pair in raw.split(","):
@@ -40,6 +37,46 @@ def parse_headers(raw: str) -> dict[str, str]:
         if sep and key.strip():
             out[key.strip()] = unquote(value.strip())
     return out
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> int:
+    """POST ``body``; the HTTP status. Raises OSError (refused, timeout...) or ValueError."""
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    all_headers = {"Content-Type": "application/x-protobuf", **headers}
+    if parts.scheme == "https":
+        import http.client
+
+        conn = http.client.HTTPSConnection(host, parts.port or 443, timeout=timeout_s)
+        try:
+            conn.request("POST", path, body=body, headers=all_headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+    if parts.scheme != "http" or not host:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    port = parts.port or 80
+    deadline = time.monotonic() + timeout_s
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in all_headers.items()] + ["Connection: close", "", ""]
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        sock.sendall("\r\n".join(head).encode("latin-1") + body)
+        received = b""
+        while b"\r\n" not in received:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    status = received.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or not status[1].isdigit():
+        raise ValueError("no HTTP status line")
+    return int(status[1])
 
 
 class OtlpExporter:
@@ -53,89 +90,73 @@ class OtlpExporter:
         version: str,
         timeout_s: float = 0.2,
         headers: Mapping[str, str] | None = None,
+        encode_spans: SpanEncoder = wire.trace_request,
+        now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.traces_url = traces_url
         self.metrics_url = metrics_url
         self.timeout_s = max(0.001, float(timeout_s))
-        self.headers = {**_HEADERS, **(headers or {})}
-        self.resource = Resource.create(dict(resource))
-        self.scope = InstrumentationScope(SCOPE, version)
+        self.headers = dict(headers or {})
+        self.resource = dict(resource)
+        self.scope = (SCOPE, version)
+        self._encode_spans = encode_spans
+        self._now = now_ns
+        self._start = now_ns()
         self.dead = False
         self.spans_exported = 0
         self.metric_exports = 0
         self.failures = 0
         self.skipped = 0
         self.last_error = ""
-        self._reader = InMemoryMetricReader()
-        self._meters = MeterProvider(
-            resource=self.resource, metric_readers=[self._reader], shutdown_on_exit=False
-        )
-        self._meter = self._meters.get_meter(SCOPE, version)
-        self._counters: dict[str, Any] = {}
-        self._duration = self._meter.create_histogram(
-            "trifecta.event.duration", unit="ms", description="timing_ms of each event, by cmd"
-        )
-        self._tokens = self._meter.create_histogram(
-            "trifecta.event.tokens", unit="{token}", description="tokens served, by cmd"
-        )
+        self.counters: dict[str, int] = {}
+        self.histograms: dict[str, dict[str, dict[str, Any]]] = {
+            "trifecta.event.duration": {},
+            "trifecta.event.tokens": {},
+        }
         self.metrics_recorded = False
 
     # ---- metrics -----------------------------------------------------------------------
 
     def add_counter(self, name: str, delta: int) -> None:
-        counter = self._counters.get(name)
-        if counter is None:
-            counter = self._meter.create_counter(f"trifecta.{name}")
-            self._counters[name] = counter
         if delta > 0:  # an OTel counter is monotonic
-            counter.add(delta)
+            key = f"trifecta.{name}"
+            self.counters[key] = self.counters.get(key, 0) + delta
             self.metrics_recorded = True
 
+    def _record(self, histogram: str, cmd: str, value: float) -> None:
+        points = self.histograms[histogram]
+        point = points.get(cmd)
+        if point is None:
+            point = {
+                "attributes": {"trifecta.cmd": cmd},
+                "count": 0,
+                "sum": 0.0,
+                "min": value,
+                "max": value,
+                "buckets": [0] * (len(BOUNDS) + 1),
+            }
+            points[cmd] = point
+        point["count"] += 1
+        point["sum"] += value
+        point["min"] = min(point["min"], value)
+        point["max"] = max(point["max"], value)
+        point["buckets"][bisect.bisect_left(BOUNDS, value)] += 1
+
     def record_event(self, cmd: str, timing_ms: float, tokens: int) -> None:
-        attributes = {"trifecta.cmd": cmd}
-        self._duration.record(timing_ms, attributes)
-        self._tokens.record(tokens, attributes)
+        self._record("trifecta.event.duration", cmd, float(timing_ms))
+        self._record("trifecta.event.tokens", cmd, float(tokens))
         self.metrics_recorded = True
 
-    # ---- encoding ----------------------------------------------------------------------
-
-    def _span(self, data: Mapping[str, Any]) -> ReadableSpan:
-        context = SpanContext(
-            data["trace_id"], data["span_id"], False, TraceFlags(TraceFlags.SAMPLED)
+    def encode_metrics(self) -> bytes:
+        units = {"trifecta.event.duration": "ms", "trifecta.event.tokens": "{token}"}
+        histograms = {
+            name: (units[name], list(points.values()))
+            for name, points in self.histograms.items()
+            if points
+        }
+        return wire.metrics_request(
+            self.counters, histograms, BOUNDS, self._start, self._now(), self.resource, self.scope
         )
-        parent_id = data.get("parent_id")
-        parent = (
-            SpanContext(data["trace_id"], parent_id, False, TraceFlags(TraceFlags.SAMPLED))
-            if parent_id
-            else None
-        )
-        events = [Event(e["name"], e["attributes"], e["time"]) for e in data["events"]]
-        status = Status(StatusCode.ERROR) if data["error"] else Status(StatusCode.UNSET)
-        return ReadableSpan(
-            name=data["name"],
-            context=context,
-            parent=parent,
-            resource=self.resource,
-            attributes=data["attributes"],
-            events=events,
-            kind=SpanKind.INTERNAL,
-            status=status,
-            start_time=data["start"],
-            end_time=data["end"],
-            instrumentation_scope=self.scope,
-        )
-
-    def encode_spans(self, spans: Sequence[Mapping[str, Any]]) -> bytes:
-        request = encode_spans([self._span(s) for s in spans])
-        body: bytes = request.SerializeToString()
-        return body
-
-    def encode_metrics(self) -> bytes | None:
-        data = self._reader.get_metrics_data()
-        if data is None or not data.resource_metrics:
-            return None
-        body: bytes = encode_metrics(data).SerializeToString()
-        return body
 
     # ---- sending -----------------------------------------------------------------------
 
@@ -144,13 +165,11 @@ class OtlpExporter:
         if self.dead or left <= 0:
             self.skipped += 1
             return False
-        request = urllib.request.Request(url, data=body, headers=self.headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=left) as response:
-                response.read()
-                status: int = response.status
-                ok = 200 <= status < 300
-        except (OSError, ValueError, urllib.error.URLError) as error:
+            ok = 200 <= post(url, body, self.headers, left) < 300
+            if not ok:
+                self.last_error = "HTTP status"
+        except (OSError, ValueError) as error:
             ok = False
             self.last_error = type(error).__name__
         if not ok:
@@ -169,19 +188,18 @@ class OtlpExporter:
         all within ``timeout_s`` (default: the exporter's); True if everything was sent."""
 
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
-        ok = True
         if spans and self.traces_url:
             for i in range(0, len(spans), batch):
                 part = spans[i : i + batch]
-                if not self._post(self.traces_url, self.encode_spans(part), deadline):
+                body = self._encode_spans(part, self.resource, self.scope)
+                if not self._post(self.traces_url, body, deadline):
                     return False
                 self.spans_exported += len(part)
         if metrics and self.metrics_url and self.metrics_recorded:
-            body = self.encode_metrics()
-            if body is not None:
-                ok = self._post(self.metrics_url, body, deadline)
-                self.metric_exports += int(ok)
-        return ok
+            if not self._post(self.metrics_url, self.encode_metrics(), deadline):
+                return False
+            self.metric_exports += 1
+        return True
 
     def health(self) -> dict[str, int | float]:
         return {
