@@ -384,3 +384,27 @@ def test_the_stdlib_encoder_matches_the_sdk_encoder() -> None:
     assert attributes(root)["error.type"] == "PackMissing"
     resource = attributes(ours.resource_spans[0].resource)
     assert resource == {"service.name": "t"}
+
+
+def test_the_switch_reads_the_standard_variables_then_the_setting() -> None:
+    from trifecta.bootstrap.core import otlp_endpoints
+
+    url = "http://127.0.0.1:4318"
+    assert otlp_endpoints({}, "") is None
+    assert otlp_endpoints({"OTEL_EXPORTER_OTLP_ENDPOINT": url + "/"}, "") == (
+        url + "/v1/traces",
+        url + "/v1/metrics",
+    )
+    assert otlp_endpoints({}, url) == (url + "/v1/traces", url + "/v1/metrics")
+    assert otlp_endpoints({"OTEL_EXPORTER_OTLP_ENDPOINT": url}, "http://127.0.0.1:1") == (
+        url + "/v1/traces",
+        url + "/v1/metrics",
+    )
+    assert otlp_endpoints({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": url + "/m"}, "") == (
+        None,
+        url + "/m",
+    )
+    for disabled in ("true", "TRUE", " true "):
+        environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_SDK_DISABLED": disabled}
+        assert otlp_endpoints(environ, url) is None
+    assert otlp_endpoints({"OTEL_SDK_DISABLED": "false"}, url) is not None
