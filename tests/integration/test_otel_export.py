@@ -408,3 +408,24 @@ def test_the_switch_reads_the_standard_variables_then_the_setting() -> None:
         environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_SDK_DISABLED": disabled}
         assert otlp_endpoints(environ, url) is None
     assert otlp_endpoints({"OTEL_SDK_DISABLED": "false"}, url) is not None
+
+
+def test_after_one_failure_the_collector_is_skipped_for_the_rest_of_the_process(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trifecta.api import Segment
+
+    for name in OTEL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    with Segment(built) as segment:
+        segment.search("service")
+        segment.telemetry.flush()
+        first = last_run(built)["telemetry"]
+        segment.search("context")
+        segment.telemetry.flush()
+        second = last_run(built)["telemetry"]
+    assert isinstance(first, dict) and isinstance(second, dict)
+    assert (first["otlp_export_failures"], first["otlp_exports_skipped"]) == (1, 0)
+    assert (second["otlp_export_failures"], second["otlp_exports_skipped"]) == (1, 1)
+    assert second["otlp_spans_exported"] == 0

@@ -9,6 +9,7 @@ it imports only the cheap adapters; the capabilities live in their own container
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,10 @@ def fan_out_sink(jsonl: JsonlTelemetrySink, otlp: str, timeout_ms: int) -> Telem
     endpoints = otlp_endpoints(os.environ, otlp)
     if endpoints is None:
         return jsonl
+    started = time.monotonic()  # the import counts against the flush budget
     from trifecta.bootstrap.otel import fan_out  # the standard library only
 
-    return fan_out(jsonl, endpoints, timeout_ms)
+    return fan_out(jsonl, endpoints, timeout_ms, started)
 
 
 def telemetry_dir(root: Path) -> Path:

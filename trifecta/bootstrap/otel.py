@@ -6,6 +6,7 @@ OpenTelemetry SDK (the ``trifecta[otel]`` extra)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,10 +32,18 @@ def exporter(
 
 
 def fan_out(
-    jsonl: TelemetrySink, endpoints: tuple[str | None, str | None], timeout_ms: int
+    jsonl: TelemetrySink,
+    endpoints: tuple[str | None, str | None],
+    timeout_ms: int,
+    started: float | None = None,
 ) -> TelemetrySink:
+    """``started``: ``time.monotonic()`` before the export's modules were imported; the
+    time since is taken from the first flush's budget (the timeout bounds it all)."""
+
     try:
         export = exporter(endpoints, timeout_ms, os.environ)
+        if started is not None:
+            export.overhead_s = time.monotonic() - started
     except Exception as error:  # a broken install never breaks a command
         import sys
 

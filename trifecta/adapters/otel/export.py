@@ -114,6 +114,8 @@ class OtlpExporter:
             "trifecta.event.tokens": {},
         }
         self.metrics_recorded = False
+        # set up time already spent (imports), taken from the next export's budget
+        self.overhead_s = 0.0
 
     # ---- metrics -----------------------------------------------------------------------
 
@@ -187,7 +189,9 @@ class OtlpExporter:
         """Post ``spans`` (in batches) and, if ``metrics``, the metrics recorded so far,
         all within ``timeout_s`` (default: the exporter's); True if everything was sent."""
 
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        budget = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + budget - self.overhead_s
+        self.overhead_s = 0.0
         if spans and self.traces_url:
             for i in range(0, len(spans), batch):
                 part = spans[i : i + batch]
