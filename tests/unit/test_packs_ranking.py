@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trifecta.application.packs.ranking import (
+    ABOUT_TESTS_DEMOTE,
     DEFINES,
     DEMOTE,
     FILE_SHARE,
@@ -47,9 +48,10 @@ def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> Non
     assert is_demoted("gen/x.py", ("gen/*",)) and not is_demoted("src/gen.py", ("gen/*",))
 
 
-def test_a_query_about_tests_does_not_demote_them() -> None:
+def test_a_query_about_tests_demotes_them_less() -> None:
     assert ranking_for("x", query_terms("response pickle")).demote == DEMOTE
-    assert ranking_for("x", query_terms("tests for the pickle")).demote == 1.0
+    about_tests = ranking_for("x", query_terms("tests for the pickle"))
+    assert about_tests.demote == ABOUT_TESTS_DEMOTE > DEMOTE
 
 
 def test_definitions_are_named_by_their_last_part_and_modules_by_their_file() -> None:

@@ -11,8 +11,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from trifecta.application.packs.ranking import DEFAULT_DEMOTE
 from trifecta.domain.errors import ConfigError
+from trifecta.domain.packs import DEFAULT_DEMOTE
 
 TELEMETRY_LEVELS = ("off", "lite", "full")
 # daemon: the segment's warm background pyright (started on first use); process: pyright

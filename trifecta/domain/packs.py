@@ -22,6 +22,39 @@ CHUNK_KINDS = ("module", "class", "function", "method", "section", "document")
 COVERING_KINDS = frozenset({"module", "section", "document"})
 
 
+# Path patterns of demoted files: a pattern without ``/`` matches any one path component
+# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
+# ignored). Change logs are here too: they narrate every task in a task's own words.
+DEFAULT_DEMOTE: tuple[str, ...] = (
+    "test",
+    "tests",
+    "testing",
+    "test_*.py",
+    "*_test.py",
+    "*_tests.py",
+    "conftest.py",
+    "example",
+    "examples",
+    "docs_src",
+    "benchmark",
+    "benchmarks",
+    "bench",
+    "vendor",
+    "_vendor",
+    "vendored",
+    "third_party",
+    "packages",
+    "changes*.md",
+    "changelog*.md",
+    "history*.md",
+    "news*.md",
+    "changes*.rst",
+    "changelog*.rst",
+    "history*.rst",
+    "news*.rst",
+)
+
+
 def covered_tokens(chunks: tuple[PackChunk, ...] | list[PackChunk]) -> int:
     """Estimated tokens of the source files, each counted once."""
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trifecta.application.packs.ranking import DEFAULT_DEMOTE
+from trifecta.domain.packs import DEFAULT_DEMOTE
 
 # The original's meta files, ingested first (in this order) and marked ``meta``.
 META_PATTERNS: tuple[str, ...] = (

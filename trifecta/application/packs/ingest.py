@@ -15,11 +15,11 @@ from trifecta.application.packs.chunking import (
     is_python,
 )
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
-from trifecta.application.packs.ranking import DEFAULT_DEMOTE, is_demoted
+from trifecta.application.packs.ranking import is_demoted
 from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import ParseFailed
 from trifecta.domain.model import FileEntry, Skeleton
-from trifecta.domain.packs import IndexDoc
+from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc
 from trifecta.domain.ports import SkeletonParser
 
 __all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]

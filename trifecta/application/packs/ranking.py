@@ -25,10 +25,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from trifecta.domain.packs import Candidate, Ranking
+from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
 
 CANDIDATES = 300
 DEMOTE = 0.35
+ABOUT_TESTS_DEMOTE = 0.7
 DEFINES = 2.5
 FILE_SHARE = 0.5
 PATH_WEIGHT = 1.0
@@ -40,37 +41,6 @@ CROWDING = 0.5
 PROSE = 0.5
 SCORE_DIGITS = 4
 
-# Path patterns of demoted files: a pattern without ``/`` matches any one path component
-# (a directory or the file name), one with ``/`` the whole path (``fnmatch`` syntax, case
-# ignored). Change logs are here too: they narrate every task in a task's own words.
-DEFAULT_DEMOTE: tuple[str, ...] = (
-    "test",
-    "tests",
-    "testing",
-    "test_*.py",
-    "*_test.py",
-    "*_tests.py",
-    "conftest.py",
-    "example",
-    "examples",
-    "docs_src",
-    "benchmark",
-    "benchmarks",
-    "bench",
-    "vendor",
-    "_vendor",
-    "vendored",
-    "third_party",
-    "packages",
-    "changes*.md",
-    "changelog*.md",
-    "history*.md",
-    "news*.md",
-    "changes*.rst",
-    "changelog*.rst",
-    "history*.rst",
-    "news*.rst",
-)
 # Query words that make a query "about tests": then tests are not demoted.
 TEST_WORDS = frozenset({"test", "tests", "testing", "pytest", "unittest", "fixture", "fixtures"})
 _NAME = re.compile(r"[A-Za-z_][\w.]*")
@@ -117,7 +87,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
     return Ranking(
         names=query_names(query, terms),
         defines=DEFINES,
-        demote=1.0 if about_tests else DEMOTE,
+        demote=ABOUT_TESTS_DEMOTE if about_tests else DEMOTE,
         prose=PROSE,
     )
 

@@ -26,7 +26,7 @@ QUERY_STOPWORDS = frozenset(
     off on once only or other our ours out over own re same shan she should shouldn so some
     such than that the their theirs them then there these they this those through to too
     under until up very was wasn we were weren what when where which while who whom why will
-    with won would wouldn you your yours ve""".split()  # noqa: SIM905
+    with won would wouldn you your yours ve dont doesnt didnt isnt cant wont""".split()  # noqa: SIM905
 )
 # Verbs and words of task descriptions ("Fix ...", "Add support for ...", "Allow ... when"):
 # dropped from queries that read like a sentence (three words or more), where they name the
