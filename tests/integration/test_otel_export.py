@@ -429,3 +429,25 @@ def test_after_one_failure_the_collector_is_skipped_for_the_rest_of_the_process(
     assert (first["otlp_export_failures"], first["otlp_exports_skipped"]) == (1, 0)
     assert (second["otlp_export_failures"], second["otlp_exports_skipped"]) == (1, 1)
     assert second["otlp_spans_exported"] == 0
+
+
+def test_any_event_becomes_a_span_an_mcp_tool_call_too() -> None:
+    from trifecta.adapters.otel.mapping import spans_of
+
+    record = {
+        "run_id": "run_1764582000_77_000002",
+        "ts": "2026-12-01T10:00:01+00:00",
+        "cmd": "mcp.ctx_search",
+        "args": {"query": "service"},
+        "result": {"status": "ok", "hits": 3},
+        "timing_ms": 12,
+        "tokens": 300,
+        "repo_sha": "cd" * 20,
+    }
+    root, child = spans_of([record])
+    assert root["name"] == "trifecta mcp ctx_search" and root["parent_id"] is None
+    assert child["name"] == "mcp.ctx_search" and child["parent_id"] == root["span_id"]
+    assert child["attributes"]["trifecta.args.query"] == "service"
+    assert child["attributes"]["vcs.ref.head.revision"] == "cd" * 20
+    assert child["end"] - child["start"] == 12_000_000
+    assert spans_of([record]) == [root, child]  # deterministic: the same ids again
