@@ -4,7 +4,8 @@ Reads the task set made by ``bench.search_dataset`` (``<data>/tasks.jsonl``). Fo
 corpus (a project's tree at a commit's parent, or the standard-library copy) it builds a
 trifecta pack through the embedding API, searches each query at ``--limit`` (default 10),
 collapses the hits to distinct files in rank order (or uses the API's files mode when it
-has one), and scores the files against the gold:
+has one, ``--limit`` files; ``--mode chunks`` forces the collapse), and scores the files
+against the gold:
 
 - ``recall@1`` / ``recall@5``: mean over tasks of |gold ∩ top k files| / |gold|;
 - ``recall_any@5``: share of tasks with any gold file in the top 5;
@@ -309,7 +310,7 @@ class Evaluated:
     timing: dict[str, float]
 
 
-def evaluate_corpus(corpus: Corpus, data: Path, limit: int, reuse: bool) -> Evaluated:
+def evaluate_corpus(corpus: Corpus, data: Path, limit: int, reuse: bool, mode: str) -> Evaluated:
     """Materialise, build, and run every task of one corpus (a pool worker's unit)."""
 
     first = corpus.tasks[0]
@@ -323,7 +324,9 @@ def evaluate_corpus(corpus: Corpus, data: Path, limit: int, reuse: bool) -> Eval
     t3 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with trifecta.open_segment(corpus.root) as seg:
-        use_files = files_mode(seg.search)
+        use_files = mode != "chunks" and files_mode(seg.search)
+        if mode == "files" and not use_files:
+            raise RuntimeError("this trifecta has no files mode (search(..., files=True))")
         for task in corpus.tasks:
             ranked, hits = trifecta_files(seg, task["query"], limit, use_files)
             baseline = bm25.search(task["query"], limit)
@@ -377,13 +380,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             futures = [
-                pool.submit(evaluate_corpus, c, data, args.limit, args.reuse_packs) for c in groups
+                pool.submit(evaluate_corpus, c, data, args.limit, args.reuse_packs, args.mode)
+                for c in groups
             ]
             for n, future in enumerate(as_completed(futures), 1):
                 done(n, future.result())
     else:
         for n, corpus in enumerate(groups, 1):
-            done(n, evaluate_corpus(corpus, data, args.limit, args.reuse_packs))
+            done(n, evaluate_corpus(corpus, data, args.limit, args.reuse_packs, args.mode))
     rows.sort(key=lambda r: int(r["id"]))
     mode = ", ".join(sorted(modes))
     by_project: dict[str, dict[str, Any]] = {}
@@ -429,6 +433,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-tasks", type=int, help="at most N tasks per project and style")
     parser.add_argument("--limit", type=int, default=10, help="hits asked of trifecta (10)")
     parser.add_argument("--details", type=Path, help="write one JSON row per task here")
+    parser.add_argument(
+        "--mode",
+        choices=("auto", "files", "chunks"),
+        default="auto",
+        help="files: search(..., files=True), --limit files; chunks: --limit chunk hits "
+        "collapsed to files; auto (default): files when the API has it",
+    )
     parser.add_argument(
         "--reuse-packs",
         action="store_true",
