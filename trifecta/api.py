@@ -162,6 +162,17 @@ class Segment:
         status: dict[str, Any] | None = client.status()
         return status
 
+    def lsp_warm(self, wait_ms: int) -> bool:
+        """Start this segment's language server (``lsp.mode``) with its telemetry listener
+        and wait up to ``wait_ms`` until it can answer; True when it can. Raises a
+        ``LanguageServerError`` when pyright cannot start. For long-lived drivers (the MCP
+        server), which call it on a thread that lives as long as the server."""
+
+        symbols = self._root.symbols
+        server = symbols.language_server()
+        server.start(symbols.lsp_listener())
+        return bool(server.wait_ready(wait_ms))
+
     def lsp_stop(self) -> bool:
         """Stop the warm server; False when none was running."""
 

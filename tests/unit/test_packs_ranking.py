@@ -112,3 +112,8 @@ def test_equal_scores_break_ties_by_id_and_path() -> None:
     chunks, files = combine(hits, {})
     assert [h.id for h in chunks] == ["a.py#f", "b.py#f"]
     assert [f.path for f in files] == ["a.py", "b.py"]
+
+
+def test_task_words_are_kept_on_request() -> None:
+    assert query_terms("Add async support") == ["async"]
+    assert query_terms("Add async support", task_words=True) == ["add", "async", "support"]

@@ -89,3 +89,12 @@ def test_event_tokens_are_the_served_hits() -> None:
     assert [h.chunk.id for h in text.hits] == ["src/service.py#service", "src/service.py"]
     assert per_hit[0] == 11
     assert tokens == [sum(per_hit)]
+
+
+def test_when_the_naming_words_match_nothing_the_task_words_are_searched() -> None:
+    world = World({**FILES, "src/support.py": "def add_support\n"})
+    world.build()
+    result = world.search("Add asyncio support")  # no chunk holds "asyncio"
+    assert result.hits and result.hits[0].chunk.path == "src/support.py"
+    assert "support" in result.terms
+    assert world.search("Add context support").terms == ("context",)  # found: not widened

@@ -27,6 +27,7 @@ HANDLERS: dict[tuple[str, str], str] = {
     ("lsp", "serve"): "trifecta.adapters.cli.commands.lsp:run_serve",
     ("telemetry", "summary"): "trifecta.adapters.cli.commands.telemetry:run_summary",
     ("telemetry", "export"): "trifecta.adapters.cli.commands.telemetry:run_export",
+    ("mcp", "serve"): "trifecta.adapters.cli.commands.mcp:run_mcp",
 }
 
 GLOBAL_DEFAULTS = {"segment": ".", "json": False, "telemetry": None, "debug": False}

@@ -85,7 +85,7 @@ def _lsp_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-GROUPS = ("ctx", "ast", "lsp", "telemetry")
+GROUPS = ("ctx", "ast", "lsp", "telemetry", "mcp")
 _VALUED = ("--segment", "-s", "--telemetry")  # common flags that take the next token
 
 
@@ -256,4 +256,26 @@ def build_parser(only: str | None = None) -> OneLineParser:
             "--since", default=None, metavar="TIME", help="only events at or after (ISO 8601)"
         )
         export.add_argument("--timeout-ms", type=int, default=10_000, metavar="MS")
+
+    # ---- mcp ---------------------------------------------------------------------------
+    mcp = groups.add_parser(
+        "mcp",
+        parents=[common],
+        help="serve this segment's tools to coding agents over MCP (needs trifecta[mcp])",
+    )
+    mcp.set_defaults(command="serve")
+    mcp.add_argument(
+        "--transport", choices=("stdio", "http"), default="stdio", help="default stdio"
+    )
+    mcp.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8765, help="http only (default 8765)")
+    mcp.add_argument(
+        "--max-tokens",
+        type=int,
+        default=20_000,
+        help="bound of every tool answer, characters/4 (default 20000)",
+    )
+    mcp.add_argument(
+        "--no-lsp", action="store_true", help="do not start pyright: the index answers symbols"
+    )
     return parser

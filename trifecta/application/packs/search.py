@@ -137,6 +137,14 @@ class SearchPack:
             fresh = self._freshness()
         ranking = ranking_for(request.query, terms)
         candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+        if not candidates:
+            # Nothing holds the words that name the code ("Add `async` support" before any
+            # async code exists): the task words are better than no answer.
+            wider = query_terms(request.query, task_words=True)
+            if wider != terms:
+                terms = wider
+                ranking = ranking_for(request.query, terms)
+                candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
         ranked_chunks, ranked_files = combine(candidates, paths)
         files: tuple[FileHits, ...] | None = None

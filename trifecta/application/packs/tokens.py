@@ -83,16 +83,17 @@ def path_terms(path: str) -> str:
     return index_terms(f"{head.replace('/', ' ')} {stem}")
 
 
-def query_terms(query: str) -> list[str]:
+def query_terms(query: str, task_words: bool = False) -> list[str]:
     """Distinct tokens of a query, in order, without stopwords, one-letter tokens and (in a
-    query that reads like a sentence) task words, unless nothing else is left."""
+    query that reads like a sentence, unless ``task_words``) task words, unless nothing
+    else is left."""
 
     seen: list[str] = []
     for token in tokenize(query):
         if token not in seen:
             seen.append(token)
     drop = QUERY_STOPWORDS
-    if len(query.split()) >= PROSE_WORDS:
+    if len(query.split()) >= PROSE_WORDS and not task_words:
         drop = drop | TASK_WORDS
     kept = [t for t in seen if t not in drop and len(t) > 1]
     return kept or [t for t in seen if len(t) > 1] or seen

@@ -1,0 +1,163 @@
+"""Per-tool latency of `trifecta mcp` through a real stdio client session against the same
+call through the CLI (a new process per call), in the same run, on a standard-library copy.
+
+The server is started once by the SDK's stdio client (`trifecta --segment SEG mcp`); each
+sample is one `tools/call` round trip as the client sees it. The CLI samples run
+`python -m trifecta ...` per call, interleaved with the MCP ones round by round (the
+machine's load hits both alike); the CLI's resolve goes through a warm `lsp start` server.
+`python -c pass` runs in the same rounds too (how loaded the machine was). Also reports
+the largest answer (tokens, characters/4) and how resolve was answered.
+
+Prints JSON. Usage: python -m bench.mcp [--files N] [--rounds N] [--mcp-per-round N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+from bench._common import emit, median_ms, percentile_ms
+from bench.packs import QUALITY, make_corpus
+
+SELECTORS = (
+    "stdlib.json.decoder:JSONDecoder",
+    "stdlib.http.server:HTTPServer",
+    "stdlib.argparse:ArgumentParser",
+    "stdlib.tempfile:TemporaryDirectory",
+)
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+
+
+def _cli(seg: str, *args: str) -> int:
+    start = time.perf_counter_ns()
+    subprocess.run(
+        [sys.executable, "-m", "trifecta", "--segment", seg, *args],
+        check=True,
+        capture_output=True,
+        env=_env(),
+    )
+    return time.perf_counter_ns() - start
+
+
+def _tokens(result: Any) -> int:
+    return (len(json.dumps(result.structured_content, separators=(",", ":"))) + 3) // 4
+
+
+async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -> dict[str, Any]:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "trifecta", "--segment", seg, "mcp"], env=_env()
+    )
+    queries = [q for q, _ in QUALITY]
+    samples: dict[str, list[int]] = {
+        k: [] for k in ("mcp_search", "mcp_get", "mcp_resolve", "cli_search", "cli_get")
+    }
+    samples["cli_resolve"] = []
+    samples["python_pass"] = []  # the machine's load, in the same rounds
+    resolved_by: Counter[str] = Counter()
+    largest = 0
+    async with Client(params) as client:
+
+        async def timed(tool: str, args: dict[str, Any]) -> Any:
+            nonlocal largest
+            start = time.perf_counter_ns()
+            result = await client.call_tool(tool, args)
+            elapsed = time.perf_counter_ns() - start
+            assert not result.is_error, result.content
+            largest = max(largest, _tokens(result))
+            samples[f"mcp_{tool}"].append(elapsed)
+            return result
+
+        ids = []
+        for q in queries:  # warm-up: page cache, index, and the ids get will ask for
+            hits = (await client.call_tool("search", {"query": q})).structured_content["hits"]
+            ids.append(hits[0]["id"])
+        deadline = time.monotonic() + ready_wait_s
+        while time.monotonic() < deadline:
+            status = (await client.call_tool("status", {})).structured_content
+            if status["language_server"]["state"] in ("ready", "unavailable", "off"):
+                break
+            await asyncio.sleep(1)
+        for sel in SELECTORS:  # pyright's first definitions are slow (READY via definition)
+            await client.call_tool("resolve", {"selector": sel})
+        for k in samples:
+            samples[k].clear()
+        for r in range(rounds):
+            for i in range(per_round):
+                n = r * per_round + i
+                await timed("search", {"query": queries[n % len(queries)]})
+                await timed("get", {"ids": [ids[n % len(ids)]]})
+                res = await timed("resolve", {"selector": SELECTORS[n % len(SELECTORS)]})
+                resolved_by[str(res.structured_content["resolved_by"])] += 1
+            samples["cli_search"].append(_cli(seg, "ctx", "search", "-q", queries[r % 10]))
+            samples["cli_get"].append(_cli(seg, "ctx", "get", "--ids", ids[r % len(ids)]))
+            sel = SELECTORS[r % len(SELECTORS)]
+            samples["cli_resolve"].append(_cli(seg, "ast", "resolve", sel))
+            start = time.perf_counter_ns()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            samples["python_pass"].append(time.perf_counter_ns() - start)
+        status = (await client.call_tool("status", {})).structured_content
+    return {
+        "samples": samples,
+        "resolved_by": dict(resolved_by),
+        "largest_answer_tokens": largest,
+        "language_server": status["language_server"]["state"],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--mcp-per-round", type=int, default=4)
+    parser.add_argument("--ready-wait-s", type=float, default=120)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="trifecta-mcp-bench-") as tmp:
+        files = make_corpus(Path(tmp), args.files)
+        subprocess.run(
+            [sys.executable, "-m", "trifecta", "--segment", tmp, "ctx", "build"],
+            check=True,
+            capture_output=True,
+            env=_env(),
+        )
+        _cli(tmp, "lsp", "start")  # the CLI's resolve through its warm server
+        try:
+            out = asyncio.run(_session(tmp, args.rounds, args.mcp_per_round, args.ready_wait_s))
+        finally:
+            _cli(tmp, "lsp", "stop")
+    samples = out.pop("samples")
+    result: dict[str, Any] = {"benchmark": "mcp", "files": files, **vars(args), **out}
+    for name, values in samples.items():
+        result[f"{name}_p50_ms"] = median_ms(values)
+        result[f"{name}_p95_ms"] = percentile_ms(values, 0.95)
+        result[f"{name}_n"] = len(values)
+    for tool in ("search", "get", "resolve"):
+        result[f"{tool}_cli_over_mcp"] = round(
+            result[f"cli_{tool}_p50_ms"] / max(result[f"mcp_{tool}_p50_ms"], 0.001), 1
+        )
+    result["budget"] = {
+        "search_p50_ms": 15,
+        "search_p95_ms": 40,
+        "get_p50_ms": 20,
+        "resolve_p50_ms": 20,
+        "cli_over_mcp": 5,
+    }
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

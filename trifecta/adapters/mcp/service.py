@@ -1,0 +1,162 @@
+"""The segment behind the MCP tools: one ``Segment`` (so the one composition root), one
+worker thread that makes every call on it, a warm pyright started in the background.
+
+- One worker thread: the SQLite connections and the use cases are made for one thread at
+  a time; calls queue in arrival order (a build holds the queue only while it runs).
+- Fresh: search and get sync changed files before answering (the cheap stat check; only
+  what moved is re-read), and a missing pack is built on first use.
+- Warm: pyright (``lsp.mode = "process"``, owned by this process) is started by a thread
+  that lives as long as the server (pyright's parent-death signal is per thread). Until it
+  is initialized, symbol answers come from the index with ``fallback_reason`` ``lsp_cold``
+  (``lsp_unavailable`` if it could not start); afterwards the fallback policy labels them
+  as in the CLI (``lsp_not_ready`` while pyright scans).
+- Every call is a telemetry event ``mcp.<tool>`` through the segment's telemetry service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from trifecta.domain.errors import LanguageServerError, PackMissing
+
+if TYPE_CHECKING:
+    from trifecta.api import Segment
+    from trifecta.domain.model import Resolution
+
+T = TypeVar("T")
+Progress = Callable[[float, float | None, str], None]
+
+# How long the warm-up thread waits for pyright's workspace scan.
+WARM_WAIT_MS = 300_000
+
+
+def segment_flags() -> dict[str, Any]:
+    """The settings layer of a server: pyright in this process (it dies with the server)
+    and symbol calls never wait for it (the fallback answers until it is ready)."""
+
+    return {"lsp": {"mode": "process", "ready_timeout_ms": 0}}
+
+
+class SegmentService:
+    """Runs every call on the segment in one worker thread; records ``mcp.<tool>`` events."""
+
+    def __init__(self, segment: Segment, max_tokens: int, warm_lsp: bool = True) -> None:
+        self.segment = segment
+        self.max_tokens = max_tokens
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._worker = threading.Thread(target=self._serve, name="trifecta-mcp", daemon=True)
+        self._worker.start()
+        self._stop = threading.Event()
+        self._closed = False
+        self.lsp_state = "off"
+        self.lsp_reason: str | None = None
+        self.last_freshness: dict[str, Any] | None = None
+        if warm_lsp and bool(segment.settings["lsp"]["enabled"]):
+            self.lsp_state = "starting"
+            _ = segment.container.symbols  # built here, not by two threads at once
+            threading.Thread(target=self._warm, name="trifecta-mcp-lsp", daemon=True).start()
+
+    # ---- the worker --------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as e:
+                future.set_exception(e)
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((fn, future))
+        return future
+
+    # ---- pyright -----------------------------------------------------------------------
+
+    def _warm(self) -> None:
+        try:
+            self.segment.lsp_warm(0)
+            self.lsp_state = "initialized"
+            while not self._stop.is_set():
+                if self.segment.lsp_warm(1_000):
+                    self.lsp_state = "ready"
+                    break
+        except LanguageServerError as e:
+            self.lsp_state = "unavailable"
+            self.lsp_reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        except Exception as e:  # the server answers through the fallback whatever happened
+            self.lsp_state = "unavailable"
+            self.lsp_reason = f"{type(e).__name__}: {e}".splitlines()[0]
+        # pyright's parent-death signal is this thread's: it lives until the server stops
+        self._stop.wait()
+
+    def resolve(self, ask: Callable[..., Resolution], query: str) -> Resolution:
+        """``ask(query, no_lsp=...)`` with the labels of the warm-up state."""
+
+        if self.lsp_state in ("starting", "unavailable"):
+            answer = ask(query, no_lsp=True)
+            reason = "lsp_cold" if self.lsp_state == "starting" else "lsp_unavailable"
+            return dataclasses.replace(answer, fallback_reason=reason)
+        return ask(query)
+
+    # ---- packs -------------------------------------------------------------------------
+
+    def with_pack(self, fn: Callable[[], T], progress: Progress) -> T:
+        """``fn()``; if there is no pack yet, build it (with progress) and call again."""
+
+        try:
+            return fn()
+        except PackMissing:
+            progress(0, 1, "no context pack yet: building it")
+            report = self.segment.ctx_build(incremental=False)
+            progress(1, 1, f"built: {report.files} files, {report.chunks} chunks")
+            return fn()
+
+    # ---- telemetry ---------------------------------------------------------------------
+
+    def record(
+        self,
+        tool: str,
+        args: Mapping[str, Any],
+        status: str,
+        start_ns: int,
+        tokens: int,
+        **fields: Any,
+    ) -> None:
+        telemetry = self.segment.telemetry
+        ms = (time.perf_counter_ns() - start_ns) // 1_000_000
+        cmd = f"mcp.{tool}"
+        try:
+            telemetry.event(cmd, args, {"status": status}, ms, tokens=tokens, **fields)
+            telemetry.observe(cmd, ms)
+            telemetry.incr("mcp_call_count")
+        except Exception:  # telemetry never fails a call
+            return
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def close(self, timeout_s: float = 4.0) -> None:
+        """Stop the worker, shut pyright down and flush telemetry (bounded wait)."""
+
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._jobs.put(None)
+        self._worker.join(timeout_s)
+        closer = threading.Thread(target=self.segment.close, name="trifecta-mcp-close", daemon=True)
+        closer.start()
+        closer.join(timeout_s)
