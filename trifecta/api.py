@@ -21,9 +21,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Collection, Sequence
 
-    from trifecta.application.packs.build import BuildReport
+    from trifecta.application.packs.build import BuildProgress, BuildReport
     from trifecta.application.packs.get import GetRequest, GetResult
     from trifecta.application.packs.search import SearchRequest, SearchResult
     from trifecta.application.packs.stats import PackStatsReport
@@ -206,10 +206,18 @@ class Segment:
 
     # ---- context packs ---------------------------------------------------------------------
 
-    def build(self, incremental: bool = False) -> BuildReport:
-        """Build the context pack (or sync it with ``incremental=True``)."""
+    def build(
+        self,
+        incremental: bool = False,
+        progress: Callable[[BuildProgress], None] | None = None,
+        jobs: int | None = None,
+    ) -> BuildReport:
+        """Build the context pack (or sync it with ``incremental=True``). ``progress`` is
+        called with a ``BuildProgress`` (files done / total, seconds elapsed) as files are
+        cut; ``jobs``: worker processes (default the ``build.jobs`` setting, 0 = all cores,
+        1 = in this process)."""
 
-        return self.ctx_build(incremental)
+        return self.ctx_build(incremental, progress, jobs)
 
     def search(
         self, query: str, limit: int | None = None, sync: bool = False, files: bool = False
@@ -253,10 +261,15 @@ class Segment:
         )
         return self.ctx_get(request)
 
-    def ctx_build(self, incremental: bool = False) -> BuildReport:
+    def ctx_build(
+        self,
+        incremental: bool = False,
+        progress: Callable[[BuildProgress], None] | None = None,
+        jobs: int | None = None,
+    ) -> BuildReport:
         """Build the context pack (``incremental``: sync, re-reading only changed files)."""
 
-        report: BuildReport = self._root.packs.build().run(incremental)
+        report: BuildReport = self._root.packs.build().run(incremental, progress, jobs)
         return report
 
     def ctx_search(self, request: SearchRequest) -> SearchResult:
@@ -270,10 +283,11 @@ class Segment:
         result: GetResult = self._root.packs.get().run(request)
         return result
 
-    def ctx_validate(self) -> ValidationReport:
-        """Schema, hashes, missing and new files, index consistency."""
+    def ctx_validate(self, changed: Collection[str] | None = None) -> ValidationReport:
+        """Schema, hashes, missing and new files, index consistency; with ``changed`` (what
+        a sync just re-read) only those files are hashed and no listing is made."""
 
-        report: ValidationReport = self._root.packs.validate().run()
+        report: ValidationReport = self._root.packs.validate().run(changed)
         return report
 
     def ctx_stats(self) -> PackStatsReport:

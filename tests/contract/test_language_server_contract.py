@@ -18,7 +18,12 @@ from trifecta.adapters.lsp_daemon.client import DaemonLanguageServer
 from trifecta.adapters.lsp_daemon.server import LspDaemon
 from trifecta.adapters.pyright.server import PyrightLanguageServer
 from trifecta.adapters.system.clock import SystemClock
-from trifecta.domain.errors import LanguageServerCold, LanguageServerCrashed, LanguageServerError
+from trifecta.domain.errors import (
+    LanguageServerCold,
+    LanguageServerCrashed,
+    LanguageServerError,
+    LanguageServerTimeout,
+)
 from trifecta.domain.model import SymbolLocation
 from trifecta.domain.ports import LanguageServer
 
@@ -74,7 +79,8 @@ def server(request: Any, tmp_path: Path) -> Iterator[LanguageServer]:
 
 def started(server: LanguageServer) -> LanguageServer:
     deadline_ms = READY_WAIT_MS
-    with contextlib.suppress(LanguageServerCold):  # a warm server still coming up
+    # a warm server still coming up: none yet (cold), or busy starting pyright (timeout)
+    with contextlib.suppress(LanguageServerCold, LanguageServerTimeout):
         server.start()
     assert server.wait_ready(deadline_ms)
     return server

@@ -72,14 +72,20 @@ class FakePackStore(PackStore):
         self._mtime += 1
 
     @contextlib.contextmanager
-    def lock(self, timeout_ms: int) -> Iterator[None]:
+    def lock(self, timeout_ms: int, shared: bool = False) -> Iterator[None]:
         if self.held:
             raise LockTimeout(f"another build holds the pack lock (waited {timeout_ms} ms)")
+        if shared:
+            yield
+            return
         self.held = True
         try:
             yield
         finally:
             self.held = False
+
+    def settle(self, index_sha: str) -> bool:
+        return False
 
 
 FAKE_WEIGHTS = (3.0, 2.0, 1.0)

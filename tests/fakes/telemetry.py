@@ -20,6 +20,7 @@ class FakeTelemetrySink(TelemetrySink):
         self.spool: list[dict[str, Any]] = []
         self.fail_writes = False
         self.written = 0
+        self.releases = 0
 
     def append_events(self, records: Sequence[Mapping[str, Any]]) -> None:
         if self.fail_writes:
@@ -46,6 +47,9 @@ class FakeTelemetrySink(TelemetrySink):
 
     def read_events(self) -> Iterator[dict[str, Any]]:
         return iter([dict(e) for e in [*self.events, *self.spool]])
+
+    def release(self) -> None:
+        self.releases += 1
 
     def health(self) -> Mapping[str, int | float]:
         return {

@@ -35,6 +35,17 @@ DEFAULTS: dict[str, Any] = {
         "max_bytes": 2 * 1024 * 1024,
         "include": ["**/*.py", "**/*.md"],
         "exclude": [],
+        # Directory names never listed (besides any directory holding pyvenv.cfg, a virtual
+        # environment); .git/.hg/.svn and _ctx are always left out.
+        "skip_dirs": [
+            ".venv",
+            "node_modules",
+            "__pycache__",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+            ".tox",
+        ],
     },
     "lsp": {
         "timeout_ms": 500,
@@ -47,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
     "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE)},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
-    "build": {"lock_timeout_ms": 30000},
+    "build": {"lock_timeout_ms": 30000, "jobs": 0},
 }
 
 # Integer settings that may be 0 (0 has a meaning); every other integer must be positive.
@@ -57,6 +68,7 @@ NON_NEGATIVE: dict[str, str] = {
     "cache.max_bytes": "0: nothing is cached",
     "cache.max_entry_bytes": "0: nothing is cached",
     "build.lock_timeout_ms": "0: fail at once if another build holds the lock",
+    "build.jobs": "0: one worker process per core",
 }
 
 
@@ -81,6 +93,27 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+INT_MAX = 2**31 - 1  # every integer setting (bytes, ms, s, counts) fits comfortably
+
+
+def _integer(value: Any, where: str) -> int:
+    """An integer setting: a TOML/JSON integer or a string of digits. ``true``, ``1.5``,
+    ``inf`` and numbers past ``INT_MAX`` are refused, never truncated or overflowed."""
+
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        if len(value) > 30:
+            raise ConfigError(f"invalid setting {where}: {value[:12]}... is over {INT_MAX}")
+        number = int(value)
+    if number is None:
+        raise ConfigError(f"invalid setting {where}: expected an integer, got {value!r}")
+    if number > INT_MAX:
+        raise ConfigError(f"invalid setting {where}: {number} is over {INT_MAX}")
+    return number
+
+
 def _coerce(template: Any, value: Any, where: str) -> Any:
     if isinstance(template, bool):
         if isinstance(value, bool):
@@ -91,12 +124,7 @@ def _coerce(template: Any, value: Any, where: str) -> Any:
             return False
         raise ConfigError(f"invalid setting {where}: expected a boolean, got {value!r}")
     if isinstance(template, int):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"invalid setting {where}: expected an integer, got {value!r}"
-            ) from None
+        return _integer(value, where)
     if isinstance(template, list):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]

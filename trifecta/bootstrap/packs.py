@@ -60,6 +60,25 @@ class Packs(containers.DeclarativeContainer):
         deferred("trifecta.adapters.treesitter.parser:TreeSitterSkeletonParser")
     )
 
+    # The segment listing (git's ignore rules) and the factory of the chunker each build
+    # worker process builds for itself (plain values, picklable).
+    lister = providers.Singleton(
+        deferred("trifecta.adapters.build.listing:LocalSegmentLister"),
+        root=core.root,
+        max_bytes=config.files.max_bytes,
+        skip_dirs=config.files.skip_dirs,
+    )
+    chunker = providers.Callable(
+        deferred("trifecta.adapters.build.workers:chunker_factory"),
+        root=core.root,
+        max_bytes=config.files.max_bytes,
+        cache_path=providers.Callable(
+            deferred("trifecta.bootstrap.skeletons:skeleton_cache_path"), core.root
+        ),
+        cache_max_bytes=config.cache.max_bytes,
+        cache_max_entry_bytes=config.cache.max_entry_bytes,
+        demote=config.search.demote,
+    )
     build = providers.Factory(
         deferred("trifecta.application.packs.build:BuildPack"),
         reader=core.file_reader,
@@ -70,6 +89,9 @@ class Packs(containers.DeclarativeContainer):
         clock=core.clock,
         telemetry=core.telemetry,
         settings=settings,
+        lister=lister,
+        chunker=chunker,
+        jobs=config.build.jobs,
     )
     # Search and get receive the builder as a provider (called only for --sync).
     search = providers.Factory(
@@ -81,6 +103,7 @@ class Packs(containers.DeclarativeContainer):
         telemetry=core.telemetry,
         settings=settings,
         builder=build.provider,
+        lister=lister,
     )
     get = providers.Factory(
         deferred("trifecta.application.packs.get:GetChunks"),
@@ -102,6 +125,7 @@ class Packs(containers.DeclarativeContainer):
         clock=core.clock,
         telemetry=core.telemetry,
         settings=settings,
+        lister=lister,
     )
     stats = providers.Factory(
         deferred("trifecta.application.packs.stats:PackStats"),

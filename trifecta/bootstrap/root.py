@@ -4,6 +4,7 @@ imported) the first time the capability is used."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,3 +105,19 @@ class Root:
         finally:
             if self._symbols is not None:
                 self._symbols.shutdown_resources()
+            self._close_adapters()
+
+    def _close_adapters(self) -> None:
+        """Release the SQLite connections and the warm-server socket the capability
+        adapters keep open (a process opening and closing many segments holds none)."""
+
+        if self._packs is not None:
+            self._packs.search_index().close()
+        if self._skeletons is not None:
+            self._skeletons.cache().close()
+        if self._symbols is not None:
+            self._symbols.name_store().close()
+            # A warm-server client exists only if its module was imported (a --no-lsp
+            # resolve never imports it, and must not start to here).
+            if "trifecta.adapters.lsp_daemon.client" in sys.modules:
+                self._symbols.lsp_client().shutdown()

@@ -87,6 +87,15 @@ class IndexWriteFailed(PackError):
     """The search index could not be written; the previous pack and index are kept."""
 
 
+class PackWriteFailed(PackError):
+    """The pack could not be written (disk full, I/O error); the previous pack is kept."""
+
+
+class ReadOnlyState(PackError):
+    """The segment's ``_ctx`` cannot be written (read-only mount, permissions): a pack there
+    can be read, not built."""
+
+
 class UnknownChunks(PackError):
     """Some requested chunk ids are not in the pack."""
 

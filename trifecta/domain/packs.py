@@ -116,7 +116,7 @@ class Pack:
     estimator: str = TOKEN_ESTIMATOR
 
     def state(self) -> PackState:
-        return PackState(self.source_files, self.directories, self.skipped)
+        return PackState(self.source_files, self.directories, self.skipped, self.warnings)
 
     def files_by_path(self) -> dict[str, SourceFile]:
         return {f.path: f for f in self.source_files}
@@ -136,6 +136,7 @@ class PackState:
     files: tuple[SourceFile, ...]
     directories: tuple[DirStamp, ...] = ()
     skipped: tuple[SkippedFile, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class IndexInfo:
     pack_size: int
     pack_mtime_ns: int
     chunk_count: int
+    tokens: int = 0  # covered tokens of the pack (a sync that changes nothing reports them)
 
 
 # ---- JSON schema ---------------------------------------------------------------------------

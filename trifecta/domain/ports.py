@@ -109,9 +109,12 @@ class LanguageServer(Protocol):
     """A language server session over one workspace (the segment).
 
     Lifecycle: ``start`` spawns and initializes (raising ``LanguageServerUnavailable`` if
-    it cannot); READY is initialized AND (first publishDiagnostics OR first successful
-    definition). Requests take a deadline in ms and raise ``LanguageServerTimeout`` when it
-    passes (after cancelling the request) or ``LanguageServerError`` on failure.
+    it cannot; a client of a server that runs elsewhere raises ``LanguageServerCold`` when
+    none runs yet and ``LanguageServerTimeout`` when it does not answer within its short
+    bound: busy starting pyright, or hung; ``wait_ready`` then waits, bounded); READY is
+    initialized AND (first publishDiagnostics OR first successful definition). Requests
+    take a deadline in ms and raise ``LanguageServerTimeout`` when it passes (after
+    cancelling the request) or ``LanguageServerError`` on failure.
     ``shutdown`` always leaves no process behind. Lifecycle facts are reported to the
     listener given to ``start`` as (event_name, fields) pairs, e.g. ("lsp.ready", {...}).
     """
@@ -153,7 +156,9 @@ class TelemetrySink(Protocol):
     (records that cannot be written now are spooled and written by a later call);
     ``merge_counters`` adds deltas to the cumulative counters exactly, even with
     concurrent processes; ``write_last_run`` replaces the summary atomically;
-    ``read_events`` yields every stored record, oldest first, skipping a torn final line.
+    ``read_events`` yields every stored record, oldest first, skipping a torn final line;
+    ``release`` closes whatever descriptors the sink keeps open between writes (the next
+    write opens them again), so a process that opens and closes many segments holds none.
     """
 
     def append_events(self, records: Sequence[Mapping[str, Any]]) -> None: ...
@@ -169,6 +174,8 @@ class TelemetrySink(Protocol):
     def read_events(self) -> Iterator[dict[str, Any]]: ...
 
     def health(self) -> Mapping[str, int | float]: ...
+
+    def release(self) -> None: ...
 
 
 class RepoStateReader(Protocol):
@@ -197,7 +204,13 @@ class PackStore(Protocol):
     old pack is left as it was and the error propagates); ``load`` raises ``PackMissing`` or
     ``PackCorrupt``; ``stamp`` is a cheap (size, mtime_ns) of the stored pack or None;
     ``lock`` is an exclusive, inter-process build lock that waits up to ``timeout_ms`` and
-    then raises ``LockTimeout``.
+    then raises ``LockTimeout`` (``ReadOnlyState`` if the pack's directory cannot be
+    written); ``lock(shared=True)`` is its read side, taken by readers that must not see a
+    build half-way (validate): it waits for a build, not for other readers, and where the
+    lock cannot be opened (a read-only ``_ctx``, where nobody builds) it does not lock.
+    ``settle(index_sha)``, called under the exclusive lock, finishes what a build killed
+    mid-commit left: a pack written aside whose sha256 is ``index_sha`` (the index already
+    committed for it) is renamed into place, and every leftover temporary file is removed.
     """
 
     def load(self) -> Pack: ...
@@ -208,7 +221,9 @@ class PackStore(Protocol):
 
     def stamp(self) -> tuple[int, int] | None: ...
 
-    def lock(self, timeout_ms: int) -> AbstractContextManager[None]: ...
+    def lock(self, timeout_ms: int, shared: bool = False) -> AbstractContextManager[None]: ...
+
+    def settle(self, index_sha: str) -> bool: ...
 
 
 class SearchIndex(Protocol):
@@ -282,6 +297,12 @@ class SkeletonCache(Protocol):
     def get(self, sha256: str, parser: str, version: str) -> Skeleton | None: ...
 
     def put(self, sha256: str, parser: str, version: str, skeleton: Skeleton) -> bool: ...
+
+    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
+        """``put`` of each (sha256, parser, version, skeleton), in one write where the
+        store allows it (a build stores its parses this way); how many were stored."""
+
+        return sum(1 for entry in entries if self.put(*entry))
 
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""

@@ -42,6 +42,64 @@ def _handler(group: str, command: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _record_rejected(argv: Sequence[str]) -> None:
+    """A ``ctx`` command whose flags the parser rejected still records its one command
+    event (``{"status": "error", "error": "UsageError"}``, no arguments), as every failing
+    ``ctx`` command does (docs/telemetry.md). Best effort: never fails the exit."""
+
+    commands = [
+        argv[i + 1]
+        for i in range(len(argv) - 1)
+        if argv[i] == "ctx" and ("ctx", argv[i + 1]) in HANDLERS
+    ]
+    if not commands:
+        return
+    segment, level = ".", None
+    for i, arg in enumerate(argv):
+        for flag in ("--segment", "-s", "--telemetry"):
+            value = None
+            if arg == flag and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif arg.startswith(flag + "="):
+                value = arg.split("=", 1)[1]
+            if value is not None and flag == "--telemetry":
+                level = value
+            elif value is not None:
+                segment = value
+    try:
+        from pathlib import Path
+
+        if level == "off" or not Path(segment).is_dir():
+            return
+        from trifecta.telemetry_api import Telemetry
+
+        command = commands[0]
+        telemetry = Telemetry(segment, level=level if level in ("lite", "full") else None)
+        telemetry.event(f"ctx.{command}", {}, {"status": "error", "error": "UsageError"}, 0)
+        telemetry.incr(f"ctx_{command}_error_count")
+        telemetry.flush()
+    except Exception:  # telemetry never changes how a usage error ends
+        return
+
+
+def _check_utf8(ns: argparse.Namespace) -> None:
+    """An argument holding bytes that are not UTF-8 (Python keeps them as lone surrogates)
+    is a usage error: it could name nothing in a pack, and no output could print it."""
+
+    from trifecta.domain.errors import UsageError
+
+    for key, value in vars(ns).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    shown = item.encode("utf-8", "surrogateescape").decode(
+                        "utf-8", "backslashreplace"
+                    )
+                    raise UsageError(f"{key} {shown!r}: not valid UTF-8") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args == ["--version"]:  # the fast path: no parser, no container
@@ -55,19 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trifecta.domain.errors import TrifectaError, UsageError
 
     parser = build_parser(group_of(args))
-    ns = parser.parse_args(args)
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as e:
+        if e.code == 2:
+            _record_rejected(args)
+        raise
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(ns, key):
             setattr(ns, key, value)
     try:
-        if not Path(ns.segment).is_dir():
+        _check_utf8(ns)
+        try:
+            is_dir = Path(ns.segment).is_dir()
+        except OSError as e:  # ENAMETOOLONG and the like
+            raise UsageError(f"segment: {e.strerror or type(e).__name__}") from e
+        if not is_dir:
             raise UsageError(f"segment {ns.segment!r} is not a directory")
         return _handler(ns.group, ns.command)(ns)
     except TrifectaError as e:
         from trifecta.adapters.cli.hints import message_for
+        from trifecta.adapters.cli.output import terminal_safe
 
         message = message_for(e, ns)
-        sys.stderr.write(f"{PROG}: error: {message}\n")
+        sys.stderr.write(f"{PROG}: error: {terminal_safe(message)}\n")
         if ns.debug:
             raise
         return e.exit_code

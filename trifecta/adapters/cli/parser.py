@@ -34,6 +34,28 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def bounded_int(high: int, low: int | None = None) -> Any:
+    """An argparse ``type``: an integer no larger than ``high`` (and, given ``low``, no
+    smaller): anything else is a usage error (exit 2) naming the value, never an overflow
+    further in. Lower bounds with a meaning of their own (``--limit`` at least 1) are left
+    to the use case, which records the failed request."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or value > high or (low is not None and value < low):
+            span = f"from {low} to {high}" if low is not None else f"up to {high}"
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text[:40]!r}: expected an integer {span}"
+            )
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def _common() -> OneLineParser:
     # SUPPRESS defaults so the flags may appear before or after the subcommand.
     common = OneLineParser(add_help=False)
@@ -65,10 +87,20 @@ def _common() -> OneLineParser:
     return common
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {jobs}")
+    return jobs
+
+
 def _lsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout-ms",
-        type=int,
+        type=bounded_int(3_600_000, low=1),
         default=None,
         help="deadline of each language-server request (default: setting lsp.timeout_ms, 500)",
     )
@@ -130,18 +162,35 @@ def build_parser(only: str | None = None) -> OneLineParser:
     ctx_cmds = ctx.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     ctx_cmds.required = True
     if only in (None, "ctx"):
-        ctx_cmds.add_parser("build", parents=[common], help="build the context pack from scratch")
-        ctx_cmds.add_parser(
+        build = ctx_cmds.add_parser(
+            "build", parents=[common], help="build the context pack from scratch"
+        )
+        sync = ctx_cmds.add_parser(
             "sync",
             parents=[common],
             help="update the pack incrementally: only files whose size or mtime moved are re-read",
         )
+        for p in (build, sync):
+            p.add_argument(
+                "--jobs",
+                "-j",
+                type=_jobs,
+                default=None,
+                metavar="N",
+                help="worker processes cutting files (default: build.jobs, 0 = one per core; "
+                "1 = in this process)",
+            )
+            p.add_argument(
+                "--quiet",
+                action="store_true",
+                help="no progress line on stderr (it is shown only on a terminal anyway)",
+            )
         search = ctx_cmds.add_parser("search", parents=[common], help="ranked search over the pack")
         search.add_argument("--query", "-q", required=True, help="what to look for")
         search.add_argument(
             "--limit",
             "-l",
-            type=int,
+            type=bounded_int(10_000),
             default=None,
             help="hits to return (default: setting search.limit, 5)",
         )
@@ -165,13 +214,13 @@ def build_parser(only: str | None = None) -> OneLineParser:
         get.add_argument(
             "--budget-token-est",
             "-b",
-            type=int,
+            type=bounded_int(1_000_000_000),
             default=None,
             help="token budget, characters/4 (default: setting get.budget_token_est, 1500)",
         )
         get.add_argument(
             "--max-chunks",
-            type=int,
+            type=bounded_int(1_000_000),
             default=None,
             help="stop after this many chunks (default: setting get.max_chunks, 20)",
         )
@@ -236,7 +285,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         serve = lsp_cmds.add_parser(
             "serve", parents=[common], help="run the server in the foreground (used by start)"
         )
-        serve.add_argument("--idle-timeout-s", type=int, default=None)
+        serve.add_argument("--idle-timeout-s", type=bounded_int(10_000_000, low=1), default=None)
 
     # ---- telemetry ---------------------------------------------------------------------
     tel = groups.add_parser("telemetry", help="read what every command recorded")

@@ -7,9 +7,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 
+class BadGlob(ValueError):
+    """A glob that cannot be compiled (e.g. the reversed range ``[z-a]``); the message
+    names the pattern."""
+
+
+def _check_ranges(pattern: str, body: str) -> None:
+    i = 1 if body.startswith(("!", "^")) else 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-" and body[i] > body[i + 2]:
+            raise BadGlob(f"{pattern!r}: character range {body[i]}-{body[i + 2]} is reversed")
+        i += 3 if i + 2 < len(body) and body[i + 1] == "-" else 1
+
+
 @lru_cache(maxsize=1024)
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a glob (``**`` spans directories, ``*``/``?`` do not) to a regex."""
+    """Translate a glob (``**`` spans directories, ``*``/``?`` do not) to a regex, once per
+    pattern (cached). Raises ``BadGlob`` naming the pattern if it cannot be compiled."""
 
     out: list[str] = []
     i = 0
@@ -33,6 +47,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
                 out.append(re.escape(c))
                 i += 1
             else:
+                _check_ranges(pattern, pattern[i + 1 : end])
                 body = pattern[i + 1 : end].replace("\\", "\\\\")
                 if body.startswith("!"):
                     body = "^" + body[1:]
@@ -41,7 +56,10 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    try:
+        return re.compile("".join(out) + r"\Z")
+    except re.error as e:
+        raise BadGlob(f"{pattern!r}: {e.msg}") from None
 
 
 def glob_match(pattern: str, path: str) -> bool:
@@ -70,9 +88,14 @@ class IgnoreRule:
         )
 
 
-def parse_gitignore(text: str, base: str) -> list[IgnoreRule]:
+def parse_gitignore(
+    text: str, base: str, bad_lines: list[tuple[int, str]] | None = None
+) -> list[IgnoreRule]:
+    """The rules of one ``.gitignore``. A line whose pattern cannot be compiled (``[z-a]``:
+    git never matches it) is left out, and reported in ``bad_lines`` as (line, why)."""
+
     rules: list[IgnoreRule] = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip()
         if not line or line.startswith("#"):
             continue
@@ -87,6 +110,13 @@ def parse_gitignore(text: str, base: str) -> list[IgnoreRule]:
             continue
         anchored = "/" in line
         line = line.lstrip("/")
+        try:
+            glob_regex(line)
+            glob_regex("**/" + line)
+        except BadGlob as e:
+            if bad_lines is not None:
+                bad_lines.append((number, str(e)))
+            continue
         rules.append(IgnoreRule(base, line, negated, dir_only, anchored))
     return rules
 

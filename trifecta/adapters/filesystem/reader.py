@@ -9,17 +9,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from trifecta.adapters.filesystem.globs import (
+    BadGlob,
     IgnoreRule,
     glob_match,
+    glob_regex,
     is_ignored,
     parse_gitignore,
 )
 from trifecta.domain.errors import (
     BinaryFile,
+    ConfigError,
     FileMissing,
     FileTooLarge,
     InputError,
     PathOutsideSegment,
+    UsageError,
 )
 from trifecta.domain.model import FileEntry, FileText, ReadMode, SkippedFile
 from trifecta.domain.ports import FileReader
@@ -42,12 +46,39 @@ ALWAYS_SKIPPED_DIRS = frozenset(
     }
 )
 BINARY_SNIFF_BYTES = 8192
+NEVER_READ_DIR = ".git"
 
 
 def looks_binary(data: bytes) -> bool:
     """A NUL byte in the first 8 KiB marks a file as binary (git's own heuristic)."""
 
     return b"\x00" in data[:BINARY_SNIFF_BYTES]
+
+
+def utf8_name(name: str) -> bool:
+    """A file name Python decoded from bytes that are not UTF-8 holds lone surrogates
+    (``surrogateescape``); such a name cannot be stored in a pack, JSON or telemetry."""
+
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_name(name: str) -> str:
+    """A non-UTF-8 name with its undecodable bytes shown as ``\\xff`` (for a skip reason)."""
+
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+NOT_UTF8_REASON = "file name is not valid UTF-8"
+
+
+def _symlink_reason(error: PathOutsideSegment) -> str:
+    if str(error).endswith(f"into {NEVER_READ_DIR}/"):
+        return f"symlink leads into {NEVER_READ_DIR}/"
+    return "symlink leaves the segment"
 
 
 def _cwd_relative(user_path: str) -> bool:
@@ -73,9 +104,15 @@ class LocalFileReader(FileReader):
             raise PathOutsideSegment(f"{rel}: cannot resolve path ({e})") from e
         if resolved != self.root and not resolved.is_relative_to(self.root):
             raise PathOutsideSegment(f"{rel}: path leaves the segment")
+        if NEVER_READ_DIR in resolved.relative_to(self.root).parts:
+            # git's own data (config with credentials, objects) is never served, whether
+            # named directly or reached through a symlink.
+            raise PathOutsideSegment(f"{rel}: path leads into {NEVER_READ_DIR}/")
         return resolved
 
     def relative(self, user_path: str) -> str:
+        if not utf8_name(user_path):
+            raise UsageError(f"{printable_name(user_path)}: path is not valid UTF-8")
         given = Path(user_path)
         if given.is_absolute():
             chosen = given
@@ -103,20 +140,15 @@ class LocalFileReader(FileReader):
     def read_text(self, path: str, mode: ReadMode = ReadMode.RAW) -> FileText:
         real = self._confine(path)
         try:
-            size = real.stat().st_size
-            if real.is_dir():
-                raise InputError(f"{path}: is a directory")
-            if size > self.max_bytes:
-                raise FileTooLarge(
-                    f"{path}: {size} bytes is over the {self.max_bytes}-byte size cap"
-                )
-            data = real.read_bytes()
+            data = self._read_regular(path, real)
         except FileNotFoundError as e:
             raise FileMissing(f"{path}: no such file") from e
         except PermissionError as e:
             raise InputError(f"{path}: permission denied") from e
         except IsADirectoryError as e:
             raise InputError(f"{path}: is a directory") from e
+        except OSError as e:
+            raise InputError(f"{path}: cannot read ({e.strerror})") from e
         if looks_binary(data):
             raise BinaryFile(f"{path}: binary file refused")
         self._bytes[mode] += len(data)
@@ -131,6 +163,39 @@ class LocalFileReader(FileReader):
             sha256=hashlib.sha256(data).hexdigest(),
             lossy=lossy,
         )
+
+    def _read_regular(self, path: str, real: Path) -> bytes:
+        """The bytes of a regular file, at most the size cap: opened non-blocking (a FIFO
+        never blocks the open), checked with ``fstat`` on the descriptor (no race with a
+        swap after the check), and read bounded (a device or a growing file never reads
+        past the cap)."""
+
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        try:
+            st = os.fstat(fd)
+            if stat_module.S_ISDIR(st.st_mode):
+                raise InputError(f"{path}: is a directory")
+            if not stat_module.S_ISREG(st.st_mode):
+                raise InputError(f"{path}: not a regular file")
+            if st.st_size > self.max_bytes:
+                raise FileTooLarge(
+                    f"{path}: {st.st_size} bytes is over the {self.max_bytes}-byte size cap"
+                )
+            os.set_blocking(fd, True)
+            chunks: list[bytes] = []
+            left = self.max_bytes + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > self.max_bytes:
+            raise FileTooLarge(f"{path}: grew over the {self.max_bytes}-byte size cap while read")
+        return data
 
     def stat(self, path: str) -> FileEntry | None:
         try:
@@ -162,19 +227,38 @@ class LocalFileReader(FileReader):
 
     # ---- listing -------------------------------------------------------------------------
 
-    def _load_gitignore(self, directory: Path, base: str) -> list[IgnoreRule]:
+    def _load_gitignore(
+        self, directory: Path, base: str, skipped: list[SkippedFile]
+    ) -> list[IgnoreRule]:
+        path = directory / ".gitignore"
         try:
-            text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            if not stat_module.S_ISREG(path.lstat().st_mode):
+                return []  # absent, or a FIFO/device/symlink: never opened
+            text = self._read_regular(str(path), path).decode("utf-8", errors="replace")
+        except (OSError, InputError):
             return []
-        return parse_gitignore(text, base)
+        bad: list[tuple[int, str]] = []
+        rules = parse_gitignore(text, base, bad)
+        where = f"{base}/.gitignore" if base else ".gitignore"
+        skipped.extend(
+            SkippedFile(f"{where}:{line}", f"pattern {why}; git never matches it, ignored")
+            for line, why in bad
+        )
+        return rules
 
     def list_files(
         self, include: Sequence[str], exclude: Sequence[str] = ()
     ) -> tuple[list[FileEntry], list[SkippedFile]]:
+        for pattern in (*include, *exclude):
+            try:
+                glob_regex(pattern)
+            except BadGlob as e:
+                raise ConfigError(f"invalid glob in files.include/files.exclude: {e}") from e
         entries: list[FileEntry] = []
         skipped: list[SkippedFile] = []
-        rules_by_dir: dict[str, list[IgnoreRule]] = {"": self._load_gitignore(self.root, "")}
+        rules_by_dir: dict[str, list[IgnoreRule]] = {
+            "": self._load_gitignore(self.root, "", skipped)
+        }
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             here = Path(dirpath)
             base = here.relative_to(self.root).as_posix()
@@ -196,20 +280,26 @@ class LocalFileReader(FileReader):
                     continue
                 if is_ignored(rules, rel, True):
                     continue
+                if not utf8_name(name):
+                    skipped.append(SkippedFile(printable_name(rel) + "/", NOT_UTF8_REASON))
+                    continue
                 if (here / name).is_symlink():
                     try:
                         self._confine(rel)
-                    except PathOutsideSegment:
-                        skipped.append(SkippedFile(rel, "symlink leaves the segment"))
+                    except PathOutsideSegment as e:
+                        skipped.append(SkippedFile(rel, _symlink_reason(e)))
                     continue
                 kept_dirs.append(name)
-                rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel)
+                rules_by_dir[rel] = rules + self._load_gitignore(here / name, rel, skipped)
             dirnames[:] = kept_dirs
             for name in sorted(filenames):
                 rel = f"{base}/{name}" if base else name
                 if not any(glob_match(p, rel) for p in include):
                     continue
                 if any(glob_match(p, rel) for p in exclude) or is_ignored(rules, rel, False):
+                    continue
+                if not utf8_name(name):
+                    skipped.append(SkippedFile(printable_name(rel), NOT_UTF8_REASON))
                     continue
                 entry_or_skip = self._entry(rel, here / name)
                 if isinstance(entry_or_skip, SkippedFile):
@@ -238,6 +328,9 @@ class LocalFileReader(FileReader):
             rel = f"{base}/{name}"
             if not any(glob_match(p, rel) for p in include):
                 continue
+            if not utf8_name(name):
+                skipped.append(SkippedFile(printable_name(rel), NOT_UTF8_REASON))
+                continue
             entry_or_skip = self._entry(rel, directory / name)
             if isinstance(entry_or_skip, SkippedFile):
                 skipped.append(entry_or_skip)
@@ -248,8 +341,8 @@ class LocalFileReader(FileReader):
         if path.is_symlink():
             try:
                 self._confine(rel)
-            except PathOutsideSegment:
-                return SkippedFile(rel, "symlink leaves the segment")
+            except PathOutsideSegment as e:
+                return SkippedFile(rel, _symlink_reason(e))
         try:
             st = path.stat()
         except OSError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,15 @@ def read_pack_state(root: Path) -> dict[str, Any] | None:
     path = root / PACK
     digest = hashlib.sha256()
     try:
-        mtime = path.stat().st_mtime
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a FIFO or a device in its place: never opened (it would block)
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     except OSError:
         return None
+    mtime = st.st_mtime
     return {"pack_sha": digest.hexdigest()[:16], "pack_mtime": mtime}
 
 

@@ -52,9 +52,10 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str
 
 
 def encode_lines(records: Sequence[Mapping[str, Any]]) -> bytes:
-    """Records as JSON lines (one per record, each ending in a newline)."""
+    """Records as JSON lines (one per record, each ending in a newline), always valid
+    UTF-8: a lone surrogate (a non-UTF-8 byte a path or argument carried) becomes ``?``."""
 
-    return "".join(_dumps(r) + "\n" for r in records).encode("utf-8", "surrogatepass")
+    return "".join(_dumps(r) + "\n" for r in records).encode("utf-8", "replace")
 
 
 def parse_lines(data: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -226,13 +227,22 @@ class JsonlTelemetrySink(TelemetrySink):
         self.rotations += 1
 
     def _write_all(self, data: bytes) -> None:
+        """Append whole lines or nothing: a write cut short (disk full) is truncated back to
+        where it started, so no torn fragment stays in the file (the lock is held)."""
+
         fd = self._events_fd_for(len(data))
+        start = os.lseek(fd, 0, os.SEEK_END)
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if self.fsync:
-            os.fsync(fd)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
 
     def _drain_spool(self) -> None:
         """Append every spooled file to the events and delete it (lock held). The spool
@@ -472,6 +482,12 @@ class JsonlTelemetrySink(TelemetrySink):
             records, skipped = parse_lines(data)
             self.read_skipped += skipped
             yield from records
+
+    def release(self) -> None:
+        """Close the lock and events descriptors (reopened by the next write)."""
+
+        with self._thread_lock:
+            self._close()
 
     def health(self) -> Mapping[str, int | float]:
         return {

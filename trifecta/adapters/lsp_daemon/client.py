@@ -24,13 +24,16 @@ from trifecta.domain.errors import (
     LanguageServerCold,
     LanguageServerCrashed,
     LanguageServerError,
+    LanguageServerTimeout,
     LanguageServerUnavailable,
 )
 from trifecta.domain.model import LspFacts, SymbolLocation
 from trifecta.domain.ports import Clock, LanguageServer
 
 Listener = Callable[[str, Mapping[str, Any]], None]
-CALL_MARGIN_MS = 2_000  # socket deadline beyond the request's own deadline
+CALL_MARGIN_MS = 250  # socket deadline beyond the request's own deadline
+START_WAIT_MS = 500  # a warm server answers "start" at once; one that does not is hung/busy
+TERM_GRACE_MS = 1_000  # after SIGTERM, before SIGKILL
 
 
 def serve_argv(root: Path) -> list[str]:
@@ -107,6 +110,11 @@ class DaemonLanguageServer(LanguageServer):
             if not line:
                 raise OSError("the warm server closed the connection")
             answer = protocol.decode(line)
+        except TimeoutError as e:
+            self.close()
+            raise LanguageServerTimeout(
+                f"the warm language server did not answer {op} within {wait_ms} ms (hung or busy)"
+            ) from e
         except (OSError, ValueError) as e:
             self.close()
             raise LanguageServerCrashed(f"the warm language server stopped answering ({e})") from e
@@ -117,9 +125,14 @@ class DaemonLanguageServer(LanguageServer):
     def launch(self) -> None:
         """Start a warm server in the background (it exits at once if one runs already)."""
 
-        with contextlib.suppress(FileNotFoundError):
-            (protocol.state_dir(self.root) / protocol.FAILED_NAME).unlink()
-        self._process = self._launcher(self.root)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                (protocol.state_dir(self.root) / protocol.FAILED_NAME).unlink()
+            self._process = self._launcher(self.root)
+        except OSError as e:  # a read-only _ctx: no warm server, the caller falls back
+            raise LanguageServerUnavailable(
+                f"cannot start the warm language server: _ctx is not writable ({e.strerror})"
+            ) from e
         self.launched = True
 
     def failure(self, fresh_s: float | None = protocol.FAILED_FRESH_S) -> str | None:
@@ -164,7 +177,9 @@ class DaemonLanguageServer(LanguageServer):
         itself); launch one and raise ``LanguageServerCold`` when there is none."""
 
         if self._sock is not None or self._connect():
-            self._call("start", 15_000)
+            # Bounded like the request: a stopped or wedged server makes the caller fall
+            # back now (lsp_timeout), not after pyright's own start-up allowance.
+            self._call("start", START_WAIT_MS)
             self._started = True
             return
         failure = self.failure()
@@ -200,11 +215,14 @@ class DaemonLanguageServer(LanguageServer):
             if self._clock.monotonic_ns() >= deadline:
                 return False
             threading.Event().wait(0.05)
-        left_ms = max(0, (deadline - self._clock.monotonic_ns()) // 1_000_000)
         if not self._started:
-            self._call("start", 15_000)
+            self._call("start", self._left_ms(deadline))
             self._started = True
-        return bool(self._call("wait_ready", int(left_ms), {"timeout_ms": int(left_ms)}))
+        left_ms = self._left_ms(deadline)
+        return bool(self._call("wait_ready", left_ms, {"timeout_ms": left_ms}))
+
+    def _left_ms(self, deadline_ns: int) -> int:
+        return int(max(0, (deadline_ns - self._clock.monotonic_ns()) // 1_000_000))
 
     def definition(
         self, path: str, line: int, column: int, timeout_ms: int
@@ -226,36 +244,97 @@ class DaemonLanguageServer(LanguageServer):
     # ---- management (lsp start/status/stop) ----------------------------------------------
 
     def status(self) -> dict[str, Any] | None:
+        """The server's own status; for a server whose process lives but does not answer
+        (stopped, wedged) ``{"pid": ..., "answering": False}``; None when none runs."""
+
         try:
             result = self._call("status")
         except LanguageServerError:
+            pid = self._pid()
+            if pid is not None and _alive(pid):
+                return {"pid": pid, "answering": False, "state": _state_name(pid)}
             return None
-        return dict(result) if isinstance(result, dict) else None
+        return {**result, "answering": True} if isinstance(result, dict) else None
 
     def stop_server(self, wait_ms: int = 10_000) -> bool:
-        """Ask the warm server to stop; kill it (by its pid file) if it does not."""
+        """Ask the warm server to stop; if it does not answer or does not exit within
+        ``wait_ms``, SIGTERM it (with a SIGCONT, in case it is stopped), then SIGKILL it
+        and the process groups of its children (pyright) after a short grace."""
 
         pid = self._pid()
         try:
             self._call("stop")
+            answered = True
         except LanguageServerError:
+            answered = False
             if pid is None or not _alive(pid):
                 return False  # nothing was running (a stale pid file at most)
         self.close()
-        deadline = self._clock.monotonic_ns() + wait_ms * 1_000_000
-        while pid is not None and _alive(pid) and self._clock.monotonic_ns() < deadline:
-            threading.Event().wait(0.05)
-        if pid is not None and _alive(pid):
+        if pid is None:
+            return answered
+        children = _child_groups(pid)
+        if answered:
+            self._wait_gone(pid, wait_ms)
+        if _alive(pid):
+            for signum in (signal.SIGTERM, signal.SIGCONT):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
+            self._wait_gone(pid, TERM_GRACE_MS)
+        if _alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-            return False
-        return pid is not None
+                os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid, TERM_GRACE_MS)
+        for group in children:  # pyright follows its parent by itself; make sure of it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        return not _alive(pid)
+
+    def _wait_gone(self, pid: int, wait_ms: int) -> None:
+        deadline = self._clock.monotonic_ns() + wait_ms * 1_000_000
+        while _alive(pid) and self._clock.monotonic_ns() < deadline:
+            threading.Event().wait(0.02)
 
     def _pid(self) -> int | None:
         try:
             return int((protocol.state_dir(self.root) / protocol.PID_NAME).read_text().strip())
         except (OSError, ValueError):
             return None
+
+
+def _state_name(pid: int) -> str:
+    state = _proc_state(pid)
+    return {"T": "stopped", "t": "stopped", "D": "blocked", "Z": "exited"}.get(
+        state, "not answering"
+    )
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return ""
+    return data[data.rfind(b")") + 2 :].split()[:1][0].decode() if b")" in data else ""
+
+
+def _child_groups(pid: int) -> list[int]:
+    """Process groups (other than ``pid``'s own) of ``pid``'s direct children (Linux)."""
+
+    groups = set()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            data = Path(f"/proc/{name}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[1]) == pid and int(fields[2]) != pid:
+            groups.add(int(fields[2]))
+    return sorted(groups)
 
 
 def _alive(pid: int) -> bool:

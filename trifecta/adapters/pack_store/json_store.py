@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from trifecta.domain.errors import LockTimeout, PackCorrupt, PackMissing
+from trifecta.adapters.tempfiles import fault_point, pending, sweep, temp_path
+from trifecta.domain.errors import (
+    LockTimeout,
+    PackCorrupt,
+    PackMissing,
+    PackWriteFailed,
+    ReadOnlyState,
+    TrifectaError,
+)
 from trifecta.domain.packs import Pack, pack_from_dict, pack_to_dict
 from trifecta.domain.ports import BeforeCommit, PackStore
 
@@ -20,17 +32,109 @@ LOCK_FILE = ".context_pack.lock"
 POLL_S = 0.02
 
 
+WRITE_BUFFER = 1 << 20
+SLICE = 2000  # list items encoded per call
+
+
+class _Chunks(list[Any]):
+    """The pack's chunk list for ``_write_streaming``: its JSON form made a slice at a
+    time (``pack_to_dict`` of a pack holding only that slice), never all at once."""
+
+    def __init__(self, pack: Pack) -> None:
+        super().__init__()
+        self.pack = pack
+
+    def __len__(self) -> int:
+        return len(self.pack.chunks)
+
+    def slice_json(self, start: int, stop: int) -> list[Any]:
+        part = replace(
+            self.pack, chunks=self.pack.chunks[start:stop], source_files=(), directories=()
+        )
+        chunks: list[Any] = pack_to_dict(part)["chunks"]
+        return chunks
+
+
+def _document(pack: Pack) -> dict[str, Any]:
+    """``pack_to_dict(pack)`` with the chunk list left lazy (the bulk of a pack)."""
+
+    head = pack_to_dict(replace(pack, chunks=()))
+    head["chunks"] = _Chunks(pack)
+    return head
+
+
+def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
+    """Write ``document`` as ``json.dumps(document, ensure_ascii=False, separators=(",",
+    ":"))`` would, one list item at a time (never the whole text in memory); the sha256
+    of the bytes written."""
+
+    digest = hashlib.sha256()
+    pending: list[bytes] = []
+    size = 0
+
+    def put(text: str) -> None:
+        nonlocal size
+        data = text.encode("utf-8")
+        pending.append(data)
+        size += len(data)
+        if size >= WRITE_BUFFER:
+            flush()
+
+    def flush() -> None:
+        nonlocal size
+        block = b"".join(pending)
+        digest.update(block)
+        handle.write(block)
+        pending.clear()
+        size = 0
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    put("{")
+    for n, (key, value) in enumerate(document.items()):
+        put(("," if n else "") + encode(key) + ":")
+        if isinstance(value, _Chunks) or (isinstance(value, list) and len(value) > SLICE):
+            # Slices through the C encoder: "[a,b]" + "[c,d]" -> "[a,b" "," "c,d]".
+            last = max(0, (len(value) - 1) // SLICE)
+            for i in range(last + 1):
+                start, stop = i * SLICE, (i + 1) * SLICE
+                items = (
+                    value.slice_json(start, stop)
+                    if isinstance(value, _Chunks)
+                    else value[start:stop]
+                )
+                text = encode(items)
+                put(("[" if i == 0 else ",") + text[1:-1] + ("]" if i == last else ""))
+        else:
+            put(encode(value))
+    put("}")
+    flush()
+    return digest.hexdigest()
+
+
 class JsonPackStore(PackStore):
     def __init__(self, root: Path) -> None:
         self.ctx_dir = Path(root) / "_ctx"
         self.path = self.ctx_dir / PACK_FILE
+        # The pack last loaded or saved, by file identity (inode, size, mtime): a sync
+        # followed by its validation reads and parses the file once.
+        self._last: tuple[tuple[int, int, int], Pack, str] | None = None
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def load(self) -> Pack:
         return self.load_with_sha()[0]
 
     def load_with_sha(self) -> tuple[Pack, str]:
+        identity = self._identity()
+        if self._last is not None and identity == self._last[0]:
+            return self._last[1], self._last[2]
         try:
-            data = self.path.read_bytes()
+            data = _read_regular(self.path)
         except FileNotFoundError as e:
             raise PackMissing("no context pack, run ctx build") from e
         except OSError as e:
@@ -39,30 +143,40 @@ class JsonPackStore(PackStore):
             parsed = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise PackCorrupt("pack is corrupt, run ctx build") from e
-        return pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
+        except RecursionError as e:  # "[[[[..." nested past the parser's depth
+            raise PackCorrupt("pack is corrupt (nested too deeply), run ctx build") from e
+        pack, sha = pack_from_dict(parsed), hashlib.sha256(data).hexdigest()
+        if identity is not None:
+            self._last = (identity, pack, sha)
+        return pack, sha
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
         """Write aside, fsync, let ``before_commit`` (the index) see the final sha and
         stamp, then rename over the pack: os.replace keeps the inode's size and mtime."""
 
-        data = json.dumps(pack_to_dict(pack), ensure_ascii=False, separators=(",", ":")).encode(
-            "utf-8"
-        )
         self.ctx_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.ctx_dir / f".{PACK_FILE}.{os.getpid()}.tmp"
+        tmp = temp_path(self.path)
+        self._last = None
         try:
             with tmp.open("wb") as handle:
-                handle.write(data)
+                sha = _write_streaming(_document(pack), handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            sha = hashlib.sha256(data).hexdigest()
+            fault_point("pack-written")
             if before_commit is not None:
                 st = tmp.stat()
                 before_commit(sha, (st.st_size, st.st_mtime_ns))
+            fault_point("index-committed")
             os.replace(tmp, self.path)
+            fault_point("pack-committed")
+        except OSError as e:
+            raise write_failed("pack", e) from e
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
+        identity = self._identity()
+        if identity is not None:
+            self._last = (identity, pack, sha)
         return sha
 
     def stamp(self) -> tuple[int, int] | None:
@@ -72,14 +186,37 @@ class JsonPackStore(PackStore):
             return None
         return (st.st_size, st.st_mtime_ns)
 
+    def settle(self, index_sha: str) -> bool:
+        """Roll forward a commit a killed build left half-done (its pack written aside and
+        fsynced, the index committed for it, the rename not done), then sweep every
+        temporary file of ``_ctx`` (the caller holds the exclusive lock: no live writer)."""
+
+        rolled = False
+        for candidate in pending(self.path):
+            try:
+                data = candidate.read_bytes()
+            except OSError:
+                continue
+            if index_sha and hashlib.sha256(data).hexdigest() == index_sha:
+                with contextlib.suppress(OSError):
+                    os.replace(candidate, self.path)
+                    rolled = True
+                break
+        sweep(self.ctx_dir)
+        return rolled
+
     @contextlib.contextmanager
-    def lock(self, timeout_ms: int) -> Iterator[None]:
-        self.ctx_dir.mkdir(parents=True, exist_ok=True)
+    def lock(self, timeout_ms: int, shared: bool = False) -> Iterator[None]:
+        fd = self._open_lock(shared)
+        if fd is None:  # shared, and the lock cannot be opened: a read-only _ctx
+            yield
+            return
         deadline = time.monotonic() + timeout_ms / 1000
-        with (self.ctx_dir / LOCK_FILE).open("a") as handle:
+        operation = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
             while True:
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fd, operation | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
@@ -87,7 +224,65 @@ class JsonPackStore(PackStore):
                             f"another build holds the pack lock (waited {timeout_ms} ms)"
                         ) from None
                     time.sleep(POLL_S)
+            if not shared:
+                fault_point("lock-taken")
             try:
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _open_lock(self, shared: bool) -> int | None:
+        lock_path = self.ctx_dir / LOCK_FILE
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        try:
+            if not shared:
+                self.ctx_dir.mkdir(parents=True, exist_ok=True)
+            return os.open(lock_path, flags, 0o644)
+        except OSError as e:
+            if not shared:
+                if e.errno in _READ_ONLY:
+                    raise ReadOnlyState(
+                        f"cannot write _ctx ({e.strerror}): the pack can be read, not built"
+                    ) from e
+                raise write_failed("pack lock", e) from e
+        try:
+            return os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a FIFO or a device in its place is refused without
+    blocking (opened non-blocking, checked with fstat)."""
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+_READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def write_failed(what: str, error: OSError) -> TrifectaError:
+    """The one-line error of a failed write: a full disk says so."""
+
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return PackWriteFailed(
+            f"could not write the {what}: no space left on the device; the previous pack is kept"
+        )
+    if error.errno in _READ_ONLY:
+        return ReadOnlyState(
+            f"cannot write _ctx ({error.strerror}): the pack can be read, not built"
+        )
+    return PackWriteFailed(
+        f"could not write the {what} ({error.strerror or type(error).__name__}); "
+        "the previous pack is kept"
+    )

@@ -206,14 +206,18 @@ class PyrightLanguageServer(LanguageServer):
         if parsed.scheme != "file":
             return None
         target = Path(unquote(parsed.path))
-        if not target.is_relative_to(self.root):
-            try:
-                target = target.resolve()
-            except OSError:
-                return None
-            if not target.is_relative_to(self.root):
-                return None
-        return target.relative_to(self.root).as_posix()
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError):
+            return None
+        # A location is a segment file only if the file it names really is inside the
+        # segment: a path under the root reached through a symlink that leaves it (``outdir
+        # -> /elsewhere``) is outside, exactly like a path outside the root.
+        if not real.is_relative_to(self.root):
+            return None
+        if target.is_relative_to(self.root):
+            return target.relative_to(self.root).as_posix()
+        return real.relative_to(self.root).as_posix()
 
     def _request(self, method: str, params: Any, timeout_ms: int) -> Any:
         session = self._live_session()

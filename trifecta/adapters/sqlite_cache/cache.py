@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -171,6 +171,41 @@ class SqliteSkeletonCache(SkeletonCache):
                 self.errors += 1
                 return False
         return True
+
+    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
+        """Every entry in one transaction, one eviction pass at the end."""
+
+        import sqlite3
+
+        now = self._clock.epoch_s()
+        rows = []
+        for sha256, parser, version, skeleton in entries:
+            data = encode_skeleton(skeleton)
+            if len(data) <= self.max_entry_bytes:
+                rows.append((self._key(sha256, parser, version), data, len(data), now))
+        if not rows:
+            return 0
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return 0
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO skeletons(key, value, size, used)"
+                        " VALUES (?, ?, ?, ?)",
+                        rows,
+                    )
+                    self._evict(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError:
+                self.errors += 1
+                return 0
+        return len(rows)
 
     def _evict(self, conn: sqlite3.Connection) -> None:
         (total,) = conn.execute("SELECT COALESCE(SUM(size), 0) FROM skeletons").fetchone()

@@ -11,12 +11,15 @@ Both full-text tables stem with FTS5's ``porter`` tokenizer over ``unicode61``, 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from trifecta.adapters.tempfiles import fault_point, temp_path
 from trifecta.domain.errors import IndexWriteFailed, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import (
@@ -38,6 +41,7 @@ INDEX_SCHEMA = "2"
 WEIGHTS = (3.0, 2.0, 1.0)
 _TOKENIZER = "porter unicode61 remove_diacritics 0 tokenchars '_'"
 SCORE_DIGITS = 4
+INSERT_BATCH = 2000  # documents per executemany batch
 # How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
 PRESELECT = 2000
 
@@ -80,19 +84,54 @@ _CHUNK_COLUMNS = (
 
 
 def _chunk(row: Sequence[object]) -> PackChunk:
+    """A chunk from its index row; a row with the wrong types (edited, corrupted) is
+    ``PackCorrupt``, never a ``ValueError`` further in."""
+
+    try:
+        chunk = _chunk_fields(row)
+    except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
+        raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build") from e
+    return chunk
+
+
+def _json_list(value: object) -> list[str]:
+    parsed = json.loads(str(value))
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise TypeError("expected a JSON list of strings")
+    return parsed
+
+
+def _strict_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _chunk_fields(row: Sequence[object]) -> PackChunk:
     return PackChunk(
         id=str(row[0]),
         path=str(row[1]),
         kind=str(row[2]),
         title=str(row[3]),
-        title_path=tuple(json.loads(str(row[4]))),
-        line_start=int(row[5]),  # type: ignore[call-overload]
-        line_end=int(row[6]),  # type: ignore[call-overload]
+        title_path=tuple(_json_list(row[4])),
+        line_start=_strict_int(row[5]),
+        line_end=_strict_int(row[6]),
         sha256=str(row[7]),
-        token_est=int(row[8]),  # type: ignore[call-overload]
+        token_est=_strict_int(row[8]),
         meta=bool(row[9]),
-        symbols=tuple(json.loads(str(row[10]))),
+        symbols=tuple(_json_list(row[10])),
     )
+
+
+def _why(error: Exception) -> str:
+    """A short reason: a full disk named as such (SQLite says "database or disk is full")."""
+
+    text = str(error)
+    if "disk is full" in text or getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the device"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return type(error).__name__
 
 
 def pad_rows(conn: sqlite3.Connection) -> None:
@@ -135,6 +174,8 @@ class SqliteSearchIndex(SearchIndex):
         self.path = Path(root) / "_ctx" / INDEX_FILE
         self._conn: sqlite3.Connection | None = None
         self._file_id = (0, 0)
+        # One connection shared by every thread of the process, one statement at a time.
+        self._lock = threading.RLock()
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -151,7 +192,10 @@ class SqliteSearchIndex(SearchIndex):
                 st = self.path.stat()
             except FileNotFoundError as e:
                 raise PackMissing("no search index, run ctx build") from e
-            conn = sqlite3.connect(self.path)
+            try:
+                conn = sqlite3.connect(self.path, check_same_thread=False)
+            except sqlite3.DatabaseError as e:
+                raise PackCorrupt("pack index is corrupt, run ctx build") from e
             try:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as e:
@@ -168,22 +212,29 @@ class SqliteSearchIndex(SearchIndex):
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self._db()
-        except sqlite3.DatabaseError as e:
-            raise PackCorrupt("pack index is corrupt, run ctx build") from e
+        with self._lock:
+            try:
+                yield self._db()
+            except (sqlite3.DatabaseError, ValueError, TypeError) as e:
+                # SQLite's own errors, and rows whose values have the wrong types
+                raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     # ---- writes --------------------------------------------------------------------------
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
+        with self._lock:
+            self._replace(info, docs, state)
+
+    def _replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
+        tmp = temp_path(self.path)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         try:
@@ -199,16 +250,27 @@ class SqliteSearchIndex(SearchIndex):
                 conn.execute("PRAGMA synchronous = FULL")
             finally:
                 conn.close()
+            fault_point("index-written")
             os.replace(tmp, self.path)
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, OSError) as e:
             raise IndexWriteFailed(
-                f"could not write the search index ({type(e).__name__}); the previous pack is kept"
+                f"could not write the search index ({_why(e)}); the previous pack is kept"
             ) from e
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
 
     def update(
+        self,
+        info: IndexInfo,
+        remove_paths: Sequence[str],
+        docs: Sequence[IndexDoc],
+        state: PackState,
+    ) -> None:
+        with self._lock:
+            self._update(info, remove_paths, docs, state)
+
+    def _update(
         self,
         info: IndexInfo,
         remove_paths: Sequence[str],
@@ -228,47 +290,68 @@ class SqliteSearchIndex(SearchIndex):
                 self._insert(conn, docs)
                 pad_rows(conn)
                 self._write_state(conn, info, state)
-        except sqlite3.DatabaseError as e:
+                fault_point("index-written")
+        except (sqlite3.DatabaseError, OSError) as e:
             raise IndexWriteFailed(
-                f"could not update the search index ({type(e).__name__}); the previous pack is kept"
+                f"could not update the search index ({_why(e)}); the previous pack is kept"
             ) from e
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, docs: Sequence[IndexDoc]) -> None:
+    def _insert(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> None:
+        """The documents in one pass, ``INSERT_BATCH`` at a time, each batch three
+        ``executemany`` calls (inside the caller's transaction): one ``paths`` row per new
+        file, the chunk rows with rowids after the current largest, the FTS rows with the
+        same rowids. ``docs`` may be a lazy sequence: it is iterated once."""
+
+        rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
+        dumps = json.dumps
         seen: set[str] = set()
+        paths: list[tuple[str, int, str]] = []
+        chunks: list[tuple[object, ...]] = []
+        fts: list[tuple[int, str, str, str]] = []
+
+        def flush() -> None:
+            conn.executemany("INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)", paths)
+            conn.executemany(
+                "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
+                "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                chunks,
+            )
+            conn.executemany("INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", fts)
+            paths.clear()
+            chunks.clear()
+            fts.clear()
+
         for doc in docs:
-            if doc.chunk.path not in seen:
-                seen.add(doc.chunk.path)
-                conn.execute(
-                    "INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)",
-                    (doc.chunk.path, int(doc.demoted), doc.path_terms),
-                )
             c = doc.chunk
-            cursor = conn.execute(
-                "INSERT INTO chunks (id, path, kind, title, title_path, line_start, line_end, "
-                "sha256, token_est, meta, symbols, preview, name, demoted) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rowid += 1
+            if c.path not in seen:
+                seen.add(c.path)
+                paths.append((c.path, int(doc.demoted), doc.path_terms))
+            chunks.append(
                 (
+                    rowid,
                     c.id,
                     c.path,
                     c.kind,
                     c.title,
-                    json.dumps(list(c.title_path), ensure_ascii=False),
+                    dumps(list(c.title_path), ensure_ascii=False),
                     c.line_start,
                     c.line_end,
                     c.sha256,
                     c.token_est,
                     int(c.meta),
-                    json.dumps(list(c.symbols), ensure_ascii=False),
+                    dumps(list(c.symbols), ensure_ascii=False),
                     doc.preview,
                     doc.name,
                     int(doc.demoted),
-                ),
+                )
             )
-            conn.execute(
-                "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)",
-                (cursor.lastrowid, doc.title_terms, doc.symbol_terms, doc.body_terms),
-            )
+            fts.append((rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
+            if len(chunks) >= INSERT_BATCH:
+                flush()
+        flush()
 
     @staticmethod
     def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:
@@ -296,6 +379,8 @@ class SqliteSearchIndex(SearchIndex):
                 ("pack_size", str(info.pack_size)),
                 ("pack_mtime_ns", str(info.pack_mtime_ns)),
                 ("chunk_count", str(count)),
+                ("tokens", str(info.tokens)),
+                ("warnings", json.dumps(list(state.warnings), ensure_ascii=False)),
             ],
         )
 
@@ -311,7 +396,7 @@ class SqliteSearchIndex(SearchIndex):
         )
         with self._reading() as conn:
             rows = conn.execute(sql, (demote, fts_query(terms))).fetchall()
-        return {str(r[0]): float(r[1]) for r in rows}
+            return {str(r[0]): float(r[1]) for r in rows}
 
     def search(
         self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
@@ -344,7 +429,7 @@ class SqliteSearchIndex(SearchIndex):
         )
         with self._reading() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [Candidate(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+            return [Candidate(str(r[0]), str(r[1]), float(r[2])) for r in rows]
 
     def hits(self, scored: Sequence[tuple[str, float]]) -> list[IndexHit]:
         if not scored:
@@ -393,25 +478,35 @@ class SqliteSearchIndex(SearchIndex):
     def state(self) -> PackState:
         with self._reading() as conn:
             files = tuple(
-                SourceFile(str(r[0]), int(r[1]), int(r[2]), str(r[3]), bool(r[4]), bool(r[5]))
+                SourceFile(
+                    str(r[0]),
+                    _strict_int(r[1]),
+                    _strict_int(r[2]),
+                    str(r[3]),
+                    bool(r[4]),
+                    bool(r[5]),
+                )
                 for r in conn.execute("SELECT * FROM files ORDER BY path")
             )
             dirs = tuple(
-                DirStamp(str(r[0]), int(r[1]))
+                DirStamp(str(r[0]), _strict_int(r[1]))
                 for r in conn.execute("SELECT * FROM dirs ORDER BY path")
             )
             skipped = tuple(
                 SkippedFile(str(r[0]), str(r[1]))
                 for r in conn.execute("SELECT * FROM skipped ORDER BY path")
             )
-        return PackState(files, dirs, skipped)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
+        warnings = tuple(str(w) for w in json.loads(row[0])) if row else ()
+        return PackState(files, dirs, skipped, warnings)
 
     def info(self) -> IndexInfo:
         """Re-opens the file first if a build replaced it since the last call."""
 
         try:
-            conn = self._db(reopen_if_replaced=True)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            with self._lock:
+                conn = self._db(reopen_if_replaced=True)
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e
         try:
@@ -420,8 +515,9 @@ class SqliteSearchIndex(SearchIndex):
                 int(meta["pack_size"]),
                 int(meta["pack_mtime_ns"]),
                 int(meta["chunk_count"]),
+                int(meta.get("tokens", 0)),
             )
-        except (KeyError, ValueError) as e:
+        except (KeyError, ValueError, TypeError) as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
     def size_bytes(self) -> int:

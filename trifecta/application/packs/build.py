@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from trifecta.application.packs.chunking import IdAllocator
 from trifecta.application.packs.ingest import (
+    ChunkOutcome,
+    ChunkTask,
+    FileChunker,
+    PackedDocs,
     PackSettings,
-    chunk_file,
     ingestion_order,
     meta_rank,
-    parent_dirs,
 )
+from trifecta.application.packs.listing import ReaderLister
 from trifecta.application.packs.recording import failure_event
+from trifecta.application.packs.search import settle
+from trifecta.application.packs.workers import ChunkerFactory, cut_files, default_jobs, tuned_gc
 from trifecta.application.telemetry.service import TelemetryService
-from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
-from trifecta.domain.model import FileEntry, ReadMode, SkippedFile, estimate_tokens
+from trifecta.domain.errors import PackCorrupt, PackMissing
+from trifecta.domain.listing import SegmentLister
+from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
-    DirStamp,
-    IndexDoc,
     IndexInfo,
     Pack,
     PackChunk,
+    PackState,
     SourceFile,
     covered_tokens,
 )
@@ -76,12 +82,27 @@ class BuildReport:
         }
 
 
+@dataclass(frozen=True)
+class BuildProgress:
+    """Files cut so far out of ``total`` (the files a build or sync has to read)."""
+
+    done: int
+    total: int
+    elapsed_s: float
+
+
+ProgressCallback = Callable[[BuildProgress], None]
+
+
 class BuildPack:
     """Builds ``<segment>/_ctx/context_pack.json`` and its search index.
 
-    A full build reads every file; an incremental one (sync) re-reads only files whose size
-    or mtime moved, lets their hash decide, and keeps the chunks of the rest. Both run under
-    the store's build lock (concurrent builds wait, bounded) and write atomically.
+    A full build lists the segment once and cuts every file, in worker processes when
+    ``jobs`` > 1 (``trifecta.application.packs.workers``). A sync (``incremental``) starts
+    from the index's recorded state: one ``stat`` per recorded file and directory; only a
+    directory whose mtime moved is listed again, only a file whose size or mtime moved is
+    read (its hash decides whether it is cut again); when nothing moved it writes nothing.
+    Both run under the store's build lock and write atomically.
     """
 
     def __init__(
@@ -94,6 +115,9 @@ class BuildPack:
         clock: Clock,
         telemetry: TelemetryService | None,
         settings: PackSettings,
+        lister: SegmentLister | None = None,
+        chunker: ChunkerFactory | None = None,
+        jobs: int = 1,
     ) -> None:
         self._reader = reader
         self._parser = parser
@@ -103,123 +127,227 @@ class BuildPack:
         self._clock = clock
         self._telemetry = telemetry
         self._settings = settings
+        self._lister = lister if lister is not None else ReaderLister(reader)
+        self._chunker = chunker if chunker is not None else self._local_chunker
+        self.jobs = jobs if jobs > 0 else default_jobs()
 
-    def run(self, incremental: bool = False) -> BuildReport:
+    def _local_chunker(self) -> FileChunker:
+        return FileChunker(self._reader, self._parser, self._fallback, demote=self._settings.demote)
+
+    def run(
+        self,
+        incremental: bool = False,
+        progress: ProgressCallback | None = None,
+        jobs: int | None = None,
+    ) -> BuildReport:
         cmd = "ctx.sync" if incremental else "ctx.build"
         with failure_event(self._telemetry, self._clock, cmd, {}):
-            return self._run(incremental)
+            workers = self.jobs if jobs is None else (jobs if jobs > 0 else default_jobs())
+            return self._run(incremental, progress, workers)
 
-    def _run(self, incremental: bool) -> BuildReport:
+    def _run(self, incremental: bool, progress: ProgressCallback | None, jobs: int) -> BuildReport:
         start = self._clock.monotonic_ns()
-        with self._store.lock(self._settings.lock_timeout_ms):
-            previous = self._previous() if incremental else None
-            pack, sha = previous if previous is not None else (None, "")
-            report = self._build(pack, sha, start)
+        with self._store.lock(self._settings.lock_timeout_ms), tuned_gc():
+            settle(self._store, self._index)
+            report = self._sync(start, progress, jobs) if incremental else None
+            if report is None:
+                report = self._full(start, progress, jobs)
         self._record(report)
         return report
 
-    # ---- steps ---------------------------------------------------------------------------
+    # ---- full build ----------------------------------------------------------------------
 
-    def _previous(self) -> tuple[Pack, str] | None:
-        """The pack (and its sha) to sync from, if it and its index are usable (else a
-        full build)."""
-
-        try:
-            pack, sha = self._store.load_with_sha()
-            if self._index.info().pack_sha != sha:
-                return None
-        except (PackMissing, PackCorrupt):
-            return None
-        return pack, sha
-
-    def _build(self, previous: Pack | None, previous_sha: str, start: int) -> BuildReport:
+    def _full(self, start: int, progress: ProgressCallback | None, jobs: int) -> BuildReport:
         settings = self._settings
-        listed, skipped = self._reader.list_files(settings.listing_include, settings.exclude)
-        old_files = previous.files_by_path() if previous else {}
-        old_chunks = previous.chunks_by_path() if previous else {}
-        files: list[SourceFile] = []
-        chunks: list[PackChunk] = []
-        new_docs: list[IndexDoc] = []
-        read: list[str] = []
-        warnings: list[str] = []
-        skipped = list(skipped)
-        reused = 0
-        bytes_read = 0
-        old_warnings: dict[str, list[str]] = {}
-        for warning in previous.warnings if previous else ():
-            old_warnings.setdefault(warning.split(": ", 1)[0], []).append(warning)
-        # Pass 1: which files keep their chunks (stat or hash unchanged), which are re-cut.
-        slots: list[list[PackChunk] | tuple[str, str, bool]] = []
-        for entry in ingestion_order(listed):
-            meta = meta_rank(entry.path) is not None
-            old = old_files.get(entry.path)
-            if old is not None and (old.size, old.mtime_ns) == (entry.size, entry.mtime_ns):
-                files.append(old)
-                slots.append(old_chunks.get(entry.path, []))
-                warnings.extend(old_warnings.get(entry.path, []))
-                reused += 1
-                continue
-            try:
-                text = self._reader.read_text(entry.path, ReadMode.RAW)
-            except InputError as e:
-                skipped.append(SkippedFile(entry.path, _reason(entry.path, e)))
-                continue
-            bytes_read += text.size_bytes
-            record = SourceFile(
-                entry.path, text.size_bytes, entry.mtime_ns, text.sha256, meta, text.lossy
-            )
-            files.append(record)
-            if text.lossy:
-                warnings.append(f"{entry.path}: not valid UTF-8, decoded with replacement")
-            if old is not None and old.sha256 == text.sha256:
-                slots.append(old_chunks.get(entry.path, []))  # touched, not changed
-                warnings.extend(w for w in old_warnings.get(entry.path, []) if w not in warnings)
-                reused += 1
-                continue
-            slots.append((entry.path, text.text, meta))
-        # Pass 2: cut the changed files with one pack-wide allocator that already holds the
-        # kept ids, so ids are unique across the pack and a sync never renames a kept chunk.
-        ids = IdAllocator(c.id for slot in slots if isinstance(slot, list) for c in slot)
-        for slot in slots:
-            if isinstance(slot, list):
-                chunks.extend(slot)
-                continue
-            path, source, meta = slot
-            docs, parse_warning = chunk_file(
-                path, source, meta, self._parser, self._fallback, ids, settings.demote
-            )
-            if parse_warning:
-                warnings.append(parse_warning)
-            new_docs.extend(docs)
-            chunks.extend(d.chunk for d in docs)
-            read.append(path)
-        listed_paths = {f.path for f in files}
-        removed = tuple(sorted(p for p in old_files if p not in listed_paths))
+        listing = self._lister.list_segment(settings.listing_include, settings.exclude)
+        tasks = [
+            ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
+        ]
+        stats = {e.path: e for e in listing.files}
+        cut = _Cut((), self._chunker)
+        for outcome in self._outcomes(tasks, start, progress, jobs):
+            cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
+        cut.flush()
         pack = Pack(
-            source_files=tuple(files),
-            chunks=tuple(chunks),
-            skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-            warnings=tuple(warnings),
-            directories=self._directories([f.path for f in files]),
+            source_files=tuple(cut.files),
+            chunks=tuple(cut.chunks),
+            skipped=tuple(sorted([*listing.skipped, *cut.skipped], key=lambda s: s.path)),
+            warnings=tuple(cut.warnings),
+            directories=listing.directories,
             parser=self._parser.name,
         )
-        if previous is not None and pack == previous:
-            # Nothing moved (same files, stats, chunks, skips): keep the pack and index as
-            # they are, so a no-op sync writes nothing.
-            return self._report(pack, True, (), (), reused, 0, previous_sha, start)
 
         def write_index(sha: str, stamp: tuple[int, int]) -> None:
-            # The index is committed first; the pack replaces the old one only after, so a
-            # failing index write leaves the previous pack and index in step.
-            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks))
-            if previous is None:
-                self._index.replace(info, new_docs, pack.state())
-            else:
-                self._index.update(info, [*read, *removed], new_docs, pack.state())
+            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks), covered_tokens(pack.chunks))
+            self._index.replace(info, cut.docs, pack.state())
+
+        sha = self._store.save(pack, write_index)
+        return self._report(pack, False, tuple(cut.read), (), 0, cut.bytes_read, sha, start)
+
+    def _outcomes(
+        self,
+        tasks: list[ChunkTask],
+        start: int,
+        progress: ProgressCallback | None,
+        jobs: int,
+    ) -> Iterator[ChunkOutcome]:
+        total = len(tasks)
+        if progress is not None:
+            progress(BuildProgress(0, total, 0.0))
+        for done, outcome in enumerate(cut_files(tasks, self._chunker, jobs), start=1):
+            if progress is not None:
+                elapsed = (self._clock.monotonic_ns() - start) / 1e9
+                progress(BuildProgress(done, total, elapsed))
+            yield outcome
+
+    # ---- sync ----------------------------------------------------------------------------
+
+    def _sync(self, start: int, progress: ProgressCallback | None, jobs: int) -> BuildReport | None:
+        """A sync from the recorded state, or None when a full build is needed (no usable
+        pack and index)."""
+
+        try:
+            info = self._index.info()
+            state = self._index.state()
+            # An index whose rows or tables are damaged is rebuilt, not updated.
+            self._index.chunks(self._index.chunk_ids())
+            self._index.count_matches(["trifecta"])
+        except (PackMissing, PackCorrupt):
+            return None
+        if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
+            return None
+        reader = self._reader
+        moved: list[SourceFile] = []
+        deleted: set[str] = set()
+        for record in state.files:
+            now = reader.stat(record.path)
+            if now is None:
+                deleted.add(record.path)
+            elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+                moved.append(record)
+        changed_dirs = []
+        for stamp in state.directories:
+            now = reader.stat(stamp.path)
+            if now is None or now.mtime_ns != stamp.mtime_ns:
+                changed_dirs.append(stamp.path)
+        if not moved and not deleted and not changed_dirs:
+            # Nothing moved: the pack and index stay as they are (nothing is written).
+            return BuildReport(
+                incremental=True,
+                files=len(state.files),
+                chunks=info.chunk_count,
+                tokens=info.tokens,
+                read=(),
+                reused=len(state.files),
+                removed=(),
+                skipped=state.skipped,
+                warnings=state.warnings,
+                pack_sha=info.pack_sha,
+                bytes_read=0,
+                timing_ms=self._elapsed_ms(start),
+            )
+        try:
+            previous, previous_sha = self._store.load_with_sha()
+        except (PackMissing, PackCorrupt):
+            return None
+        if previous_sha != info.pack_sha:
+            return None
+        return self._apply(previous, state, moved, deleted, changed_dirs, start, progress, jobs)
+
+    def _apply(
+        self,
+        previous: Pack,
+        state: PackState,
+        moved: list[SourceFile],
+        deleted: set[str],
+        changed_dirs: list[str],
+        start: int,
+        progress: ProgressCallback | None,
+        jobs: int,
+    ) -> BuildReport:
+        settings = self._settings
+        known = {d.path for d in state.directories}
+        listing = self._lister.list_changed(
+            changed_dirs, known, settings.listing_include, settings.exclude
+        )
+        old_files = previous.files_by_path()
+        old_chunks = previous.chunks_by_path()
+        scope = _Scope(changed_dirs, {d.path for d in listing.directories} - known)
+        listed_here = {f.path for f in listing.files}
+        new_entries = [f for f in listing.files if f.path not in old_files]
+        # Recorded files right inside a re-listed directory that the listing no longer
+        # gives (now excluded or ignored) leave the pack like deleted ones.
+        dropped = {
+            p for p in old_files if scope.covers(p) and p not in listed_here and p not in deleted
+        }
+        gone = deleted | dropped
+        moved_paths = {m.path for m in moved if m.path not in gone}
+        entries: dict[str, int] = {p: f.mtime_ns for p, f in old_files.items() if p not in gone}
+        for record in moved:
+            now = self._reader.stat(record.path)
+            if now is not None and record.path in entries:
+                entries[record.path] = now.mtime_ns
+        for entry in new_entries:
+            entries[entry.path] = entry.mtime_ns
+        order = ingestion_order([FileEntry(p, 0, m) for p, m in entries.items()])
+        tasks = [
+            ChunkTask(e.path, meta_rank(e.path) is not None, _old_sha(old_files, e.path))
+            for e in order
+            if e.path in moved_paths or e.path not in old_files
+        ]
+        outcomes = {o.path: o for o in self._outcomes(tasks, start, progress, jobs)}
+        old_warnings: dict[str, list[str]] = {}
+        for warning in previous.warnings:
+            old_warnings.setdefault(warning.split(": ", 1)[0], []).append(warning)
+        kept_ids = [
+            c.id
+            for p, cs in old_chunks.items()
+            if p in entries and (p not in outcomes or _unchanged(outcomes[p]))
+            for c in cs
+        ]
+        cut = _Cut(kept_ids, self._chunker)
+        reused = 0
+        for entry in order:
+            outcome = outcomes.get(entry.path)
+            old = old_files.get(entry.path)
+            if outcome is None and old is not None:
+                cut.keep(old, old_chunks.get(entry.path, []), old_warnings.get(entry.path, []))
+                reused += 1
+                continue
+            assert outcome is not None
+            kept = old_chunks.get(entry.path, []) if outcome.chunks is None else []
+            cut.add(outcome, entry.mtime_ns, old, kept, old_warnings.get(entry.path, []))
+            if outcome.chunks is None and outcome.skip is None:
+                reused += 1
+        cut.flush()
+        skipped = [s for s in previous.skipped if not scope.covers(s.path.rstrip("/"))]
+        skipped = [s for s in skipped if s.path not in entries]
+        skipped.extend(listing.skipped)
+        skipped.extend(cut.skipped)
+        directories = {d.path: d for d in state.directories if d.path not in scope.changed}
+        directories.update({d.path: d for d in listing.directories})
+        pack = Pack(
+            source_files=tuple(cut.files),
+            chunks=tuple(cut.chunks),
+            skipped=tuple(sorted(set(skipped), key=lambda s: s.path)),
+            warnings=tuple(cut.warnings),
+            directories=tuple(directories[p] for p in sorted(directories)),
+            parser=self._parser.name,
+        )
+        listed_paths = {f.path for f in pack.source_files}
+        removed = tuple(sorted(p for p in old_files if p not in listed_paths))
+        recut = [p for p in cut.read if p in old_files]
+        if pack == previous:
+            sha = self._store.load_with_sha()[1]
+            return self._report(pack, True, (), (), reused, cut.bytes_read, sha, start)
+
+        def write_index(sha: str, stamp: tuple[int, int]) -> None:
+            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks), covered_tokens(pack.chunks))
+            self._index.update(info, [*recut, *removed], cut.docs, pack.state())
 
         sha = self._store.save(pack, write_index)
         return self._report(
-            pack, previous is not None, tuple(read), removed, reused, bytes_read, sha, start
+            pack, True, tuple(cut.read), removed, reused, cut.bytes_read, sha, start
         )
 
     def _report(
@@ -233,7 +361,6 @@ class BuildPack:
         sha: str,
         start: int,
     ) -> BuildReport:
-        elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         return BuildReport(
             incremental=incremental,
             files=len(pack.source_files),
@@ -246,19 +373,11 @@ class BuildPack:
             warnings=pack.warnings,
             pack_sha=sha,
             bytes_read=bytes_read,
-            timing_ms=int(elapsed),
+            timing_ms=self._elapsed_ms(start),
         )
 
-    def _directories(self, paths: list[str]) -> tuple[DirStamp, ...]:
-        """Stamps of every directory holding a listed file of any kind (not only the packed
-        ones), so a new source file in, say, a directory of JSON fixtures is noticed too."""
-
-        everything, _ = self._reader.list_files(("**/*",), self._settings.exclude)
-        stamps = []
-        for directory in parent_dirs([*paths, *(e.path for e in everything)]):
-            entry: FileEntry | None = self._reader.stat(directory)
-            stamps.append(DirStamp(directory, entry.mtime_ns if entry else -1))
-        return tuple(stamps)
+    def _elapsed_ms(self, start: int) -> int:
+        return int((self._clock.monotonic_ns() - start) // 1_000_000)
 
     def _record(self, report: BuildReport) -> None:
         if self._telemetry is None:
@@ -288,6 +407,100 @@ class BuildPack:
         self._telemetry.incr(cmd.replace(".", "_") + "_count")
 
 
-def _reason(path: str, error: InputError) -> str:
-    message = str(error)
-    return message.removeprefix(f"{path}: ") or type(error).__name__
+STORE_BATCH = 512  # skeletons stored in the shared cache per write
+
+
+def _unchanged(outcome: ChunkOutcome) -> bool:
+    return outcome.chunks is None and outcome.skip is None
+
+
+def _old_sha(old_files: dict[str, SourceFile], path: str) -> str | None:
+    old = old_files.get(path)
+    return old.sha256 if old is not None else None
+
+
+class _Scope:
+    """What a sync listed again: the files right inside ``changed`` directories and
+    everything under the ``new`` ones."""
+
+    def __init__(self, changed: list[str], new: set[str]) -> None:
+        self.changed = set(changed)
+        self.new = new
+
+    def covers(self, path: str) -> bool:
+        parent = path.rpartition("/")[0]
+        if parent in self.changed:
+            return True
+        return any(parent == d or parent.startswith(d + "/") for d in self.new)
+
+
+class _Cut:
+    """The pack being assembled in ingestion order: files, chunks, the new index documents
+    and warnings. Chunk ids stay unique pack-wide: a file whose worker-made ids meet one
+    already taken is cut again here with the pack's allocator (as a serial build would)."""
+
+    def __init__(self, kept_ids: Sequence[str], chunker: Callable[[], FileChunker]) -> None:
+        self.used = set(kept_ids)
+        self._chunker = chunker
+        self.files: list[SourceFile] = []
+        self.chunks: list[PackChunk] = []
+        self.docs = PackedDocs()
+        self.read: list[str] = []
+        self.warnings: list[str] = []
+        self.skipped: list[SkippedFile] = []
+        self.bytes_read = 0
+        self._parsed: list[tuple[str, str, str, Skeleton]] = []
+        self._local: FileChunker | None = None
+
+    def _here(self) -> FileChunker:
+        if self._local is None:
+            self._local = self._chunker()
+        return self._local
+
+    def flush(self) -> None:
+        """Store the skeletons parsed so far in the shared cache."""
+
+        if self._parsed:
+            self._here().store(self._parsed)
+            self._parsed = []
+
+    def keep(self, record: SourceFile, chunks: list[PackChunk], warnings: list[str]) -> None:
+        self.files.append(record)
+        self.chunks.extend(chunks)
+        self.warnings.extend(warnings)
+
+    def add(
+        self,
+        outcome: ChunkOutcome,
+        mtime_ns: int,
+        old: SourceFile | None,
+        kept: list[PackChunk] | tuple[()],
+        old_warnings: list[str] | tuple[()] = (),
+    ) -> None:
+        if outcome.skip is not None:
+            self.skipped.append(SkippedFile(outcome.path, outcome.skip))
+            return
+        self._parsed.extend(outcome.parsed)
+        if len(self._parsed) >= STORE_BATCH:
+            self.flush()
+        self.bytes_read += outcome.size
+        meta = meta_rank(outcome.path) is not None
+        record = SourceFile(
+            outcome.path, outcome.size, mtime_ns, outcome.sha256, meta, outcome.lossy
+        )
+        self.files.append(record)
+        if outcome.chunks is None:  # touched, not changed: keep its chunks and warnings
+            self.chunks.extend(kept)
+            self.warnings.extend(old_warnings)
+            return
+        chunks, docs, warnings = outcome.chunks, outcome.docs, outcome.warnings
+        ids = [c.id for c in chunks]
+        if len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
+            again = self._here().run(ChunkTask(outcome.path, meta), IdAllocator(self.used))
+            self._parsed.extend(again.parsed)
+            chunks, docs, warnings = again.chunks or (), again.docs, again.warnings
+        self.used.update(c.id for c in chunks)
+        self.docs.add(docs, len(chunks))
+        self.chunks.extend(chunks)
+        self.warnings.extend(warnings)
+        self.read.append(outcome.path)

@@ -1,16 +1,20 @@
 """Freshness: is the pack still what the files say? Cheap by construction.
 
 Each recorded source file is stat-ed; only files whose size or mtime moved are re-read and
-their hash decides. New files are looked for only when a recorded directory's mtime moved
-(creating or deleting an entry changes its directory's mtime), so the common case is one
-``stat`` per file and directory and no listing.
+their hash decides. New files are looked for only in a recorded directory whose mtime moved
+(creating or deleting an entry changes its directory's mtime), and only there (plus any new
+directory under it), so the common case is one ``stat`` per file and directory and no
+listing, whatever the size of the tree. ``_ctx/`` (trifecta's own writes) is never a
+recorded directory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trifecta.application.packs.listing import ReaderLister
 from trifecta.domain.errors import InputError
+from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import ReadMode
 from trifecta.domain.packs import PackState
 from trifecta.domain.ports import FileReader
@@ -51,9 +55,11 @@ def check_freshness(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     only_paths: frozenset[str] | None = None,
+    lister: SegmentLister | None = None,
 ) -> Freshness:
     """Compare the recorded ``state`` with the disk. ``only_paths`` limits the file check
-    to those paths (``get`` checks the files it serves) and skips the new-file search."""
+    to those paths (``get`` checks the files it serves) and skips the new-file search;
+    ``lister`` lists a moved directory again (default: a full listing by ``reader``)."""
 
     changed: list[str] = []
     deleted: list[str] = []
@@ -86,10 +92,13 @@ def check_freshness(
         if text.sha256 != recorded[path].sha256:
             changed.append(path)
     new: list[str] = []
-    if only_paths is None and _directories_moved(reader, state):
-        listed, _ = reader.list_files(include, exclude)
+    moved_dirs = _directories_moved(reader, state) if only_paths is None else []
+    if moved_dirs:
+        lister = lister if lister is not None else ReaderLister(reader)
+        known_dirs = {d.path for d in state.directories}
+        listing = lister.list_changed(moved_dirs, known_dirs, include, exclude)
         known = set(recorded) | {s.path for s in state.skipped}
-        new = [e.path for e in listed if e.path not in known]
+        new = [e.path for e in listing.files if e.path not in known]
     return Freshness(
         changed=tuple(sorted(changed)),
         new=tuple(sorted(new)),
@@ -100,11 +109,14 @@ def check_freshness(
     )
 
 
-def _directories_moved(reader: FileReader, state: PackState) -> bool:
+def _directories_moved(reader: FileReader, state: PackState) -> list[str]:
+    """The recorded directories whose mtime moved (all of the root when none is recorded)."""
+
     if not state.directories:
-        return True
+        return [""]
+    moved = []
     for stamp in state.directories:
         now = reader.stat(stamp.path)
         if now is None or now.mtime_ns != stamp.mtime_ns:
-            return True
-    return False
+            moved.append(stamp.path)
+    return moved

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+import pickle
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import overload
 
 from trifecta.application.packs.chunking import (
     IdAllocator,
@@ -17,10 +20,10 @@ from trifecta.application.packs.chunking import (
 from trifecta.application.packs.config import META_INCLUDES, META_PATTERNS, PackSettings
 from trifecta.application.packs.ranking import is_demoted
 from trifecta.application.skeletons.use_cases import parse_with_fallback
-from trifecta.domain.errors import ParseFailed
-from trifecta.domain.model import FileEntry, Skeleton
-from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc
-from trifecta.domain.ports import SkeletonParser
+from trifecta.domain.errors import InputError, ParseFailed
+from trifecta.domain.model import FileEntry, ReadMode, Skeleton
+from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc, PackChunk
+from trifecta.domain.ports import FileReader, SkeletonCache, SkeletonParser
 
 __all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]
 
@@ -91,12 +94,166 @@ def chunk_file(
     return docs, warning
 
 
-def parent_dirs(paths: Sequence[str]) -> list[str]:
-    """Every directory holding one of ``paths``, and their ancestors ("" is the root)."""
+# ---- one file, as a build worker handles it ------------------------------------------------
 
-    dirs: set[str] = {""}
-    for path in paths:
-        parts = path.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
-    return sorted(dirs)
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """A file to (re)cut: its path, whether it is meta, and the sha256 the pack has for it
+    (``None`` for a new file); a file whose content still has that hash is not cut again."""
+
+    path: str
+    meta: bool
+    old_sha256: str | None = None
+
+
+def pack_docs(docs: Sequence[IndexDoc]) -> bytes:
+    """Index documents as a compact value (pickled, zlib level 1): what a worker sends and
+    what the build keeps until the index is written (the token streams compress ~4x)."""
+
+    return zlib.compress(pickle.dumps(list(docs), protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_docs(blob: bytes) -> list[IndexDoc]:
+    docs: list[IndexDoc] = pickle.loads(zlib.decompress(blob))
+    return docs
+
+
+class PackedDocs(Sequence[IndexDoc]):
+    """The new index documents of a build, kept packed per file; iterating unpacks one
+    file at a time, so the index is written without ever holding them all."""
+
+    def __init__(self) -> None:
+        self._blobs: list[bytes] = []
+        self._count = 0
+
+    def add(self, blob: bytes, count: int) -> None:
+        if count:
+            self._blobs.append(blob)
+            self._count += count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[IndexDoc]:
+        for blob in self._blobs:
+            yield from unpack_docs(blob)
+
+    @overload
+    def __getitem__(self, index: int) -> IndexDoc: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[IndexDoc]: ...
+
+    def __getitem__(self, index: int | slice) -> IndexDoc | Sequence[IndexDoc]:
+        return list(self)[index]
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What cutting one file gave: ``skip`` (a reason) when it could not be read;
+    ``chunks`` None when its content still has the pack's hash (only touched); ``docs``:
+    the index documents of those chunks, packed (``pack_docs``)."""
+
+    path: str
+    size: int = 0
+    sha256: str = ""
+    lossy: bool = False
+    chunks: tuple[PackChunk, ...] | None = None
+    docs: bytes = b""
+    warnings: tuple[str, ...] = ()
+    skip: str | None = None
+    parsed: tuple[tuple[str, str, str, Skeleton], ...] = ()  # new skeleton-cache entries
+
+
+class _Cached(SkeletonParser):
+    """A parser seen through the skeleton cache for one content hash (the key ``ast
+    skeleton`` uses, so each serves the other's parses). A parse is not stored at once but
+    added to ``parsed`` (the build stores them in a few large writes); ``ParseFailed`` is
+    never stored."""
+
+    def __init__(
+        self,
+        parser: SkeletonParser,
+        cache: SkeletonCache,
+        sha256: str,
+        parsed: list[tuple[str, str, str, Skeleton]],
+    ) -> None:
+        self._parser = parser
+        self._cache = cache
+        self._sha256 = sha256
+        self._parsed = parsed
+
+    @property
+    def name(self) -> str:
+        return self._parser.name
+
+    @property
+    def version(self) -> str:
+        return self._parser.version
+
+    def parse(self, source: str, path: str) -> Skeleton:
+        stored = self._cache.get(self._sha256, self._parser.name, self._parser.version)
+        if stored is not None:
+            return stored
+        skeleton = self._parser.parse(source, path)
+        self._parsed.append((self._sha256, self._parser.name, self._parser.version, skeleton))
+        return skeleton
+
+
+class FileChunker:
+    """Reads one file and cuts it (``run``): what a build worker process does per file.
+    Built in each worker by a picklable factory; only tasks and outcomes cross processes."""
+
+    def __init__(
+        self,
+        reader: FileReader,
+        parser: SkeletonParser,
+        fallback: SkeletonParser | None,
+        cache: SkeletonCache | None = None,
+        demote: Sequence[str] = DEFAULT_DEMOTE,
+    ) -> None:
+        self._reader = reader
+        self._parser = parser
+        self._fallback = fallback
+        self._cache = cache
+        self._demote = tuple(demote)
+
+    def run(self, task: ChunkTask, ids: IdAllocator | None = None) -> ChunkOutcome:
+        path = task.path
+        try:
+            text = self._reader.read_text(path, ReadMode.RAW)
+        except InputError as e:
+            return ChunkOutcome(path, skip=str(e).removeprefix(f"{path}: ") or type(e).__name__)
+        warnings: list[str] = []
+        if text.lossy:
+            warnings.append(f"{path}: not valid UTF-8, decoded with replacement")
+        if task.old_sha256 == text.sha256:
+            return ChunkOutcome(path, text.size_bytes, text.sha256, text.lossy, None)
+        primary, fallback = self._parser, self._fallback
+        parsed: list[tuple[str, str, str, Skeleton]] = []
+        if self._cache is not None and is_python(path):
+            sha = text.sha256
+            primary = _Cached(primary, self._cache, sha, parsed)
+            fallback = None if fallback is None else _Cached(fallback, self._cache, sha, parsed)
+        docs, parse_warning = chunk_file(
+            path, text.text, task.meta, primary, fallback, ids, self._demote
+        )
+        if parse_warning:
+            warnings.append(parse_warning)
+        return ChunkOutcome(
+            path,
+            text.size_bytes,
+            text.sha256,
+            text.lossy,
+            tuple(d.chunk for d in docs),
+            pack_docs(docs),
+            tuple(warnings),
+            parsed=tuple(parsed),
+        )
+
+    def store(self, parsed: Sequence[tuple[str, str, str, Skeleton]]) -> None:
+        """Keep the skeletons workers parsed in the shared cache (one write)."""
+
+        if self._cache is not None and parsed:
+            self._cache.put_many(parsed)

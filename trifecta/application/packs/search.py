@@ -12,13 +12,20 @@ from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
 from trifecta.application.telemetry.service import TelemetryService
-from trifecta.domain.errors import InvalidRequest, PackCorrupt, PackMissing, UsageError
+from trifecta.domain.errors import (
+    InvalidRequest,
+    PackCorrupt,
+    PackMissing,
+    ReadOnlyState,
+    UsageError,
+)
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
+    from trifecta.domain.listing import SegmentLister
 
 # With ``files``: how many of each file's best chunks are listed.
 FILE_HITS = 3
@@ -75,18 +82,39 @@ def _args(request: SearchRequest) -> dict[str, object]:
 def ensure_index_matches_pack(store: PackStore, index: SearchIndex, lock_timeout_ms: int) -> None:
     """Cheap consistency check: the pack file is the one the index was built from.
 
-    A mismatch is usually a build in progress (the index is committed just before the
-    pack is renamed into place): wait for the build lock, then look again; only a mismatch
-    that survives that is reported."""
+    Lock-free when it can be: the pack's stamp (size, mtime) as the index recorded it, else
+    the pack's content sha (a checkout or a copy moves the mtime, not the content). A
+    mismatch is usually a build in progress (the index is committed just before the pack
+    is renamed into place) or one killed in that window: take the build lock (waiting for
+    the build), let the store finish a half-done commit, and look again; only a mismatch
+    that survives that is reported. A read-only ``_ctx`` (no lock) reports it at once."""
 
-    if _index_matches(store, index):
+    if _index_matches(store, index) or _same_content(store, index):
         return
-    with store.lock(lock_timeout_ms):
-        if _index_matches(store, index):
-            return
+    try:
+        with store.lock(lock_timeout_ms):
+            settle(store, index)
+            if _index_matches(store, index) or _same_content(store, index):
+                return
+    except ReadOnlyState:
+        pass
+    raise PackCorrupt("pack and index do not match, run ctx build")
+
+
+def settle(store: PackStore, index: SearchIndex) -> None:
+    """Under the exclusive lock: finish a commit a killed build left half-done (the index
+    committed, the pack not yet renamed) and sweep leftover temporary files."""
+
+    try:
+        index_sha = index.info().pack_sha
+    except (PackMissing, PackCorrupt):
+        index_sha = ""
+    store.settle(index_sha)
+
+
+def _same_content(store: PackStore, index: SearchIndex) -> bool:
     _, sha = store.load_with_sha()  # raises PackCorrupt if it does not parse
-    if sha != index.info().pack_sha:
-        raise PackCorrupt("pack and index do not match, run ctx build")
+    return sha == index.info().pack_sha
 
 
 def _index_matches(store: PackStore, index: SearchIndex) -> bool:
@@ -109,6 +137,7 @@ class SearchPack:
         telemetry: TelemetryService | None,
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
+        lister: SegmentLister | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -117,6 +146,7 @@ class SearchPack:
         self._telemetry = telemetry
         self._settings = settings
         self._builder = builder
+        self._lister = lister
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -179,6 +209,7 @@ class SearchPack:
             self._index.state(),
             self._settings.listing_include,
             self._settings.exclude,
+            lister=self._lister,
         )
 
     def _record(self, request: SearchRequest, result: SearchResult) -> None:

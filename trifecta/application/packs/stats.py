@@ -39,6 +39,9 @@ class PackStatsReport:
             )
             for kind, figures in sorted(p["by_kind"].items()):
                 lines.append(f"  {kind}: {figures['chunks']} chunks, ~{figures['tokens']} tokens")
+            lines.extend(
+                f"  skipped {s['path']}: {s['reason']}" for s in p.get("skipped_paths", [])
+            )
         if self.usage is None:
             lines.append("usage: telemetry is off")
         else:
@@ -152,6 +155,7 @@ class PackStats:
             "tokens": covered_tokens(pack.chunks),
             "by_kind": by_kind,
             "skipped": len(pack.skipped),
+            "skipped_paths": [{"path": s.path, "reason": s.reason} for s in pack.skipped],
             "warnings": len(pack.warnings),
             "estimator": pack.estimator,
             "parser": pack.parser,

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from trifecta.application.packs.config import PackSettings
+from trifecta.application.packs.listing import ReaderLister
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import InputError, PackCorrupt, PackMissing
+from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
-from trifecta.domain.packs import Pack
+from trifecta.domain.packs import IndexInfo, Pack, PackChunk, PackState
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+
+
+class _IndexSnapshot(NamedTuple):
+    info: IndexInfo
+    ids: list[str]
+    chunks: list[PackChunk]
+    state: PackState
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,13 @@ class ValidationReport:
 
 class ValidatePack:
     """Checks the schema, every source file's hash, missing and newly added files, the
-    chunks' ids and line ranges, and that the index matches the pack chunk for chunk."""
+    chunks' ids and line ranges, and that the index matches the pack chunk for chunk.
+
+    ``run(changed=...)`` is the check a sync ends with, proportional to what moved: every
+    file is stat-ed (size and mtime as recorded), only the ``changed`` files are read and
+    hashed, no listing (the sync just listed what moved), and the index is compared on the
+    chunks of those files, its chunk count and its recorded state. ``ctx validate`` runs
+    the full check."""
 
     def __init__(
         self,
@@ -55,6 +72,7 @@ class ValidatePack:
         clock: Clock,
         telemetry: TelemetryService | None,
         settings: PackSettings,
+        lister: SegmentLister | None = None,
     ) -> None:
         self._store = store
         self._index = index
@@ -62,27 +80,41 @@ class ValidatePack:
         self._clock = clock
         self._telemetry = telemetry
         self._settings = settings
+        self._lister = lister if lister is not None else ReaderLister(reader)
+        self._changed: frozenset[str] | None = None
 
-    def run(self) -> ValidationReport:
+    def run(self, changed: Collection[str] | None = None) -> ValidationReport:
         with failure_event(self._telemetry, self._clock, "ctx.validate", {}):
+            self._changed = None if changed is None else frozenset(changed)
             return self._run()
 
     def _run(self) -> ValidationReport:
         start = self._clock.monotonic_ns()
         problems: list[str] = []
-        try:
-            pack, sha = self._store.load_with_sha()
-        except PackCorrupt as e:
-            pack, sha = None, ""
-            problems.append(f"schema: {e}")
-        if pack is not None:
-            problems.extend(self._files(pack))
-            problems.extend(self._chunks(pack))
-            problems.extend(self._index_matches(pack, sha))
+        unchanged = self._unchanged() if self._changed == frozenset() else None
+        if unchanged is not None:
+            files, chunks, found = unchanged
+            problems.extend(found)
+        else:
+            # Pack and index are read together under the read side of the build lock, so a
+            # build running meanwhile is never seen half-way (index new, pack old).
+            with self._store.lock(self._settings.lock_timeout_ms, shared=True):
+                try:
+                    pack, sha = self._store.load_with_sha()
+                except PackCorrupt as e:
+                    pack, sha = None, ""
+                    problems.append(f"schema: {e}")
+                snapshot = self._index_snapshot(pack) if pack is not None else None
+            if pack is not None and snapshot is not None:
+                problems.extend(self._files(pack))
+                problems.extend(self._chunks(pack))
+                problems.extend(self._index_matches(pack, sha, snapshot))
+            files = len(pack.source_files) if pack else 0
+            chunks = len(pack.chunks) if pack else 0
         report = ValidationReport(
             tuple(problems),
-            len(pack.source_files) if pack else 0,
-            len(pack.chunks) if pack else 0,
+            files,
+            chunks,
             int((self._clock.monotonic_ns() - start) // 1_000_000),
         )
         if self._telemetry is not None:
@@ -96,12 +128,47 @@ class ValidatePack:
             self._telemetry.observe("ctx.validate", report.timing_ms)
         return report
 
+    def _unchanged(self) -> tuple[int, int, list[str]] | None:
+        """After a sync that re-read nothing, without loading the pack: the pack file is
+        the one the index was written with (size and mtime), every recorded file still
+        has its recorded stat, and the index holds as many chunks as it recorded. None
+        when the pack file moved (the full path then decides)."""
+
+        try:
+            info = self._index.info()
+            state = self._index.state()
+            ids = self._index.chunk_ids()
+        except (PackMissing, PackCorrupt) as e:
+            return 0, 0, [f"index: {e}"]
+        if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
+            return None
+        problems = []
+        for record in state.files:
+            now = self._reader.stat(record.path)
+            if now is None:
+                problems.append(f"missing: {record.path} (no such file)")
+            elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+                problems.append(f"hash: {record.path} changed since the build")
+        present = len(set(ids))
+        if present != info.chunk_count:
+            missing, extra = max(0, info.chunk_count - present), max(0, present - info.chunk_count)
+            problems.append(f"index: {missing} chunks missing, {extra} extra (run ctx build)")
+        return len(state.files), info.chunk_count, problems
+
     def _files(self, pack: Pack) -> list[str]:
         problems: list[str] = []
         if pack.estimator != TOKEN_ESTIMATOR:
             problems.append(f"schema: estimator {pack.estimator!r}, expected {TOKEN_ESTIMATOR!r}")
         line_counts: dict[str, int] = {}
+        changed = self._changed
         for record in pack.source_files:
+            if changed is not None and record.path not in changed:
+                now = self._reader.stat(record.path)
+                if now is None:
+                    problems.append(f"missing: {record.path} (no such file)")
+                elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+                    problems.append(f"hash: {record.path} changed since the build")
+                continue
             try:
                 text = self._reader.read_text(record.path, ReadMode.RAW)
             except InputError as e:
@@ -110,9 +177,14 @@ class ValidatePack:
             line_counts[record.path] = len(text.text.splitlines())
             if text.sha256 != record.sha256:
                 problems.append(f"hash: {record.path} changed since the build")
-        listed, _ = self._reader.list_files(self._settings.listing_include, self._settings.exclude)
-        known = {f.path for f in pack.source_files} | {s.path for s in pack.skipped}
-        problems.extend(f"new: {e.path} is not in the pack" for e in listed if e.path not in known)
+        if changed is None:
+            listed = self._lister.list_segment(
+                self._settings.listing_include, self._settings.exclude
+            ).files
+            known = {f.path for f in pack.source_files} | {s.path for s in pack.skipped}
+            problems.extend(
+                f"new: {e.path} is not in the pack" for e in listed if e.path not in known
+            )
         for chunk in pack.chunks:
             lines = line_counts.get(chunk.path)
             if lines is not None and chunk.line_end > max(lines, 1):
@@ -138,14 +210,22 @@ class ValidatePack:
                 problems.append(f"chunk: {chunk.id} has lines {chunk.line_start}-{chunk.line_end}")
         return problems
 
-    def _index_matches(self, pack: Pack, sha: str) -> list[str]:
+    def _index_snapshot(self, pack: Pack) -> _IndexSnapshot | str:
+        changed = self._changed
         try:
             info = self._index.info()
             ids = self._index.chunk_ids()
-            indexed = self._index.chunks(ids)
-            state = self._index.state()
+            self._index.count_matches(["trifecta"])  # the full-text table answers too
+            compared = ids if changed is None else [c.id for c in pack.chunks if c.path in changed]
+            return _IndexSnapshot(info, ids, self._index.chunks(compared), self._index.state())
         except (PackMissing, PackCorrupt) as e:
-            return [f"index: {e}"]
+            return f"index: {e}"
+
+    @staticmethod
+    def _index_matches(pack: Pack, sha: str, snapshot: _IndexSnapshot | str) -> list[str]:
+        if isinstance(snapshot, str):
+            return [snapshot]
+        info, ids, indexed, state = snapshot
         problems: list[str] = []
         if info.pack_sha != sha:
             problems.append("index: built from another pack (run ctx build)")

@@ -312,7 +312,8 @@ class ExtractSkeletons:
         items += [
             _failure(s.path, FileRefused(f"{s.path}: {s.reason}"))
             for s in skipped
-            if s.path.startswith(prefix)
+            # files and directories refused, not notes on other files (a .gitignore line)
+            if s.path.startswith(prefix) and s.path.endswith((".py", ".pyi", "/"))
         ]
         items.sort(key=lambda i: i if isinstance(i, str) else i.path)
         note = None

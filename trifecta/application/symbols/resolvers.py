@@ -25,7 +25,11 @@ from trifecta.application.symbols.fallback import BY_FALLBACK as BY_INDEX
 from trifecta.application.symbols.fallback import BY_LSP
 from trifecta.application.symbols.index import SymbolIndex
 from trifecta.application.telemetry.service import TelemetryService
-from trifecta.domain.errors import LanguageServerCold, LanguageServerNotReady
+from trifecta.domain.errors import (
+    LanguageServerCold,
+    LanguageServerNotReady,
+    LanguageServerTimeout,
+)
 from trifecta.domain.model import Resolution, Selector, SymbolLocation
 from trifecta.domain.ports import Clock, LanguageServer
 
@@ -110,12 +114,14 @@ class LspSymbolResolver:
 
         try:
             self._lsp.start(self._listener)
-        except LanguageServerCold as e:
+        except (LanguageServerCold, LanguageServerTimeout) as e:
             if not self._wait_for_start:
                 raise
-            if not e.starting:  # nothing runs and nothing was launched: waiting is futile
+            if isinstance(e, LanguageServerCold) and not e.starting:
+                # nothing runs and nothing was launched: waiting is futile
                 raise LanguageServerCold("no warm server runs for this segment") from e
-            # the warm server that start() launched is worth waiting for
+            # a warm server just launched, or one busy starting pyright (its start timed
+            # out), is worth waiting for, bounded by ready_wait_ms
         if not self._lsp.wait_ready(self._ready_wait_ms):
             raise LanguageServerNotReady(
                 f"pyright is still scanning the workspace after {self._ready_wait_ms} ms"

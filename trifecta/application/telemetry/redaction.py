@@ -22,6 +22,7 @@ dictionary keys):
 from __future__ import annotations
 
 import hashlib
+import math
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -47,34 +48,192 @@ _SECRET_KEY = re.compile(
     r"private[_-]?key|credentials?|auth(?:orization)?|cookie|session[_-]?id)s?$"
 )
 
-_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "private_key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----.*?"
-            r"(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)",
-            re.S,
-        ),
-    ),
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")),
-    ("api_key", re.compile(r"\bsk-(?:[A-Za-z0-9_-]{16,})")),
-    ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")),
+# ---- secrets in free text (the token families of gitleaks / detect-secrets) -------------
+# Each family is tried only when a cheap substring or run test says it could be there, so
+# an ordinary query costs a few substring tests and one charset scan (docs/performance.md).
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN[A-Z ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    re.S,
 )
-_AWS_PREFIX = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA)")
+_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@:]*:[^\s/?#@]*@")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_AUTH_HEADER = re.compile(r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
+# ``password=...``, ``api_key: ...``, ``--token ...`` (the key is kept, the value goes).
+_SECRET_PAIR = re.compile(
+    r"(?i)((?<![a-z])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"auth[_-]?token|client[_-]?secret|credentials?|private[_-]?key|account[_-]?key|"
+    r"shared[_-]?access[_-]?key|sig)(?:[_-]?(?:key|value|token|secret))?"
+    r"(?:\s*[:=]\s*|\s+(?=\S*\d)))"
+    r"(?:\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)"
+)
+# Token families with a distinctive prefix: (kind, prefixes, the whole token from its start).
+_PREFIXED: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "aws_access_key",
+        ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ABIA", "ACCA", "AIPA"),
+        r"A[A-Z]{3}[0-9A-Z]{16}(?![0-9A-Za-z])",
+    ),
+    ("gcp_api_key", ("AIza",), r"AIza[0-9A-Za-z_-]{35}"),
+    ("gcp_oauth_token", ("ya29.",), r"ya29\.[0-9A-Za-z_-]{20,}"),
+    ("google_client_secret", ("GOCSPX-",), r"GOCSPX-[0-9A-Za-z_-]{20,}"),
+    (
+        "github_token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+    ),
+    (
+        "gitlab_token",
+        (
+            "glpat-",
+            "gldt-",
+            "glptt-",
+            "glrt-",
+            "glcbt-",
+            "gloas-",
+            "glft-",
+            "glimt-",
+            "glsoat-",
+            "glagent-",
+            "GR1348941",
+        ),
+        r"(?:gl[a-z]{2,5}-|GR1348941)[0-9A-Za-z_-]{20,}",
+    ),
+    ("npm_token", ("npm_",), r"npm_[A-Za-z0-9]{36}"),
+    ("pypi_token", ("pypi-AgE",), r"pypi-AgE[A-Za-z0-9_-]{50,}"),
+    (
+        "slack_token",
+        ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xapp-"),
+        r"x(?:ox[a-z]|app)-[0-9A-Za-z-]{10,}",
+    ),
+    (
+        "stripe_key",
+        ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_"),
+        r"[srp]k_(?:live|test)_[0-9A-Za-z]{10,}",
+    ),
+    ("api_key", ("sk-",), r"sk-[A-Za-z0-9_-]{16,}"),
+    ("jwt", ("eyJ",), r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    ("twilio_key", ("SK", "AC"), r"(?:SK|AC)[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
+    ("sendgrid_key", ("SG.",), r"SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
+    ("mailgun_key", ("key-",), r"key-[0-9a-zA-Z]{32}(?![0-9A-Za-z])"),
+    ("huggingface_token", ("hf_",), r"hf_[A-Za-z0-9]{30,}"),
+    ("digitalocean_token", ("dop_v1_", "doo_v1_", "dor_v1_"), r"do[opr]_v1_[a-f0-9]{64}"),
+    ("shopify_token", ("shpat_", "shpca_", "shppa_", "shpss_"), r"shp[a-z]{2}_[a-fA-F0-9]{32}"),
+    ("databricks_token", ("dapi",), r"dapi[a-f0-9]{32}"),
+    ("dockerhub_token", ("dckr_pat_",), r"dckr_pat_[A-Za-z0-9_-]{20,}"),
+    ("vault_token", ("hvs.", "hvb."), r"hv[sb]\.[A-Za-z0-9_-]{20,}"),
+    ("age_secret_key", ("AGE-SECRET-KEY-1",), r"AGE-SECRET-KEY-1[0-9A-Z]{50,}"),
+    ("square_token", ("sq0atp-", "sq0csp-"), r"sq0[a-z]{3}-[0-9A-Za-z_-]{22,}"),
+    ("grafana_token", ("glsa_", "glc_"), r"gl(?:sa|c)_[A-Za-z0-9_=+-]{30,}"),
+    ("newrelic_key", ("NRAK-",), r"NRAK-[A-Z0-9]{27}"),
+    ("linear_key", ("lin_api_",), r"lin_api_[A-Za-z0-9]{40}"),
+    ("postman_key", ("PMAK-",), r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}"),
+)
+_PREFIXES = tuple(p for _, prefixes, _ in _PREFIXED for p in prefixes)
+_TOKEN = re.compile("|".join(f"(?P<{kind}>{rx})" for kind, _, rx in _PREFIXED))
+# Families that do not start a word: tried only when their marker is in the text.
+_MARKED: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    (
+        "hooks.slack.com",
+        "slack_webhook",
+        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),
+    ),
+    (
+        "discord",
+        "discord_webhook",
+        re.compile(r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+"),
+    ),
+    (":AA", "telegram_token", re.compile(r"\b\d{8,10}:AA[0-9A-Za-z_-]{30,}")),
+    ("Q~", "azure_client_secret", re.compile(r"[a-zA-Z0-9_~.]{3}\dQ~[a-zA-Z0-9_~.-]{31,34}")),
+)
+# Words long enough to be a token (split at anything a token does not hold), and longer
+# runs (with ``/``, ``+``, ``=``) for the generic high-entropy rule.
+_WORD = re.compile(r"[A-Za-z0-9_.~-]{15,}")
+_ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"[0-9a-fA-F]{40,}")
+_TWO_DIGITS = re.compile(r"\d\D*\d")
+ENTROPY_BITS = 3.8
 
 
-def _may_hold_secret(text: str) -> bool:
-    """A cheap pre-check (substring tests) before running the individual patterns."""
+def _entropy(text: str) -> float:
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in (text.count(ch) for ch in set(text)))
 
-    return (
-        "sk-" in text
-        or "earer" in text
-        or "EARER" in text
-        or "PRIVATE KEY" in text
-        or ("_" in text and ("gh" in text or "github" in text))
-        or _AWS_PREFIX.search(text) is not None
-    )
+
+def _mixed(text: str) -> bool:
+    """Upper case, lower case and at least two digits."""
+
+    return text.lower() != text and text.upper() != text and _TWO_DIGITS.search(text) is not None
+
+
+def _looks_like_key(run: str) -> bool:
+    """A run of 24+ base64/url-safe characters mixing cases and digits with high Shannon
+    entropy (detect-secrets' Base64HighEntropyString, simplified). A path (``/``-separated
+    parts, none of them key-like) does not qualify."""
+
+    if not _mixed(run):
+        return False
+    if "/" in run and not any(len(p) >= 12 and _mixed(p) for p in run.split("/")):
+        return False
+    return _entropy(run) >= ENTROPY_BITS
+
+
+def _words(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        kind = None
+        if word.startswith(_PREFIXES):
+            token = _TOKEN.match(word)
+            if token is not None:
+                kind, end = token.lastgroup, match.start() + token.end()
+        elif len(word) >= 40 and _HEX.fullmatch(word) is not None:
+            kind, end = "high_entropy", match.end()
+        if kind is not None:
+            out.append(text[last : match.start()])
+            out.append(f"<redacted:{kind}>")
+            last = end
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _entropy_sub(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return "<redacted:high_entropy>" if _looks_like_key(run) else run
+
+
+_PAIR_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "bearer", "basic", "sig")
+_LONG = re.compile(r"[A-Za-z0-9+/=_.~-]{15,}")
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every secret it holds replaced by ``<redacted:KIND>``. Each family runs
+    only if a substring test says it could match: an ordinary string costs a few ``in``
+    tests and one charset scan."""
+
+    if len(text) < 8:
+        return text
+    if "-----BEGIN" in text:
+        text = _PRIVATE_KEY.sub("<redacted:private_key>", text)
+    if "@" in text:
+        text = _URL_CREDENTIALS.sub(r"\1<redacted:url_credentials>@", text)
+        text = _EMAIL.sub("<redacted:email>", text)
+    low = text.lower()
+    if any(word in low for word in _PAIR_WORDS):
+        text = _AUTH_HEADER.sub("<redacted:bearer>", text)
+        text = _SECRET_PAIR.sub(r"\1<redacted:secret_value>", text)
+    for marker, kind, rx in _MARKED:
+        if marker in text:
+            text = rx.sub(f"<redacted:{kind}>", text)
+    if _LONG.search(text) is not None:
+        text = _words(text)
+        if len(text) >= 24:
+            text = _ENTROPY_RUN.sub(_entropy_sub, text)
+    return text
 
 
 # An absolute path: starts at a '/' (or '~/', or 'file://') not preceded by a word character,
@@ -113,6 +272,7 @@ class Redactor:
             else None
         )
         self._cache: dict[str, str] = {}
+        self._secrets: dict[str, str] = {}
         self._key_kinds: dict[str, int] = {}
 
     # ---- strings ---------------------------------------------------------------------------
@@ -149,9 +309,12 @@ class Redactor:
             text = self._paths(text)
             if self.home and self.home in text:
                 text = text.replace(self.home, "~")
-        if _may_hold_secret(text):
-            for kind, rx in _SECRETS:
-                text = rx.sub(f"<redacted:{kind}>", text)
+        secret_free = self._secrets.get(text)
+        if secret_free is None:
+            secret_free = redact_secrets(text)
+            if len(self._secrets) < 4096:
+                self._secrets[text] = secret_free
+        text = secret_free
         if self._user_rx is not None and self.user is not None and self.user in text:
             text = self._user_rx.sub("<user>", text)
         if len(text) > limit:

@@ -205,11 +205,18 @@ class TelemetryService:
 
     def flush(self) -> None:
         """Merge this run's counters into ``metrics.json`` (only what was not merged yet)
-        and replace ``last_run.json``. A run that recorded nothing writes nothing."""
+        and replace ``last_run.json``. A run that recorded nothing writes nothing. The
+        sink's descriptors are released either way (a later event reopens them)."""
 
         sink = self._sink
         if sink is None:
             return
+        try:
+            self._flush(sink)
+        finally:
+            sink.release()
+
+    def _flush(self, sink: TelemetrySink) -> None:
         self._collect_bytes_read()
         if not self._recorded_anything():
             return

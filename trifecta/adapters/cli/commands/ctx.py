@@ -5,19 +5,36 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, flags_from, write_text
 from trifecta.api import Segment
+
+if TYPE_CHECKING:
+    from trifecta.application.packs.build import BuildReport
 
 
 def _open(ns: argparse.Namespace) -> Segment:
     return Segment(ns.segment, flags_from(ns))
 
 
+def _build(segment: Segment, ns: argparse.Namespace, incremental: bool) -> BuildReport:
+    """Build or sync with the progress line on a terminal (``--quiet``: none)."""
+
+    from trifecta.adapters.cli.progress import progress_line
+
+    line = progress_line(sys.stderr, bool(getattr(ns, "quiet", False)))
+    try:
+        return segment.ctx_build(incremental, line, getattr(ns, "jobs", None))
+    finally:
+        if line is not None:
+            line.close()
+
+
 def run_build(ns: argparse.Namespace) -> int:
     segment = _open(ns)
     try:
-        report = segment.ctx_build(incremental=False)
+        report = _build(segment, ns, incremental=False)
         emit(ns, report.to_dict(), report.to_text())
     finally:
         segment.close()
@@ -25,13 +42,14 @@ def run_build(ns: argparse.Namespace) -> int:
 
 
 def run_sync(ns: argparse.Namespace) -> int:
-    """Incremental build, then validate (the original's ``sync`` = build + validate): the
-    exit code is the validation's (1, listing the problems, if the pack is not valid)."""
+    """Incremental build, then validate what it changed (the original's ``sync`` = build +
+    validate; the full check is ``ctx validate``): the exit code is the validation's (1,
+    listing the problems, if the pack is not valid)."""
 
     segment = _open(ns)
     try:
-        report = segment.ctx_build(incremental=True)
-        validation = segment.ctx_validate()
+        report = _build(segment, ns, incremental=True)
+        validation = segment.ctx_validate(changed=report.read)
         emit(
             ns,
             {**report.to_dict(), "validation": validation.to_dict()},
@@ -92,7 +110,7 @@ def run_stats(ns: argparse.Namespace) -> int:
         if ns.json:
             sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(report.to_text())
+            write_text(report.to_text())
     finally:
         segment.close()
     return 0

@@ -25,6 +25,11 @@ def lsp_state(facts: dict[str, Any]) -> str:
 def _describe(status: dict[str, Any] | None) -> str:
     if status is None:
         return "no warm language server runs for this segment"
+    if status.get("answering") is False:
+        return (
+            f"running (pid {status['pid']}) but not answering ({status.get('state')}); "
+            "`trifecta lsp stop` kills it"
+        )
     state = lsp_state(status.get("facts", {}))
     return (
         f"running (pid {status['pid']}), {state}, up {status['uptime_s']} s, "

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from trifecta.adapters.cli.output import emit, flags_from
+from trifecta.adapters.cli.output import emit, flags_from, terminal_safe
 from trifecta.adapters.cli.parser import PROG
 from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
 from trifecta.api import Segment
@@ -38,7 +38,7 @@ def run_skeleton(ns: argparse.Namespace) -> int:
     single_file = batch.single_file and len(items) == 1
     if single_file and isinstance(items[0], SkeletonFailure):
         failure = items[0]
-        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
+        sys.stderr.write(f"{PROG}: error: {terminal_safe(failure.reason)}\n")
         return failure.exit_code
     payload: Any
     if single_file and isinstance(items[0], SkeletonResult):
@@ -54,7 +54,7 @@ def run_skeleton(ns: argparse.Namespace) -> int:
         for note in batch.notes:
             sys.stderr.write(f"{PROG}: note: {note}\n")
     for failure in batch.failures:
-        sys.stderr.write(f"{PROG}: error: {failure.reason}\n")
+        sys.stderr.write(f"{PROG}: error: {terminal_safe(failure.reason)}\n")
     return 1 if batch.failures else 0
 
 

@@ -1,0 +1,65 @@
+"""The chunker a build worker process runs: built from plain values (picklable), so a
+worker opens its own file reader, parsers and skeleton-cache connection."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.python_ast.parser import AstSkeletonParser
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+from trifecta.adapters.system.clock import SystemClock
+from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
+from trifecta.application.packs.ingest import FileChunker
+from trifecta.application.packs.workers import ChunkerFactory
+
+
+def file_chunker(
+    root: str,
+    max_bytes: int,
+    cache_path: str,
+    cache_max_bytes: int,
+    cache_max_entry_bytes: int,
+    demote: tuple[str, ...],
+) -> FileChunker:
+    """A chunker on the segment ``root``: ``ast`` with the Tree-sitter fallback, through the
+    skeleton cache ``ast skeleton`` uses (none when ``cache_max_bytes`` is 0)."""
+
+    cache = (
+        SqliteSkeletonCache(
+            Path(cache_path),
+            SystemClock(),
+            max_bytes=cache_max_bytes,
+            max_entry_bytes=cache_max_entry_bytes,
+        )
+        if cache_max_bytes > 0
+        else None
+    )
+    return FileChunker(
+        LocalFileReader(Path(root), max_bytes=max_bytes),
+        AstSkeletonParser(),
+        TreeSitterSkeletonParser(),
+        cache,
+        demote,
+    )
+
+
+def chunker_factory(
+    root: Path,
+    max_bytes: int,
+    cache_path: Path,
+    cache_max_bytes: int,
+    cache_max_entry_bytes: int,
+    demote: Sequence[str],
+) -> ChunkerFactory:
+    return functools.partial(
+        file_chunker,
+        str(root),
+        int(max_bytes),
+        str(cache_path),
+        int(cache_max_bytes),
+        int(cache_max_entry_bytes),
+        tuple(demote),
+    )
