@@ -81,6 +81,9 @@ class OtlpFanOutSink(TelemetrySink):
     def read_events(self) -> Iterator[dict[str, Any]]:
         return self.primary.read_events()
 
+    def release(self) -> None:
+        self.primary.release()
+
     def _own_health(self) -> dict[str, int | float]:
         return {
             **self.exporter.health(),
