@@ -26,6 +26,7 @@ HANDLERS: dict[tuple[str, str], str] = {
     ("lsp", "stop"): "trifecta.adapters.cli.commands.lsp:run_stop",
     ("lsp", "serve"): "trifecta.adapters.cli.commands.lsp:run_serve",
     ("telemetry", "summary"): "trifecta.adapters.cli.commands.telemetry:run_summary",
+    ("telemetry", "export"): "trifecta.adapters.cli.commands.telemetry:run_export",
     ("mcp", "serve"): "trifecta.adapters.cli.commands.mcp:run_mcp",
 }
 

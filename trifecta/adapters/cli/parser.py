@@ -295,6 +295,16 @@ def build_parser(only: str | None = None) -> OneLineParser:
         tel_cmds.add_parser(
             "summary", parents=[common], help="per-command latency, counters, health, over all runs"
         )
+        export = tel_cmds.add_parser(
+            "export",
+            parents=[common],
+            help="send the stored events to an OTLP/HTTP collector (trifecta[otel])",
+        )
+        export.add_argument("--otlp", required=True, metavar="URL", help="the collector's base URL")
+        export.add_argument(
+            "--since", default=None, metavar="TIME", help="only events at or after (ISO 8601)"
+        )
+        export.add_argument("--timeout-ms", type=int, default=10_000, metavar="MS")
 
     # ---- mcp ---------------------------------------------------------------------------
     mcp = groups.add_parser(
