@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,mcp]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,otel]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -202,6 +202,15 @@ class Segment:
         summary: dict[str, Any] = self._root.core.telemetry_summary().run()
         return summary
 
+    def telemetry_export(
+        self, endpoint: str, since: str | None = None, timeout_ms: int = 10_000
+    ) -> dict[str, Any]:
+        """Send the stored events (at or after ``since``) as OTLP spans to the collector
+        at ``endpoint``; the same events always give the same span ids (idempotent).
+        Needs the ``trifecta[otel]`` extra (``trifecta telemetry export``)."""
+
+        return self._root.telemetry_export(endpoint, since, timeout_ms)
+
     # ---- context packs ---------------------------------------------------------------------
 
     def build(

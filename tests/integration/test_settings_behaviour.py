@@ -153,7 +153,7 @@ def lock_timeout(section: str) -> Callable[[Path], None]:
             if section == "build":
                 assert seg.container.packs.settings().lock_timeout_ms == 0
             else:
-                assert seg.container.core.telemetry_sink().lock_timeout_ns == 0
+                assert seg.container.core.jsonl_sink().lock_timeout_ns == 0
 
     return check
 

@@ -21,7 +21,16 @@ LSP_MODES = ("daemon", "process")
 
 DEFAULTS: dict[str, Any] = {
     "segment": ".",
-    "telemetry": {"level": "lite", "rotate_bytes": 5 * 1024 * 1024, "lock_timeout_ms": 2000},
+    "telemetry": {
+        "level": "lite",
+        "rotate_bytes": 5 * 1024 * 1024,
+        "lock_timeout_ms": 2000,
+        # OTLP/HTTP export beside the JSONL (the trifecta[otel] extra): the collector's base
+        # URL ("" = only the standard OTEL_EXPORTER_OTLP_* variables switch it on), and the
+        # most a run's export may add to the command at exit.
+        "otlp": "",
+        "otlp_timeout_ms": 200,
+    },
     "files": {
         "max_bytes": 2 * 1024 * 1024,
         "include": ["**/*.py", "**/*.md"],

@@ -9,7 +9,8 @@ it imports only the cheap adapters; the capabilities live in their own container
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from trifecta.adapters.system.identity import home_and_user
 from trifecta.adapters.system.labels import segment_label
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.bootstrap._di import containers, deferred, providers
+from trifecta.domain.ports import TelemetrySink
 
 
 def redaction_roots(root: Path, given: str) -> tuple[str, ...]:
@@ -29,6 +31,41 @@ def redaction_roots(root: Path, given: str) -> tuple[str, ...]:
 
     spelled = os.path.abspath(given)
     return (str(root),) if spelled == str(root) else (str(root), spelled)
+
+
+def otlp_endpoints(
+    environ: Mapping[str, str], setting: str
+) -> tuple[str | None, str | None] | None:
+    """(traces URL, metrics URL) when OTLP export is on, else None (and nothing of
+    OpenTelemetry is imported). On: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the
+    ``[telemetry] otlp`` setting) + ``/v1/traces`` and ``/v1/metrics``, or the per-signal
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``_METRICS_ENDPOINT`` (used as they are);
+    ``OTEL_SDK_DISABLED=true`` switches it off whatever else is set."""
+
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    base = (environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or setting or "").strip().rstrip("/")
+    traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip() or (
+        f"{base}/v1/traces" if base else None
+    )
+    metrics = environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "").strip() or (
+        f"{base}/v1/metrics" if base else None
+    )
+    if traces is None and metrics is None:
+        return None
+    return traces, metrics
+
+
+def fan_out_sink(jsonl: JsonlTelemetrySink, otlp: str, timeout_ms: int) -> TelemetrySink:
+    """The JSONL sink, or (export on) the fan-out to JSONL and OTLP."""
+
+    endpoints = otlp_endpoints(os.environ, otlp)
+    if endpoints is None:
+        return jsonl
+    started = time.monotonic()  # the import counts against the flush budget
+    from trifecta.bootstrap.otel import fan_out  # the standard library only
+
+    return fan_out(jsonl, endpoints, timeout_ms, started)
 
 
 def telemetry_dir(root: Path) -> Path:
@@ -57,11 +94,18 @@ class Core(containers.DeclarativeContainer):
     identity = providers.Singleton(home_and_user)
 
     # The sink does no I/O until the first write, so level "off" creates no directory.
-    telemetry_sink = providers.Singleton(
+    jsonl_sink = providers.Singleton(
         JsonlTelemetrySink,
         directory=providers.Callable(telemetry_dir, root),
         rotate_bytes=config.telemetry.rotate_bytes,
         lock_timeout_ms=config.telemetry.lock_timeout_ms,
+    )
+    # JSONL alone, or JSONL and OTLP when export is switched on (docs/telemetry.md)
+    telemetry_sink = providers.Singleton(
+        fan_out_sink,
+        jsonl=jsonl_sink,
+        otlp=config.telemetry.otlp,
+        timeout_ms=config.telemetry.otlp_timeout_ms,
     )
     pack_state: providers.Provider[Callable[[], Any]] = providers.Callable(pack_state_reader, root)
     telemetry = providers.Singleton(

@@ -96,6 +96,12 @@ class Root:
             )
         return self._symbols
 
+    def telemetry_export(self, endpoint: str, since: str | None, timeout_ms: int) -> dict[str, Any]:
+        from trifecta.bootstrap.otel import replay
+
+        events = self.core.jsonl_sink().read_events()
+        return replay(events, endpoint, since, timeout_ms)
+
     def close(self) -> None:
         """Flush telemetry (``last_run.json``), then stop any pyright this root started."""
 

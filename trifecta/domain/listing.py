@@ -25,6 +25,11 @@ class SegmentListing:
 class SegmentLister(Protocol):
     """Lists a segment's files under its ignore rules (git's inside a work tree)."""
 
+    def check_patterns(self, include: Sequence[str], exclude: Sequence[str]) -> None:
+        """Raise ``ConfigError`` naming the first glob that cannot be compiled (a sync that
+        lists nothing still refuses bad settings)."""
+        ...
+
     def list_segment(self, include: Sequence[str], exclude: Sequence[str]) -> SegmentListing:
         """Every file of the segment."""
         ...

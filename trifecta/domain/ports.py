@@ -308,6 +308,10 @@ class SkeletonCache(Protocol):
         """``entries`` and ``bytes`` currently stored."""
         ...
 
+    def close(self) -> None:
+        """Release what the store holds open (a later call reopens it)."""
+        return None
+
 
 # ---- symbols -------------------------------------------------------------------------------
 

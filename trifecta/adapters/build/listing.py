@@ -21,7 +21,21 @@ import subprocess
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
-from trifecta.adapters.filesystem.globs import IgnoreRule, glob_match, is_ignored, parse_gitignore
+from trifecta.adapters.filesystem.globs import (
+    BadGlob,
+    IgnoreRule,
+    glob_match,
+    glob_regex,
+    is_ignored,
+    parse_gitignore,
+)
+from trifecta.adapters.filesystem.reader import (
+    NEVER_READ_DIR,
+    NOT_UTF8_REASON,
+    printable_name,
+    utf8_name,
+)
+from trifecta.domain.errors import ConfigError
 from trifecta.domain.listing import SegmentLister, SegmentListing
 from trifecta.domain.model import FileEntry, SkippedFile
 from trifecta.domain.packs import DirStamp
@@ -64,6 +78,14 @@ def _ancestors(path: str) -> Iterable[str]:
     yield ""
 
 
+def _check_globs(include: Sequence[str], exclude: Sequence[str]) -> None:
+    for pattern in (*include, *exclude):
+        try:
+            glob_regex(pattern)
+        except BadGlob as e:
+            raise ConfigError(f"invalid glob in files.include/files.exclude: {e}") from e
+
+
 def _in_git_work_tree(root: Path) -> bool:
     return any((folder / ".git").exists() for folder in (root, *root.parents))
 
@@ -83,7 +105,11 @@ class LocalSegmentLister(SegmentLister):
 
     # ---- the port ------------------------------------------------------------------------
 
+    def check_patterns(self, include: Sequence[str], exclude: Sequence[str]) -> None:
+        _check_globs(include, exclude)
+
     def list_segment(self, include: Sequence[str], exclude: Sequence[str]) -> SegmentListing:
+        _check_globs(include, exclude)
         listed = self._git(()) if self.use_git else None
         if listed is None:
             return self._walk([""], lambda _d: True, include, exclude)
@@ -96,6 +122,7 @@ class LocalSegmentLister(SegmentLister):
         include: Sequence[str],
         exclude: Sequence[str],
     ) -> SegmentListing:
+        _check_globs(include, exclude)
         directories = [d for d in directories if self._is_dir(d)]
         if not directories:
             return SegmentListing((), (), ())
@@ -157,7 +184,13 @@ class LocalSegmentLister(SegmentLister):
         skipped: dict[str, str] = {}
         dirs: set[str] = set(wanted) if known is not None else {""}
         verdicts: dict[str, str | None] = {"": None}
+        if known is None:
+            self._rules("", skipped)  # notes of the root .gitignore's lines git never matches
         for path in paths:
+            if not utf8_name(path):
+                if any(glob_match(p, printable_name(path)) for p in include):
+                    skipped[printable_name(path)] = NOT_UTF8_REASON
+                continue
             parent = _parent(path)
             reason_dir = self._dir_verdict(parent, verdicts)
             if reason_dir is not None:
@@ -206,19 +239,34 @@ class LocalSegmentLister(SegmentLister):
 
     # ---- walk (outside git) --------------------------------------------------------------
 
-    def _rules(self, directory: str) -> list[IgnoreRule]:
+    def _gitignore(self, folder: str, notes: dict[str, str] | None) -> list[IgnoreRule]:
+        """The rules of ``folder``'s ``.gitignore``: a regular file only (a FIFO, a device
+        or a symlink there is never opened), read up to the size cap; a line git never
+        matches (``[z-a]``) is left out with a note in ``notes``."""
+
+        path = self.root / folder / ".gitignore"
+        try:
+            if not stat_module.S_ISREG(path.lstat().st_mode):
+                return []
+            with path.open("rb") as handle:
+                text = handle.read(self.max_bytes).decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        bad: list[tuple[int, str]] = []
+        rules = parse_gitignore(text, folder, bad)
+        if notes is not None:
+            where = f"{folder}/.gitignore" if folder else ".gitignore"
+            for line, why in bad:
+                notes[f"{where}:{line}"] = f"pattern {why}; git never matches it, ignored"
+        return rules
+
+    def _rules(self, directory: str, notes: dict[str, str] | None = None) -> list[IgnoreRule]:
         """The ``.gitignore`` rules in force in ``directory`` (root down to it)."""
 
         rules: list[IgnoreRule] = []
         chain = [*reversed(list(_ancestors(directory)))] + ([directory] if directory else [])
         for folder in chain:
-            try:
-                text = (self.root / folder / ".gitignore").read_text(
-                    encoding="utf-8", errors="replace"
-                )
-            except OSError:
-                continue
-            rules.extend(parse_gitignore(text, folder))
+            rules.extend(self._gitignore(folder, notes if folder == directory else None))
         return rules
 
     def _walk(
@@ -231,7 +279,7 @@ class LocalSegmentLister(SegmentLister):
         files: list[FileEntry] = []
         skipped: dict[str, str] = {}
         dirs: set[str] = set()
-        todo = [(d, self._rules(d)) for d in starts]
+        todo = [(d, self._rules(d, skipped)) for d in starts]
         while todo:
             base, rules = todo.pop()
             dirs.add(base)
@@ -242,6 +290,12 @@ class LocalSegmentLister(SegmentLister):
                 continue
             for entry in entries:
                 rel = _join(base, entry.name)
+                if not utf8_name(entry.name):
+                    if entry.is_dir(follow_symlinks=False):
+                        skipped[printable_name(rel) + "/"] = NOT_UTF8_REASON
+                    elif any(glob_match(p, printable_name(rel)) for p in include):
+                        skipped[printable_name(rel)] = NOT_UTF8_REASON
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     reason = self._skip_reason(rel, entry.name)
                     if reason is None and is_ignored(rules, rel, True):
@@ -251,13 +305,7 @@ class LocalSegmentLister(SegmentLister):
                             skipped[rel + "/"] = reason
                         continue
                     if descend(rel):
-                        sub = self.root / rel / ".gitignore"
-                        extra = (
-                            parse_gitignore(sub.read_text("utf-8", errors="replace"), rel)
-                            if sub.is_file()
-                            else []
-                        )
-                        todo.append((rel, rules + extra))
+                        todo.append((rel, rules + self._gitignore(rel, skipped)))
                     continue
                 if entry.is_symlink() and self._is_dir(rel):
                     if any(glob_match(p, rel) for p in include):
@@ -292,6 +340,9 @@ class LocalSegmentLister(SegmentLister):
                 resolved = full.resolve()
                 if resolved != self.root and not resolved.is_relative_to(self.root):
                     skipped[rel] = "symlink leaves the segment"
+                    return
+                if NEVER_READ_DIR in resolved.relative_to(self.root).parts:
+                    skipped[rel] = "symlink leads into .git/"
                     return
                 st = os.stat(full)
         except (OSError, RuntimeError) as e:

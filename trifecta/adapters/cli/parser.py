@@ -380,6 +380,23 @@ def _telemetry(c: _Commands, group: argparse.ArgumentParser) -> None:
         _TEL + "run_summary",
         "per-command latency, counters, health, over all runs",
     )
+    export = c.add(
+        subs,
+        "export",
+        _TEL + "run_export",
+        "send the stored events to an OTLP/HTTP collector (trifecta[otel])",
+    )
+    export.add_argument("--otlp", required=True, metavar="URL", help="the collector's base URL")
+    export.add_argument(
+        "--since", default=None, metavar="TIME", help="only events at or after (ISO 8601)"
+    )
+    export.add_argument(
+        "--timeout-ms",
+        type=bounded_int(3_600_000, low=1),
+        default=10_000,
+        metavar="MS",
+        help="deadline of each request to the collector (default 10000)",
+    )
 
 
 def _mcp(c: _Commands, p: argparse.ArgumentParser) -> None:

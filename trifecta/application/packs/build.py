@@ -147,6 +147,7 @@ class BuildPack:
 
     def _run(self, incremental: bool, progress: ProgressCallback | None, jobs: int) -> BuildReport:
         start = self._clock.monotonic_ns()
+        self._lister.check_patterns(self._settings.listing_include, self._settings.exclude)
         with self._store.lock(self._settings.lock_timeout_ms), tuned_gc():
             settle(self._store, self._index)
             report = self._sync(start, progress, jobs) if incremental else None
@@ -458,11 +459,14 @@ class _Cut:
         return self._local
 
     def flush(self) -> None:
-        """Store the skeletons parsed so far in the shared cache."""
+        """Store the skeletons parsed so far in the shared cache, then release the local
+        chunker's connection."""
 
         if self._parsed:
             self._here().store(self._parsed)
             self._parsed = []
+        if self._local is not None:
+            self._local.close()
 
     def keep(self, record: SourceFile, chunks: list[PackChunk], warnings: list[str]) -> None:
         self.files.append(record)

@@ -219,6 +219,12 @@ class FileChunker:
         self._cache = cache
         self._demote = tuple(demote)
 
+    def close(self) -> None:
+        """Release the skeleton cache's connection (a build holds nothing afterwards)."""
+
+        if self._cache is not None:
+            self._cache.close()
+
     def run(self, task: ChunkTask, ids: IdAllocator | None = None) -> ChunkOutcome:
         path = task.path
         try:

@@ -23,6 +23,9 @@ class ReaderLister(SegmentLister):
             stamps.append(DirStamp(directory, entry.mtime_ns if entry else -1))
         return tuple(stamps)
 
+    def check_patterns(self, include: Sequence[str], exclude: Sequence[str]) -> None:
+        """The reader checks its globs when it lists; a plain reader has no other check."""
+
     def list_segment(self, include: Sequence[str], exclude: Sequence[str]) -> SegmentListing:
         files, skipped = self._reader.list_files(include, exclude)
         dirs = [d for d in parent_dirs([f.path for f in files]) if not _own_state(d)]

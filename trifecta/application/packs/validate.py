@@ -90,6 +90,7 @@ class ValidatePack:
 
     def _run(self) -> ValidationReport:
         start = self._clock.monotonic_ns()
+        self._lister.check_patterns(self._settings.listing_include, self._settings.exclude)
         problems: list[str] = []
         unchanged = self._unchanged() if self._changed == frozenset() else None
         if unchanged is not None:

@@ -82,8 +82,11 @@ def cut_files(
     workers = min(jobs, len(tasks) // MIN_PER_WORKER)
     if workers <= 1:
         chunker = factory()
-        for task in tasks:
-            yield chunker.run(task)
+        try:
+            for task in tasks:
+                yield chunker.run(task)
+        finally:
+            chunker.close()
         return
     batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
     with ProcessPoolExecutor(

@@ -56,3 +56,20 @@ def run_summary(ns: argparse.Namespace) -> int:
         segment.close()
     emit(ns, summary, render(summary))
     return 0
+
+
+def run_export(ns: argparse.Namespace) -> int:
+    """Replay ``events.jsonl`` to a collector; exit 1 if the collector did not take it all."""
+
+    from trifecta.api import Segment
+
+    with Segment(ns.segment, flags_from(ns)) as segment:
+        report = segment.telemetry_export(ns.otlp, since=ns.since, timeout_ms=ns.timeout_ms)
+    text = (
+        f"exported {report['spans_exported']}/{report['spans']} span(s) of "
+        f"{report['events']} event(s) from {report['runs']} run(s) to {report['endpoint']}"
+    )
+    if not report["ok"]:
+        text += f" (failed: {report['error'] or 'the collector refused'})"
+    emit(ns, report, text)
+    return 0 if report["ok"] else 1
