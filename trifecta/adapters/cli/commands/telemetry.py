@@ -1,4 +1,5 @@
-"""``trifecta telemetry summary``: what every command recorded, over all runs."""
+"""``trifecta telemetry summary|export``: what every command recorded, over all runs;
+its replay to an OTLP collector."""
 
 from __future__ import annotations
 
@@ -61,9 +62,7 @@ def run_summary(ns: argparse.Namespace) -> int:
 def run_export(ns: argparse.Namespace) -> int:
     """Replay ``events.jsonl`` to a collector; exit 1 if the collector did not take it all."""
 
-    from trifecta.api import Segment
-
-    with Segment(ns.segment, flags_from(ns)) as segment:
+    with segment_for(ns) as segment:
         report = segment.telemetry_export(ns.otlp, since=ns.since, timeout_ms=ns.timeout_ms)
     text = (
         f"exported {report['spans_exported']}/{report['spans']} span(s) of "
