@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from trifecta._version import __version__
 from trifecta.adapters.cli.render.packs import get_json, search_json
-from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
+from trifecta.adapters.cli.render.skeletons import module_symbols_to_json, skeleton_to_json
 from trifecta.adapters.cli.render.symbols import resolution_json
 from trifecta.adapters.mcp.bounds import fit_list, token_estimate
 from trifecta.adapters.mcp.service import Progress, SegmentService
@@ -163,19 +163,7 @@ class Tools:
 
     def symbols(self, selector: str) -> dict[str, Any]:
         answer = self.seg.module_symbols(selector)
-        skeleton = answer.skeleton
-        payload = {
-            "selector": str(answer.selector),
-            "module": answer.selector.module,
-            "member": answer.selector.member,
-            "path": skeleton.path,
-            "parser": skeleton.parser,
-            "partial": skeleton.partial,
-            "lossy": skeleton.lossy,
-            "cache_hit": answer.result.cache_hit,
-            "symbols": [symbol_to_json(e) for e in skeleton.entries],
-        }
-        return fit_list(payload, "symbols", self.service.max_tokens)
+        return fit_list(module_symbols_to_json(answer), "symbols", self.service.max_tokens)
 
     # ---- symbols -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from trifecta.adapters.cli.output import emit, fail, note, segment_for, terminal_safe
 from trifecta.adapters.cli.parser import PROG
-from trifecta.adapters.cli.render.skeletons import skeleton_to_json, symbol_to_json
+from trifecta.adapters.cli.render.skeletons import module_symbols_to_json, skeleton_to_json
 from trifecta.application.skeletons.stub import render_stub
 from trifecta.application.skeletons.use_cases import SkeletonFailure, SkeletonResult
 
@@ -60,16 +60,6 @@ def run_symbols(ns: argparse.Namespace) -> int:
     with segment_for(ns) as segment:
         answer = segment.module_symbols(ns.selector)
     skeleton = answer.skeleton
-    payload = {
-        "selector": str(answer.selector),
-        "module": answer.selector.module,
-        "member": answer.selector.member,
-        "path": skeleton.path,
-        "parser": skeleton.parser,
-        "partial": skeleton.partial,
-        "lossy": skeleton.lossy,
-        "cache_hit": answer.result.cache_hit,
-        "symbols": [symbol_to_json(e) for e in skeleton.entries],
-    }
+    payload = module_symbols_to_json(answer)
     emit(ns, payload, f"# {skeleton.path}\n{render_stub(skeleton)}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trifecta.application.skeletons.use_cases import SkeletonResult
+from trifecta.application.skeletons.use_cases import ModuleSymbols, SkeletonResult
 from trifecta.domain.model import SkeletonEntry
 
 
@@ -35,5 +35,22 @@ def skeleton_to_json(result: SkeletonResult) -> dict[str, Any]:
         "source_bytes": result.source_bytes,
         "skeleton_bytes": result.skeleton_bytes,
         "module_doc": skeleton.module_doc,
+        "symbols": [symbol_to_json(e) for e in skeleton.entries],
+    }
+
+
+def module_symbols_to_json(answer: ModuleSymbols) -> dict[str, Any]:
+    """The JSON object of ``trifecta ast symbols --json`` (and the MCP ``symbols`` tool)."""
+
+    skeleton = answer.skeleton
+    return {
+        "selector": str(answer.selector),
+        "module": answer.selector.module,
+        "member": answer.selector.member,
+        "path": skeleton.path,
+        "parser": skeleton.parser,
+        "partial": skeleton.partial,
+        "lossy": skeleton.lossy,
+        "cache_hit": answer.result.cache_hit,
         "symbols": [symbol_to_json(e) for e in skeleton.entries],
     }
