@@ -304,7 +304,7 @@ class SqliteSearchIndex(SearchIndex):
         same rowids. ``docs`` may be a lazy sequence: it is iterated once."""
 
         rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
-        dumps = json.dumps
+        dumps = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
         seen: set[str] = set()
         paths: list[tuple[str, int, str]] = []
         chunks: list[tuple[object, ...]] = []
@@ -336,13 +336,13 @@ class SqliteSearchIndex(SearchIndex):
                     c.path,
                     c.kind,
                     c.title,
-                    dumps(list(c.title_path), ensure_ascii=False),
+                    dumps(list(c.title_path)),
                     c.line_start,
                     c.line_end,
                     c.sha256,
                     c.token_est,
                     int(c.meta),
-                    dumps(list(c.symbols), ensure_ascii=False),
+                    dumps(list(c.symbols)),
                     doc.preview,
                     doc.name,
                     int(doc.demoted),
