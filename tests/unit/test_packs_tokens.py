@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trifecta.application.packs.tokens import query_terms, tokenize
+from trifecta.application.packs.tokens import index_terms, query_terms, tokenize
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,15 @@ def test_query_terms_are_distinct_and_drop_stopwords() -> None:
 
 def test_non_ascii_words_are_tokens() -> None:
     assert tokenize("Größe café_au_lait") == ["größe", "café_au_lait", "café", "au", "lait"]
+
+
+def test_index_terms_is_the_token_stream_joined() -> None:
+    # index_terms looks words up in a cache: what it stores must stay tokenize()'s stream,
+    # words without tokens ("_", "__") leaving no gap, repeats and non-ASCII kept.
+    text = "def __init__(self, HTTPServer2):\n    _ = getURLFor(x_y) + __ + naïve_Name # Résumé"
+    assert index_terms(text) == (
+        "def init self httpserver2 http server 2 geturlfor get url for x_y x y "
+        "naïve_name naïve name résumé"
+    )
+    assert index_terms(text + " " + text) == " ".join(tokenize(text + " " + text))
+    assert index_terms("_ __ ___") == ""
