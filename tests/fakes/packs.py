@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from trifecta.domain.errors import (
     LockTimeout,
@@ -15,20 +16,25 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.packs import (
     Candidate,
+    ChunkPart,
     IndexDoc,
     IndexHit,
     IndexInfo,
+    KeptChunks,
+    LoadedPack,
     Pack,
     PackChunk,
     PackState,
     Ranking,
     pack_from_dict,
     pack_to_dict,
+    patched_chunks,
 )
 from trifecta.domain.ports import (
     BeforeCommit,
     PackStore,
     SearchIndex,
+    StoredPack,
 )
 
 
@@ -63,6 +69,19 @@ class FakePackStore(PackStore):
         self.saves += 1
         self._mtime += 1
         return sha
+
+    def load_stored(self) -> StoredPack:
+        return LoadedPack(*self.load_with_sha())
+
+    def save_patch(
+        self,
+        base: StoredPack,
+        head: Pack,
+        parts: Sequence[ChunkPart],
+        before_commit: BeforeCommit | None = None,
+    ) -> str:
+        kept = base.chunks_of({p.path for p in parts if isinstance(p, KeptChunks)})
+        return self.save(replace(head, chunks=patched_chunks(kept, parts)), before_commit)
 
     def stamp(self) -> tuple[int, int] | None:
         return None if self.data is None else (len(self.data), self._mtime)
@@ -120,6 +139,9 @@ class FakeSearchIndex(SearchIndex):
         self.docs.update({d.chunk.id: d for d in docs})
         self._state, self._info = state, info
         self.updated += 1
+
+    def check(self) -> None:
+        self._need()
 
     def _need(self) -> IndexInfo:
         if self._info is None:

@@ -8,7 +8,7 @@ is re-read (and its hash checked) when a chunk is served.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,18 @@ class Pack:
         for chunk in self.chunks:
             out.setdefault(chunk.path, []).append(chunk)
         return out
+
+
+@dataclass(frozen=True)
+class KeptChunks:
+    """In a patched pack (``PackStore.save_patch``): the stored pack's chunks of ``path``,
+    exactly as they are."""
+
+    path: str
+
+
+# One file's chunks in a patched pack: new ones, or the stored pack's (kept).
+ChunkPart = KeptChunks | tuple[PackChunk, ...]
 
 
 @dataclass(frozen=True)
@@ -355,3 +367,58 @@ def _records(data: Mapping[str, Any], key: str, required: bool = True) -> list[d
             raise PackCorrupt(f"pack is corrupt (pack: bad {key!r}), run ctx build")
         records.append(value)
     return records
+
+
+# ---- patched packs -------------------------------------------------------------------------
+
+
+class LoadedPack:
+    """A stored pack (``ports.StoredPack``) over a pack loaded whole: what a store without
+    a cheaper way gives a sync."""
+
+    def __init__(self, pack: Pack, sha: str) -> None:
+        self.pack = pack
+        self._sha = sha
+        self._head = Pack(
+            source_files=pack.source_files,
+            chunks=(),
+            skipped=pack.skipped,
+            warnings=pack.warnings,
+            directories=pack.directories,
+            parser=pack.parser,
+            schema_version=pack.schema_version,
+            estimator=pack.estimator,
+        )
+        counts: dict[str, int] = {}
+        for chunk in pack.chunks:
+            counts[chunk.path] = counts.get(chunk.path, 0) + 1
+        self._counts = counts
+
+    @property
+    def head(self) -> Pack:
+        return self._head
+
+    @property
+    def sha(self) -> str:
+        return self._sha
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        return self._counts
+
+    def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
+        wanted = set(paths)
+        return [c for c in self.pack.chunks if c.path in wanted]
+
+
+def patched_chunks(kept: Iterable[PackChunk], parts: Iterable[ChunkPart]) -> tuple[PackChunk, ...]:
+    """The chunk list ``parts`` describe, ``kept`` holding (at least) the chunks of every
+    ``KeptChunks`` path."""
+
+    by_path: dict[str, list[PackChunk]] = {}
+    for chunk in kept:
+        by_path.setdefault(chunk.path, []).append(chunk)
+    out: list[PackChunk] = []
+    for part in parts:
+        out.extend(by_path.get(part.path, ()) if isinstance(part, KeptChunks) else part)
+    return tuple(out)

@@ -24,6 +24,7 @@ from trifecta.domain.model import (
 )
 from trifecta.domain.packs import (
     Candidate,
+    ChunkPart,
     IndexDoc,
     IndexHit,
     IndexInfo,
@@ -194,6 +195,23 @@ class RepoStateReader(Protocol):
 BeforeCommit = Callable[[str, tuple[int, int]], None]
 
 
+class StoredPack(Protocol):
+    """The stored pack as a sync starts from it, its chunks left where they are: ``head``
+    is the pack without its chunks; ``counts`` the number of chunks of each file;
+    ``chunks_of`` reads the chunks of some files only."""
+
+    @property
+    def head(self) -> Pack: ...
+
+    @property
+    def sha(self) -> str: ...
+
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+    def chunks_of(self, paths: Collection[str]) -> list[PackChunk]: ...
+
+
 class PackStore(Protocol):
     """Where a segment's context pack lives (``<segment>/_ctx/context_pack.json``).
 
@@ -218,6 +236,23 @@ class PackStore(Protocol):
     def load_with_sha(self) -> tuple[Pack, str]: ...
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str: ...
+
+    def load_stored(self) -> StoredPack:
+        """The stored pack without reading its chunks (``PackMissing``/``PackCorrupt`` as
+        ``load``)."""
+        ...
+
+    def save_patch(
+        self,
+        base: StoredPack,
+        head: Pack,
+        parts: Sequence[ChunkPart],
+        before_commit: BeforeCommit | None = None,
+    ) -> str:
+        """``save`` of ``head`` whose chunks are ``parts`` in order (``KeptChunks``: those
+        of ``base``, which must still be the stored pack); the same bytes ``save`` writes
+        for that pack, without re-encoding the kept chunks."""
+        ...
 
     def stamp(self) -> tuple[int, int] | None: ...
 
@@ -249,6 +284,11 @@ class SearchIndex(Protocol):
     ) -> None:
         """Remove the chunks of ``remove_paths`` and add ``docs``; ``state`` replaces the
         recorded one (it is the whole new file list)."""
+        ...
+
+    def check(self) -> None:
+        """A cheap whole-index check before an update: ``PackCorrupt`` when rows or tables
+        are visibly damaged (an index in that state is rebuilt, not updated)."""
         ...
 
     def search(

@@ -8,9 +8,10 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,8 +25,18 @@ from trifecta.domain.errors import (
     ReadOnlyState,
     TrifectaError,
 )
-from trifecta.domain.packs import Pack, pack_from_dict, pack_to_dict
-from trifecta.domain.ports import BeforeCommit, PackStore
+from trifecta.domain.packs import (
+    PACK_SCHEMA_VERSION,
+    ChunkPart,
+    KeptChunks,
+    LoadedPack,
+    Pack,
+    PackChunk,
+    pack_from_dict,
+    pack_to_dict,
+    patched_chunks,
+)
+from trifecta.domain.ports import BeforeCommit, PackStore, StoredPack
 
 PACK_FILE = "context_pack.json"
 LOCK_FILE = ".context_pack.lock"
@@ -63,6 +74,106 @@ def _document(pack: Pack) -> dict[str, Any]:
     return head
 
 
+class _Pieces(list[Any]):
+    """A chunk list given as JSON pieces, each the items of one file without the brackets
+    (``b""`` for none): written joined by commas inside one pair of brackets."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__()
+        self.pieces = [p for p in pieces if p]
+
+
+_CHUNKS_KEY = b',"chunks":['
+_AFTER_CHUNKS = b'],"skipped":['
+# The start of a chunk's JSON object and its path. Inside a JSON string every '"' is
+# escaped, so '{"id":"' only ever begins an object.
+_STRING = rb'[^"\\]*(?:\\.[^"\\]*)*'  # a JSON string's body (unrolled: fast)
+_CHUNK_START = re.compile(rb'\{"id":"' + _STRING + rb'","path":"(' + _STRING + rb')"')
+
+
+class _JsonStored:
+    """The stored pack's bytes with where each file's chunks are (``StoredPack``): a sync
+    reads the head and the few files it needs, and copies the other files' chunk bytes."""
+
+    def __init__(
+        self, data: bytes, sha: str, head: Pack, spans: dict[str, tuple[int, int, int]]
+    ) -> None:
+        self.data = data
+        self._sha = sha
+        self._head = head
+        self._spans = spans  # path -> (start, end, count): data[start:end], no brackets
+        self._counts = {p: span[2] for p, span in spans.items()}
+
+    @property
+    def head(self) -> Pack:
+        return self._head
+
+    @property
+    def sha(self) -> str:
+        return self._sha
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        return self._counts
+
+    def span(self, path: str) -> bytes:
+        found = self._spans.get(path)
+        return b"" if found is None else self.data[found[0] : found[1]]
+
+    def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
+        wanted = sorted((self._spans[p][0], p) for p in set(paths) if p in self._spans)
+        if not wanted:
+            return []
+        items = b",".join(self.span(p) for _, p in wanted)
+        try:
+            records = json.loads(b"[" + items + b"]")
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise PackCorrupt("pack is corrupt, run ctx build") from e
+        document = {"schema_version": PACK_SCHEMA_VERSION, "estimator": "", "chunks": records}
+        return list(pack_from_dict({**document, "source_files": []}).chunks)
+
+
+def _layout(data: bytes, sha: str) -> _JsonStored | None:
+    """Where each file's chunks are in a pack this store wrote (files' chunks are
+    contiguous, in ingestion order); None when the bytes do not have that shape."""
+
+    key = data.find(_CHUNKS_KEY)
+    end = data.rfind(_AFTER_CHUNKS)
+    if key < 0 or end < key + len(_CHUNKS_KEY) - 1:
+        return None
+    begin = key + len(_CHUNKS_KEY)
+    spans: dict[str, tuple[int, int, int]] = {}
+    path: str | None = None
+    span_start = count = 0
+    expected = begin
+    for match in _CHUNK_START.finditer(data, begin, end):
+        at = match.start()
+        if at != expected and data[at - 1 : at] != b",":
+            return None
+        expected = -1
+        raw = match.group(1)
+        try:
+            here = raw.decode("utf-8") if b"\\" not in raw else json.loads(b'"' + raw + b'"')
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        if here != path:
+            if path is not None:
+                spans[path] = (span_start, at - 1, count)
+            if here in spans:
+                return None  # a file's chunks are not contiguous
+            path, span_start, count = here, at, 0
+        count += 1
+    if path is not None:
+        spans[path] = (span_start, end, count)
+    elif end != begin:
+        return None
+    try:
+        head = pack_from_dict(json.loads(data[:key] + b',"chunks":[]' + data[end + 1 :]))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, PackCorrupt):
+        return None
+    return _JsonStored(data, sha, head, spans)
+
+
 def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     """Write ``document`` as ``json.dumps(document, ensure_ascii=False, separators=(",",
     ":"))`` would, one list item at a time (never the whole text in memory); the sha256
@@ -72,9 +183,9 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     pending: list[bytes] = []
     size = 0
 
-    def put(text: str) -> None:
+    def put(text: str | bytes) -> None:
         nonlocal size
-        data = text.encode("utf-8")
+        data = text.encode("utf-8") if isinstance(text, str) else text
         pending.append(data)
         size += len(data)
         if size >= WRITE_BUFFER:
@@ -92,7 +203,14 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     put("{")
     for n, (key, value) in enumerate(document.items()):
         put(("," if n else "") + encode(key) + ":")
-        if isinstance(value, _Chunks) or (isinstance(value, list) and len(value) > SLICE):
+        if isinstance(value, _Pieces):
+            put("[")
+            for i, piece in enumerate(value.pieces):
+                if i:
+                    put(",")
+                put(piece)
+            put("]")
+        elif isinstance(value, _Chunks) or (isinstance(value, list) and len(value) > SLICE):
             # Slices through the C encoder: "[a,b]" + "[c,d]" -> "[a,b" "," "c,d]".
             last = max(0, (len(value) - 1) // SLICE)
             for i in range(last + 1):
@@ -150,16 +268,61 @@ class JsonPackStore(PackStore):
             self._last = (identity, pack, sha)
         return pack, sha
 
+    def load_stored(self) -> StoredPack:
+        """The head parsed, the chunks located (not parsed); a pack of another shape is
+        loaded whole."""
+
+        if self._last is not None and self._last[0] == self._identity():
+            return LoadedPack(self._last[1], self._last[2])
+        try:
+            data = _read_regular(self.path)
+        except FileNotFoundError as e:
+            raise PackMissing("no context pack, run ctx build") from e
+        except OSError as e:
+            raise PackCorrupt(f"pack is unreadable ({e.strerror}), run ctx build") from e
+        sha = hashlib.sha256(data).hexdigest()
+        stored = _layout(data, sha)
+        if stored is not None:
+            return stored
+        return LoadedPack(*self.load_with_sha())
+
+    def save_patch(
+        self,
+        base: StoredPack,
+        head: Pack,
+        parts: Sequence[ChunkPart],
+        before_commit: BeforeCommit | None = None,
+    ) -> str:
+        if not isinstance(base, _JsonStored):
+            kept = base.chunks_of({p.path for p in parts if isinstance(p, KeptChunks)})
+            return self.save(replace(head, chunks=patched_chunks(kept, parts)), before_commit)
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        pieces: list[bytes] = []
+        for part in parts:
+            if isinstance(part, KeptChunks):
+                pieces.append(base.span(part.path))
+            elif part:
+                items = pack_to_dict(Pack(source_files=(), chunks=part))["chunks"]
+                pieces.append(encode(items)[1:-1].encode("utf-8"))
+        document = pack_to_dict(replace(head, chunks=()))
+        document["chunks"] = _Pieces(pieces)
+        return self._write(document, None, before_commit)
+
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
         """Write aside, fsync, let ``before_commit`` (the index) see the final sha and
         stamp, then rename over the pack: os.replace keeps the inode's size and mtime."""
 
+        return self._write(_document(pack), pack, before_commit)
+
+    def _write(
+        self, document: dict[str, Any], pack: Pack | None, before_commit: BeforeCommit | None
+    ) -> str:
         self.ctx_dir.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(self.path)
         self._last = None
         try:
             with tmp.open("wb") as handle:
-                sha = _write_streaming(_document(pack), handle)
+                sha = _write_streaming(document, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             fault_point("pack-written")
@@ -175,7 +338,7 @@ class JsonPackStore(PackStore):
             with contextlib.suppress(OSError):
                 tmp.unlink()
         identity = self._identity()
-        if identity is not None:
+        if identity is not None and pack is not None:
             self._last = (identity, pack, sha)
         return sha
 

@@ -449,6 +449,22 @@ class SqliteSearchIndex(SearchIndex):
             IndexHit(found[i].chunk, score, found[i].preview) for i, score in scored if i in found
         ]
 
+    def check(self) -> None:
+        """One scan in SQLite: every chunk row's integers are integers and its lists look
+        like JSON lists, and the full-text table answers (``PackCorrupt`` otherwise). Rows
+        are parsed in full where they are read (``chunks``, ``hits``, ``ctx validate``)."""
+
+        with self._reading() as conn:
+            bad = conn.execute(
+                "SELECT count(*) FROM chunks WHERE typeof(line_start) != 'integer' "
+                "OR typeof(line_end) != 'integer' OR typeof(token_est) != 'integer' "
+                "OR substr(title_path, 1, 1) != '[' OR substr(title_path, -1) != ']' "
+                "OR substr(symbols, 1, 1) != '[' OR substr(symbols, -1) != ']'"
+            ).fetchone()[0]
+        if bad:
+            raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
+        self.count_matches(["trifecta"])
+
     def count_matches(self, terms: Sequence[str]) -> int:
         if not terms:
             return 0

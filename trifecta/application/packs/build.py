@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from trifecta.application.packs.chunking import IdAllocator
@@ -24,14 +24,23 @@ from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
+    ChunkPart,
     IndexInfo,
+    KeptChunks,
     Pack,
     PackChunk,
     PackState,
     SourceFile,
     covered_tokens,
 )
-from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex, SkeletonParser
+from trifecta.domain.ports import (
+    Clock,
+    FileReader,
+    PackStore,
+    SearchIndex,
+    SkeletonParser,
+    StoredPack,
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,7 @@ class BuildPack:
             ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
         ]
         stats = {e.path: e for e in listing.files}
-        cut = _Cut((), self._chunker)
+        cut = _Cut(_Ids(), self._chunker)
         for outcome in self._outcomes(tasks, start, progress, jobs):
             cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
         cut.flush()
@@ -211,8 +220,7 @@ class BuildPack:
             info = self._index.info()
             state = self._index.state()
             # An index whose rows or tables are damaged is rebuilt, not updated.
-            self._index.chunks(self._index.chunk_ids())
-            self._index.count_matches(["trifecta"])
+            self._index.check()
         except (PackMissing, PackCorrupt):
             return None
         if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
@@ -248,16 +256,17 @@ class BuildPack:
                 timing_ms=self._elapsed_ms(start),
             )
         try:
-            previous, previous_sha = self._store.load_with_sha()
+            stored = self._store.load_stored()
         except (PackMissing, PackCorrupt):
             return None
-        if previous_sha != info.pack_sha:
+        if stored.sha != info.pack_sha:
             return None
-        return self._apply(previous, state, moved, deleted, changed_dirs, start, progress, jobs)
+        return self._apply(stored, info, state, moved, deleted, changed_dirs, start, progress, jobs)
 
     def _apply(
         self,
-        previous: Pack,
+        stored: StoredPack,
+        info: IndexInfo,
         state: PackState,
         moved: list[SourceFile],
         deleted: set[str],
@@ -266,13 +275,16 @@ class BuildPack:
         progress: ProgressCallback | None,
         jobs: int,
     ) -> BuildReport:
+        """The sync's new pack, written as a patch of the stored one: the chunks of files
+        not cut again are copied as they are stored, never parsed or encoded again."""
+
         settings = self._settings
+        previous = stored.head
         known = {d.path for d in state.directories}
         listing = self._lister.list_changed(
             changed_dirs, known, settings.listing_include, settings.exclude
         )
         old_files = previous.files_by_path()
-        old_chunks = previous.chunks_by_path()
         scope = _Scope(changed_dirs, {d.path for d in listing.directories} - known)
         listed_here = {f.path for f in listing.files}
         new_entries = [f for f in listing.files if f.path not in old_files]
@@ -300,24 +312,23 @@ class BuildPack:
         old_warnings: dict[str, list[str]] = {}
         for warning in previous.warnings:
             old_warnings.setdefault(warning.split(": ", 1)[0], []).append(warning)
-        kept_ids = [
-            c.id
-            for p, cs in old_chunks.items()
-            if p in entries and (p not in outcomes or _unchanged(outcomes[p]))
-            for c in cs
-        ]
-        cut = _Cut(kept_ids, self._chunker)
+        # The old chunks that leave the pack: those of files cut again or gone. Their ids
+        # are free again; every other stored id stays taken.
+        freed_paths = {p for p in old_files if p not in entries} | {
+            p for p, o in outcomes.items() if p in old_files and not _unchanged(o)
+        }
+        freed = stored.chunks_of(freed_paths)
+        cut = _Cut(_TakenIds(self._index, {c.id for c in freed}), self._chunker)
         reused = 0
         for entry in order:
             outcome = outcomes.get(entry.path)
             old = old_files.get(entry.path)
             if outcome is None and old is not None:
-                cut.keep(old, old_chunks.get(entry.path, []), old_warnings.get(entry.path, []))
+                cut.keep(old, old_warnings.get(entry.path, []))
                 reused += 1
                 continue
             assert outcome is not None
-            kept = old_chunks.get(entry.path, []) if outcome.chunks is None else []
-            cut.add(outcome, entry.mtime_ns, old, kept, old_warnings.get(entry.path, []))
+            cut.add(outcome, entry.mtime_ns, old, old_warnings.get(entry.path, []))
             if outcome.chunks is None and outcome.skip is None:
                 reused += 1
         cut.flush()
@@ -327,28 +338,62 @@ class BuildPack:
         skipped.extend(cut.skipped)
         directories = {d.path: d for d in state.directories if d.path not in scope.changed}
         directories.update({d.path: d for d in listing.directories})
-        pack = Pack(
+        head = Pack(
             source_files=tuple(cut.files),
-            chunks=tuple(cut.chunks),
+            chunks=(),
             skipped=tuple(sorted(set(skipped), key=lambda s: s.path)),
             warnings=tuple(cut.warnings),
             directories=tuple(directories[p] for p in sorted(directories)),
             parser=self._parser.name,
         )
-        listed_paths = {f.path for f in pack.source_files}
+        listed_paths = {f.path for f in head.source_files}
         removed = tuple(sorted(p for p in old_files if p not in listed_paths))
         recut = [p for p in cut.read if p in old_files]
-        if pack == previous:
-            sha = self._store.load_with_sha()[1]
-            return self._report(pack, True, (), (), reused, cut.bytes_read, sha, start)
+        count = info.chunk_count - len(freed) + len(cut.chunks)
+        tokens = info.tokens - covered_tokens(freed) + covered_tokens(cut.chunks)
+        if head == previous and not cut.chunks and not freed:
+            return self._patch_report(
+                head, count, tokens, (), (), reused, cut.bytes_read, stored.sha, start
+            )
 
         def write_index(sha: str, stamp: tuple[int, int]) -> None:
-            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks), covered_tokens(pack.chunks))
-            self._index.update(info, [*recut, *removed], cut.docs, pack.state())
+            self._index.update(
+                IndexInfo(sha, stamp[0], stamp[1], count, tokens),
+                [*recut, *removed],
+                cut.docs,
+                head.state(),
+            )
 
-        sha = self._store.save(pack, write_index)
-        return self._report(
-            pack, True, tuple(cut.read), removed, reused, cut.bytes_read, sha, start
+        sha = self._store.save_patch(stored, head, cut.parts, write_index)
+        return self._patch_report(
+            head, count, tokens, tuple(cut.read), removed, reused, cut.bytes_read, sha, start
+        )
+
+    def _patch_report(
+        self,
+        head: Pack,
+        chunks: int,
+        tokens: int,
+        read: tuple[str, ...],
+        removed: tuple[str, ...],
+        reused: int,
+        bytes_read: int,
+        sha: str,
+        start: int,
+    ) -> BuildReport:
+        return BuildReport(
+            incremental=True,
+            files=len(head.source_files),
+            chunks=chunks,
+            tokens=tokens,
+            read=read,
+            reused=reused,
+            removed=removed,
+            skipped=head.skipped,
+            warnings=head.warnings,
+            pack_sha=sha,
+            bytes_read=bytes_read,
+            timing_ms=self._elapsed_ms(start),
         )
 
     def _report(
@@ -435,16 +480,52 @@ class _Scope:
         return any(parent == d or parent.startswith(d + "/") for d in self.new)
 
 
+class _Ids:
+    """The chunk ids a pack being assembled has taken (here: all, in a set)."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def isdisjoint(self, ids: Iterable[str]) -> bool:
+        return self.taken.isdisjoint(ids)
+
+    def update(self, ids: Iterable[str]) -> None:
+        self.taken.update(ids)
+
+    def all(self) -> set[str]:
+        return set(self.taken)
+
+
+class _TakenIds(_Ids):
+    """A sync's taken ids: the stored ones (asked of the index, a few at a time) but the
+    ``freed`` ones, plus those of the chunks cut so far."""
+
+    def __init__(self, index: SearchIndex, freed: set[str]) -> None:
+        super().__init__()
+        self._index = index
+        self._freed = freed
+
+    def isdisjoint(self, ids: Iterable[str]) -> bool:
+        wanted = list(ids)
+        if not self.taken.isdisjoint(wanted):
+            return False
+        return all(c.id in self._freed for c in self._index.chunks(wanted))
+
+    def all(self) -> set[str]:
+        return (set(self._index.chunk_ids()) - self._freed) | self.taken
+
+
 class _Cut:
     """The pack being assembled in ingestion order: files, chunks, the new index documents
     and warnings. Chunk ids stay unique pack-wide: a file whose worker-made ids meet one
     already taken is cut again here with the pack's allocator (as a serial build would)."""
 
-    def __init__(self, kept_ids: Sequence[str], chunker: Callable[[], FileChunker]) -> None:
-        self.used = set(kept_ids)
+    def __init__(self, used: _Ids, chunker: Callable[[], FileChunker]) -> None:
+        self.used = used
         self._chunker = chunker
         self.files: list[SourceFile] = []
-        self.chunks: list[PackChunk] = []
+        self.chunks: list[PackChunk] = []  # the new chunks
+        self.parts: list[ChunkPart] = []  # every file's chunks: new, or kept as stored
         self.docs = PackedDocs()
         self.read: list[str] = []
         self.warnings: list[str] = []
@@ -468,9 +549,9 @@ class _Cut:
         if self._local is not None:
             self._local.close()
 
-    def keep(self, record: SourceFile, chunks: list[PackChunk], warnings: list[str]) -> None:
+    def keep(self, record: SourceFile, warnings: list[str]) -> None:
         self.files.append(record)
-        self.chunks.extend(chunks)
+        self.parts.append(KeptChunks(record.path))
         self.warnings.extend(warnings)
 
     def add(
@@ -478,7 +559,6 @@ class _Cut:
         outcome: ChunkOutcome,
         mtime_ns: int,
         old: SourceFile | None,
-        kept: list[PackChunk] | tuple[()],
         old_warnings: list[str] | tuple[()] = (),
     ) -> None:
         if outcome.skip is not None:
@@ -494,17 +574,19 @@ class _Cut:
         )
         self.files.append(record)
         if outcome.chunks is None:  # touched, not changed: keep its chunks and warnings
-            self.chunks.extend(kept)
+            self.parts.append(KeptChunks(outcome.path))
             self.warnings.extend(old_warnings)
             return
         chunks, docs, warnings = outcome.chunks, outcome.docs, outcome.warnings
         ids = [c.id for c in chunks]
         if len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
-            again = self._here().run(ChunkTask(outcome.path, meta), IdAllocator(self.used))
+            ids_now = IdAllocator(self.used.all())
+            again = self._here().run(ChunkTask(outcome.path, meta), ids_now)
             self._parsed.extend(again.parsed)
             chunks, docs, warnings = again.chunks or (), again.docs, again.warnings
         self.used.update(c.id for c in chunks)
         self.docs.add(docs, len(chunks))
         self.chunks.extend(chunks)
+        self.parts.append(tuple(chunks))
         self.warnings.extend(warnings)
         self.read.append(outcome.path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from trifecta.application.packs.config import PackSettings
@@ -96,6 +96,9 @@ class ValidatePack:
         if unchanged is not None:
             files, chunks, found = unchanged
             problems.extend(found)
+        elif self._changed:
+            files, chunks, found = self._after_sync(self._changed)
+            problems.extend(found)
         else:
             # Pack and index are read together under the read side of the build lock, so a
             # build running meanwhile is never seen half-way (index new, pack old).
@@ -155,6 +158,40 @@ class ValidatePack:
             missing, extra = max(0, info.chunk_count - present), max(0, present - info.chunk_count)
             problems.append(f"index: {missing} chunks missing, {extra} extra (run ctx build)")
         return len(state.files), info.chunk_count, problems
+
+    def _after_sync(self, changed: frozenset[str]) -> tuple[int, int, list[str]]:
+        """After a sync that re-read ``changed``, without loading every chunk: the pack's
+        head and the chunks of those files, every other file stat-ed, the index compared
+        on those chunks, its chunk count and its recorded state."""
+
+        with self._store.lock(self._settings.lock_timeout_ms, shared=True):
+            try:
+                stored = self._store.load_stored()
+                pack = replace(stored.head, chunks=tuple(stored.chunks_of(changed)))
+            except PackCorrupt as e:
+                return 0, 0, [f"schema: {e}"]
+            total = sum(stored.counts.values())
+            try:
+                info = self._index.info()
+                indexed = self._index.chunks([c.id for c in pack.chunks])
+                state = self._index.state()
+            except (PackMissing, PackCorrupt) as e:
+                return len(pack.source_files), total, [f"index: {e}"]
+        problems = [*self._files(pack), *self._chunks(pack)]
+        if info.pack_sha != stored.sha:
+            problems.append("index: built from another pack (run ctx build)")
+        if info.chunk_count != total:
+            missing, extra = max(0, total - info.chunk_count), max(0, info.chunk_count - total)
+            problems.append(f"index: {missing} chunks missing, {extra} extra (run ctx build)")
+        elif indexed != list(pack.chunks):
+            differing = [c.id for c, i in zip(pack.chunks, indexed, strict=False) if c != i]
+            example = differing[0] if differing else pack.chunks[len(indexed)].id
+            problems.append(f"index: {max(1, len(differing))} chunks differ, e.g. {example}")
+        if sorted(state.files, key=lambda f: f.path) != sorted(
+            pack.source_files, key=lambda f: f.path
+        ):
+            problems.append("index: recorded source files differ from the pack")
+        return len(pack.source_files), total, problems
 
     def _files(self, pack: Pack) -> list[str]:
         problems: list[str] = []
