@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import trifecta
@@ -87,6 +88,15 @@ def test_the_store_locates_each_files_chunks_without_parsing_them(tmp_path: Path
     order = list(dict.fromkeys(c["path"] for c in pack["chunks"]))
     store.save_patch(stored, stored.head, [KeptChunks(p) for p in order])
     assert (seg / PACK).read_bytes() == whole
+    # a patch with new chunks: what the store then serves from memory is what it wrote
+    base = store.load_stored()
+    renamed = tuple(replace(c, title="Renamed") for c in base.chunks_of(["pkg/mod_1.py"]))
+    parts = [renamed if p == "pkg/mod_1.py" else KeptChunks(p) for p in order]
+    store.save_patch(base, base.head, parts)
+    in_memory, on_disk = store.load_stored(), JsonPackStore(seg).load_stored()
+    assert in_memory.sha == on_disk.sha and dict(in_memory.counts) == dict(on_disk.counts)
+    assert in_memory.chunks_of(order) == on_disk.chunks_of(order)
+    assert [c.title for c in on_disk.chunks_of(["pkg/mod_1.py"])] == ["Renamed"] * len(renamed)
 
 
 def test_a_pack_of_another_layout_is_loaded_whole_and_patched_alike(tmp_path: Path) -> None:

@@ -133,6 +133,50 @@ class _JsonStored:
         return list(pack_from_dict({**document, "source_files": []}).chunks)
 
 
+class _Patched:
+    """The pack a patch just wrote (``StoredPack``), from what wrote it: the new chunks
+    in memory, the kept ones still in the base's bytes (so the sync's validation does not
+    read the pack again)."""
+
+    def __init__(self, base: _JsonStored, head: Pack, sha: str, parts: Sequence[ChunkPart]) -> None:
+        self._base = base
+        self._head = head
+        self._sha = sha
+        self._new: dict[str, tuple[PackChunk, ...]] = {}
+        counts: dict[str, int] = {}
+        for part in parts:
+            if isinstance(part, KeptChunks):
+                if part.path in base.counts:
+                    counts[part.path] = base.counts[part.path]
+            elif part:
+                self._new[part[0].path] = part
+                counts[part[0].path] = len(part)
+        self._counts = counts
+
+    @property
+    def head(self) -> Pack:
+        return self._head
+
+    @property
+    def sha(self) -> str:
+        return self._sha
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        return self._counts
+
+    def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
+        wanted = set(paths)
+        kept: dict[str, list[PackChunk]] = {}
+        for chunk in self._base.chunks_of(wanted - self._new.keys()):
+            kept.setdefault(chunk.path, []).append(chunk)
+        out: list[PackChunk] = []
+        for path in self._counts:  # in pack order
+            if path in wanted:
+                out.extend(self._new[path] if path in self._new else kept.get(path, []))
+        return out
+
+
 def _layout(data: bytes, sha: str) -> _JsonStored | None:
     """Where each file's chunks are in a pack this store wrote (files' chunks are
     contiguous, in ingestion order); None when the bytes do not have that shape."""
@@ -236,6 +280,7 @@ class JsonPackStore(PackStore):
         # The pack last loaded or saved, by file identity (inode, size, mtime): a sync
         # followed by its validation reads and parses the file once.
         self._last: tuple[tuple[int, int, int], Pack, str] | None = None
+        self._stored: tuple[tuple[int, int, int], StoredPack] | None = None  # a patch's
 
     def _identity(self) -> tuple[int, int, int] | None:
         try:
@@ -272,7 +317,10 @@ class JsonPackStore(PackStore):
         """The head parsed, the chunks located (not parsed); a pack of another shape is
         loaded whole."""
 
-        if self._last is not None and self._last[0] == self._identity():
+        identity = self._identity()
+        if self._stored is not None and self._stored[0] == identity:
+            return self._stored[1]
+        if self._last is not None and self._last[0] == identity:
             return LoadedPack(self._last[1], self._last[2])
         try:
             data = _read_regular(self.path)
@@ -306,7 +354,11 @@ class JsonPackStore(PackStore):
                 pieces.append(encode(items)[1:-1].encode("utf-8"))
         document = pack_to_dict(replace(head, chunks=()))
         document["chunks"] = _Pieces(pieces)
-        return self._write(document, None, before_commit)
+        sha = self._write(document, None, before_commit)
+        identity = self._identity()
+        if identity is not None:
+            self._stored = (identity, _Patched(base, head, sha, parts))
+        return sha
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str:
         """Write aside, fsync, let ``before_commit`` (the index) see the final sha and
@@ -320,6 +372,7 @@ class JsonPackStore(PackStore):
         self.ctx_dir.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(self.path)
         self._last = None
+        self._stored = None
         try:
             with tmp.open("wb") as handle:
                 sha = _write_streaming(document, handle)
