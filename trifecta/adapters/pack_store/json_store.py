@@ -6,6 +6,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -85,10 +86,10 @@ class _Pieces(list[Any]):
 
 _CHUNKS_KEY = b',"chunks":['
 _AFTER_CHUNKS = b'],"skipped":['
-# The start of a chunk's JSON object and its path. Inside a JSON string every '"' is
-# escaped, so '{"id":"' only ever begins an object.
+# A chunk's path field, and the start of its object. Inside a JSON string every '"' is
+# escaped, so '","path":"' and '{"id":"' only ever appear as the chunk's own keys.
 _STRING = rb'[^"\\]*(?:\\.[^"\\]*)*'  # a JSON string's body (unrolled: fast)
-_CHUNK_START = re.compile(rb'\{"id":"' + _STRING + rb'","path":"(' + _STRING + rb')"')
+_PATH_FIELD = re.compile(rb'","path":"(' + _STRING + rb')"')
 
 
 class _JsonStored:
@@ -178,39 +179,39 @@ class _Patched:
 
 
 def _layout(data: bytes, sha: str) -> _JsonStored | None:
-    """Where each file's chunks are in a pack this store wrote (files' chunks are
-    contiguous, in ingestion order); None when the bytes do not have that shape."""
+    """Where each file's chunks are in a pack this store wrote (a file's chunks are
+    contiguous, files in ingestion order); None when the bytes do not have that shape.
+    One ``findall`` gives every chunk's path (in C); then one search per file."""
 
     key = data.find(_CHUNKS_KEY)
     end = data.rfind(_AFTER_CHUNKS)
-    if key < 0 or end < key + len(_CHUNKS_KEY) - 1:
-        return None
     begin = key + len(_CHUNKS_KEY)
-    spans: dict[str, tuple[int, int, int]] = {}
-    path: str | None = None
-    span_start = count = 0
-    expected = begin
-    for match in _CHUNK_START.finditer(data, begin, end):
-        at = match.start()
-        if at != expected and data[at - 1 : at] != b",":
-            return None
-        expected = -1
-        raw = match.group(1)
+    if key < 0 or end < begin:
+        return None
+    runs: list[tuple[str, int, int]] = []  # path, start of its first chunk, chunk count
+    seen: set[str] = set()
+    at = begin
+    for raw, group in itertools.groupby(_PATH_FIELD.findall(data, begin, end)):
+        count = len(list(group))
+        found = data.find(b'","path":"' + raw + b'"', at, end)
+        start = data.rfind(b'{"id":"', at, found) if found >= 0 else -1
         try:
-            here = raw.decode("utf-8") if b"\\" not in raw else json.loads(b'"' + raw + b'"')
+            path = raw.decode("utf-8") if b"\\" not in raw else json.loads(b'"' + raw + b'"')
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None
-        if here != path:
-            if path is not None:
-                spans[path] = (span_start, at - 1, count)
-            if here in spans:
-                return None  # a file's chunks are not contiguous
-            path, span_start, count = here, at, 0
-        count += 1
-    if path is not None:
-        spans[path] = (span_start, end, count)
-    elif end != begin:
+        if start < 0 or path in seen:
+            return None  # not this store's layout, or a file's chunks not contiguous
+        seen.add(path)
+        runs.append((path, start, count))
+        at = found + 1
+    if (runs and runs[0][1] != begin) or (not runs and end != begin):
         return None
+    spans: dict[str, tuple[int, int, int]] = {}
+    for i, (path, start, count) in enumerate(runs):
+        stop = runs[i + 1][1] - 1 if i + 1 < len(runs) else end
+        if i + 1 < len(runs) and data[stop : stop + 1] != b",":
+            return None
+        spans[path] = (start, stop, count)
     try:
         head = pack_from_dict(json.loads(data[:key] + b',"chunks":[]' + data[end + 1 :]))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, PackCorrupt):
