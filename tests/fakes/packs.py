@@ -32,6 +32,7 @@ from trifecta.domain.packs import (
 )
 from trifecta.domain.ports import (
     BeforeCommit,
+    IndexWriter,
     PackStore,
     SearchIndex,
     StoredPack,
@@ -107,6 +108,23 @@ class FakePackStore(PackStore):
         return False
 
 
+class _FakeWriter(IndexWriter):
+    """Collects the documents, then ``replace`` (so a test overriding it sees the build)."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+        self._docs: list[IndexDoc] = []
+
+    def add(self, docs: Sequence[IndexDoc]) -> None:
+        self._docs.extend(docs)
+
+    def commit(self, info: IndexInfo, state: PackState) -> None:
+        self._index.replace(info, self._docs, state)
+
+    def close(self) -> None:
+        self._docs = []
+
+
 FAKE_WEIGHTS = (3.0, 2.0, 1.0)
 
 
@@ -125,6 +143,9 @@ class FakeSearchIndex(SearchIndex):
         self.docs = {d.chunk.id: d for d in docs}
         self._state, self._info = state, info
         self.replaced += 1
+
+    def writer(self) -> IndexWriter:
+        return _FakeWriter(self)
 
     def update(
         self,

@@ -81,7 +81,7 @@ class DirStamp:
     mtime_ns: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PackChunk:
     """A chunk as the pack records it (its text lives in the source file).
 

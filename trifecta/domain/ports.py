@@ -261,6 +261,18 @@ class PackStore(Protocol):
     def settle(self, index_sha: str) -> bool: ...
 
 
+class IndexWriter(Protocol):
+    """A whole new index written as the documents come (``SearchIndex.writer``): nothing
+    of it is seen until ``commit`` swaps it in atomically; ``close`` drops it if it was
+    not committed."""
+
+    def add(self, docs: Sequence[IndexDoc]) -> None: ...
+
+    def commit(self, info: IndexInfo, state: PackState) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class SearchIndex(Protocol):
     """A persistent ranked index of a pack's chunks, beside the pack.
 
@@ -274,6 +286,10 @@ class SearchIndex(Protocol):
     """
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None: ...
+
+    def writer(self) -> IndexWriter:
+        """``replace`` in pieces: a build adds each file's documents as they are cut."""
+        ...
 
     def update(
         self,

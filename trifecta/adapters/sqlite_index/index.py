@@ -33,7 +33,7 @@ from trifecta.domain.packs import (
     Ranking,
     SourceFile,
 )
-from trifecta.domain.ports import SearchIndex
+from trifecta.domain.ports import IndexWriter, SearchIndex
 
 INDEX_FILE = "context_index.sqlite"
 INDEX_SCHEMA = "2"
@@ -169,6 +169,126 @@ def fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+class _Rows:
+    """Documents to rows, ``INSERT_BATCH`` at a time, each batch three ``executemany``
+    calls: one ``paths`` row per new file, the chunk rows with consecutive rowids, the FTS
+    rows with the same rowids."""
+
+    def __init__(self, conn: sqlite3.Connection, rowid: int) -> None:
+        self._conn = conn
+        self._rowid = rowid
+        self._dumps = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(...)
+        self._seen: set[str] = set()
+        self._paths: list[tuple[str, int, str]] = []
+        self._chunks: list[tuple[object, ...]] = []
+        self._fts: list[tuple[int, str, str, str]] = []
+
+    def add(self, docs: Iterable[IndexDoc]) -> None:
+        dumps = self._dumps
+        for doc in docs:
+            c = doc.chunk
+            self._rowid += 1
+            if c.path not in self._seen:
+                self._seen.add(c.path)
+                self._paths.append((c.path, int(doc.demoted), doc.path_terms))
+            self._chunks.append(
+                (
+                    self._rowid,
+                    c.id,
+                    c.path,
+                    c.kind,
+                    c.title,
+                    dumps(list(c.title_path)),
+                    c.line_start,
+                    c.line_end,
+                    c.sha256,
+                    c.token_est,
+                    int(c.meta),
+                    dumps(list(c.symbols)),
+                    doc.preview,
+                    doc.name,
+                    int(doc.demoted),
+                )
+            )
+            self._fts.append((self._rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
+            if len(self._chunks) >= INSERT_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        conn = self._conn
+        conn.executemany("INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)", self._paths)
+        conn.executemany(
+            "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
+            "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            self._chunks,
+        )
+        conn.executemany(
+            "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", self._fts
+        )
+        self._paths.clear()
+        self._chunks.clear()
+        self._fts.clear()
+
+
+class _Writer(IndexWriter):
+    """A new index file written aside in one transaction as documents come; ``commit``
+    adds the pads and the state and renames it over the index."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._tmp = temp_path(path)
+        self._conn: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp.unlink()
+            conn = self._conn = sqlite3.connect(self._tmp, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.executescript(_SCHEMA)
+            conn.execute("BEGIN")
+        except (sqlite3.DatabaseError, OSError) as e:
+            self.close()
+            raise _write_failed(e) from e
+        self._rows = _Rows(conn, 0)
+
+    def add(self, docs: Sequence[IndexDoc]) -> None:
+        try:
+            self._rows.add(docs)
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise _write_failed(e) from e
+
+    def commit(self, info: IndexInfo, state: PackState) -> None:
+        conn = self._conn
+        assert conn is not None, "commit after close"
+        try:
+            self._rows.flush()
+            pad_rows(conn)
+            SqliteSearchIndex._write_state(conn, info, state)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.close()
+            self._conn = None
+            fault_point("index-written")
+            os.replace(self._tmp, self._path)
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise _write_failed(e) from e
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        with contextlib.suppress(OSError):
+            self._tmp.unlink()
+
+
+def _write_failed(error: Exception) -> IndexWriteFailed:
+    return IndexWriteFailed(
+        f"could not write the search index ({_why(error)}); the previous pack is kept"
+    )
+
+
 class SqliteSearchIndex(SearchIndex):
     def __init__(self, root: Path) -> None:
         self.path = Path(root) / "_ctx" / INDEX_FILE
@@ -228,37 +348,17 @@ class SqliteSearchIndex(SearchIndex):
     # ---- writes --------------------------------------------------------------------------
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
-        with self._lock:
-            self._replace(info, docs, state)
-
-    def _replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
-        self.close()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(self.path)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        writer = self.writer()
         try:
-            conn = sqlite3.connect(tmp)
-            try:
-                conn.execute("PRAGMA journal_mode = OFF")
-                conn.execute("PRAGMA synchronous = OFF")
-                conn.executescript(_SCHEMA)
-                with conn:
-                    self._insert(conn, docs)
-                    pad_rows(conn)
-                    self._write_state(conn, info, state)
-                conn.execute("PRAGMA synchronous = FULL")
-            finally:
-                conn.close()
-            fault_point("index-written")
-            os.replace(tmp, self.path)
-        except (sqlite3.DatabaseError, OSError) as e:
-            raise IndexWriteFailed(
-                f"could not write the search index ({_why(e)}); the previous pack is kept"
-            ) from e
+            writer.add(docs)
+            writer.commit(info, state)
         finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            writer.close()
+
+    def writer(self) -> _Writer:
+        with self._lock:
+            self.close()
+        return _Writer(self.path)
 
     def update(
         self,
@@ -298,60 +398,14 @@ class SqliteSearchIndex(SearchIndex):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: Iterable[IndexDoc]) -> None:
-        """The documents in one pass, ``INSERT_BATCH`` at a time, each batch three
-        ``executemany`` calls (inside the caller's transaction): one ``paths`` row per new
-        file, the chunk rows with rowids after the current largest, the FTS rows with the
-        same rowids. ``docs`` may be a lazy sequence: it is iterated once."""
+        """The documents, with rowids after the current largest (in the caller's
+        transaction)."""
 
-        rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
-        dumps = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
-        seen: set[str] = set()
-        paths: list[tuple[str, int, str]] = []
-        chunks: list[tuple[object, ...]] = []
-        fts: list[tuple[int, str, str, str]] = []
-
-        def flush() -> None:
-            conn.executemany("INSERT INTO paths (path, demoted, terms) VALUES (?, ?, ?)", paths)
-            conn.executemany(
-                "INSERT INTO chunks (rowid, id, path, kind, title, title_path, line_start, "
-                "line_end, sha256, token_est, meta, symbols, preview, name, demoted) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                chunks,
-            )
-            conn.executemany("INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", fts)
-            paths.clear()
-            chunks.clear()
-            fts.clear()
-
-        for doc in docs:
-            c = doc.chunk
-            rowid += 1
-            if c.path not in seen:
-                seen.add(c.path)
-                paths.append((c.path, int(doc.demoted), doc.path_terms))
-            chunks.append(
-                (
-                    rowid,
-                    c.id,
-                    c.path,
-                    c.kind,
-                    c.title,
-                    dumps(list(c.title_path)),
-                    c.line_start,
-                    c.line_end,
-                    c.sha256,
-                    c.token_est,
-                    int(c.meta),
-                    dumps(list(c.symbols)),
-                    doc.preview,
-                    doc.name,
-                    int(doc.demoted),
-                )
-            )
-            fts.append((rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
-            if len(chunks) >= INSERT_BATCH:
-                flush()
-        flush()
+        rows = _Rows(
+            conn, int(conn.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
+        )
+        rows.add(docs)
+        rows.flush()
 
     @staticmethod
     def _write_state(conn: sqlite3.Connection, info: IndexInfo, state: PackState) -> None:

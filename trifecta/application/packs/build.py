@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from trifecta.application.packs.chunking import IdAllocator
@@ -10,7 +10,6 @@ from trifecta.application.packs.ingest import (
     ChunkOutcome,
     ChunkTask,
     FileChunker,
-    PackedDocs,
     PackSettings,
     ingestion_order,
     meta_rank,
@@ -21,10 +20,11 @@ from trifecta.application.packs.search import settle
 from trifecta.application.packs.workers import ChunkerFactory, cut_files, default_jobs, tuned_gc
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing
-from trifecta.domain.listing import SegmentLister
+from trifecta.domain.listing import SegmentLister, SegmentListing
 from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
     ChunkPart,
+    IndexDoc,
     IndexInfo,
     KeptChunks,
     Pack,
@@ -36,6 +36,7 @@ from trifecta.domain.packs import (
 from trifecta.domain.ports import (
     Clock,
     FileReader,
+    IndexWriter,
     PackStore,
     SearchIndex,
     SkeletonParser,
@@ -174,7 +175,23 @@ class BuildPack:
             ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
         ]
         stats = {e.path: e for e in listing.files}
-        cut = _Cut(_Ids(), self._chunker)
+        writer = self._index.writer()  # the index is written as files are cut
+        try:
+            return self._full_write(listing, tasks, stats, writer, start, progress, jobs)
+        finally:
+            writer.close()
+
+    def _full_write(
+        self,
+        listing: SegmentListing,
+        tasks: list[ChunkTask],
+        stats: dict[str, FileEntry],
+        writer: IndexWriter,
+        start: int,
+        progress: ProgressCallback | None,
+        jobs: int,
+    ) -> BuildReport:
+        cut = _Cut(_Ids(), self._chunker, writer.add)
         for outcome in self._outcomes(tasks, start, progress, jobs):
             cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
         cut.flush()
@@ -189,7 +206,7 @@ class BuildPack:
 
         def write_index(sha: str, stamp: tuple[int, int]) -> None:
             info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks), covered_tokens(pack.chunks))
-            self._index.replace(info, cut.docs, pack.state())
+            writer.commit(info, pack.state())
 
         sha = self._store.save(pack, write_index)
         return self._report(pack, False, tuple(cut.read), (), 0, cut.bytes_read, sha, start)
@@ -318,7 +335,8 @@ class BuildPack:
             p for p, o in outcomes.items() if p in old_files and not _unchanged(o)
         }
         freed = stored.chunks_of(freed_paths)
-        cut = _Cut(_TakenIds(self._index, {c.id for c in freed}), self._chunker)
+        docs: list[IndexDoc] = []
+        cut = _Cut(_TakenIds(self._index, {c.id for c in freed}), self._chunker, docs.extend)
         reused = 0
         for entry in order:
             outcome = outcomes.get(entry.path)
@@ -360,7 +378,7 @@ class BuildPack:
             self._index.update(
                 IndexInfo(sha, stamp[0], stamp[1], count, tokens),
                 [*recut, *removed],
-                cut.docs,
+                docs,
                 head.state(),
             )
 
@@ -520,13 +538,18 @@ class _Cut:
     and warnings. Chunk ids stay unique pack-wide: a file whose worker-made ids meet one
     already taken is cut again here with the pack's allocator (as a serial build would)."""
 
-    def __init__(self, used: _Ids, chunker: Callable[[], FileChunker]) -> None:
+    def __init__(
+        self,
+        used: _Ids,
+        chunker: Callable[[], FileChunker],
+        index: Callable[[Sequence[IndexDoc]], None],
+    ) -> None:
         self.used = used
         self._chunker = chunker
+        self._index = index  # where the new documents go, in pack order
         self.files: list[SourceFile] = []
         self.chunks: list[PackChunk] = []  # the new chunks
         self.parts: list[ChunkPart] = []  # every file's chunks: new, or kept as stored
-        self.docs = PackedDocs()
         self.read: list[str] = []
         self.warnings: list[str] = []
         self.skipped: list[SkippedFile] = []
@@ -585,7 +608,7 @@ class _Cut:
             self._parsed.extend(again.parsed)
             chunks, docs, warnings = again.chunks or (), again.docs, again.warnings
         self.used.update(c.id for c in chunks)
-        self.docs.add(docs, len(chunks))
+        self._index(docs)
         self.chunks.extend(chunks)
         self.parts.append(tuple(chunks))
         self.warnings.extend(warnings)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-import pickle
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import overload
 
 from trifecta.application.packs.chunking import (
     IdAllocator,
@@ -122,60 +119,19 @@ class ChunkTask:
     old_sha256: str | None = None
 
 
-def pack_docs(docs: Sequence[IndexDoc]) -> bytes:
-    """Index documents as a compact value (pickled, zlib level 1): what a worker sends and
-    what the build keeps until the index is written (the token streams compress ~4x)."""
-
-    return zlib.compress(pickle.dumps(list(docs), protocol=pickle.HIGHEST_PROTOCOL), 1)
-
-
-def unpack_docs(blob: bytes) -> list[IndexDoc]:
-    docs: list[IndexDoc] = pickle.loads(zlib.decompress(blob))
-    return docs
-
-
-class PackedDocs(Sequence[IndexDoc]):
-    """The new index documents of a build, kept packed per file; iterating unpacks one
-    file at a time, so the index is written without ever holding them all."""
-
-    def __init__(self) -> None:
-        self._blobs: list[bytes] = []
-        self._count = 0
-
-    def add(self, blob: bytes, count: int) -> None:
-        if count:
-            self._blobs.append(blob)
-            self._count += count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[IndexDoc]:
-        for blob in self._blobs:
-            yield from unpack_docs(blob)
-
-    @overload
-    def __getitem__(self, index: int) -> IndexDoc: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[IndexDoc]: ...
-
-    def __getitem__(self, index: int | slice) -> IndexDoc | Sequence[IndexDoc]:
-        return list(self)[index]
-
-
 @dataclass(frozen=True)
 class ChunkOutcome:
     """What cutting one file gave: ``skip`` (a reason) when it could not be read;
     ``chunks`` None when its content still has the pack's hash (only touched); ``docs``:
-    the index documents of those chunks, packed (``pack_docs``)."""
+    the index documents of those chunks (pickled with them from a worker: each chunk is
+    sent once, the documents refer to it)."""
 
     path: str
     size: int = 0
     sha256: str = ""
     lossy: bool = False
     chunks: tuple[PackChunk, ...] | None = None
-    docs: bytes = b""
+    docs: tuple[IndexDoc, ...] = ()
     warnings: tuple[str, ...] = ()
     skip: str | None = None
     parsed: tuple[tuple[str, str, str, Skeleton], ...] = ()  # new skeleton-cache entries
@@ -268,7 +224,7 @@ class FileChunker:
             text.sha256,
             text.lossy,
             tuple(d.chunk for d in docs),
-            pack_docs(docs),
+            tuple(docs),
             tuple(warnings),
             parsed=tuple(parsed),
         )

@@ -41,8 +41,7 @@ TASK_WORDS = frozenset(
 PROSE_WORDS = 3
 
 
-@lru_cache(maxsize=65536)
-def word_tokens(word: str) -> tuple[str, ...]:
+def _split_word(word: str) -> tuple[str, ...]:
     """Tokens of one identifier-like word: the whole word, then its parts (deduplicated)."""
 
     whole = word.lower().strip("_")
@@ -59,6 +58,10 @@ def word_tokens(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Queries and chunk text served by get meet few distinct words: cached.
+word_tokens = lru_cache(maxsize=65536)(_split_word)
+
+
 def tokenize(text: str) -> list[str]:
     """All tokens of ``text`` in order (with repeats, as BM25 term frequency needs)."""
 
@@ -73,12 +76,12 @@ class _WordTerms(dict[str, str]):
     demand and emptied when large: what ``index_terms`` looks each word up in (a build
     meets the same identifiers over and over)."""
 
-    limit = 1 << 16
+    limit = 1 << 14
 
     def __missing__(self, word: str) -> str:
         if len(self) >= self.limit:
             self.clear()
-        terms = " ".join(word_tokens(word))
+        terms = " ".join(_split_word(word))
         self[word] = terms
         return terms
 
