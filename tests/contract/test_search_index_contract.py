@@ -133,3 +133,24 @@ def test_garbage_index_file_is_corrupt(tmp_path: Path) -> None:
     (tmp_path / "_ctx" / "context_index.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(PackCorrupt, match="run ctx build"):
         SqliteSearchIndex(tmp_path).info()
+
+
+def test_a_writer_adds_documents_as_they_come_and_commits_atomically(
+    index: SearchIndex,
+) -> None:
+    odd = doc('we"ird\\ü.py#f', 'we"ird\\ü.py', 'ti"tle\\ü\u2028', 'a"b ü\\c', "odd body")
+    writer = index.writer()
+    try:
+        writer.add(DOCS[:2])
+        with pytest.raises(PackMissing):  # nothing is seen before the commit
+            index.info()
+        writer.add([*DOCS[2:], odd])
+        writer.commit(IndexInfo("sha1", 10, 20, len(DOCS) + 1), STATE)
+    finally:
+        writer.close()
+    assert index.info().chunk_count == len(DOCS) + 1
+    assert index.chunks([odd.chunk.id, DOCS[0].chunk.id]) == [odd.chunk, DOCS[0].chunk]
+    dropped = index.writer()
+    dropped.add(DOCS[:1])
+    dropped.close()  # never committed: the index stays as it was
+    assert index.info().chunk_count == len(DOCS) + 1

@@ -169,6 +169,15 @@ def fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+_quote = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept (C)
+
+
+def _json_strings(values: tuple[str, ...]) -> str:
+    """``json.dumps(list(values), ensure_ascii=False)`` without the encoder's machinery."""
+
+    return "[" + ", ".join(map(_quote, values)) + "]"
+
+
 class _Rows:
     """Documents to rows, ``INSERT_BATCH`` at a time, each batch three ``executemany``
     calls: one ``paths`` row per new file, the chunk rows with consecutive rowids, the FTS
@@ -177,14 +186,13 @@ class _Rows:
     def __init__(self, conn: sqlite3.Connection, rowid: int) -> None:
         self._conn = conn
         self._rowid = rowid
-        self._dumps = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(...)
         self._seen: set[str] = set()
         self._paths: list[tuple[str, int, str]] = []
         self._chunks: list[tuple[object, ...]] = []
         self._fts: list[tuple[int, str, str, str]] = []
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
-        dumps = self._dumps
+        dumps = _json_strings
         for doc in docs:
             c = doc.chunk
             self._rowid += 1
@@ -198,13 +206,13 @@ class _Rows:
                     c.path,
                     c.kind,
                     c.title,
-                    dumps(list(c.title_path)),
+                    dumps(c.title_path),
                     c.line_start,
                     c.line_end,
                     c.sha256,
                     c.token_est,
                     int(c.meta),
-                    dumps(list(c.symbols)),
+                    dumps(c.symbols),
                     doc.preview,
                     doc.name,
                     int(doc.demoted),

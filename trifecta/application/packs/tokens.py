@@ -76,7 +76,7 @@ class _WordTerms(dict[str, str]):
     demand and emptied when large: what ``index_terms`` looks each word up in (a build
     meets the same identifiers over and over)."""
 
-    limit = 1 << 14
+    limit = 1 << 15
 
     def __missing__(self, word: str) -> str:
         if len(self) >= self.limit:
