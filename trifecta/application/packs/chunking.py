@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from trifecta.application.packs.ranking import defined_name
@@ -331,15 +332,15 @@ def chunk_python(
         member_docs: list[IndexDoc] = []
         member_holes: list[tuple[int, int]] = []
         if split:
+            starts = [e.line_start for e in inside]  # sorted: inside is a slice of entries
             for member in members:
                 m_start = max(extend_over_decorators(lines, member), start)
                 m_end = max(min(member.line_end, end), m_start)
                 if member_holes and m_start <= member_holes[-1][1]:
                     continue
                 member_holes.append((m_start, m_end))
-                nested = tuple(e.qualname for e in inside if m_start <= e.line_start <= m_end) or (
-                    member.qualname,
-                )
+                held = inside[bisect_left(starts, m_start) : bisect_right(starts, m_end)]
+                nested = tuple(e.qualname for e in held) or (member.qualname,)
                 member_docs.append(
                     _doc(
                         ids.take(f"{key}#{member.qualname}"),
