@@ -15,7 +15,7 @@ from tests.fakes import FakePackStore
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.domain.errors import IndexWriteFailed, LockTimeout, PackCorrupt, PackMissing
 from trifecta.domain.model import SkippedFile
-from trifecta.domain.packs import DirStamp, Pack, PackChunk, SourceFile
+from trifecta.domain.packs import DirStamp, KeptChunks, Pack, PackChunk, SourceFile
 from trifecta.domain.ports import PackStore
 
 PACK = Pack(
@@ -160,3 +160,40 @@ def test_save_keeps_the_old_pack_when_before_commit_fails(
         s.save(changed, fail)
     loaded, sha = s.load_with_sha()
     assert loaded == PACK and sha == old_sha and s.stamp() == old_stamp
+
+
+def test_a_writer_gives_the_pack_save_gives(store: tuple[PackStore, Any]) -> None:
+    s, _ = store
+    expected_sha = s.save(PACK)
+    expected = s.load()
+    seen: list[str] = []
+    writer = s.writer()
+    try:
+        writer.add(PACK.chunks[:1])
+        writer.add(())  # a file without chunks
+        writer.add(PACK.chunks[1:])
+        sha = writer.commit(
+            dataclasses.replace(PACK, chunks=()), lambda sha, stamp: seen.append(sha)
+        )
+    finally:
+        writer.close()
+    assert sha == expected_sha and seen == [sha]
+    assert s.load() == expected
+    dropped = s.writer()
+    dropped.add(PACK.chunks[:1])
+    dropped.close()  # never committed: the stored pack stays
+    assert s.load() == expected
+
+
+def test_a_patch_keeps_stored_chunks_and_adds_new_ones(store: tuple[PackStore, Any]) -> None:
+    s, _ = store
+    s.save(PACK)
+    base = s.load_stored()
+    assert dict(base.counts) == {"a.py": 2} and base.head.chunks == ()
+    assert base.chunks_of(["a.py"]) == list(PACK.chunks)
+    new = PackChunk("b.py", "b.py", "module", "b", ("b",), 1, 1, "00" * 32, 1)
+    head = dataclasses.replace(
+        PACK, source_files=(*PACK.source_files, SourceFile("b.py", 1, 2, "11" * 32))
+    )
+    s.save_patch(base, head, [KeptChunks("a.py"), (new,)])
+    assert s.load() == dataclasses.replace(head, chunks=(*PACK.chunks, new))

@@ -34,6 +34,7 @@ from trifecta.domain.ports import (
     BeforeCommit,
     IndexWriter,
     PackStore,
+    PackWriter,
     SearchIndex,
     StoredPack,
 )
@@ -71,6 +72,9 @@ class FakePackStore(PackStore):
         self._mtime += 1
         return sha
 
+    def writer(self) -> PackWriter:
+        return _FakePackWriter(self)
+
     def load_stored(self) -> StoredPack:
         return LoadedPack(*self.load_with_sha())
 
@@ -106,6 +110,23 @@ class FakePackStore(PackStore):
 
     def settle(self, index_sha: str) -> bool:
         return False
+
+
+class _FakePackWriter(PackWriter):
+    """Collects the chunks, then ``save``."""
+
+    def __init__(self, store: PackStore) -> None:
+        self._store = store
+        self._chunks: list[PackChunk] = []
+
+    def add(self, chunks: Sequence[PackChunk]) -> None:
+        self._chunks.extend(chunks)
+
+    def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str:
+        return self._store.save(replace(head, chunks=tuple(self._chunks)), before_commit)
+
+    def close(self) -> None:
+        self._chunks = []
 
 
 class _FakeWriter(IndexWriter):

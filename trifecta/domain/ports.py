@@ -212,6 +212,18 @@ class StoredPack(Protocol):
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]: ...
 
 
+class PackWriter(Protocol):
+    """A whole new pack written as its chunks come (``PackStore.writer``), in pack order:
+    ``commit(head)`` (the pack without its chunks) writes it as ``save`` would have, with
+    the same promises; ``close`` drops it if it was not committed."""
+
+    def add(self, chunks: Sequence[PackChunk]) -> None: ...
+
+    def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str: ...
+
+    def close(self) -> None: ...
+
+
 class PackStore(Protocol):
     """Where a segment's context pack lives (``<segment>/_ctx/context_pack.json``).
 
@@ -236,6 +248,10 @@ class PackStore(Protocol):
     def load_with_sha(self) -> tuple[Pack, str]: ...
 
     def save(self, pack: Pack, before_commit: BeforeCommit | None = None) -> str: ...
+
+    def writer(self) -> PackWriter:
+        """``save`` in pieces: a build adds each file's chunks as they are cut."""
+        ...
 
     def load_stored(self) -> StoredPack:
         """The stored pack without reading its chunks (``PackMissing``/``PackCorrupt`` as

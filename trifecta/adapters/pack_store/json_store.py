@@ -37,7 +37,7 @@ from trifecta.domain.packs import (
     pack_to_dict,
     patched_chunks,
 )
-from trifecta.domain.ports import BeforeCommit, PackStore, StoredPack
+from trifecta.domain.ports import BeforeCommit, PackStore, PackWriter, StoredPack
 
 PACK_FILE = "context_pack.json"
 LOCK_FILE = ".context_pack.lock"
@@ -82,6 +82,14 @@ class _Pieces(list[Any]):
     def __init__(self, pieces: list[bytes]) -> None:
         super().__init__()
         self.pieces = [p for p in pieces if p]
+
+
+class _Spool(list[Any]):
+    """A chunk list whose items were written, comma-separated, to ``handle``."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        super().__init__()
+        self.handle = handle
 
 
 _CHUNKS_KEY = b',"chunks":['
@@ -248,7 +256,13 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     put("{")
     for n, (key, value) in enumerate(document.items()):
         put(("," if n else "") + encode(key) + ":")
-        if isinstance(value, _Pieces):
+        if isinstance(value, _Spool):
+            put("[")
+            value.handle.seek(0)
+            while block := value.handle.read(WRITE_BUFFER):
+                put(block)
+            put("]")
+        elif isinstance(value, _Pieces):
             put("[")
             for i, piece in enumerate(value.pieces):
                 if i:
@@ -272,6 +286,50 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     put("}")
     flush()
     return digest.hexdigest()
+
+
+CHUNKS_SPOOL = "context_pack.chunks"
+
+
+class _JsonWriter(PackWriter):
+    """The new pack's chunks encoded as they come into a temporary file of ``_ctx``
+    (swept like every other), then ``commit`` writes the pack around them."""
+
+    def __init__(self, store: JsonPackStore) -> None:
+        self._store = store
+        self._spool = temp_path(store.ctx_dir / CHUNKS_SPOOL)
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self._first = True
+        try:
+            store.ctx_dir.mkdir(parents=True, exist_ok=True)
+            self._handle: BinaryIO | None = self._spool.open("w+b")
+        except OSError as e:
+            raise write_failed("pack", e) from e
+
+    def add(self, chunks: Sequence[PackChunk]) -> None:
+        if not chunks:
+            return
+        assert self._handle is not None, "add after close"
+        items = pack_to_dict(Pack(source_files=(), chunks=tuple(chunks)))["chunks"]
+        text = self._encode(items)[1:-1]
+        try:
+            self._handle.write((text if self._first else "," + text).encode("utf-8"))
+        except OSError as e:
+            raise write_failed("pack", e) from e
+        self._first = False
+
+    def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str:
+        assert self._handle is not None, "commit after close"
+        document = pack_to_dict(replace(head, chunks=()))
+        document["chunks"] = _Spool(self._handle)
+        return self._store.write_document(document, before_commit)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        with contextlib.suppress(OSError):
+            self._spool.unlink()
 
 
 class JsonPackStore(PackStore):
@@ -313,6 +371,14 @@ class JsonPackStore(PackStore):
         if identity is not None:
             self._last = (identity, pack, sha)
         return pack, sha
+
+    def writer(self) -> PackWriter:
+        return _JsonWriter(self)
+
+    def write_document(self, document: dict[str, Any], before_commit: BeforeCommit | None) -> str:
+        """``save`` of a pack given as its JSON document (a writer's)."""
+
+        return self._write(document, None, before_commit)
 
     def load_stored(self) -> StoredPack:
         """The head parsed, the chunks located (not parsed); a pack of another shape is

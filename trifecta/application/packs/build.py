@@ -38,6 +38,7 @@ from trifecta.domain.ports import (
     FileReader,
     IndexWriter,
     PackStore,
+    PackWriter,
     SearchIndex,
     SkeletonParser,
     StoredPack,
@@ -175,29 +176,35 @@ class BuildPack:
             ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
         ]
         stats = {e.path: e for e in listing.files}
-        writer = self._index.writer()  # the index is written as files are cut
+        # Pack and index are written as files are cut: the build never holds them whole.
+        index = self._index.writer()
         try:
-            return self._full_write(listing, tasks, stats, writer, start, progress, jobs)
+            pack = self._store.writer()
+            try:
+                return self._full_write(listing, tasks, stats, pack, index, start, progress, jobs)
+            finally:
+                pack.close()
         finally:
-            writer.close()
+            index.close()
 
     def _full_write(
         self,
         listing: SegmentListing,
         tasks: list[ChunkTask],
         stats: dict[str, FileEntry],
-        writer: IndexWriter,
+        pack: PackWriter,
+        index: IndexWriter,
         start: int,
         progress: ProgressCallback | None,
         jobs: int,
     ) -> BuildReport:
-        cut = _Cut(_Ids(), self._chunker, writer.add)
+        cut = _Cut(_Ids(), self._chunker, index.add, pack.add)
         for outcome in self._outcomes(tasks, start, progress, jobs):
             cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
         cut.flush()
-        pack = Pack(
+        head = Pack(
             source_files=tuple(cut.files),
-            chunks=tuple(cut.chunks),
+            chunks=(),
             skipped=tuple(sorted([*listing.skipped, *cut.skipped], key=lambda s: s.path)),
             warnings=tuple(cut.warnings),
             directories=listing.directories,
@@ -205,11 +212,12 @@ class BuildPack:
         )
 
         def write_index(sha: str, stamp: tuple[int, int]) -> None:
-            info = IndexInfo(sha, stamp[0], stamp[1], len(pack.chunks), covered_tokens(pack.chunks))
-            writer.commit(info, pack.state())
+            index.commit(IndexInfo(sha, stamp[0], stamp[1], cut.count, cut.tokens), head.state())
 
-        sha = self._store.save(pack, write_index)
-        return self._report(pack, False, tuple(cut.read), (), 0, cut.bytes_read, sha, start)
+        sha = pack.commit(head, write_index)
+        return self._report(
+            head, cut.count, cut.tokens, tuple(cut.read), (), 0, cut.bytes_read, sha, start, False
+        )
 
     def _outcomes(
         self,
@@ -367,10 +375,10 @@ class BuildPack:
         listed_paths = {f.path for f in head.source_files}
         removed = tuple(sorted(p for p in old_files if p not in listed_paths))
         recut = [p for p in cut.read if p in old_files]
-        count = info.chunk_count - len(freed) + len(cut.chunks)
-        tokens = info.tokens - covered_tokens(freed) + covered_tokens(cut.chunks)
-        if head == previous and not cut.chunks and not freed:
-            return self._patch_report(
+        count = info.chunk_count - len(freed) + cut.count
+        tokens = info.tokens - covered_tokens(freed) + cut.tokens
+        if head == previous and not cut.count and not freed:
+            return self._report(
                 head, count, tokens, (), (), reused, cut.bytes_read, stored.sha, start
             )
 
@@ -383,11 +391,11 @@ class BuildPack:
             )
 
         sha = self._store.save_patch(stored, head, cut.parts, write_index)
-        return self._patch_report(
+        return self._report(
             head, count, tokens, tuple(cut.read), removed, reused, cut.bytes_read, sha, start
         )
 
-    def _patch_report(
+    def _report(
         self,
         head: Pack,
         chunks: int,
@@ -398,9 +406,10 @@ class BuildPack:
         bytes_read: int,
         sha: str,
         start: int,
+        incremental: bool = True,
     ) -> BuildReport:
         return BuildReport(
-            incremental=True,
+            incremental=incremental,
             files=len(head.source_files),
             chunks=chunks,
             tokens=tokens,
@@ -409,32 +418,6 @@ class BuildPack:
             removed=removed,
             skipped=head.skipped,
             warnings=head.warnings,
-            pack_sha=sha,
-            bytes_read=bytes_read,
-            timing_ms=self._elapsed_ms(start),
-        )
-
-    def _report(
-        self,
-        pack: Pack,
-        incremental: bool,
-        read: tuple[str, ...],
-        removed: tuple[str, ...],
-        reused: int,
-        bytes_read: int,
-        sha: str,
-        start: int,
-    ) -> BuildReport:
-        return BuildReport(
-            incremental=incremental,
-            files=len(pack.source_files),
-            chunks=len(pack.chunks),
-            tokens=covered_tokens(pack.chunks),
-            read=read,
-            reused=reused,
-            removed=removed,
-            skipped=pack.skipped,
-            warnings=pack.warnings,
             pack_sha=sha,
             bytes_read=bytes_read,
             timing_ms=self._elapsed_ms(start),
@@ -543,13 +526,16 @@ class _Cut:
         used: _Ids,
         chunker: Callable[[], FileChunker],
         index: Callable[[Sequence[IndexDoc]], None],
+        pack: Callable[[Sequence[PackChunk]], None] | None = None,
     ) -> None:
         self.used = used
         self._chunker = chunker
         self._index = index  # where the new documents go, in pack order
+        self._pack = pack  # where the new chunks go; None: into ``parts`` (a sync's patch)
         self.files: list[SourceFile] = []
-        self.chunks: list[PackChunk] = []  # the new chunks
         self.parts: list[ChunkPart] = []  # every file's chunks: new, or kept as stored
+        self.count = 0  # new chunks
+        self.tokens = 0  # their covered tokens
         self.read: list[str] = []
         self.warnings: list[str] = []
         self.skipped: list[SkippedFile] = []
@@ -609,7 +595,11 @@ class _Cut:
             chunks, docs, warnings = again.chunks or (), again.docs, again.warnings
         self.used.update(c.id for c in chunks)
         self._index(docs)
-        self.chunks.extend(chunks)
-        self.parts.append(tuple(chunks))
+        self.count += len(chunks)
+        self.tokens += covered_tokens(chunks)
+        if self._pack is not None:
+            self._pack(chunks)
+        else:
+            self.parts.append(tuple(chunks))
         self.warnings.extend(warnings)
         self.read.append(outcome.path)
