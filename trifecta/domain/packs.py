@@ -89,7 +89,7 @@ class DirStamp:
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PackChunk:
     """A chunk as the pack records it (its text lives in the source file).
 
