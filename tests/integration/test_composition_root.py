@@ -103,6 +103,10 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "trifecta.application.packs.get",
         "trifecta.application.skeletons.use_cases",
         "asyncio",
+        # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
+        "pydantic",
+        "starlette",
+        "anyio",
     ):
         assert absent not in loaded, absent
 
@@ -128,6 +132,20 @@ def test_asyncio_imported_later_is_the_real_module() -> None:
         "import trifecta.bootstrap, asyncio, sys\n"
         "assert hasattr(asyncio, 'run') and asyncio.run(asyncio.sleep(0, result=7)) == 7\n"
         "assert sys.modules['asyncio'] is asyncio\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_probes_kept_out_of_the_library_import_work_later() -> None:
+    # the mcp extra installs pydantic and starlette; the finder that hides them while
+    # dependency_injector imports is gone afterwards, so the MCP server gets the real ones
+    code = (
+        "import sys, trifecta.bootstrap\n"
+        "assert 'pydantic' not in sys.modules and 'starlette' not in sys.modules\n"
+        "assert not any(type(f).__name__ == '_Unavailable' for f in sys.meta_path)\n"
+        "import pydantic, starlette.requests\n"
+        "class M(pydantic.BaseModel):\n    x: int\n"
+        "assert M(x='3').x == 3\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

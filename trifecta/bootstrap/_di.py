@@ -1,4 +1,5 @@
-"""``dependency_injector`` without ``asyncio`` at import time, and deferred constructors.
+"""``dependency_injector`` without ``asyncio`` or its optional probes at import time, and
+deferred constructors.
 
 The library's compiled modules run ``from asyncio import Future, ensure_future, gather``
 at import; importing ``asyncio`` (sockets, ssl, subprocess, logging, concurrent.futures)
@@ -8,6 +9,16 @@ real ``asyncio`` when called (so an async provider still works), through a place
 module that is in ``sys.modules`` only while the library imports (ADR 0011). The library
 tests for futures by duck typing (``_asyncio_future_blocking``), never ``isinstance``.
 
+The library also probes optional packages at import, each inside ``try/except
+ImportError``: ``providers`` imports ``pydantic_settings`` or ``pydantic`` (for
+``Configuration.from_pydantic``) and ``yaml``, ``wiring`` imports ``fastapi``, ``fast_depends``,
+``starlette`` and ``werkzeug`` (to recognise their markers when wiring modules). The
+``mcp`` extra installs pydantic and starlette, which then cost ~40 ms of every CLI call.
+trifecta never calls ``from_pydantic`` and never wires modules, so while the library
+imports, a finder first on ``sys.meta_path`` reports each probe that is not imported yet
+as not installed (the import raises ``ImportError``, the library takes that branch); the
+finder is removed afterwards, so a later ``import pydantic`` (the MCP server) is real.
+
 ``deferred("module:Name")`` is a constructor imported on its first call: a capability
 container declares every provider, but a command imports only the classes it builds.
 """
@@ -15,6 +26,7 @@ container declares every provider, but a command imports only the classes it bui
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import sys
 import types
 from collections.abc import Callable
@@ -37,8 +49,45 @@ def _gather(*args: Any, **kwargs: Any) -> Any:
     return _real_asyncio().gather(*args, **kwargs)
 
 
+# Optional packages the library probes at import, never used by trifecta (see above).
+UNUSED_PROBES = (
+    "pydantic_settings",
+    "pydantic",
+    "fastapi",
+    "fast_depends",
+    "starlette",
+    "werkzeug",
+    "yaml",
+)
+
+
+class _Unavailable(importlib.abc.MetaPathFinder):
+    """A finder, first on ``sys.meta_path`` while the library imports, that says the given
+    top-level packages (and their submodules) are not installed. (A ``None`` entry in
+    ``sys.modules`` would not do: the compiled modules' ``import x`` returns it as is.)"""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
 def _import_library() -> None:
-    if "asyncio" in sys.modules or "dependency_injector.providers" in sys.modules:
+    if "dependency_injector.containers" in sys.modules:
+        return
+    finder = _Unavailable(frozenset(n for n in UNUSED_PROBES if n not in sys.modules))
+    sys.meta_path.insert(0, finder)
+    try:
+        _import_without_asyncio()
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def _import_without_asyncio() -> None:
+    if "asyncio" in sys.modules:
         import dependency_injector.containers
         import dependency_injector.providers
 
