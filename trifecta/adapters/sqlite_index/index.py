@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trifecta.adapters.tempfiles import fault_point, temp_path
@@ -499,6 +499,32 @@ class SqliteSearchIndex(SearchIndex):
             row = conn.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
         warnings = tuple(str(w) for w in json.loads(row[0])) if row else ()
         return PackState(files, dirs, skipped, warnings)
+
+    def file_stamps(self, paths: Collection[str] | None = None) -> list[tuple[str, int, int, str]]:
+        sql = "SELECT path, size, mtime_ns, sha256 FROM files"
+        with self._reading() as conn:
+            if paths is None:
+                rows = conn.execute(sql + " ORDER BY path").fetchall()
+            else:
+                wanted = sorted(set(paths))
+                rows = []
+                for start in range(0, len(wanted), 500):
+                    batch = wanted[start : start + 500]
+                    marks = ",".join("?" * len(batch))
+                    rows += conn.execute(f"{sql} WHERE path IN ({marks})", batch).fetchall()
+                rows.sort()
+        for row in rows:  # the types state() insists on, without building records
+            if not (type(row[0]) is type(row[3]) is str and type(row[1]) is type(row[2]) is int):
+                raise PackCorrupt("pack index is corrupt, run ctx build")
+        return rows
+
+    def dir_stamps(self) -> list[tuple[str, int]]:
+        with self._reading() as conn:
+            rows = conn.execute("SELECT path, mtime_ns FROM dirs ORDER BY path").fetchall()
+        for row in rows:
+            if not (type(row[0]) is str and type(row[1]) is int):
+                raise PackCorrupt("pack index is corrupt, run ctx build")
+        return rows
 
     def info(self) -> IndexInfo:
         """Re-opens the file first if a build replaced it since the last call."""
