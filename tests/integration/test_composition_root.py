@@ -103,6 +103,9 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "trifecta.application.packs.get",
         "trifecta.application.skeletons.use_cases",
         "asyncio",
+        "trifecta.adapters.build.listing",  # made only when a directory moved
+        "subprocess",
+        "tempfile",
         # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
         "pydantic",
         "starlette",

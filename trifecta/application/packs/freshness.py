@@ -68,7 +68,8 @@ def check_freshness(
     if only_paths is not None:
         files = [f for f in files if f[0] in only_paths]
     dirs = [(d.path, d.mtime_ns) for d in state.directories] if only_paths is None else None
-    return compare(reader, files, dirs, lambda: state, include, exclude, lister)
+    make_lister = None if lister is None else (lambda: lister)
+    return compare(reader, files, dirs, lambda: state, include, exclude, make_lister)
 
 
 def index_freshness(
@@ -77,11 +78,12 @@ def index_freshness(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     only_paths: frozenset[str] | None = None,
-    lister: SegmentLister | None = None,
+    lister: Callable[[], SegmentLister] | None = None,
 ) -> Freshness:
     """``check_freshness`` of the state the index records, read as plain rows (no
     records built): what search (every file) and get (``only_paths``) ask before they
-    answer. The whole state is loaded only when a directory moved (its skip list)."""
+    answer. Only when a directory moved are the whole state (its skip list) loaded and
+    the lister made (``lister()``; default: a listing by ``reader``)."""
 
     files = index.file_stamps(only_paths)
     dirs = index.dir_stamps() if only_paths is None else None
@@ -95,7 +97,7 @@ def compare(
     full_state: Callable[[], PackState],
     include: tuple[str, ...],
     exclude: tuple[str, ...],
-    lister: SegmentLister | None,
+    make_lister: Callable[[], SegmentLister] | None,
 ) -> Freshness:
     """The check itself: ``files`` are ``(path, size, mtime_ns, sha256)`` as recorded,
     ``dirs`` ``(path, mtime_ns)`` (None: no new-file search). One ``reader.stamps`` call
@@ -141,7 +143,7 @@ def compare(
             ]
         if moved_dirs:
             state = full_state()
-            lister = lister if lister is not None else ReaderLister(reader)
+            lister = make_lister() if make_lister is not None else ReaderLister(reader)
             known_dirs = {d.path for d in state.directories}
             listing = lister.list_changed(moved_dirs, known_dirs, include, exclude)
             known = {f.path for f in state.files} | {s.path for s in state.skipped}

@@ -137,7 +137,7 @@ class SearchPack:
         telemetry: TelemetryService | None,
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
-        lister: SegmentLister | None = None,
+        lister: Callable[[], SegmentLister] | None = None,
     ) -> None:
         self._index = index
         self._store = store
