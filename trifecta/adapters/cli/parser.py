@@ -416,9 +416,9 @@ def _mcp(c: _Commands, p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-tokens",
         type=bounded_int(1_000_000_000),
-        default=20_000,
+        default=None,
         metavar="N",
-        help="bound of every tool answer, characters/4 (default 20000)",
+        help="bound of every tool answer, characters/4 (default: setting mcp.max_tokens, 20000)",
     )
     p.add_argument(
         "--no-lsp", action="store_true", help="do not start pyright: the index answers symbols"
