@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -33,10 +34,44 @@ class _DescribedSubParsers(argparse._SubParsersAction):  # type: ignore[type-arg
         return parser
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing ``shutil`` (with ``bz2``,
+    ``lzma``... ~1-3 ms of every command: argparse makes a help formatter for each
+    argument it declares): ``COLUMNS`` when it is a positive number, else the width of
+    the terminal on standard output, else 80."""
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, the width measured by ``terminal_columns`` (as argparse does,
+    two columns narrower than the terminal)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors print one line, ``trifecta: error: ...``, and exit 2."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
         self.register("action", "parsers", _DescribedSubParsers)
 
