@@ -31,14 +31,3 @@ def test_utc_iso_is_timezone_aware_utc(clock: Clock) -> None:
 
 def test_epoch_seconds_are_plausible(clock: Clock) -> None:
     assert clock.epoch_s() > 1_700_000_000  # after 2023: not a monotonic counter
-
-
-def test_system_utc_iso_is_what_datetime_writes() -> None:
-    from datetime import UTC
-
-    before = datetime.now(UTC)
-    text = SystemClock().utc_iso()
-    after = datetime.now(UTC)
-    stamp = datetime.fromisoformat(text)
-    assert before - timedelta(milliseconds=1) <= stamp <= after
-    assert text == stamp.isoformat()  # the same spelling: fraction only when non-zero
