@@ -106,6 +106,7 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "trifecta.adapters.build.listing",  # made only when a directory moved
         "subprocess",
         "tempfile",
+        "shutil",  # argparse's help formatter would import it to measure the terminal
         # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
         "pydantic",
         "starlette",
