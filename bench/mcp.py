@@ -148,8 +148,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     samples = out.pop("samples")
     result: dict[str, Any] = {
         "benchmark": "mcp",
-        "files": files,
         **vars(args),
+        "files": files,  # what the copy holds (--files asks; this Python may have fewer)
         **out,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],

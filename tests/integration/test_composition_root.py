@@ -107,6 +107,7 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "subprocess",
         "tempfile",
         "shutil",  # argparse's help formatter would import it to measure the terminal
+        "configparser",  # dependency_injector's, for from_ini only
         # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
         "pydantic",
         "starlette",
@@ -136,6 +137,15 @@ def test_asyncio_imported_later_is_the_real_module() -> None:
         "import trifecta.bootstrap, asyncio, sys\n"
         "assert hasattr(asyncio, 'run') and asyncio.run(asyncio.sleep(0, result=7)) == 7\n"
         "assert sys.modules['asyncio'] is asyncio\n"
+        "import configparser\n"
+        "assert sys.modules['configparser'] is configparser and configparser.RawConfigParser\n"
+        "from dependency_injector import providers\n"
+        "import pathlib, tempfile\n"
+        "ini = pathlib.Path(tempfile.mkdtemp()) / 'a.ini'\n"
+        "ini.write_text('[a]\\nb = 3\\n')\n"
+        "config = providers.Configuration()\n"
+        "config.from_ini(str(ini))\n"
+        "assert config.a.b() == '3'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

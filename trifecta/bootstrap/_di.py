@@ -8,6 +8,8 @@ costs ~25 ms, a quarter of a CLI call, and trifecta uses no async provider. When
 real ``asyncio`` when called (so an async provider still works), through a placeholder
 module that is in ``sys.modules`` only while the library imports (ADR 0011). The library
 tests for futures by duck typing (``_asyncio_future_blocking``), never ``isinstance``.
+``configparser`` gets the same treatment: the library calls ``ConfigParser()`` only in
+``Configuration.from_ini`` (never an ``isinstance``).
 
 The library also probes optional packages at import, each inside ``try/except
 ImportError``: ``providers`` imports ``pydantic_settings`` or ``pydantic`` (for
@@ -81,35 +83,55 @@ def _import_library() -> None:
     finder = _Unavailable(frozenset(n for n in UNUSED_PROBES if n not in sys.modules))
     sys.meta_path.insert(0, finder)
     try:
-        _import_without_asyncio()
+        _import_with_stand_ins()
     finally:
         sys.meta_path.remove(finder)
 
 
-def _import_without_asyncio() -> None:
-    if "asyncio" in sys.modules:
-        import dependency_injector.containers
-        import dependency_injector.providers
+def _config_parser(*args: Any, **kwargs: Any) -> Any:
+    return importlib.import_module("configparser").ConfigParser(*args, **kwargs)
 
-        return
-    placeholder = types.ModuleType("asyncio", "stand-in while dependency_injector imports")
-    placeholder.Future = _future  # type: ignore[attr-defined]
-    placeholder.ensure_future = _ensure_future  # type: ignore[attr-defined]
-    placeholder.gather = _gather  # type: ignore[attr-defined]
-    sys.modules["asyncio"] = placeholder
+
+def _stand_ins() -> dict[str, types.ModuleType]:
+    """Placeholder modules for what the library imports but calls only on request: the
+    three ``asyncio`` names (async providers) and ``configparser.ConfigParser`` (``from_ini``,
+    ~2 ms of import and eight regular expressions); each imports the real module when
+    called. None for a module already imported."""
+
+    made: dict[str, types.ModuleType] = {}
+    if "asyncio" not in sys.modules:
+        stand_in = types.ModuleType("asyncio", "stand-in while dependency_injector imports")
+        stand_in.Future = _future  # type: ignore[attr-defined]
+        stand_in.ensure_future = _ensure_future  # type: ignore[attr-defined]
+        stand_in.gather = _gather  # type: ignore[attr-defined]
+        made["asyncio"] = stand_in
+    if "configparser" not in sys.modules:
+        stand_in = types.ModuleType("configparser", "stand-in while dependency_injector imports")
+        stand_in.ConfigParser = _config_parser  # type: ignore[attr-defined]
+        made["configparser"] = stand_in
+    return made
+
+
+def _import_with_stand_ins() -> None:
+    stand_ins = _stand_ins()
+    sys.modules.update(stand_ins)
     try:
         import dependency_injector.containers
         import dependency_injector.providers
-    except ImportError:  # a release that needs more of asyncio at import: load it for real
+    except ImportError:  # a release that needs more of them at import: load them for real
         for name in [m for m in sys.modules if m.split(".")[0] == "dependency_injector"]:
             del sys.modules[name]
-        if sys.modules.get("asyncio") is placeholder:
-            del sys.modules["asyncio"]
+        _remove(stand_ins)
         import dependency_injector.containers
         import dependency_injector.providers  # noqa: F401
     finally:
-        if sys.modules.get("asyncio") is placeholder:
-            del sys.modules["asyncio"]
+        _remove(stand_ins)
+
+
+def _remove(stand_ins: dict[str, types.ModuleType]) -> None:
+    for name, stand_in in stand_ins.items():
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
 
 
 _import_library()
