@@ -12,7 +12,7 @@ the check costs about what those system calls cost (docs/performance.md).
 
 from __future__ import annotations
 
-import _thread
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -117,23 +117,18 @@ def start_index_freshness(
         return lambda: compare(reader, files, dirs, index.state, include, exclude, lister, stamps)
     box: list[list[tuple[int, int] | None]] = []
     failed: list[BaseException] = []
-    done = _thread.allocate_lock()
-    done.acquire()
 
     def work() -> None:
         try:
             box.append(reader.stamps(paths))
         except BaseException as e:  # raised to the caller by finish()
             failed.append(e)
-        finally:
-            done.release()
 
-    # ``_thread``: ``threading.Thread.start`` waits until the new thread runs, which on a
-    # busy machine costs more than the overlap saves.
-    _thread.start_new_thread(work, ())
+    worker = threading.Thread(target=work, name="trifecta-stamps", daemon=True)
+    worker.start()
 
     def finish() -> Freshness:
-        done.acquire()
+        worker.join()
         if failed:
             raise failed[0]
         return compare(reader, files, dirs, index.state, include, exclude, lister, box[0])
