@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.fakes import FakeFileReader, FakeSearchIndex
-from trifecta.application.packs.freshness import (
-    MAX_REHASH,
-    check_freshness,
-    index_freshness,
-    start_index_freshness,
-)
+from trifecta.application.packs.freshness import MAX_REHASH, check_freshness, index_freshness
 from trifecta.domain.model import FileEntry, ReadMode
 from trifecta.domain.packs import DirStamp, IndexInfo, PackState, SourceFile
 
@@ -90,22 +83,3 @@ def test_index_freshness_sees_an_edit_a_deletion_and_a_new_file() -> None:
     assert (fresh.changed, fresh.deleted, fresh.new) == (("a.py",), ("b.py",), ("new.py",))
     limited = index_freshness(reader, index, ("**/*.py",), (), only_paths=frozenset({"c.py"}))
     assert limited.checked == 1 and not limited.stale
-
-
-def test_stamps_on_a_thread_give_the_same_answer_and_errors_reach_the_caller() -> None:
-    files = {f"d{i % 3}/m{i}.py": f"x = {i}\n" for i in range(12)}
-    reader = FakeFileReader(files)
-    index = indexed(reader)
-    reader.write("d1/m4.py", "x = 'edited'\n")
-    del reader.files["d2/m5.py"]
-    finish = start_index_freshness(reader, index, ("**/*.py",), (), background=1)
-    threaded = finish()
-    assert threaded == index_freshness(reader, index, ("**/*.py",), ())
-    assert (threaded.changed, threaded.deleted) == (("d1/m4.py",), ("d2/m5.py",))
-
-    def broken(paths: object) -> list[tuple[int, int] | None]:
-        raise OSError("disk gone")
-
-    reader.stamps = broken  # type: ignore[method-assign]
-    with pytest.raises(OSError, match="disk gone"):
-        start_index_freshness(reader, index, ("**/*.py",), (), background=1)()

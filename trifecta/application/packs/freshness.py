@@ -12,7 +12,6 @@ the check costs about what those system calls cost (docs/performance.md).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -86,54 +85,9 @@ def index_freshness(
     answer. Only when a directory moved are the whole state (its skip list) loaded and
     the lister made (``lister()``; default: a listing by ``reader``)."""
 
-    return start_index_freshness(reader, index, include, exclude, only_paths, lister, 0)()
-
-
-# From this many files on, ``start_index_freshness`` stamps them on a thread of its own.
-BACKGROUND_STAMPS = 256
-
-
-def start_index_freshness(
-    reader: FileReader,
-    index: SearchIndex,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    only_paths: frozenset[str] | None = None,
-    lister: Callable[[], SegmentLister] | None = None,
-    background: int = BACKGROUND_STAMPS,
-) -> Callable[[], Freshness]:
-    """``index_freshness`` in two halves, so the caller can query the index meanwhile: the
-    recorded rows are read now (on the caller's thread: the index's connection), the
-    ``stamps`` of the disk start on a thread when there are at least ``background``
-    paths (``lstat`` releases the GIL, as SQLite does while it ranks), and the returned
-    function waits for them and compares. The answer is the one ``index_freshness``
-    gives; a caller that finds it stale and syncs must query again."""
-
     files = index.file_stamps(only_paths)
     dirs = index.dir_stamps() if only_paths is None else None
-    paths = [*(d[0] for d in dirs or ()), *(f[0] for f in files)]
-    if len(paths) < background or background <= 0:
-        stamps = reader.stamps(paths)
-        return lambda: compare(reader, files, dirs, index.state, include, exclude, lister, stamps)
-    box: list[list[tuple[int, int] | None]] = []
-    failed: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            box.append(reader.stamps(paths))
-        except BaseException as e:  # raised to the caller by finish()
-            failed.append(e)
-
-    worker = threading.Thread(target=work, name="trifecta-stamps", daemon=True)
-    worker.start()
-
-    def finish() -> Freshness:
-        worker.join()
-        if failed:
-            raise failed[0]
-        return compare(reader, files, dirs, index.state, include, exclude, lister, box[0])
-
-    return finish
+    return compare(reader, files, dirs, index.state, include, exclude, lister)
 
 
 def compare(
@@ -144,16 +98,14 @@ def compare(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     make_lister: Callable[[], SegmentLister] | None,
-    stamps: Sequence[tuple[int, int] | None] | None = None,
 ) -> Freshness:
     """The check itself: ``files`` are ``(path, size, mtime_ns, sha256)`` as recorded,
     ``dirs`` ``(path, mtime_ns)`` (None: no new-file search). One ``reader.stamps`` call
     stamps the directories first (so the files under them cost one ``lstat`` each), then
-    the files (``stamps``: that call's answer, made already); only files whose size or
-    mtime moved are re-read, and their hash decides."""
+    the files; only files whose size or mtime moved are re-read, and their hash decides."""
 
     dir_paths = [d[0] for d in dirs] if dirs else []
-    now = stamps if stamps is not None else reader.stamps([*dir_paths, *(f[0] for f in files)])
+    now = reader.stamps([*dir_paths, *(f[0] for f in files)])
     dir_now, file_now = now[: len(dir_paths)], now[len(dir_paths) :]
     changed: list[str] = []
     deleted: list[str] = []

@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
-from trifecta.application.packs.freshness import (
-    Freshness,
-    index_freshness,
-    start_index_freshness,
-)
+from trifecta.application.packs.freshness import Freshness, index_freshness
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
@@ -164,23 +160,13 @@ class SearchPack:
         if request.limit < 1:
             raise InvalidRequest("limit", "must be at least 1")
         ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
-        # The disk is stamped on a thread while the index ranks (both release the GIL);
-        # a stale answer that the request syncs is thrown away and the query run again.
-        finish = start_index_freshness(
-            self._reader,
-            self._index,
-            self._settings.listing_include,
-            self._settings.exclude,
-            lister=self._lister,
-        )
-        ranking = ranking_for(request.query, terms)
-        candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
-        fresh = finish()
+        fresh = self._freshness()
         synced = None
         if fresh.stale and request.sync and self._builder is not None:
             synced = self._builder().run(incremental=True)
             fresh = self._freshness()
-            candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+        ranking = ranking_for(request.query, terms)
+        candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         if not candidates:
             # Nothing holds the words that name the code ("Add `async` support" before any
             # async code exists): the task words are better than no answer.
