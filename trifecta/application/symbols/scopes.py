@@ -32,9 +32,11 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from trifecta.application.symbols.fallback import IndexAnswer
+from trifecta.application.symbols.flow import ENTRY, KILL, Stmt, reaching, statements
 from trifecta.application.symbols.pytext import (
     DECLARED,
     IDENT,
+    LOCAL_IMPORT,
     Imported,
     _binds,
     _code,
@@ -59,6 +61,7 @@ TYPE_WRAPPERS = re.compile(
 )
 DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 RETURNED_CALL = re.compile(r"\s*(?:return|yield)\s+([A-Za-z_][\w.]*)\s*\(")
+DELETED = re.compile(r"^\s*del\s+(.+?)\s*$")
 AUGMENTED = re.compile(r"[A-Za-z_]\w*\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)=")
 
 
@@ -98,8 +101,12 @@ class ClassRef:
 
 @dataclass(frozen=True)
 class Found:
+    """Where a name was found and how; ``ambiguous`` when several bindings can be its value
+    (nearest first)."""
+
     locations: tuple[SymbolLocation, ...]
     evidence: str
+    ambiguous: bool = False
 
 
 def target_at(text: str, column: int) -> tuple[str, Receiver] | None:
@@ -193,6 +200,8 @@ class ScopeResolver:
         self._src = source
         self._steps = 0  # type inference steps of the current query (bounded)
         self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file
+        self._bodies: dict[tuple[str, int, int], list[Stmt]] = {}  # statement trees
+        self._module_binds: dict[tuple[str, str], dict[int, SymbolLocation | Imported]] = {}
 
     # ---- entry point ---------------------------------------------------------------------
 
@@ -215,7 +224,9 @@ class ScopeResolver:
         else:
             answer = self._attribute(path, line, receiver, name)
         if answer is not None:
-            return IndexAnswer(answer.locations, evidence=answer.evidence)
+            return IndexAnswer(
+                answer.locations, ambiguous=answer.ambiguous, evidence=answer.evidence
+            )
         return self._by_name(name, member=receiver.kind != "none")
 
     # ---- names ---------------------------------------------------------------------------
@@ -240,22 +251,46 @@ class ScopeResolver:
                 continue
             # from a nested function, what reaches it is what is bound above its ``def``
             anchor = line if index == 0 else scopes[index - 1].line_start
-            bound = self._function_binding(path, entries, scope, name, anchor, column)
+            bound = self._function_binding(
+                path, entries, scope, name, anchor, column, nested=index > 0
+            )
             if bound == "global":
                 break
-            if isinstance(bound, SymbolLocation):
-                if bound.kind == "import":
-                    followed = self._local_import(path, scope, name, depth)
-                    if followed is not None:
-                        return followed
-                return Found((bound,), "scope")
-        return self.module_lookup(path, name, depth)
+            if isinstance(bound, tuple):
+                answers: list[SymbolLocation] = []
+                for binding in bound:
+                    if binding.kind == "import":
+                        followed = self._local_import(path, binding.line, name, depth)
+                        if followed is not None:
+                            answers.extend(followed.locations[:1])
+                            continue
+                    answers.append(binding)
+                if len(bound) == 1 and bound[0].kind == "import" and answers != list(bound):
+                    return Found(tuple(answers), "import")
+                unique = tuple(dict.fromkeys(answers))
+                return Found(unique, "scope", ambiguous=len(unique) > 1)
+        # at module level (a class body there runs in order too) the use sees what reaches
+        # its statement; a function runs later, when the module has run to its end
+        at: int | None = line
+        if any(s.kind in FUNCTION_KINDS for s in scopes):
+            at = None
+        elif scopes:
+            at = scopes[-1].line_start
+        return self.module_lookup(path, name, depth, at)
 
-    def module_lookup(self, path: str, name: str, depth: int) -> Found | None:
-        """A module-level name of ``path``: definitions, imports, assignments, star
-        imports, then builtins."""
+    def module_lookup(
+        self, path: str, name: str, depth: int, line: int | None = None
+    ) -> Found | None:
+        """A module-level name of ``path`` as seen at ``line`` (None: after the module ran):
+        definitions, imports, assignments, star imports, then builtins. When several
+        module-level statements bind it, those that can reach the use (``flow``) answer,
+        ambiguous when more than one does."""
 
         entries = self._entries(path)
+        if depth > 0:
+            several = self._module_flow(path, name, depth, line)
+            if several is not None:
+                return several
         for entry in entries:
             if entry.qualname == name:
                 return Found((self._pick(path, name, self._src.location(path, entry)),), "scope")
@@ -278,6 +313,101 @@ class ScopeResolver:
             kind = "class" if isinstance(getattr(builtins, name), type) else "function"
             return Found((replace(external("builtins", name), kind=kind),), "scope")
         return None
+
+    def _module_flow(self, path: str, name: str, depth: int, line: int | None) -> Found | None:
+        """The answer when ``name`` is bound by more than one module-level statement of
+        ``path`` (``if``/``try`` arms, a conditional import, a redefinition), else None."""
+
+        binds = self._module_bindings(path, name)
+        if len(binds) < 2:
+            return None
+        key = (path, 0, 0)
+        body = self._bodies.get(key)
+        if body is None:
+            spans = [
+                (e.line_start, e.line_end)
+                for e in self._entries(path)
+                if e.depth == 0 and e.kind in DEF_KINDS
+            ]
+            lines = self._src.lines(path)
+            body = statements(lines, self._line_starts(path), 1, len(lines), _top_spans(spans))
+            self._bodies[key] = body
+        live = reaching(body, dict.fromkeys(binds, "bind"), line, self._src.lines(path))
+        chosen = sorted((n for n in live if n in binds), reverse=True)
+        if line is not None:  # nearest above first, then any below (loops)
+            chosen = [n for n in chosen if n < line] + sorted(n for n in chosen if n >= line)
+        if not chosen:
+            return None
+        answers: list[SymbolLocation] = []
+        evidence = "scope"
+        for number in chosen:
+            binding = binds[number]
+            if isinstance(binding, Imported):
+                followed = self._follow(binding, depth - 1)
+                if followed is None:
+                    continue
+                answers.append(followed.locations[0])
+                evidence = "import" if len(chosen) == 1 else evidence
+            else:
+                answers.append(binding)
+        unique = tuple(dict.fromkeys(answers))
+        if not unique:
+            return None
+        return Found(unique, evidence, ambiguous=len(unique) > 1)
+
+    def _module_bindings(self, path: str, name: str) -> dict[int, SymbolLocation | Imported]:
+        """Module-level statements binding ``name``, by line: definitions (an ``@overload``
+        group or property accessors count once), imports, assignments, ``for``/``with``
+        targets; nothing inside a top-level ``def`` or ``class``."""
+
+        key = (path, name)
+        cached = self._module_binds.get(key)
+        if cached is not None:
+            return cached
+        found: dict[int, SymbolLocation | Imported] = {}
+        entries = self._entries(path)
+        spans = [
+            (e.line_start, e.line_end) for e in entries if e.depth == 0 and e.kind in DEF_KINDS
+        ]
+        picked = False
+        for entry in entries:
+            if entry.depth == 0 and entry.qualname == name:
+                loc = self._src.location(path, entry)
+                if entry.kind in DEF_KINDS:
+                    if not picked:  # overloads, accessors: one symbol, its chosen line
+                        chosen = self._pick(path, name, loc)
+                        found[chosen.line] = chosen
+                        picked = True
+                    continue
+                found[loc.line] = self._pick(path, name, loc)
+        lines = self._src.lines(path)
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+        for number, raw in enumerate(lines, start=1):
+            if name not in raw or number in found or any(a <= number <= b for a, b in spans):
+                continue
+            if not word.search(raw):
+                continue
+            start = number
+            while start > 1 and not self._is_statement(path, start):
+                start -= 1  # a name on a continuation line of an import
+            text = _code(lines[start - 1])
+            if LOCAL_IMPORT.match(text):
+                follow = start
+                while "(" in text and ")" not in text and follow < len(lines):
+                    text += " " + _code(lines[follow])
+                    follow += 1
+                imported = scan_imports(text.strip(), path).get(name)
+                if imported is not None:
+                    found[start] = imported
+                continue
+            if start != number:
+                continue
+            if _binds(text, name) == "variable" and (m := word.search(text)):
+                found[number] = SymbolLocation(
+                    path, number, m.start() + 1, number, "variable", name
+                )
+        self._module_binds[key] = found
+        return found
 
     def _follow(self, imported: Imported, depth: int) -> Found | None:
         """What an imported name is: a module, a member of a segment module, or external."""
@@ -303,15 +433,17 @@ class ScopeResolver:
             return None
         return Found(found.locations, "import")
 
-    def _local_import(self, path: str, func: SkeletonEntry, name: str, depth: int) -> Found | None:
+    def _local_import(self, path: str, number: int, name: str, depth: int) -> Found | None:
+        """What the import statement starting at line ``number`` binds ``name`` to."""
+
         lines = self._src.lines(path)
-        for number in range(func.line_start, min(func.line_end, len(lines)) + 1):
-            text = _code(lines[number - 1])
-            if "import" in text:
-                imported = scan_imports(text.strip(), path).get(name)
-                if imported is not None:
-                    return self._follow(imported, depth - 1)
-        return None
+        text = _code(lines[number - 1])
+        follow = number
+        while "(" in text and ")" not in text and follow < len(lines):  # a parenthesised list
+            text += " " + _code(lines[follow])
+            follow += 1
+        imported = scan_imports(text.strip(), path).get(name)
+        return self._follow(imported, depth - 1) if imported is not None else None
 
     def _in_segment(self, module: str) -> bool:
         parts = module.split(".")
@@ -695,11 +827,14 @@ class ScopeResolver:
         name: str,
         line: int,
         column: int = 0,
-    ) -> SymbolLocation | str | None:
+        nested: bool = False,
+    ) -> tuple[SymbolLocation, ...] | str | None:
         """Where ``func`` binds ``name`` for a use at (line, column): of its parameters,
-        nested definitions and binding statements in its own body, the last one above the
-        use (the binding itself when the cursor is on it), else the first; "global" when
-        declared global/nonlocal; None when it does not bind it."""
+        nested definitions and binding statements in its own body, the ones that can reach
+        the use (``flow.reaching``), nearest above first (the binding itself when the cursor
+        is on it); with ``nested``, the use is in a nested function defined at ``line``, which
+        may run after any later binding too. "global" when declared global/nonlocal; None
+        when it does not bind it."""
 
         lines = self._src.lines(path)
         qualname = f"{func.qualname}.<locals>.{name}"
@@ -712,18 +847,20 @@ class ScopeResolver:
             header_end += 1
         header = " ".join(_code(t) for t in lines[def_line - 1 : header_end])
         signature = func.signature if "(" in func.signature else header
+        parameter: SymbolLocation | None = None
         bindings: list[SymbolLocation] = []
         updates: list[SymbolLocation] = []
+        kills: list[int] = []
         if name in signature_params(signature):
             for number in range(def_line, header_end + 1):
                 text = lines[number - 1]
                 skip = text.find("(") + 1 if number == def_line else 0
                 if m := word.search(text, skip):
-                    bindings.append(
-                        SymbolLocation(path, number, m.start() + 1, number, "parameter", qualname)
+                    parameter = SymbolLocation(
+                        path, number, m.start() + 1, number, "parameter", qualname
                     )
                     break
-        nested = [
+        inner = [
             e
             for e in entries
             if e is not func
@@ -731,39 +868,56 @@ class ScopeResolver:
             and e.line_end <= func.line_end
             and e.kind in DEF_KINDS
         ]
-        for e in nested:
+        for e in inner:
             if e.qualname == f"{func.qualname}.{e.name}" and e.name == name:
                 bindings.append(self._src.location(path, e))
-        spans = [(e.line_start, e.line_end) for e in nested]
+        spans = [(e.line_start, e.line_end) for e in inner]
         for number in range(header_end + 1, min(func.line_end, len(lines)) + 1):
-            if any(start <= number <= end for start, end in spans):
+            if name not in lines[number - 1] or any(a <= number <= b for a, b in spans):
                 continue
             text = _code(lines[number - 1])
             if name not in text:
                 continue
             if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 return "global"
+            if not self._is_statement(path, number):
+                continue
+            if (m := DELETED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
+                kills.append(number)
+                continue
             kind = _binds(text, name)
-            if kind is not None and self._is_statement(path, number) and (m := word.search(text)):
+            if kind is not None and (m := word.search(text)):
                 found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
                 # ``x += 1`` updates a binding: it defines nothing new
                 (updates if AUGMENTED.match(text[m.start() :]) else bindings).append(found)
         bindings = bindings or updates
-        if not bindings:
+        everything = ([parameter] if parameter else []) + bindings
+        if not everything:
             return None
-        bindings.sort(key=lambda b: (b.line, b.column))
-        if any(b.line == line and b.column == column for b in bindings):
-            return next(b for b in bindings if b.line == line and b.column == column)
-        above = [b for b in bindings if b.line < line]
-        # a binding in a block that closed before the use (``if x is None: x = ...``) may
-        # not reach it: prefer the last one not indented deeper than the use
-        depth = _indent(lines[line - 1]) if 1 <= line <= len(lines) else 0
-        reaching = [
-            b for b in above if b.kind == "parameter" or _indent(lines[b.line - 1]) <= depth
-        ]
-        if reaching:
-            return reaching[-1]
-        return above[-1] if above else bindings[0]
+        everything.sort(key=lambda b: (b.line, b.column))
+        for b in everything:
+            if b.line == line and b.column == column:
+                return (b,)
+        if not bindings:
+            return (everything[0],)
+        by_line = {b.line: b for b in reversed(bindings)}  # the first binding of a line
+        body = statements(
+            lines, self._line_starts(path), header_end + 1, func.line_end, _top_spans(spans)
+        )
+        marks = {number: "bind" for number in by_line}
+        marks.update({number: KILL for number in kills})
+        live = reaching(body, marks, line, lines)
+        found = [by_line[n] for n in live if n in by_line]
+        if ENTRY in live and parameter is not None:
+            found.append(parameter)
+        if nested:  # a closure runs later: any binding after its ``def`` may be the value
+            found += [b for b in bindings if b.line > line and b not in found]
+        if not found:  # the use is not reached by any (tolerant reading): the nearest above
+            above = [b for b in everything if b.line < line]
+            return (above[-1] if above else everything[0],)
+        above = sorted((b for b in found if b.line < line), key=lambda b: -b.line)
+        below = sorted((b for b in found if b.line >= line), key=lambda b: b.line)
+        return tuple(above + below)
 
     def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
         """Module-level imports (outside any top-level def/class) and star-imported modules."""
@@ -814,10 +968,14 @@ class ScopeResolver:
     def _is_statement(self, path: str, number: int) -> bool:
         """Whether line ``number`` starts a statement (computed once per file and query)."""
 
+        starts = self._line_starts(path)
+        return not 1 <= number <= len(starts) or starts[number - 1]
+
+    def _line_starts(self, path: str) -> list[bool]:
         starts = self._starts.get(path)
         if starts is None:
             starts = self._starts[path] = statement_starts(self._src.lines(path))
-        return not 1 <= number <= len(starts) or starts[number - 1]
+        return starts
 
     def _entries(self, path: str) -> tuple[SkeletonEntry, ...]:
         skeleton = self._src.skeleton(path)
@@ -950,6 +1108,17 @@ def _in_external_base(base: SymbolLocation, name: str) -> Found | None:
     if not hasattr(getattr(builtins, base.qualname, None), name):
         return None
     return Found((external("builtins", f"{base.qualname}.{name}"),), "receiver")
+
+
+def _top_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The outermost of nested spans (a ``def`` inside a nested ``def`` is inside it)."""
+
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            continue
+        out.append((start, end))
+    return out
 
 
 def _indent(text: str) -> int:
