@@ -112,7 +112,8 @@ ASSIGN = re.compile(
     r"^\s*([A-Za-z_][\w\s,*()\[\]]*?)\s*(?::[^=]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
 )
 FOR = re.compile(r"^\s*(?:async\s+)?for\s+(.+?)\s+in\b")
-AS = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b.*?\bas\s+\(?([\w\s,]+)\)?\s*:?")
+WITH_OR_EXCEPT = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b")
+AS_TARGET = re.compile(r"\bas\s+(\([\w\s,]*\)|[A-Za-z_]\w*)")
 CALL_OR_ITEM = re.compile(r"\w\s*[(\[]")  # f(a=1), x[i] = v: not a binding of a or i
 WALRUS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:=")
 DECLARED = re.compile(r"^\s*(?:global|nonlocal)\s+(.+)$")
@@ -170,8 +171,10 @@ def _binds(text: str, name: str) -> str | None:
     targets: list[str] = []
     if LOCAL_IMPORT.match(text):
         return "import" if name in scan_imports(text.strip(), "") else None
-    if (m := FOR.match(text)) or (m := AS.match(text)):
+    if m := FOR.match(text):
         targets = IDENT.findall(m.group(1))
+    elif WITH_OR_EXCEPT.match(text):  # each ``as`` target (``with a as x, b as y:``)
+        targets = [t for group in AS_TARGET.findall(text) for t in IDENT.findall(group)]
     elif (m := ASSIGN.match(text)) and not CALL_OR_ITEM.search(m.group(1)):
         targets = [t for t in IDENT.findall(m.group(1)) if not keyword.iskeyword(t)]
     targets += WALRUS.findall(text)

@@ -62,7 +62,6 @@ TYPE_WRAPPERS = re.compile(
 DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 RETURNED_CALL = re.compile(r"\s*(?:return|yield)\s+([A-Za-z_][\w.]*)\s*\(")
 DELETED = re.compile(r"^\s*del\s+(.+?)\s*$")
-AUGMENTED = re.compile(r"[A-Za-z_]\w*\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)=")
 
 
 class Source(Protocol):
@@ -165,6 +164,20 @@ def _receiver(text: str, pos: int) -> Receiver:
             if start is not None and text[start : k + 1] == "{}":
                 return Receiver("literal", ("dict",))
         return Receiver("expr")
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index of the bracket closing the one at ``start`` (None: not on this line)."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
 
 
 def _opening(text: str, close: int, left: str, right: str) -> int | None:
@@ -614,7 +627,10 @@ class ScopeResolver:
             return _dotted(m.group(1))
         m = re.match(r"\s*=\s*([A-Za-z_][\w.]*)\s*\(", tail)  # only a class makes an instance
         if m:
-            return m.group(1)
+            close = _closing(tail, m.end() - 1)
+            after = tail[close + 1 :].strip() if close is not None else ""
+            # ``x = Foo(...).prepare()``: what the chain returns, not a Foo
+            return m.group(1) if not after or after.startswith(("#", ";")) else None
         m = re.match(r"\s*=\s*([bBrRuUfF]*)([\[{\"'])", tail)  # a literal
         if m is None:
             return None
@@ -671,9 +687,13 @@ class ScopeResolver:
         # assignments first (in the class body, then ``self.x = ...`` in its methods), then
         # a bare annotation (``x: int``) that only declares the attribute
         body = self._class_body_name(path, entry, name)
+        assigned = self._instance_attribute(path, entry, name)
+        if body is not None and body.kind == "variable" and assigned is not None:
+            # a class-level value that methods rebind on the instance: either can be the
+            # value at the use (the instance's once a method ran)
+            return Found((assigned, body), "receiver", ambiguous=True)
         if body is not None and body.kind != "declaration":
             return Found((body,), "receiver")
-        assigned = self._instance_attribute(path, entry, name)
         if assigned is not None:
             return Found((assigned,), "receiver")
         if body is not None:
@@ -751,7 +771,8 @@ class ScopeResolver:
 
         lines = self._src.lines(path)
         pattern = re.compile(
-            rf"(?<![\w.])(?:self|cls)\.({re.escape(name)})\s*(?::[^=]+)?(?:=(?!=)|,[^=]*=(?!=))"
+            rf"(?<![\w.])(?:self|cls)\.({re.escape(name)})\s*(?::[^=]+)?"
+            r"(?:(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|,[^=]*=(?!=))"
         )
         nested_classes = [
             (e.line_start, e.line_end)
@@ -849,7 +870,6 @@ class ScopeResolver:
         signature = func.signature if "(" in func.signature else header
         parameter: SymbolLocation | None = None
         bindings: list[SymbolLocation] = []
-        updates: list[SymbolLocation] = []
         kills: list[int] = []
         if name in signature_params(signature):
             for number in range(def_line, header_end + 1):
@@ -885,12 +905,9 @@ class ScopeResolver:
             if (m := DELETED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 kills.append(number)
                 continue
-            kind = _binds(text, name)
+            kind = _binds(text, name)  # ``x += 1`` binds ``x`` too (Python stores it)
             if kind is not None and (m := word.search(text)):
-                found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
-                # ``x += 1`` updates a binding: it defines nothing new
-                (updates if AUGMENTED.match(text[m.start() :]) else bindings).append(found)
-        bindings = bindings or updates
+                bindings.append(SymbolLocation(path, number, m.start() + 1, number, kind, qualname))
         everything = ([parameter] if parameter else []) + bindings
         if not everything:
             return None
