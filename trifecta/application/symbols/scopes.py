@@ -41,6 +41,7 @@ from trifecta.application.symbols.pytext import (
     _binds,
     _code,
     external,
+    inner_binding,
     module_of,
     scan_imports,
     signature_params,
@@ -235,7 +236,7 @@ class ScopeResolver:
                     return IndexAnswer((self._pick(path, entry.qualname, loc),), evidence="scope")
             answer = self.lookup(path, line, name, MAX_DEPTH, column)
         else:
-            answer = self._attribute(path, line, receiver, name)
+            answer = self._attribute(path, line, receiver, name, column)
         if answer is not None:
             return IndexAnswer(
                 answer.locations, ambiguous=answer.ambiguous, evidence=answer.evidence
@@ -244,11 +245,26 @@ class ScopeResolver:
 
     # ---- names ---------------------------------------------------------------------------
 
-    def lookup(self, path: str, line: int, name: str, depth: int, column: int = 0) -> Found | None:
-        """``name`` as Python finds it at ``line`` of ``path``: enclosing functions, the
-        class body the position is directly in, the module, builtins. In a function, the
-        binding that reaches the line (the last one above it) answers."""
+    def lookup(
+        self,
+        path: str,
+        line: int,
+        name: str,
+        depth: int,
+        column: int = 0,
+        inner_only: bool = False,
+    ) -> Found | None:
+        """``name`` as Python finds it at (line, column) of ``path``: a comprehension or
+        ``lambda`` around the column, enclosing functions, the class body the position is
+        directly in, the module, builtins. In a function or a module, the bindings that can
+        reach the line answer (``flow``), ambiguous when several can. With ``inner_only``,
+        the column is that of a name after ``name`` (``name.attr``): only a comprehension or
+        lambda is looked for around it."""
 
+        if column > 0:
+            inner = self._inner_binding(path, line, column, name, inner_only)
+            if inner is not None:
+                return Found((inner,), "scope")
         entries = self._entries(path)
         scopes = sorted(
             (e for e in entries if e.kind in DEF_KINDS and e.line_start <= line <= e.line_end),
@@ -290,6 +306,41 @@ class ScopeResolver:
         elif scopes:
             at = scopes[-1].line_start
         return self.module_lookup(path, name, depth, at)
+
+    def _inner_binding(
+        self, path: str, line: int, column: int, name: str, after: bool
+    ) -> SymbolLocation | None:
+        """A comprehension's target or a lambda's parameter that binds ``name`` at the
+        position (the statement around it read as one text, at most 30 lines each way)."""
+
+        lines = self._src.lines(path)
+        if not 1 <= line <= len(lines) or ("for" not in lines[line - 1] and line > 1):
+            if not any("for" in t or "lambda" in t for t in lines[max(0, line - 4) : line + 3]):
+                return None
+        first = line
+        while first > 1 and line - first < 30 and not self._is_statement(path, first):
+            first -= 1
+        last = line
+        while last < len(lines) and last - line < 30 and not self._is_statement(path, last + 1):
+            last += 1
+        text = "\n".join(_code(t) for t in lines[first - 1 : last])
+        if "for" not in text and "lambda" not in text:
+            return None
+        offsets = [0]
+        for t in lines[first - 1 : last]:
+            offsets.append(offsets[-1] + len(_code(t)) + 1)
+        offset = offsets[line - first] + column - 1
+        if after:  # the receiver stands just before the attribute
+            before = text.rfind(name, 0, offset)
+            offset = before if before >= 0 else offset
+        inner = inner_binding(text, offset, name)
+        if inner is None:
+            return None
+        at, what = inner
+        number = first + max(i for i, o in enumerate(offsets[:-1]) if o <= at)
+        col = at - offsets[number - first] + 1
+        kind = "parameter" if what == "lambda" else "variable"
+        return SymbolLocation(path, number, col, number, kind, f"<{what}>.{name}")
 
     def module_lookup(
         self, path: str, name: str, depth: int, line: int | None = None
@@ -464,7 +515,9 @@ class ScopeResolver:
 
     # ---- attributes ----------------------------------------------------------------------
 
-    def _attribute(self, path: str, line: int, receiver: Receiver, name: str) -> Found | None:
+    def _attribute(
+        self, path: str, line: int, receiver: Receiver, name: str, column: int = 0
+    ) -> Found | None:
         if receiver.kind == "literal":
             kind = LITERALS.get(receiver.names[0])
             if kind is not None and hasattr(kind, name):
@@ -494,7 +547,7 @@ class ScopeResolver:
             for attr in rest:
                 value = self._attribute_value(value, attr)
             return self._on_value(value, name)
-        start = self.lookup(path, line, head, MAX_DEPTH)
+        start = self.lookup(path, line, head, MAX_DEPTH, column, inner_only=True)
         if start is None:
             return None
         loc = start.locations[0]
@@ -630,7 +683,7 @@ class ScopeResolver:
             close = _closing(tail, m.end() - 1)
             after = tail[close + 1 :].strip() if close is not None else ""
             # ``x = Foo(...).prepare()``: what the chain returns, not a Foo
-            return m.group(1) if not after or after.startswith(("#", ";")) else None
+            return None if after.startswith((".", "(", "[")) else m.group(1)
         m = re.match(r"\s*=\s*([bBrRuUfF]*)([\[{\"'])", tail)  # a literal
         if m is None:
             return None
