@@ -73,7 +73,7 @@ def statements(
         while span_index < len(spans) and spans[span_index][1] < number:
             span_index += 1
         if span_index < len(spans) and spans[span_index][0] <= number:
-            start, end = spans[span_index]
+            end = spans[span_index][1]
             flat.append(Stmt(number, end, _indent(lines[number - 1]), "def"))
             number = end + 1
             continue

@@ -247,7 +247,7 @@ def inner_binding(text: str, offset: int, name: str) -> tuple[int, str] | None:
         if best is None or span[0] > best[0]:
             best = (span[0], m.start(1) + hit[0], "comprehension")
     for m in LAMBDA.finditer(text):
-        if offset < m.end():
+        if offset < m.start() + len("lambda"):  # on its parameters or in its body
             continue
         params = [p.split("=")[0].strip().lstrip("*") for p in m.group(1).split(",")]
         if name not in params:

@@ -314,9 +314,8 @@ class ScopeResolver:
         position (the statement around it read as one text, at most 30 lines each way)."""
 
         lines = self._src.lines(path)
-        if not 1 <= line <= len(lines) or ("for" not in lines[line - 1] and line > 1):
-            if not any("for" in t or "lambda" in t for t in lines[max(0, line - 4) : line + 3]):
-                return None
+        if not 1 <= line <= len(lines):
+            return None
         first = line
         while first > 1 and line - first < 30 and not self._is_statement(path, first):
             first -= 1
@@ -443,7 +442,7 @@ class ScopeResolver:
                         found[chosen.line] = chosen
                         picked = True
                     continue
-                found[loc.line] = self._pick(path, name, loc)
+                found[loc.line] = loc
         lines = self._src.lines(path)
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
         for number, raw in enumerate(lines, start=1):
