@@ -227,3 +227,30 @@ def test_class_values_rebound_on_the_instance_are_ambiguous() -> None:
     # ``Request()`` alone is one
     prepare = position.execute(SymbolRequest("net.py:25:30"))
     assert [m.line for m in prepare.matches] == [14] and not prepare.ambiguous
+
+
+def test_a_package_stub_that_re_exports_from_elsewhere_lists_both() -> None:
+    """``lib/__init__.py`` imports its own ``tools``; its stub ``lib/__init__.pyi`` says
+    ``tools`` is ``core.tools``: type checkers read the stub, Python the module."""
+
+    files = {
+        "lib/__init__.py": "from . import tools\n",
+        "lib/__init__.pyi": "from core import tools as tools\n",
+        "lib/tools.py": "from core.tools import *\n",
+        "core/__init__.py": "",
+        "core/tools.py": "def run():\n    return 1\n",
+        "app.py": "import lib\nfrom lib import tools\nlib.tools.run()\n",
+    }
+    reader = FakeFileReader(files)
+    clock = FakeClock(step_ns=1_000_000)
+    telemetry = TelemetryService(FakeTelemetrySink(), clock, "seg")
+    position = ResolvePosition(
+        None, SymbolIndex(reader, skeletons_of(reader)), reader, telemetry, clock
+    )
+    for query in ("app.py:3:5", "app.py:2:17"):  # ``lib.tools`` and ``from lib import tools``
+        res = position.execute(SymbolRequest(query))
+        assert [(m.path, m.line) for m in res.matches] == [
+            ("core/tools.py", 1),
+            ("lib/tools.py", 1),
+        ], query
+        assert res.ambiguous and res.evidence == "import", query

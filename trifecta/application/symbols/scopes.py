@@ -473,8 +473,31 @@ class ScopeResolver:
         return found
 
     def _follow(self, imported: Imported, depth: int) -> Found | None:
-        """What an imported name is: a module, a member of a segment module, or external."""
+        """What an imported name is: a module, a member of a segment module, or external;
+        ambiguous when the package's own stub (``__init__.pyi``) re-exports it from
+        elsewhere (type checkers read the stub, Python the module: both are listed)."""
 
+        found = self._follow_runtime(imported, depth)
+        if imported.name is None:
+            return found
+        package = self._src.locate_module(imported.module)
+        return _with_stub(found, self._stub_view(package, imported.name, depth))
+
+    def _stub_view(self, path: str | None, name: str, depth: int) -> Found | None:
+        """What the stub next to module ``path`` (``m.pyi`` beside ``m.py``) imports as
+        ``name``, followed; None when there is no stub or it does not import ``name``."""
+
+        if path is None or not path.endswith(".py") or depth <= 0:
+            return None
+        stub = path + "i"
+        if not self._src.exists(stub):
+            return None
+        imported = scan_imports("\n".join(self._src.lines(stub)), path).get(name)
+        if imported is None:
+            return None
+        return self._follow_runtime(imported, depth - 1)
+
+    def _follow_runtime(self, imported: Imported, depth: int) -> Found | None:
         if imported.name is None:
             target = self._src.locate_module(imported.module)
             if target is not None:
@@ -574,16 +597,17 @@ class ScopeResolver:
                 qual = ".".join(x for x in (loc.qualname or "", name) if x)
                 return _outside(loc.module or "", qual)
             if loc.kind == "module":
+                stub = self._stub_view(loc.path, name, MAX_DEPTH)
                 found = self.module_lookup(loc.path, name, MAX_DEPTH)
                 if found is None:
                     module = module_of(loc.path)
                     sub = self._src.locate_module(f"{module}.{name}") if module else None
                     if sub is not None:
-                        return Found((self._src.module_location(sub),), "import")
-                    return None
+                        found = Found((self._src.module_location(sub),), "import")
+                    return _with_stub(found, stub)
                 if _is_builtin(found):
-                    return None
-                return Found(found.locations, "import")
+                    return stub
+                return _with_stub(Found(found.locations, "import", found.ambiguous), stub)
         return None
 
     def _value_of_chain(
@@ -1151,6 +1175,18 @@ def _split_top(text: str) -> list[str]:
             current += char
     parts.append(current)
     return parts
+
+
+def _with_stub(found: Found | None, stub: Found | None) -> Found | None:
+    """The module's answer and its stub's, both listed (the stub's first, as type checkers
+    read it) and ambiguous when they differ."""
+
+    if stub is None or (found is not None and found.locations[0] == stub.locations[0]):
+        return found
+    if found is None:
+        return stub
+    both = tuple(dict.fromkeys((*stub.locations[:1], *found.locations)))
+    return Found(both, "import", ambiguous=True)
 
 
 def _outside(module: str, member: str) -> Found:
