@@ -11,7 +11,7 @@ from tests.fakes import FakeClock, FakeFileReader, FakeTelemetrySink, skeletons_
 from tests.fixtures.flow_shapes import SHAPES
 from trifecta.application.symbols.flow import ENTRY, KILL, reaching, statements
 from trifecta.application.symbols.index import SymbolIndex
-from trifecta.application.symbols.pytext import statement_starts
+from trifecta.application.symbols.pytext import inner_binding, statement_starts
 from trifecta.application.symbols.use_cases import ResolvePosition, SymbolRequest
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.model import Resolution
@@ -254,3 +254,39 @@ def test_a_package_stub_that_re_exports_from_elsewhere_lists_both() -> None:
             ("lib/tools.py", 1),
         ], query
         assert res.ambiguous and res.evidence == "import", query
+
+
+@pytest.mark.parametrize(
+    ("text", "use", "name", "target"),
+    [
+        # each lambda of a call binds its own parameters
+        ("x = f(eq=lambda a, b: a == b, lt=lambda a, b: a < b)", "a < b", "a", "lambda a, b: a <"),
+        (
+            "x = f(eq=lambda a, b: a == b, lt=lambda a, b: a < b)",
+            "a == b",
+            "a",
+            "lambda a, b: a ==",
+        ),
+        (
+            "t = (\n    lambda s: s.upper(),\n    lambda s: s + g(s),\n)",
+            "s + g",
+            "s",
+            "lambda s: s +",
+        ),
+        # nested comprehensions: the innermost that binds the name
+        ("y = [[c for c in row] for row in rows]", "c for c", "c", "for c in"),
+        ("y = [[c for c in row] for row in rows]", "row]", "row", "for row in"),
+    ],
+)
+def test_inner_bindings_of_lambdas_and_comprehensions(
+    text: str, use: str, name: str, target: str
+) -> None:
+    found = inner_binding(text, text.index(use), name)
+    expected = text.index(target) + target.index(f" {name}") + 1
+    assert found is not None and found[0] == expected, (found, expected)
+
+
+def test_a_name_outside_any_lambda_or_comprehension_is_not_inner() -> None:
+    text = "x = f(key=lambda a: a) + a"
+    assert inner_binding(text, len(text) - 1, "a") is None
+    assert inner_binding("z = [c for c in cs] + [c]", 23, "c") is None

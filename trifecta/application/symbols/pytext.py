@@ -253,12 +253,31 @@ def inner_binding(text: str, offset: int, name: str) -> tuple[int, str] | None:
         if name not in params:
             continue
         span = _enclosing(text, m.start())
-        end = span[1] if span is not None else len(text)
-        if offset < end and (best is None or (span is not None and span[0] > best[0])):
+        end = _lambda_end(text, m.end())
+        inside = span[0] if span is not None else -1
+        if offset < end and (best is None or inside >= best[0]):
             here = re.search(rf"\b{re.escape(name)}\b", text[m.start() + 6 : m.end()])
             if here is not None:
-                best = (span[0] if span else -1, m.start() + 6 + here.start(), "lambda")
+                best = (inside, m.start() + 6 + here.start(), "lambda")
     return (best[1], best[2]) if best is not None else None
+
+
+def _lambda_end(text: str, start: int) -> int:
+    """Where a lambda's body starting at ``start`` ends: a comma or a closing bracket at
+    its own depth, or the end of the statement."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        char = text[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif char == "," and depth == 0:
+            return i
+    return len(text)
 
 
 def _enclosing(text: str, pos: int) -> tuple[int, int] | None:
