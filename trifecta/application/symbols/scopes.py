@@ -213,8 +213,10 @@ class ScopeResolver:
     def __init__(self, source: Source) -> None:
         self._src = source
         self._steps = 0  # type inference steps of the current query (bounded)
-        self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file
+        self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file/span
         self._bodies: dict[tuple[str, int, int], list[Stmt]] = {}  # statement trees
+        self._imports: dict[str, tuple[dict[str, Imported], list[str]]] = {}
+        self._levels: dict[str, list[bool]] = {}  # lines outside top-level defs, per file
         self._module_binds: dict[tuple[str, str], dict[int, SymbolLocation | Imported]] = {}
 
     # ---- entry point ---------------------------------------------------------------------
@@ -316,11 +318,25 @@ class ScopeResolver:
         lines = self._src.lines(path)
         if not 1 <= line <= len(lines):
             return None
+        window = lines[max(0, line - 31) : line + 30]
+        if not any("for" in t or "lambda" in t for t in window):
+            return None
+        functions = [
+            e
+            for e in self._entries(path)
+            if e.kind in FUNCTION_KINDS and e.line_start <= line <= e.line_end
+        ]
+        span = None
+        if functions:
+            inner = max(functions, key=lambda e: e.line_start)
+            span = (inner.line_start, inner.line_end)
         first = line
-        while first > 1 and line - first < 30 and not self._is_statement(path, first):
+        while first > 1 and line - first < 30 and not self._is_statement(path, first, span):
             first -= 1
         last = line
-        while last < len(lines) and last - line < 30 and not self._is_statement(path, last + 1):
+        while (
+            last < len(lines) and last - line < 30 and not self._is_statement(path, last + 1, span)
+        ):
             last += 1
         text = "\n".join(_code(t) for t in lines[first - 1 : last])
         if "for" not in text and "lambda" not in text:
@@ -429,9 +445,7 @@ class ScopeResolver:
             return cached
         found: dict[int, SymbolLocation | Imported] = {}
         entries = self._entries(path)
-        spans = [
-            (e.line_start, e.line_end) for e in entries if e.depth == 0 and e.kind in DEF_KINDS
-        ]
+        level = self._module_level(path)
         picked = False
         for entry in entries:
             if entry.depth == 0 and entry.qualname == name:
@@ -445,11 +459,25 @@ class ScopeResolver:
                 found[loc.line] = loc
         lines = self._src.lines(path)
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
-        for number, raw in enumerate(lines, start=1):
-            if name not in raw or number in found or any(a <= number <= b for a, b in spans):
-                continue
-            if not word.search(raw):
-                continue
+        candidates = [
+            number
+            for number, raw in enumerate(lines, start=1)
+            if name in raw and number not in found and word.search(raw) and level[number - 1]
+        ]
+        # cheap first: fewer than two possible bindings need no statement reading
+        maybe = len(found)
+        for n in candidates:
+            text = _code(lines[n - 1]).rstrip()
+            if LOCAL_IMPORT.match(text):
+                maybe += name in scan_imports(text.strip(), path)
+            elif not text.endswith((",", "(")):  # ``name=value,``: an argument, no binding
+                maybe += _binds(text, name) is not None
+        if maybe == 1:  # one more in a parenthesised import list?
+            maybe += name in self._module_imports(path)[0]
+        if maybe < 2:
+            self._module_binds[key] = found
+            return found
+        for number in candidates:
             start = number
             while start > 1 and not self._is_statement(path, start):
                 start -= 1  # a name on a continuation line of an import
@@ -832,7 +860,7 @@ class ScopeResolver:
             if here != indent:
                 continue
             m = word.match(text)
-            if m and self._is_statement(path, number):
+            if m and self._is_statement(path, number, (cls.line_start, cls.line_end)):
                 declared = m.group(2) == ":" and "=" not in text[m.end(2) :].replace("==", "")
                 kind = "declaration" if declared else "variable"
                 qual = f"{cls.qualname}.{name}"
@@ -865,7 +893,7 @@ class ScopeResolver:
             if "self." not in text and "cls." not in text:
                 continue
             m = pattern.search(text)
-            if m and self._is_statement(path, number):
+            if m and self._is_statement(path, number, (cls.line_start, cls.line_end)):
                 return SymbolLocation(
                     path, number, m.start(1) + 1, number, "variable", f"{cls.qualname}.{name}"
                 )
@@ -976,7 +1004,7 @@ class ScopeResolver:
                 continue
             if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 return "global"
-            if not self._is_statement(path, number):
+            if not self._is_statement(path, number, (func.line_start, func.line_end)):
                 continue
             if (m := DELETED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 kills.append(number)
@@ -995,7 +1023,11 @@ class ScopeResolver:
             return (everything[0],)
         by_line = {b.line: b for b in reversed(bindings)}  # the first binding of a line
         body = statements(
-            lines, self._line_starts(path), header_end + 1, func.line_end, _top_spans(spans)
+            lines,
+            self._line_starts(path, (func.line_start, func.line_end)),
+            header_end + 1,
+            func.line_end,
+            _top_spans(spans),
         )
         marks = {number: "bind" for number in by_line}
         marks.update({number: KILL for number in kills})
@@ -1012,18 +1044,34 @@ class ScopeResolver:
         below = sorted((b for b in found if b.line >= line), key=lambda b: b.line)
         return tuple(above + below)
 
-    def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
-        """Module-level imports (outside any top-level def/class) and star-imported modules."""
+    def _module_level(self, path: str) -> list[bool]:
+        """For each line, whether it is outside every top-level ``def``/``class`` (once per
+        file and query)."""
 
+        mask = self._levels.get(path)
+        if mask is None:
+            mask = [True] * len(self._src.lines(path))
+            for e in self._entries(path):
+                if e.depth == 0 and e.kind in DEF_KINDS:
+                    mask[e.line_start - 1 : e.line_end] = [False] * max(
+                        0, min(e.line_end, len(mask)) - e.line_start + 1
+                    )
+            self._levels[path] = mask
+        return mask
+
+    def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
+        """Module-level imports (outside any top-level def/class) and star-imported modules
+        (once per file and query)."""
+
+        cached = self._imports.get(path)
+        if cached is None:
+            cached = self._imports[path] = self._scan_module_imports(path)
+        return cached
+
+    def _scan_module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
         lines = self._src.lines(path)
-        spans = [
-            (e.line_start, e.line_end)
-            for e in self._entries(path)
-            if e.depth == 0 and e.kind in DEF_KINDS
-        ]
-        text = "\n".join(
-            "" if any(a <= n <= b for a, b in spans) else t for n, t in enumerate(lines, start=1)
-        )
+        level = self._module_level(path)
+        text = "\n".join(t if top else "" for t, top in zip(lines, level, strict=False))
         imports = scan_imports(text, path)
         stars: list[str] = []
         if "*" in text:
@@ -1045,12 +1093,10 @@ class ScopeResolver:
         self, path: str, entries: Sequence[SkeletonEntry], name: str
     ) -> SymbolLocation | None:
         lines = self._src.lines(path)
-        spans = [
-            (e.line_start, e.line_end) for e in entries if e.depth == 0 and e.kind in DEF_KINDS
-        ]
+        level = self._module_level(path)
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
         for number, raw in enumerate(lines, start=1):
-            if name not in raw or any(a <= number <= b for a, b in spans):
+            if name not in raw or not level[number - 1]:
                 continue
             text = _code(raw)
             kind = _binds(text, name)
@@ -1058,16 +1104,31 @@ class ScopeResolver:
                 return SymbolLocation(path, number, m.start() + 1, number, "variable", name)
         return None
 
-    def _is_statement(self, path: str, number: int) -> bool:
-        """Whether line ``number`` starts a statement (computed once per file and query)."""
+    def _is_statement(self, path: str, number: int, span: tuple[int, int] | None = None) -> bool:
+        """Whether line ``number`` starts a statement, read within ``span`` (the lines of
+        a ``def`` or ``class``, whose first line starts one) or the whole file."""
 
-        starts = self._line_starts(path)
+        starts = self._line_starts(path, span)
         return not 1 <= number <= len(starts) or starts[number - 1]
 
-    def _line_starts(self, path: str) -> list[bool]:
-        starts = self._starts.get(path)
+    def _line_starts(self, path: str, span: tuple[int, int] | None = None) -> list[bool]:
+        """Which lines start a statement (once per file, or per span, and query): reading a
+        whole 3,000-line file costs milliseconds, a function's lines almost nothing."""
+
+        whole = self._starts.get(path)
+        if whole is not None:
+            return whole
+        lines = self._src.lines(path)
+        if span is None or span[0] <= 1:
+            whole = self._starts[path] = statement_starts(lines)
+            return whole
+        first, last = span[0], min(span[1], len(lines))
+        key = f"{path}\0{first}\0{last}"
+        starts = self._starts.get(key)
         if starts is None:
-            starts = self._starts[path] = statement_starts(self._src.lines(path))
+            local = statement_starts(lines[first - 1 : last])
+            starts = [True] * (first - 1) + local + [True] * (len(lines) - last)
+            self._starts[key] = starts
         return starts
 
     def _entries(self, path: str) -> tuple[SkeletonEntry, ...]:
