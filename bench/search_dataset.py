@@ -104,6 +104,30 @@ PROJECTS: tuple[Project, ...] = (
     ),
 )
 
+# A second held-out set, made after the first holdout had been looked at (session 3):
+# projects never used for tuning. ``--fresh`` writes them, all as ``holdout``, to their own
+# directory; they take no part in the hash rule above, so the original split is unchanged.
+FRESH_PROJECTS: tuple[Project, ...] = (
+    Project(
+        "requests",
+        "psf/requests",
+        "1f6589ec3a1ee910f9a65cc3ceac60b26677bc0e",
+        ("src/requests/", "requests/"),
+    ),
+    Project(
+        "starlette",
+        "encode/starlette",
+        "cb8f84f5284dc301ca7a31eb732b9e140769dd48",
+        ("starlette/",),
+    ),
+    Project(
+        "itsdangerous",
+        "pallets/itsdangerous",
+        "672971d66a2ef9f85151e53283113f33d642dabd",
+        ("src/itsdangerous/", "itsdangerous/", "itsdangerous.py"),
+    ),
+)
+
 # Path components and file names that mark tests, docs, examples, tooling.
 NON_PACKAGE_DIRS = frozenset(
     {
@@ -451,10 +475,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
     parser.add_argument("--per-project", type=int, default=50)
     parser.add_argument("--projects", help="comma-separated subset (default: all)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="make the second held-out set (FRESH_PROJECTS, all holdout, no stdlib); "
+        "use with a separate --out",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.projects.split(",")) if args.projects else None
-    projects = [p for p in PROJECTS if wanted is None or p.name in wanted]
-    holdout = holdout_projects([p.name for p in PROJECTS])
+    pool = FRESH_PROJECTS if args.fresh else PROJECTS
+    projects = [p for p in pool if wanted is None or p.name in wanted]
+    if args.fresh:
+        holdout = {p.name for p in FRESH_PROJECTS}
+        wanted = wanted or {p.name for p in FRESH_PROJECTS}  # no stdlib in the fresh set
+    else:
+        holdout = holdout_projects([p.name for p in PROJECTS])
     args.out.mkdir(parents=True, exist_ok=True)
     tasks: list[dict[str, Any]] = []
     for project in projects:

@@ -14,6 +14,8 @@ from trifecta.domain.errors import (
     PackMissing,
 )
 from trifecta.domain.packs import (
+    LENGTH_FLOOR,
+    LENGTH_PIVOT,
     Candidate,
     IndexDoc,
     IndexHit,
@@ -179,6 +181,8 @@ class FakeSearchIndex(SearchIndex):
                 score *= ranking.defines
             if doc.chunk.kind in ("section", "document"):
                 score *= ranking.prose
+            tokens = max(doc.chunk.token_est, LENGTH_FLOOR)
+            score *= (tokens / LENGTH_PIVOT) ** ranking.length
             scored.append(Candidate(doc.chunk.id, doc.chunk.path, round(score, 4)))
         scored.sort(key=lambda c: (-c.score, c.id))
         return scored[:limit]

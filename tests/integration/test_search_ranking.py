@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import trifecta
+from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.domain.errors import PackCorrupt
 from trifecta.domain.model import ReadMode
+from trifecta.domain.packs import Ranking
 
 RESPONSE = (
     '''"""HTTP responses."""
@@ -205,3 +207,21 @@ def test_the_demote_setting_decides_which_paths_rank_below_the_code(tmp_path: Pa
     ) as seg:
         seg.build()
         assert seg.search(query, limit=1).hits[0].chunk.path == "tests/test_response.py"
+
+
+def test_the_index_scales_each_chunk_by_its_length_factor(tmp_path: Path) -> None:
+    seg_dir = make_segment(tmp_path / "seg")
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        seg.build()
+    index = SqliteSearchIndex(seg_dir)
+    try:
+        plain = {c.id: c.score for c in index.search(["headers"], 50, Ranking())}
+        scaled = {c.id: c.score for c in index.search(["headers"], 50, Ranking(length=1.0))}
+        tokens = {c.id: c.token_est for c in index.chunks(list(plain))}
+    finally:
+        index.close()
+    assert len(plain) >= 3 and scaled.keys() == plain.keys()
+    for chunk_id, score in plain.items():
+        factor = max(tokens[chunk_id], 20) / 200.0  # written out: floor 20, pivot 200
+        assert scaled[chunk_id] == pytest.approx(score * factor, rel=1e-3, abs=1e-3)
+    assert len({tokens[i] for i in plain}) > 1  # chunks of different lengths were compared

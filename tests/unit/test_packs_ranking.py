@@ -34,6 +34,12 @@ def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> Non
         "third_party/x/y.py",
         "CHANGELOG.md",
         "docs/Changes.md",
+        "jinja2/testsuite/api.py",
+        "tools/make_emoji.py",
+        "scripts/release/bump.py",
+        "setup.py",
+        "noxfile.py",
+        "docs/conf.py",
     ):
         assert is_demoted(path), path
     for path in (
@@ -43,6 +49,10 @@ def test_tests_examples_and_vendored_code_are_demoted_by_path_component() -> Non
         "a/b.py",
         "pkg/history.py",
         "pkg/newsletter.py",
+        "src/pkg/tools/helpers.py",  # a package's own tools/ is product code
+        "pkg/scripts/run.py",
+        "pkg/setup.py",
+        "docs/guide.md",
     ):
         assert not is_demoted(path), path
     assert is_demoted("gen/x.py", ("gen/*",)) and not is_demoted("src/gen.py", ("gen/*",))

@@ -29,6 +29,7 @@ DEFAULT_DEMOTE: tuple[str, ...] = (
     "test",
     "tests",
     "testing",
+    "testsuite",
     "test_*.py",
     "*_test.py",
     "*_tests.py",
@@ -52,6 +53,13 @@ DEFAULT_DEMOTE: tuple[str, ...] = (
     "changelog*.rst",
     "history*.rst",
     "news*.rst",
+    # the project's own tooling, at the segment's root only (a package may have tools/)
+    "tools/*",
+    "scripts/*",
+    "/setup.py",
+    "/noxfile.py",
+    "docs/conf.py",
+    "doc/conf.py",
 )
 
 
@@ -176,16 +184,24 @@ class Candidate:
     score: float
 
 
+# The length factor of a chunk's score: (max(tokens, LENGTH_FLOOR) / LENGTH_PIVOT) ** length.
+LENGTH_FLOOR = 20
+LENGTH_PIVOT = 200.0
+
+
 @dataclass(frozen=True)
 class Ranking:
     """What the ranking asks of the index beside the terms: chunks defining one of
     ``names`` have their BM25 score multiplied by ``defines``, demoted chunks by
-    ``demote``, prose chunks (Markdown sections and documents) by ``prose``."""
+    ``demote``, prose chunks (Markdown sections and documents) by ``prose``, and every
+    chunk by its length factor (see ``LENGTH_PIVOT``) to the power ``length``: BM25's
+    length normalisation alone buries the large definitions where changes happen."""
 
     names: tuple[str, ...] = ()
     defines: float = 1.0
     demote: float = 1.0
     prose: float = 1.0
+    length: float = 0.0
 
 
 @dataclass(frozen=True)

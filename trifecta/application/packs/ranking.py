@@ -9,6 +9,9 @@ what the index is asked for and how its candidates become the answer:
   paraphrase tasks (``test_response_picklable``) and would crowd out the code under test.
 - **Definitions above mentions**: a chunk whose own name (the last part of its qualified
   name, or its module's name) is a word of the query is boosted by ``DEFINES``.
+- **Length**: every chunk's score is multiplied by its length factor to the power
+  ``LENGTH`` (domain ``LENGTH_PIVOT``): FTS5's row-length normalisation alone favours
+  small chunks over the large definitions where changes happen.
 - **Evidence per file**: a file's score adds up its best chunks (decaying weights) and the
   BM25 of its path's words (counted once per file, not once per chunk). Each chunk's final
   score is its own plus ``FILE_SHARE`` of its file's, so chunks of the file the task is
@@ -39,6 +42,7 @@ FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
 # of hits spans several files instead of one file's every method.
 CROWDING = 0.5
 PROSE = 0.5
+LENGTH = 0.1
 SCORE_DIGITS = 4
 
 # Query words that make a query "about tests": then tests are not demoted.
@@ -51,8 +55,8 @@ def is_demoted(path: str, patterns: Sequence[str] = DEFAULT_DEMOTE) -> bool:
     parts = low.split("/")
     for pattern in patterns:
         pattern = pattern.lower()
-        if "/" in pattern:
-            if fnmatchcase(low, pattern):
+        if "/" in pattern:  # anchored at the segment's root ("tools/*", "/setup.py")
+            if fnmatchcase(low, pattern.removeprefix("/")):
                 return True
         elif any(fnmatchcase(part, pattern) for part in parts):
             return True
@@ -89,6 +93,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
         defines=DEFINES,
         demote=ABOUT_TESTS_DEMOTE if about_tests else DEMOTE,
         prose=PROSE,
+        length=LENGTH,
     )
 
 
