@@ -55,6 +55,7 @@ def lines_of(res: Resolution) -> list[int | str]:
         (51, "item", 2, [51]),  # ... and used in its body
         (54, "count", 0, [53]),  # an augmented assignment rebinds
         (81, "LIMIT", 0, [77]),  # a module-level redefinition, straight line
+        (94, "Hooks", 0, [88]),  # a class rebound by a call opening a bracket
     ],
 )
 def test_the_one_binding_that_reaches_is_a_confident_scope_answer(

@@ -470,7 +470,7 @@ class ScopeResolver:
             text = _code(lines[n - 1]).rstrip()
             if LOCAL_IMPORT.match(text):
                 maybe += name in scan_imports(text.strip(), path)
-            elif not text.endswith((",", "(")):  # ``name=value,``: an argument, no binding
+            else:
                 maybe += _binds(text, name) is not None
         if maybe == 1:  # one more in a parenthesised import list?
             maybe += name in self._module_imports(path)[0]
