@@ -328,8 +328,8 @@ class ScopeResolver:
         ]
         span = None
         if functions:
-            inner = max(functions, key=lambda e: e.line_start)
-            span = (inner.line_start, inner.line_end)
+            innermost = max(functions, key=lambda e: e.line_start)
+            span = (innermost.line_start, innermost.line_end)
         first = line
         while first > 1 and line - first < 30 and not self._is_statement(path, first, span):
             first -= 1
@@ -348,10 +348,10 @@ class ScopeResolver:
         if after:  # the receiver stands just before the attribute
             before = text.rfind(name, 0, offset)
             offset = before if before >= 0 else offset
-        inner = inner_binding(text, offset, name)
-        if inner is None:
+        found = inner_binding(text, offset, name)
+        if found is None:
             return None
-        at, what = inner
+        at, what = found
         number = first + max(i for i, o in enumerate(offsets[:-1]) if o <= at)
         col = at - offsets[number - first] + 1
         kind = "parameter" if what == "lambda" else "variable"
