@@ -40,7 +40,12 @@ SELECTORS = (
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    """The children's environment: no TRIFECTA_* settings, and byte-code caching on (as an
+    installed trifecta has it; otherwise every CLI call would compile the package)."""
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def _cli(seg: str, *args: str) -> int:
@@ -126,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mcp-per-round", type=int, default=4)
     parser.add_argument("--ready-wait-s", type=float, default=120)
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="trifecta-mcp-bench-") as tmp:
         files = make_corpus(Path(tmp), args.files)
         subprocess.run(
@@ -140,15 +146,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             _cli(tmp, "lsp", "stop")
     samples = out.pop("samples")
-    result: dict[str, Any] = {"benchmark": "mcp", "files": files, **vars(args), **out}
+    result: dict[str, Any] = {
+        "benchmark": "mcp",
+        **vars(args),
+        "files": files,  # what the copy holds (--files asks; this Python may have fewer)
+        **out,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
     for name, values in samples.items():
         result[f"{name}_p50_ms"] = median_ms(values)
         result[f"{name}_p95_ms"] = percentile_ms(values, 0.95)
         result[f"{name}_n"] = len(values)
+    base = max(result["python_pass_p50_ms"], 0.001)
     for tool in ("search", "get", "resolve"):
         result[f"{tool}_cli_over_mcp"] = round(
             result[f"cli_{tool}_p50_ms"] / max(result[f"mcp_{tool}_p50_ms"], 0.001), 1
         )
+        for side in ("mcp", "cli"):  # x the do-nothing interpreter of the same rounds
+            result[f"{side}_{tool}_over_python_pass"] = round(
+                result[f"{side}_{tool}_p50_ms"] / base, 2
+            )
     result["budget"] = {
         "search_p50_ms": 15,
         "search_p95_ms": 40,

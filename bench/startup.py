@@ -7,13 +7,21 @@ table warm). With `--compare DIR` the same commands also run against another sou
 of trifecta (e.g. `git archive main`), put first on PYTHONPATH, in the same rounds, and
 the ratios new/old are printed.
 
+With `--large-copies N` the standard library (with its tests) copied N times
+(`bench.build.make_corpus`, 1,791 files a copy) is a second segment, and `ctx search`
+there joins the rounds (issue 12: end to end on a 3,000+-file segment). Every variant also
+reports the median CPU time (user + sys) of its process, which the machine's load
+disturbs less than the wall clock, and the load average before and after.
+
 Prints JSON. Usage: python -m bench.startup [--repeat N] [--files N] [--compare DIR]
+[--large-copies N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -27,10 +35,18 @@ SEARCH = ("ctx", "search", "-q", "HTTPServer")
 RESOLVE = ("ast", "resolve", "--no-lsp", "stdlib.json.decoder:JSONDecoder")
 
 
-def _run(argv: Sequence[str], cwd: str, env: dict[str, str]) -> int:
+CPU: dict[str, list[int]] = {}
+
+
+def _run(argv: Sequence[str], cwd: str, env: dict[str, str], name: str = "") -> int:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter_ns()
     subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter_ns() - start
+    wall = time.perf_counter_ns() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    CPU.setdefault(name, []).append(int(cpu * 1e9))
+    return wall
 
 
 def _env(pythonpath: str | None) -> dict[str, str]:
@@ -46,14 +62,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--files", type=int, default=1500)
     parser.add_argument("--compare", default=None, help="another trifecta source tree")
+    parser.add_argument(
+        "--large-copies", type=int, default=0, help="a second segment: the stdlib N times"
+    )
     args = parser.parse_args()
+    from bench.build import make_corpus as make_large
     from bench.packs import make_corpus
+
+    load_before = os.getloadavg()
 
     py = sys.executable
     trifecta = [py, "-m", "trifecta"]
     with tempfile.TemporaryDirectory(prefix="trifecta-startup-") as tmp:
-        files = make_corpus(Path(tmp), args.files)
-        seg = tmp
+        seg = str(Path(tmp) / "small")
+        files = make_corpus(Path(seg), args.files)
+        large = str(Path(tmp) / "large")
+        large_files = len(make_large(Path(large), args.large_copies)) if args.large_copies else 0
         trees: dict[str, str | None] = {"": None}
         if args.compare:
             trees["compare_"] = str(Path(args.compare).resolve())
@@ -66,33 +90,46 @@ def main() -> None:
             variants[f"{prefix}help"] = ([*trifecta, "--help"], env)
             variants[f"{prefix}search"] = ([*trifecta, *SEARCH], env)
             variants[f"{prefix}resolve_no_lsp"] = ([*trifecta, *RESOLVE], env)
+            if large_files:
+                variants[f"{prefix}search_large"] = ([*trifecta, "-s", large, *SEARCH], env)
         env = _env(None)
-        subprocess.run(
-            [*trifecta, "ctx", "build"], cwd=seg, env=env, check=True, capture_output=True
-        )
+        for where in (seg, large) if large_files else (seg,):
+            subprocess.run(
+                [*trifecta, "ctx", "build"], cwd=where, env=env, check=True, capture_output=True
+            )
         for argv, env in variants.values():  # warm caches, .pyc files, name table
             _run(argv, seg, env)
+        CPU.clear()
         samples: dict[str, list[int]] = {name: [] for name in variants}
         for _ in range(args.repeat):
             for name, (argv, env) in variants.items():
-                samples[name].append(_run(argv, seg, env))
+                samples[name].append(_run(argv, seg, env, name))
     medians = {f"{name}_median_ms": median_ms(s) for name, s in samples.items()}
+    cpu = {f"{name}_cpu_median_ms": median_ms(s) for name, s in CPU.items()}
     base = medians["python_pass_median_ms"]
     result: dict[str, object] = {
         "benchmark": "startup",
         "repeat": args.repeat,
         "files": files,
+        "large_files": large_files,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         **medians,
+        **cpu,
         "version_ratio": round(medians["version_median_ms"] / base, 2),
         "help_ratio": round(medians["help_median_ms"] / base, 2),
         "search_ratio": round(medians["search_median_ms"] / base, 2),
         "resolve_no_lsp_ratio": round(medians["resolve_no_lsp_median_ms"] / base, 2),
+        "search_budget_ms": 150,
         "version_budget_ratio": 3.0,
         "help_budget_ratio": 4.0,
     }
+    if large_files:
+        result["search_large_ratio"] = round(medians["search_large_median_ms"] / base, 2)
     if args.compare:
         result["compare"] = args.compare
-        for name in ("version", "help", "search", "resolve_no_lsp"):
+        names = ["version", "help", "search", "resolve_no_lsp"]
+        for name in names + (["search_large"] if large_files else []):
             new, old = medians[f"{name}_median_ms"], medians[f"compare_{name}_median_ms"]
             result[f"{name}_vs_compare"] = round(new / old, 3)
         result["vs_compare_budget"] = 1.2

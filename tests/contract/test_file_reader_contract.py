@@ -93,3 +93,34 @@ def test_stat_of_missing_and_outside_is_none(reader: FileReader) -> None:
     assert reader.stat("escape.py") is None
     stat = reader.stat("a.py")
     assert stat is not None and stat.size == len(FILES["a.py"])
+
+
+def test_stamps_are_what_stat_says_in_order(reader: FileReader) -> None:
+    paths = ["docs", "a.py", "missing.py", "escape.py", "docs/guide.md", "nodir/x.py", "big.py"]
+    expected = []
+    for path in paths:
+        entry = reader.stat(path)
+        expected.append(None if entry is None else (entry.size, entry.mtime_ns))
+    assert reader.stamps(paths) == expected
+    assert expected[1] == (len(FILES["a.py"]), expected[1][1])  # type: ignore[index]
+    assert expected[2] is None and expected[3] is None
+
+
+def test_local_stamps_confine_through_symlinked_directories(tmp_path: Path) -> None:
+    root = tmp_path / "seg"
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "pkg" / "sub" / "m.py").write_text("x = 1\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n")
+    outside = tmp_path / "out"
+    outside.mkdir()
+    (outside / "m.py").write_text("SECRET = 1\n")
+    os.symlink(outside, root / "away")  # a directory leading out of the segment
+    os.symlink(root / "pkg", root / "alias")  # a directory leading back inside
+    os.symlink(root / ".git" / "config", root / "gitconfig")
+    reader = LocalFileReader(root)
+    paths = ["away", "away/m.py", "alias/sub/m.py", "pkg/sub/m.py", ".git/config", "gitconfig"]
+    got = reader.stamps(paths)
+    inside = (root / "pkg" / "sub" / "m.py").stat()
+    assert got == [None, None, *[(inside.st_size, inside.st_mtime_ns)] * 2, None, None]
+    assert got == [None if (e := reader.stat(p)) is None else (e.size, e.mtime_ns) for p in paths]

@@ -12,7 +12,7 @@ from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.application.packs.chunking import chunk_markdown
 from trifecta.application.packs.tokens import index_terms, query_terms
 from trifecta.domain.errors import PackCorrupt, PackMissing
-from trifecta.domain.packs import IndexDoc, IndexInfo, PackChunk, PackState, SourceFile
+from trifecta.domain.packs import DirStamp, IndexDoc, IndexInfo, PackChunk, PackState, SourceFile
 from trifecta.domain.ports import SearchIndex
 
 
@@ -133,3 +133,34 @@ def test_garbage_index_file_is_corrupt(tmp_path: Path) -> None:
     (tmp_path / "_ctx" / "context_index.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(PackCorrupt, match="run ctx build"):
         SqliteSearchIndex(tmp_path).info()
+
+
+def test_stamps_are_the_recorded_state_as_rows(index: SearchIndex) -> None:
+    state = PackState(
+        (SourceFile("src/b.py", 3, 4, "1" * 64), SourceFile("src/a.py", 1, 2, "0" * 64)),
+        (DirStamp("src", 7), DirStamp("", 5)),
+    )
+    index.replace(INFO, DOCS, state)
+    files = sorted(state.files, key=lambda f: f.path)
+    assert index.file_stamps() == [(f.path, f.size, f.mtime_ns, f.sha256) for f in files]
+    some = {files[-1].path, "not/recorded.py"}
+    assert index.file_stamps(some) == [
+        (f.path, f.size, f.mtime_ns, f.sha256) for f in files if f.path in some
+    ]
+    assert index.dir_stamps() == [("", 5), ("src", 7)]
+
+
+def test_sqlite_stamps_follow_writes_by_this_and_other_connections(tmp_path: Path) -> None:
+    ours, theirs = SqliteSearchIndex(tmp_path), SqliteSearchIndex(tmp_path)
+    ours.replace(INFO, DOCS, STATE)
+    assert ours.file_stamps() == [("src/a.py", 1, 2, "0" * 64)]  # read, and kept
+    moved = PackState((SourceFile("src/a.py", 5, 6, "1" * 64),), (DirStamp("src", 9),))
+    theirs.update(INFO, [], [], moved)  # another connection commits
+    assert ours.file_stamps() == [("src/a.py", 5, 6, "1" * 64)]
+    assert ours.dir_stamps() == [("src", 9)]
+    ours.update(INFO, [], [], STATE)  # this connection's own commit
+    assert ours.file_stamps() == [("src/a.py", 1, 2, "0" * 64)] and ours.dir_stamps() == []
+    ours.file_stamps().clear()  # callers get copies
+    assert len(ours.file_stamps()) == 1
+    ours.close()
+    theirs.close()

@@ -45,6 +45,7 @@ class FakeFileReader(FileReader):
         self.symlinks = dict(symlinks or {})
         self.max_bytes = max_bytes
         self.counts: dict[ReadMode, int] = {m: 0 for m in ReadMode}
+        self.stamp_calls = 0
 
     def write(self, path: str, content: bytes | str) -> None:
         self.files[path] = content.encode("utf-8") if isinstance(content, str) else content
@@ -105,6 +106,11 @@ class FakeFileReader(FileReader):
         if target not in self.files:
             return None
         return FileEntry(path, len(self.files[target]), self.mtimes.get(target, 1))
+
+    def stamps(self, paths: Sequence[str]) -> list[tuple[int, int] | None]:
+        self.stamp_calls += 1
+        entries = [self.stat(p) for p in paths]
+        return [None if e is None else (e.size, e.mtime_ns) for e in entries]
 
     def list_files(
         self, include: Sequence[str], exclude: Sequence[str] = ()

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from trifecta.domain.errors import (
     LockTimeout,
@@ -103,6 +103,7 @@ class FakeSearchIndex(SearchIndex):
         self._info: IndexInfo | None = None
         self.replaced = 0
         self.updated = 0
+        self.state_calls = 0
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.docs = {d.chunk.id: d for d in docs}
@@ -201,7 +202,20 @@ class FakeSearchIndex(SearchIndex):
 
     def state(self) -> PackState:
         self._need()
+        self.state_calls += 1
         return self._state
+
+    def file_stamps(self, paths: Collection[str] | None = None) -> list[tuple[str, int, int, str]]:
+        self._need()
+        return [
+            (f.path, f.size, f.mtime_ns, f.sha256)
+            for f in sorted(self._state.files, key=lambda f: f.path)
+            if paths is None or f.path in paths
+        ]
+
+    def dir_stamps(self) -> list[tuple[str, int]]:
+        self._need()
+        return [(d.path, d.mtime_ns) for d in sorted(self._state.directories, key=lambda d: d.path)]
 
     def info(self) -> IndexInfo:
         return self._need()

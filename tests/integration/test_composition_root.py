@@ -103,6 +103,15 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "trifecta.application.packs.get",
         "trifecta.application.skeletons.use_cases",
         "asyncio",
+        "trifecta.adapters.build.listing",  # made only when a directory moved
+        "subprocess",
+        "tempfile",
+        "shutil",  # argparse's help formatter would import it to measure the terminal
+        "configparser",  # dependency_injector's, for from_ini only
+        # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
+        "pydantic",
+        "starlette",
+        "anyio",
     ):
         assert absent not in loaded, absent
 
@@ -128,6 +137,29 @@ def test_asyncio_imported_later_is_the_real_module() -> None:
         "import trifecta.bootstrap, asyncio, sys\n"
         "assert hasattr(asyncio, 'run') and asyncio.run(asyncio.sleep(0, result=7)) == 7\n"
         "assert sys.modules['asyncio'] is asyncio\n"
+        "import configparser\n"
+        "assert sys.modules['configparser'] is configparser and configparser.RawConfigParser\n"
+        "from dependency_injector import providers\n"
+        "import pathlib, tempfile\n"
+        "ini = pathlib.Path(tempfile.mkdtemp()) / 'a.ini'\n"
+        "ini.write_text('[a]\\nb = 3\\n')\n"
+        "config = providers.Configuration()\n"
+        "config.from_ini(str(ini))\n"
+        "assert config.a.b() == '3'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_probes_kept_out_of_the_library_import_work_later() -> None:
+    # the mcp extra installs pydantic and starlette; the finder that hides them while
+    # dependency_injector imports is gone afterwards, so the MCP server gets the real ones
+    code = (
+        "import sys, trifecta.bootstrap\n"
+        "assert 'pydantic' not in sys.modules and 'starlette' not in sys.modules\n"
+        "assert not any(type(f).__name__ == '_Unavailable' for f in sys.meta_path)\n"
+        "import pydantic, starlette.requests\n"
+        "class M(pydantic.BaseModel):\n    x: int\n"
+        "assert M(x='3').x == 3\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

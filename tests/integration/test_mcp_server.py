@@ -78,9 +78,11 @@ def test_eight_tools_with_short_descriptions_and_typed_defaults(py_segment: Path
 def test_an_agent_loop_search_get_resolve_edit_search(py_segment: Path) -> None:
     async def session(client: Client, service: SegmentService) -> None:
         messages: list[str] = []
+        steps: list[tuple[float, float | None]] = []
 
         async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             messages.append(message or "")
+            steps.append((progress, total))
 
         # no pack yet: the first search builds it, with progress
         first = await client.call_tool(
@@ -91,6 +93,10 @@ def test_an_agent_loop_search_get_resolve_edit_search(py_segment: Path) -> None:
         hits = first.structured_content["hits"]
         assert hits[0]["path"] == "pkg/service.py" and hits[0]["title"] == "ContextService"
         assert any("building" in m for m in messages), messages
+        # the build's own progress, forwarded: files done / total, the last one complete
+        files_done = [s for s, m in zip(steps, messages, strict=True) if m.endswith(" files")]
+        assert files_done[0] == (0, 15) and files_done[-1] == (15, 15), messages
+        assert "15/15 files" in messages
 
         got = await call(client, "get", ids=[hits[0]["id"]], mode="raw")
         assert "class ContextService" in got["chunks"][0]["text"]
@@ -211,3 +217,30 @@ def test_without_the_extra_the_command_says_what_to_install(py_segment: Path) ->
     assert proc.stderr == (
         "trifecta: error: the MCP server needs the mcp extra: pip install 'trifecta[mcp]'\n"
     )
+
+
+def test_a_build_does_not_hold_up_the_other_tools(py_segment: Path) -> None:
+    async def session(client: Client, service: SegmentService) -> None:
+        await call(client, "build", full=True)
+        (py_segment / "pkg" / "service.py").write_text(
+            "def numbat_helper() -> int:\n    return 1\n"
+        )
+        # another build holds the segment's build thread (as a long build would)
+        with service._build_lock:
+            waiting = asyncio.ensure_future(client.call_tool("build", {}))
+            while not service.building:
+                await asyncio.sleep(0.01)
+            # meanwhile the other tools answer; search and get from the pack as it is
+            found = await asyncio.wait_for(call(client, "search", query="ContextService"), 30)
+            assert found["building"] is True and found["stale"] is True
+            assert found["freshness"]["changed"] == ["pkg/service.py"]
+            assert found["hits"][0]["title"] == "ContextService"  # the pack as built
+            status = await asyncio.wait_for(call(client, "status"), 30)
+            assert status["pack"]["files"] == 15
+            assert not waiting.done()
+        synced = await asyncio.wait_for(waiting, 60)
+        assert not synced.is_error and synced.structured_content["incremental"] is True
+        after = await call(client, "search", query="numbat")
+        assert after["hits"][0]["title"] == "numbat_helper" and "building" not in after
+
+    with_client(py_segment, session)

@@ -227,3 +227,33 @@ def test_streamable_http_on_localhost(py_segment: Path) -> None:
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_the_answer_bound_comes_from_the_settings_and_the_flag(py_segment: Path) -> None:
+    (py_segment / "_ctx").mkdir(exist_ok=True)
+    (py_segment / "_ctx" / "trifecta.toml").write_text("[mcp]\nmax_tokens = 1500\n")
+
+    async def bound(*extra: str) -> int:
+        params = server_params(py_segment)
+        params.args = [*params.args, "--no-lsp", *extra]
+        async with Client(params) as client:
+            return int((await data(client, "status"))["max_tokens"])
+
+    assert asyncio.run(bound()) == 1500
+    assert asyncio.run(bound("--max-tokens", "2500")) == 2500
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "trifecta", "--segment", str(py_segment), "mcp", "--no-lsp"],
+        env={**env, "TRIFECTA_MCP_MAX_TOKENS": "10"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "trifecta: error: invalid setting mcp.max_tokens: must be at least 1000, got 10; "
+        "see docs/cli.md, Settings"
+    ]
+    wait_for(lambda: not processes_of(py_segment), 5, "no server left")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.fakes import FakeFileReader
-from trifecta.application.packs.freshness import MAX_REHASH, check_freshness
-from trifecta.domain.model import ReadMode
-from trifecta.domain.packs import DirStamp, PackState, SourceFile
+from tests.fakes import FakeFileReader, FakeSearchIndex
+from trifecta.application.packs.freshness import MAX_REHASH, check_freshness, index_freshness
+from trifecta.domain.model import FileEntry, ReadMode
+from trifecta.domain.packs import DirStamp, IndexInfo, PackState, SourceFile
 
 
 def state_of(reader: FakeFileReader, dirs: tuple[DirStamp, ...] = ()) -> PackState:
@@ -54,3 +54,32 @@ def test_only_paths_limits_the_check_and_skips_the_listing() -> None:
     assert check_freshness(reader, state, ("**/*.py",), ()).new == ("new.py",)
     limited = check_freshness(reader, state, ("**/*.py",), (), only_paths=frozenset({"a.py"}))
     assert limited.new == () and limited.checked == 1 and not limited.stale
+
+
+def indexed(reader: FakeFileReader, dirs: tuple[DirStamp, ...] = ()) -> FakeSearchIndex:
+    index = FakeSearchIndex()
+    index.replace(IndexInfo("sha", 1, 1, 0), [], state_of(reader, dirs))
+    return index
+
+
+def test_index_freshness_reads_rows_and_stamps_once_when_nothing_moved() -> None:
+    reader = FakeFileReader({"pkg/a.py": "x = 1\n", "pkg/b.py": "y = 2\n"}, dirs=["pkg"])
+    index = indexed(reader, (DirStamp("pkg", 1),))
+    reader.stat = lambda path: (  # type: ignore[method-assign]
+        FileEntry(path, 0, 1) if path == "pkg" else FakeFileReader.stat(reader, path)
+    )
+    fresh = index_freshness(reader, index, ("**/*.py",), ())
+    assert not fresh.stale and fresh.checked == 2 and fresh.cache_hit_rate == 1.0
+    assert reader.stamp_calls == 1 and index.state_calls == 0  # no records built
+
+
+def test_index_freshness_sees_an_edit_a_deletion_and_a_new_file() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n", "b.py": "y = 2\n", "c.py": "z = 3\n"})
+    index = indexed(reader)  # no directory recorded: the root is listed again
+    reader.write("a.py", "x = 2\n")
+    del reader.files["b.py"]
+    reader.write("new.py", "n = 1\n")
+    fresh = index_freshness(reader, index, ("**/*.py",), ())
+    assert (fresh.changed, fresh.deleted, fresh.new) == (("a.py",), ("b.py",), ("new.py",))
+    limited = index_freshness(reader, index, ("**/*.py",), (), only_paths=frozenset({"c.py"}))
+    assert limited.checked == 1 and not limited.stale

@@ -114,3 +114,11 @@ def test_every_integer_setting_has_a_bound() -> None:
         for key, value in table.items():
             if isinstance(value, int) and not isinstance(value, bool):
                 assert bounds[f"{section}.{key}"] in (0, 1)
+
+
+def test_the_mcp_answer_bound_is_a_setting_with_a_floor() -> None:
+    assert merge_settings()["mcp"]["max_tokens"] == 20000
+    layer = env_layer({"TRIFECTA_MCP_MAX_TOKENS": "4000"})
+    assert merge_settings(layer)["mcp"]["max_tokens"] == 4000
+    with pytest.raises(ConfigError, match=r"mcp\.max_tokens: must be at least 1000, got 999"):
+        merge_settings({"mcp": {"max_tokens": 999}})

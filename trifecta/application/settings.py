@@ -59,7 +59,12 @@ DEFAULTS: dict[str, Any] = {
     "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE)},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
     "build": {"lock_timeout_ms": 30000, "jobs": 0},
+    # `trifecta mcp`: the bound of every tool answer, in tokens (characters/4).
+    "mcp": {"max_tokens": 20000},
 }
+
+# The smallest answer bound an MCP server accepts (an error message must still fit).
+MCP_MIN_TOKENS = 1000
 
 # Integer settings that may be 0 (0 has a meaning); every other integer must be positive.
 NON_NEGATIVE: dict[str, str] = {
@@ -202,6 +207,11 @@ def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
         if value < lowest:
             rule = "must be positive" if lowest else "must be 0 or more"
             raise ConfigError(f"invalid setting {where}: {rule}, got {value}")
+    if merged["mcp"]["max_tokens"] < MCP_MIN_TOKENS:
+        raise ConfigError(
+            f"invalid setting mcp.max_tokens: must be at least {MCP_MIN_TOKENS}, "
+            f"got {merged['mcp']['max_tokens']}"
+        )
     return merged
 
 

@@ -93,7 +93,8 @@ class Packs(containers.DeclarativeContainer):
         chunker=chunker,
         jobs=config.build.jobs,
     )
-    # Search and get receive the builder as a provider (called only for --sync).
+    # Search and get receive the builder as a provider (called only for --sync), search
+    # the lister too.
     search = providers.Factory(
         SearchPack,
         index=search_index,
@@ -103,7 +104,7 @@ class Packs(containers.DeclarativeContainer):
         telemetry=core.telemetry,
         settings=settings,
         builder=build.provider,
-        lister=lister,
+        lister=lister.provider,  # made only when a directory moved (it imports subprocess)
     )
     get = providers.Factory(
         deferred("trifecta.application.packs.get:GetChunks"),

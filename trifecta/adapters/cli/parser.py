@@ -8,6 +8,8 @@ lists a command's options first."""
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -32,10 +34,44 @@ class _DescribedSubParsers(argparse._SubParsersAction):  # type: ignore[type-arg
         return parser
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing ``shutil`` (with ``bz2``,
+    ``lzma``... ~1-3 ms of every command: argparse makes a help formatter for each
+    argument it declares): ``COLUMNS`` when it is a positive number, else the width of
+    the terminal on standard output, else 80."""
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, the width measured by ``terminal_columns`` (as argparse does,
+    two columns narrower than the terminal)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors print one line, ``trifecta: error: ...``, and exit 2."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
         self.register("action", "parsers", _DescribedSubParsers)
 
@@ -415,9 +451,9 @@ def _mcp(c: _Commands, p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-tokens",
         type=bounded_int(1_000_000_000),
-        default=20_000,
+        default=None,
         metavar="N",
-        help="bound of every tool answer, characters/4 (default 20000)",
+        help="bound of every tool answer, characters/4 (default: setting mcp.max_tokens, 20000)",
     )
     p.add_argument(
         "--no-lsp", action="store_true", help="do not start pyright: the index answers symbols"
@@ -470,11 +506,24 @@ def group_of(args: list[str]) -> str | None:
     return None
 
 
+def _translate_once() -> None:
+    """argparse passes its own strings ("options", "show this help message and exit", ...)
+    through ``gettext``, which looks for catalog files on disk on every call (a missing
+    catalog is not remembered): ~40 look-ups, 2-5 ms, while a command's parser is built.
+    The same string translates the same way within a process, so each is looked up once."""
+
+    for name in ("_", "ngettext"):
+        translate = getattr(argparse, name)
+        if not hasattr(translate, "cache_info"):
+            setattr(argparse, name, functools.lru_cache(maxsize=256)(translate))
+
+
 def build_parser(only: str | None = None) -> OneLineParser:
     """Every group; the commands of ``only`` (a group name; ``""``: none, enough for the
     top-level ``--help``) or, when None, of all groups. A call declares only its own
     group's commands (most of the parser's build time)."""
 
+    _translate_once()
     parser = OneLineParser(
         prog=PROG,
         description=(

@@ -222,6 +222,57 @@ class LocalFileReader(FileReader):
             return self._confine(rel).stat()
         return st
 
+    def stamps(self, paths: Sequence[str]) -> list[tuple[int, int] | None]:
+        """``stat`` of many paths, the same answers for less: a directory is known to be
+        inside the segment when ``lstat`` shows a real directory (not a symlink) whose
+        parent is (the root is), so each directory costs one ``lstat`` per call (none when
+        it was stamped itself earlier in ``paths``: give directories first, parents before
+        children) and each file one ``lstat``. Anything else (a symlink, ``..``, ``.git``)
+        takes the full resolve of ``stat``."""
+
+        inside: dict[str, str | None] = {"": str(self.root)}  # per call: no stale answers
+        lstat = os.lstat
+        is_dir, is_link = stat_module.S_ISDIR, stat_module.S_ISLNK
+        out: list[tuple[int, int] | None] = []
+        for path in paths:
+            parent, _, name = path.rpartition("/")
+            base = inside[parent] if parent in inside else self._inside_dir(parent, inside)
+            if base is None or not name or name in (".", "..", NEVER_READ_DIR) or "\\" in path:
+                entry = self.stat(path)
+                out.append(None if entry is None else (entry.size, entry.mtime_ns))
+                continue
+            full = base + "/" + name
+            try:
+                st = lstat(full)
+            except OSError:
+                out.append(None)
+                continue
+            if is_link(st.st_mode):
+                entry = self.stat(path)
+                out.append(None if entry is None else (entry.size, entry.mtime_ns))
+                continue
+            if is_dir(st.st_mode):
+                inside[path] = full
+            out.append((st.st_size, st.st_mtime_ns))
+        return out
+
+    def _inside_dir(self, rel: str, inside: dict[str, str | None]) -> str | None:
+        """The absolute path of the segment directory ``rel`` when each of its components
+        is a real directory (one ``lstat`` each, memoised in ``inside``), else None."""
+
+        parent, _, name = rel.rpartition("/")
+        base = inside[parent] if parent in inside else self._inside_dir(parent, inside)
+        found: str | None = None
+        if base is not None and name not in ("", ".", "..", NEVER_READ_DIR) and "\\" not in name:
+            full = base + "/" + name
+            try:
+                if stat_module.S_ISDIR(os.lstat(full).st_mode):
+                    found = full
+            except OSError:
+                pass
+        inside[rel] = found
+        return found
+
     def bytes_read(self) -> Mapping[ReadMode, int]:
         return dict(self._bytes)
 

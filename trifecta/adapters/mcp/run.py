@@ -33,13 +33,18 @@ def serve(
     transport: str = "stdio",
     host: str = "127.0.0.1",
     port: int = 8765,
-    max_tokens: int = 20_000,
     warm_lsp: bool = True,
+    config: str | Path | None = None,
 ) -> None:
+    """Serve ``segment`` until the client goes. Every answer is bounded by the setting
+    ``mcp.max_tokens`` (``--max-tokens`` is its flag)."""
+
     settings = _merge(flags)
     if not warm_lsp:
         settings["lsp"]["enabled"] = False
-    service = SegmentService(Segment(segment, settings), max_tokens, warm_lsp=warm_lsp)
+    seg = Segment(segment, settings, config=config)
+    max_tokens = int(seg.settings["mcp"]["max_tokens"])
+    service = SegmentService(seg, max_tokens, warm_lsp=warm_lsp)
     server = build_server(service)
 
     def stop(signum: int, frame: FrameType | None) -> None:

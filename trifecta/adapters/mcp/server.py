@@ -56,8 +56,10 @@ class Tools:
         args: Mapping[str, Any],
         body: Callable[[Progress], dict[str, Any]],
         ctx: Context | None,
+        lane: Literal["worker", "build"] = "worker",
     ) -> dict[str, Any]:
-        """Run ``body`` on the worker, record ``mcp.<tool>``, map failures to a tool error."""
+        """Run ``body`` on the worker (or, ``lane="build"``, on a build thread), record
+        ``mcp.<tool>``, map failures to a tool error."""
 
         loop = asyncio.get_running_loop()
         service = self.service
@@ -92,16 +94,28 @@ class Tools:
             service.record(tool, args, "ok", start, token_estimate(payload), **fields)
             return payload
 
-        return await asyncio.wrap_future(service.submit(job))
+        submit = service.submit_build if lane == "build" else service.submit
+        return await asyncio.wrap_future(submit(job))
+
+    def pack_lane(self) -> Literal["worker", "build"]:
+        """Search and get run where the pack is: on a build thread when there is none yet
+        (they build it first; the other tools go on meanwhile), else on the worker."""
+
+        return "worker" if self.service.has_pack() else "build"
 
     # ---- packs -------------------------------------------------------------------------
 
     def search(self, query: str, limit: int, files: bool, progress: Progress) -> dict[str, Any]:
+        building = self.service.building  # a build runs: answer from the pack as it is
+
         def run() -> dict[str, Any]:
-            return search_json(self.seg.search(query, limit=limit, sync=True, files=files))
+            found = self.seg.search(query, limit=limit, sync=not building, files=files)
+            return search_json(found)
 
         payload = self.service.with_pack(run, progress)
         self.service.last_freshness = {"stale": payload["stale"], **payload["freshness"]}
+        if building:
+            payload["building"] = True
         return fit_list(payload, "files" if files else "hits", self.service.max_tokens)
 
     def get(
@@ -116,20 +130,23 @@ class Tools:
         if budget is not None and budget > bound:
             raise ToolError(f"budget {budget} is over this server's answer bound ({bound} tokens)")
         wanted = tuple(dict.fromkeys(i.strip() for i in ids if i.strip()))
+        building = self.service.building
 
         def run() -> dict[str, Any]:
             result = self.seg.get(
-                wanted, mode=mode, budget_token_est=budget, query=query, sync=True
+                wanted, mode=mode, budget_token_est=budget, query=query, sync=not building
             )
             return get_json(result)
 
         payload = self.service.with_pack(run, progress)
+        if building:
+            payload["building"] = True
         return fit_list(payload, "chunks", bound)
 
     def build(self, full: bool, progress: Progress) -> dict[str, Any]:
         what = "building the context pack" if full else "syncing the context pack"
-        progress(0, 1, what)
-        report = self.seg.ctx_build(incremental=not full)
+        progress(0, None, what)
+        report = self.service.build(not full, progress)
         progress(1, 1, f"done: {report.files} files, {report.chunks} chunks")
         payload = report.to_dict()
         for key in ("read", "removed", "skipped", "warnings"):
@@ -220,7 +237,9 @@ def build_server(service: SegmentService) -> MCPServer[Any]:
         query: str, ctx: Context, limit: int = 10, files: bool = False
     ) -> dict[str, Any]:
         args = {"query": query[:120], "limit": limit, "files": files}
-        return await tools.call("search", args, lambda p: tools.search(query, limit, files, p), ctx)
+        return await tools.call(
+            "search", args, lambda p: tools.search(query, limit, files, p), ctx, tools.pack_lane()
+        )
 
     @server.tool(
         description="Chunks by id (from search) within a token budget. mode raw|excerpt|"
@@ -235,7 +254,9 @@ def build_server(service: SegmentService) -> MCPServer[Any]:
         query: str | None = None,
     ) -> dict[str, Any]:
         args = {"ids": len(ids), "mode": mode, "budget": budget}
-        return await tools.call("get", args, lambda p: tools.get(ids, mode, budget, query, p), ctx)
+        return await tools.call(
+            "get", args, lambda p: tools.get(ids, mode, budget, query, p), ctx, tools.pack_lane()
+        )
 
     @server.tool(
         description="Signatures without bodies (classes, functions, methods, constants with "
@@ -278,7 +299,9 @@ def build_server(service: SegmentService) -> MCPServer[Any]:
         "full=true rebuilds it. Reports progress. Search and get sync by themselves."
     )
     async def build(ctx: Context, full: bool = False) -> dict[str, Any]:
-        return await tools.call("build", {"full": full}, lambda p: tools.build(full, p), ctx)
+        return await tools.call(
+            "build", {"full": full}, lambda p: tools.build(full, p), ctx, "build"
+        )
 
     @server.tool(
         description="Pack facts and freshness, the language server's state, this segment's "

@@ -2,7 +2,12 @@
 worker thread that makes every call on it, a warm pyright started in the background.
 
 - One worker thread: the SQLite connections and the use cases are made for one thread at
-  a time; calls queue in arrival order (a build holds the queue only while it runs).
+  a time; calls queue in arrival order.
+- Builds on a thread of their own (the build tool, and the first search or get when
+  there is no pack yet), one at a time, in this process (``jobs=1``: no ``fork`` while
+  other threads hold locks), with progress (files done / total) at most every
+  ``PROGRESS_EVERY_S``. While one runs, the other tools go on: search and get answer
+  from the pack as it is, without syncing (``building: true``, ``stale`` says what moved).
 - Fresh: search and get sync changed files before answering (the cheap stat check; only
   what moved is re-read), and a missing pack is built on first use.
 - Warm: pyright (``lsp.mode = "process"``, owned by this process) is started by a thread
@@ -27,6 +32,7 @@ from trifecta.domain.errors import LanguageServerError, PackMissing
 
 if TYPE_CHECKING:
     from trifecta.api import Segment
+    from trifecta.application.packs.build import BuildProgress, BuildReport
     from trifecta.domain.model import Resolution
 
 T = TypeVar("T")
@@ -34,6 +40,8 @@ Progress = Callable[[float, float | None, str], None]
 
 # How long the warm-up thread waits for pyright's workspace scan.
 WARM_WAIT_MS = 300_000
+# The most often a build reports files done / total to the client.
+PROGRESS_EVERY_S = 0.25
 
 
 def segment_flags() -> dict[str, Any]:
@@ -56,9 +64,15 @@ class SegmentService:
         self._worker.start()
         self._stop = threading.Event()
         self._closed = False
+        self._build_lock = threading.Lock()  # one build at a time
+        self._builds = 0  # builds running or waiting (read by the worker)
+        self._count_lock = threading.Lock()
         self.lsp_state = "off"
         self.lsp_reason: str | None = None
         self.last_freshness: dict[str, Any] | None = None
+        # the pack's adapters, made here once (not by two threads at the same moment)
+        packs = segment.container.packs
+        packs.search_index(), packs.pack_store()
         if warm_lsp and bool(segment.settings["lsp"]["enabled"]):
             self.lsp_state = "starting"
             _ = segment.container.symbols  # built here, not by two threads at once
@@ -83,6 +97,45 @@ class SegmentService:
         future: Future[T] = Future()
         self._jobs.put((fn, future))
         return future
+
+    def submit_build(self, fn: Callable[[], T]) -> Future[T]:
+        """``fn`` (a build, or a call that must build first) on a thread of its own, after
+        any build before it; the worker goes on with the other calls meanwhile."""
+
+        future: Future[T] = Future()
+        with self._count_lock:
+            self._builds += 1
+
+        def run() -> None:
+            result: list[T] = []
+            error: list[BaseException] = []
+            with self._build_lock:
+                try:
+                    if not future.set_running_or_notify_cancel():
+                        return
+                    try:
+                        result.append(fn())
+                    except BaseException as e:
+                        error.append(e)
+                finally:
+                    with self._count_lock:  # before the answer: the next call sees it done
+                        self._builds -= 1
+            if error:
+                future.set_exception(error[0])
+            else:
+                future.set_result(result[0])
+
+        threading.Thread(target=run, name="trifecta-mcp-build", daemon=True).start()
+        return future
+
+    @property
+    def building(self) -> bool:
+        """Whether a build is running or waiting (search and get then do not sync)."""
+
+        return self._builds > 0
+
+    def has_pack(self) -> bool:
+        return self.segment.container.packs.pack_store().stamp() is not None
 
     # ---- pyright -----------------------------------------------------------------------
 
@@ -120,10 +173,25 @@ class SegmentService:
         try:
             return fn()
         except PackMissing:
-            progress(0, 1, "no context pack yet: building it")
-            report = self.segment.ctx_build(incremental=False)
+            progress(0, None, "no context pack yet: building it")
+            report = self.build(False, progress)
             progress(1, 1, f"built: {report.files} files, {report.chunks} chunks")
             return fn()
+
+    def build(self, incremental: bool, progress: Progress) -> BuildReport:
+        """``Segment.ctx_build`` in this process, its progress forwarded as files done /
+        total (the first and the last always, the others at most every
+        ``PROGRESS_EVERY_S``)."""
+
+        last = [0.0]
+
+        def forward(step: BuildProgress) -> None:
+            now = time.monotonic()
+            if step.done in (0, step.total) or now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                progress(step.done, step.total, f"{step.done}/{step.total} files")
+
+        return self.segment.ctx_build(incremental=incremental, progress=forward, jobs=1)
 
     # ---- telemetry ---------------------------------------------------------------------
 
@@ -155,8 +223,11 @@ class SegmentService:
             return
         self._closed = True
         self._stop.set()
+        # closed on the worker: SQLite connections are closed by the thread that made them
+        closing = self.submit(self.segment.close)
         self._jobs.put(None)
         self._worker.join(timeout_s)
-        closer = threading.Thread(target=self.segment.close, name="trifecta-mcp-close", daemon=True)
-        closer.start()
-        closer.join(timeout_s)
+        if not closing.done():  # the worker is stuck: close from here, bounded
+            closer = threading.Thread(target=self.segment.close, daemon=True)
+            closer.start()
+            closer.join(timeout_s)

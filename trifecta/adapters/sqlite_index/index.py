@@ -17,7 +17,7 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trifecta.adapters.tempfiles import fault_point, temp_path
@@ -112,6 +112,14 @@ def _strict_int(value: object) -> int:
     return value
 
 
+def _check_file_rows(rows: Sequence[Sequence[object]]) -> None:
+    """The types ``state()`` insists on, checked without building records."""
+
+    for row in rows:
+        if not (type(row[0]) is type(row[3]) is str and type(row[1]) is type(row[2]) is int):
+            raise PackCorrupt("pack index is corrupt, run ctx build")
+
+
 def _chunk_fields(row: Sequence[object]) -> PackChunk:
     return PackChunk(
         id=str(row[0]),
@@ -191,6 +199,10 @@ class SqliteSearchIndex(SearchIndex):
         self._file_id = (0, 0)
         # One connection shared by every thread of the process, one statement at a time.
         self._lock = threading.RLock()
+        # The recorded file and directory rows, kept while the database is unchanged (a
+        # long-lived process asks for them on every search): (connection, data_version).
+        self._stamps_key: tuple[sqlite3.Connection, int] | None = None
+        self._stamps: tuple[list[tuple[str, int, int, str]], list[tuple[str, int]]] = ([], [])
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -245,6 +257,7 @@ class SqliteSearchIndex(SearchIndex):
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         with self._lock:
+            self._stamps_key = None
             self._replace(info, docs, state)
 
     def _replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
@@ -284,6 +297,7 @@ class SqliteSearchIndex(SearchIndex):
         state: PackState,
     ) -> None:
         with self._lock:
+            self._stamps_key = None  # this connection's own commits leave data_version as is
             self._update(info, remove_paths, docs, state)
 
     def _update(
@@ -517,6 +531,45 @@ class SqliteSearchIndex(SearchIndex):
             row = conn.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
         warnings = tuple(str(w) for w in json.loads(row[0])) if row else ()
         return PackState(files, dirs, skipped, warnings)
+
+    def file_stamps(self, paths: Collection[str] | None = None) -> list[tuple[str, int, int, str]]:
+        sql = "SELECT path, size, mtime_ns, sha256 FROM files"
+        with self._reading() as conn:
+            if paths is None:
+                return self._recorded(conn)[0]
+            wanted = sorted(set(paths))
+            rows = []
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                rows += conn.execute(f"{sql} WHERE path IN ({marks})", batch).fetchall()
+            rows.sort()
+        _check_file_rows(rows)
+        return rows
+
+    def dir_stamps(self) -> list[tuple[str, int]]:
+        with self._reading() as conn:
+            return self._recorded(conn)[1]
+
+    def _recorded(
+        self, conn: sqlite3.Connection
+    ) -> tuple[list[tuple[str, int, int, str]], list[tuple[str, int]]]:
+        """All file and directory rows, read again only when the database changed since
+        (``PRAGMA data_version`` moves on another connection's commit; this object's own
+        writes clear the cache). Callers get copies (the lists are theirs to keep)."""
+
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if self._stamps_key != (conn, version):
+            files = conn.execute(
+                "SELECT path, size, mtime_ns, sha256 FROM files ORDER BY path"
+            ).fetchall()
+            dirs = conn.execute("SELECT path, mtime_ns FROM dirs ORDER BY path").fetchall()
+            _check_file_rows(files)
+            for row in dirs:
+                if not (type(row[0]) is str and type(row[1]) is int):
+                    raise PackCorrupt("pack index is corrupt, run ctx build")
+            self._stamps_key, self._stamps = (conn, version), (files, dirs)
+        return list(self._stamps[0]), list(self._stamps[1])
 
     def info(self) -> IndexInfo:
         """Re-opens the file first if a build replaced it since the last call."""

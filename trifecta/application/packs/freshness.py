@@ -5,11 +5,14 @@ their hash decides. New files are looked for only in a recorded directory whose 
 (creating or deleting an entry changes its directory's mtime), and only there (plus any new
 directory under it), so the common case is one ``stat`` per file and directory and no
 listing, whatever the size of the tree. ``_ctx/`` (trifecta's own writes) is never a
-recorded directory.
+recorded directory. The recorded state is read as plain rows (``index_freshness``) and the
+disk through ``FileReader.stamps`` (one ``lstat`` per file and directory, no resolve), so
+the check costs about what those system calls cost (docs/performance.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trifecta.application.packs.listing import ReaderLister
@@ -17,7 +20,7 @@ from trifecta.domain.errors import InputError
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import ReadMode
 from trifecta.domain.packs import PackState
-from trifecta.domain.ports import FileReader
+from trifecta.domain.ports import FileReader, SearchIndex
 
 MAX_REHASH = 32  # beyond this many moved files, report them changed without re-reading
 
@@ -61,25 +64,62 @@ def check_freshness(
     to those paths (``get`` checks the files it serves) and skips the new-file search;
     ``lister`` lists a moved directory again (default: a full listing by ``reader``)."""
 
+    files = [(f.path, f.size, f.mtime_ns, f.sha256) for f in state.files]
+    if only_paths is not None:
+        files = [f for f in files if f[0] in only_paths]
+    dirs = [(d.path, d.mtime_ns) for d in state.directories] if only_paths is None else None
+    make_lister = None if lister is None else (lambda: lister)
+    return compare(reader, files, dirs, lambda: state, include, exclude, make_lister)
+
+
+def index_freshness(
+    reader: FileReader,
+    index: SearchIndex,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    only_paths: frozenset[str] | None = None,
+    lister: Callable[[], SegmentLister] | None = None,
+) -> Freshness:
+    """``check_freshness`` of the state the index records, read as plain rows (no
+    records built): what search (every file) and get (``only_paths``) ask before they
+    answer. Only when a directory moved are the whole state (its skip list) loaded and
+    the lister made (``lister()``; default: a listing by ``reader``)."""
+
+    files = index.file_stamps(only_paths)
+    dirs = index.dir_stamps() if only_paths is None else None
+    return compare(reader, files, dirs, index.state, include, exclude, lister)
+
+
+def compare(
+    reader: FileReader,
+    files: Sequence[tuple[str, int, int, str]],
+    dirs: Sequence[tuple[str, int]] | None,
+    full_state: Callable[[], PackState],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    make_lister: Callable[[], SegmentLister] | None,
+) -> Freshness:
+    """The check itself: ``files`` are ``(path, size, mtime_ns, sha256)`` as recorded,
+    ``dirs`` ``(path, mtime_ns)`` (None: no new-file search). One ``reader.stamps`` call
+    stamps the directories first (so the files under them cost one ``lstat`` each), then
+    the files; only files whose size or mtime moved are re-read, and their hash decides."""
+
+    dir_paths = [d[0] for d in dirs] if dirs else []
+    now = reader.stamps([*dir_paths, *(f[0] for f in files)])
+    dir_now, file_now = now[: len(dir_paths)], now[len(dir_paths) :]
     changed: list[str] = []
     deleted: list[str] = []
-    moved: list[str] = []
+    moved: list[tuple[str, str]] = []
     unchanged = 0
-    checked = 0
-    recorded = {f.path: f for f in state.files}
-    for record in state.files:
-        if only_paths is not None and record.path not in only_paths:
-            continue
-        checked += 1
-        now = reader.stat(record.path)
-        if now is None:
-            deleted.append(record.path)
-        elif now.size == record.size and now.mtime_ns == record.mtime_ns:
+    for (path, size, mtime_ns, sha), stamp in zip(files, file_now, strict=True):
+        if stamp is None:
+            deleted.append(path)
+        elif stamp[0] == size and stamp[1] == mtime_ns:
             unchanged += 1
         else:
-            moved.append(record.path)
+            moved.append((path, sha))
     bytes_read = 0
-    for path in moved:
+    for path, sha in moved:
         if len(moved) > MAX_REHASH:
             changed.append(path)
             continue
@@ -89,34 +129,30 @@ def check_freshness(
             changed.append(path)
             continue
         bytes_read += text.size_bytes
-        if text.sha256 != recorded[path].sha256:
+        if text.sha256 != sha:
             changed.append(path)
     new: list[str] = []
-    moved_dirs = _directories_moved(reader, state) if only_paths is None else []
-    if moved_dirs:
-        lister = lister if lister is not None else ReaderLister(reader)
-        known_dirs = {d.path for d in state.directories}
-        listing = lister.list_changed(moved_dirs, known_dirs, include, exclude)
-        known = set(recorded) | {s.path for s in state.skipped}
-        new = [e.path for e in listing.files if e.path not in known]
+    if dirs is not None:
+        if not dirs:
+            moved_dirs = [""]  # no directory recorded: list the whole root
+        else:
+            moved_dirs = [
+                d[0]
+                for d, stamp in zip(dirs, dir_now, strict=True)
+                if stamp is None or stamp[1] != d[1]
+            ]
+        if moved_dirs:
+            state = full_state()
+            lister = make_lister() if make_lister is not None else ReaderLister(reader)
+            known_dirs = {d.path for d in state.directories}
+            listing = lister.list_changed(moved_dirs, known_dirs, include, exclude)
+            known = {f.path for f in state.files} | {s.path for s in state.skipped}
+            new = [e.path for e in listing.files if e.path not in known]
     return Freshness(
         changed=tuple(sorted(changed)),
         new=tuple(sorted(new)),
         deleted=tuple(sorted(deleted)),
-        checked=checked,
+        checked=len(files),
         unchanged_stat=unchanged,
         bytes_read=bytes_read,
     )
-
-
-def _directories_moved(reader: FileReader, state: PackState) -> list[str]:
-    """The recorded directories whose mtime moved (all of the root when none is recorded)."""
-
-    if not state.directories:
-        return [""]
-    moved = []
-    for stamp in state.directories:
-        now = reader.stat(stamp.path)
-        if now is None or now.mtime_ns != stamp.mtime_ns:
-            moved.append(stamp.path)
-    return moved

@@ -15,7 +15,7 @@ from trifecta.application.packs.disclosure import (
     raw,
     skeleton_of,
 )
-from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.freshness import Freshness, index_freshness
 from trifecta.application.packs.ingest import parse_python
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.search import ensure_index_matches_pack
@@ -164,9 +164,9 @@ class GetChunks:
         return found
 
     def _freshness(self, chunks: list[PackChunk]) -> Freshness:
-        return check_freshness(
+        return index_freshness(
             self._reader,
-            self._index.state(),
+            self._index,
             self._settings.listing_include,
             self._settings.exclude,
             only_paths=frozenset(c.path for c in chunks),
@@ -174,7 +174,7 @@ class GetChunks:
 
     def _serve(self, request: GetRequest, chunks: list[PackChunk], fresh: Freshness) -> GetResult:
         terms = query_terms(request.query) if request.query else []
-        recorded = {f.path: f.sha256 for f in self._index.state().files}
+        recorded = {f[0]: f[3] for f in self._index.file_stamps({c.path for c in chunks})}
         texts: dict[str, FileText | None] = {}
         remaining = request.budget_token_est
         served: list[ServedChunk] = []

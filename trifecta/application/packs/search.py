@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
-from trifecta.application.packs.freshness import Freshness, check_freshness
+from trifecta.application.packs.freshness import Freshness, index_freshness
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
@@ -137,7 +137,7 @@ class SearchPack:
         telemetry: TelemetryService | None,
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
-        lister: SegmentLister | None = None,
+        lister: Callable[[], SegmentLister] | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -204,9 +204,9 @@ class SearchPack:
         return result
 
     def _freshness(self) -> Freshness:
-        return check_freshness(
+        return index_freshness(
             self._reader,
-            self._index.state(),
+            self._index,
             self._settings.listing_include,
             self._settings.exclude,
             lister=self._lister,

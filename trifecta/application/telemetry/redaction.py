@@ -41,6 +41,25 @@ MESSAGE_KEYS = frozenset({"message", "diag_message", "diagnostic"})
 CONTENT_KEYS = frozenset(
     {"content", "contents", "snippet", "code_snippet", "text", "source_text", "line_text"}
 )
+
+
+class _Pattern:
+    """A regular expression compiled on its first use: most events need few of the secret
+    families, and compiling them all at import cost ~3 ms of every CLI call."""
+
+    __slots__ = ("_compiled", "_flags", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source, self._flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def rx(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+
 # Keys whose *string* values are secrets. ``tokens`` (an int count) is not matched because
 # only string values are replaced.
 _SECRET_KEY = re.compile(
@@ -52,16 +71,16 @@ _SECRET_KEY = re.compile(
 # Each family is tried only when a cheap substring or run test says it could be there, so
 # an ordinary query costs a few substring tests and one charset scan (docs/performance.md).
 
-_PRIVATE_KEY = re.compile(
+_PRIVATE_KEY = _Pattern(
     r"-----BEGIN[A-Z ]*PRIVATE KEY(?: BLOCK)?-----.*?"
     r"(?:-----END[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     re.S,
 )
-_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@:]*:[^\s/?#@]*@")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_AUTH_HEADER = re.compile(r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
+_URL_CREDENTIALS = _Pattern(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@:]*:[^\s/?#@]*@")
+_EMAIL = _Pattern(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_AUTH_HEADER = _Pattern(r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
 # ``password=...``, ``api_key: ...``, ``--token ...`` (the key is kept, the value goes).
-_SECRET_PAIR = re.compile(
+_SECRET_PAIR = _Pattern(
     r"(?i)((?<![a-z])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
     r"auth[_-]?token|client[_-]?secret|credentials?|private[_-]?key|account[_-]?key|"
     r"shared[_-]?access[_-]?key|sig)(?:[_-]?(?:key|value|token|secret))?"
@@ -131,28 +150,28 @@ _PREFIXED: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("postman_key", ("PMAK-",), r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}"),
 )
 _PREFIXES = tuple(p for _, prefixes, _ in _PREFIXED for p in prefixes)
-_TOKEN = re.compile("|".join(f"(?P<{kind}>{rx})" for kind, _, rx in _PREFIXED))
+_TOKEN = _Pattern("|".join(f"(?P<{kind}>{rx})" for kind, _, rx in _PREFIXED))
 # Families that do not start a word: tried only when their marker is in the text.
-_MARKED: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+_MARKED: tuple[tuple[str, str, _Pattern], ...] = (
     (
         "hooks.slack.com",
         "slack_webhook",
-        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),
+        _Pattern(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),
     ),
     (
         "discord",
         "discord_webhook",
-        re.compile(r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+"),
+        _Pattern(r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+"),
     ),
-    (":AA", "telegram_token", re.compile(r"\b\d{8,10}:AA[0-9A-Za-z_-]{30,}")),
-    ("Q~", "azure_client_secret", re.compile(r"[a-zA-Z0-9_~.]{3}\dQ~[a-zA-Z0-9_~.-]{31,34}")),
+    (":AA", "telegram_token", _Pattern(r"\b\d{8,10}:AA[0-9A-Za-z_-]{30,}")),
+    ("Q~", "azure_client_secret", _Pattern(r"[a-zA-Z0-9_~.]{3}\dQ~[a-zA-Z0-9_~.-]{31,34}")),
 )
 # Words long enough to be a token (split at anything a token does not hold), and longer
 # runs (with ``/``, ``+``, ``=``) for the generic high-entropy rule.
-_WORD = re.compile(r"[A-Za-z0-9_.~-]{15,}")
-_ENTROPY_RUN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"[0-9a-fA-F]{40,}")
-_TWO_DIGITS = re.compile(r"\d\D*\d")
+_WORD = _Pattern(r"[A-Za-z0-9_.~-]{15,}")
+_ENTROPY_RUN = _Pattern(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}(?![A-Za-z0-9+/=_-])")
+_HEX = _Pattern(r"[0-9a-fA-F]{40,}")
+_TWO_DIGITS = _Pattern(r"\d\D*\d")
 ENTROPY_BITS = 3.8
 
 
@@ -164,7 +183,7 @@ def _entropy(text: str) -> float:
 def _mixed(text: str) -> bool:
     """Upper case, lower case and at least two digits."""
 
-    return text.lower() != text and text.upper() != text and _TWO_DIGITS.search(text) is not None
+    return text.lower() != text and text.upper() != text and _TWO_DIGITS.rx.search(text) is not None
 
 
 def _looks_like_key(run: str) -> bool:
@@ -182,14 +201,14 @@ def _looks_like_key(run: str) -> bool:
 def _words(text: str) -> str:
     out: list[str] = []
     last = 0
-    for match in _WORD.finditer(text):
+    for match in _WORD.rx.finditer(text):
         word = match.group(0)
         kind = None
         if word.startswith(_PREFIXES):
-            token = _TOKEN.match(word)
+            token = _TOKEN.rx.match(word)
             if token is not None:
                 kind, end = token.lastgroup, match.start() + token.end()
-        elif len(word) >= 40 and _HEX.fullmatch(word) is not None:
+        elif len(word) >= 40 and _HEX.rx.fullmatch(word) is not None:
             kind, end = "high_entropy", match.end()
         if kind is not None:
             out.append(text[last : match.start()])
@@ -218,21 +237,21 @@ def redact_secrets(text: str) -> str:
     if len(text) < 8:
         return text
     if "-----BEGIN" in text:
-        text = _PRIVATE_KEY.sub("<redacted:private_key>", text)
+        text = _PRIVATE_KEY.rx.sub("<redacted:private_key>", text)
     if "@" in text:
-        text = _URL_CREDENTIALS.sub(r"\1<redacted:url_credentials>@", text)
-        text = _EMAIL.sub("<redacted:email>", text)
+        text = _URL_CREDENTIALS.rx.sub(r"\1<redacted:url_credentials>@", text)
+        text = _EMAIL.rx.sub("<redacted:email>", text)
     low = text.lower()
     if any(word in low for word in _PAIR_WORDS):
-        text = _AUTH_HEADER.sub("<redacted:bearer>", text)
-        text = _SECRET_PAIR.sub(r"\1<redacted:secret_value>", text)
+        text = _AUTH_HEADER.rx.sub("<redacted:bearer>", text)
+        text = _SECRET_PAIR.rx.sub(r"\1<redacted:secret_value>", text)
     for marker, kind, rx in _MARKED:
         if marker in text:
-            text = rx.sub(f"<redacted:{kind}>", text)
+            text = rx.rx.sub(f"<redacted:{kind}>", text)
     if _LONG.search(text) is not None:
         text = _words(text)
         if len(text) >= 24:
-            text = _ENTROPY_RUN.sub(_entropy_sub, text)
+            text = _ENTROPY_RUN.rx.sub(_entropy_sub, text)
     return text
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 
 from trifecta.adapters.cli.output import flags_from
+from trifecta.application.settings import MCP_MIN_TOKENS
 from trifecta.domain.errors import TrifectaError, UsageError
 
 
@@ -15,8 +16,8 @@ class MissingExtra(TrifectaError):
 
 
 def run_mcp(ns: argparse.Namespace) -> int:
-    if ns.max_tokens < 1000:
-        raise UsageError("--max-tokens must be at least 1000")
+    if ns.max_tokens is not None and ns.max_tokens < MCP_MIN_TOKENS:
+        raise UsageError(f"--max-tokens must be at least {MCP_MIN_TOKENS}")
     if ns.transport == "http" and not 0 < ns.port < 65536:
         raise UsageError("--port must be between 1 and 65535")
     try:
@@ -29,13 +30,16 @@ def run_mcp(ns: argparse.Namespace) -> int:
         ) from None
     if ns.transport == "http":
         sys.stderr.write(f"trifecta: MCP server on http://{ns.host}:{ns.port}/mcp\n")
+    flags = flags_from(ns)
+    if ns.max_tokens is not None:
+        flags["mcp"] = {"max_tokens": ns.max_tokens}
     serve(
         os.path.abspath(ns.segment),
-        flags_from(ns),
+        flags,
         transport=ns.transport,
         host=ns.host,
         port=ns.port,
-        max_tokens=ns.max_tokens,
         warm_lsp=not ns.no_lsp,
+        config=ns.config,
     )
     return 0
