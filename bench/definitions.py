@@ -373,6 +373,7 @@ def evaluate(
         reference = json.loads(key.read_text())
     else:
         reference = jedi_reference(root, chosen)
+        key.parent.mkdir(parents=True, exist_ok=True)
         key.write_text(json.dumps(reference))
     reference = [unfollowed(root, r) for r in reference]
     result: dict[str, Any] = {

@@ -141,7 +141,6 @@ CASES = [
     (17, "result", ("pkg/core.py", 17), "receiver"),  # on the assignment itself
     (27, "result", ("pkg/core.py", 17), "receiver"),  # instance attribute
     (34, "command", ("pkg/base.py", 29), "import"),  # an enclosing function's import
-    (34, "value", ("pkg/core.py", 30), "scope"),  # the parameter reaches the closure
     (41, "invoke", ("pkg/core.py", 26), "receiver"),  # an annotated parameter
     (42, "output", ("pkg/core.py", 7), "receiver"),  # return annotation -> class annotation
     (48, "exit_code", ("pkg/core.py", 8), "receiver"),
@@ -160,6 +159,14 @@ def test_scoping_rules(
     res = at(segment, "pkg/core.py", line, text)
     assert first(res)[:2] == expected, res
     assert res.evidence == evidence and not res.ambiguous, res
+
+
+def test_a_closure_may_see_a_later_binding(segment: Segment) -> None:
+    # ``inner`` runs after ``value = value + 1``: the parameter (above its ``def``) first,
+    # the later binding listed, and the answer says it is not sure
+    res = at(segment, "pkg/core.py", 34, "value")
+    assert [(m.path, m.line) for m in res.matches] == [("pkg/core.py", 30), ("pkg/core.py", 36)]
+    assert res.ambiguous and res.evidence == "scope"
 
 
 def test_a_rebinding_uses_the_binding_above_it(segment: Segment) -> None:

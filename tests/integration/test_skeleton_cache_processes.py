@@ -114,3 +114,39 @@ def test_processes_creating_a_fresh_cache_at_once_never_degrade(tmp_path: Path) 
         ]
         errors = [int(proc.communicate(timeout=60)[0]) for proc in procs]
         assert errors == [0] * 8
+
+
+def test_a_cache_filled_on_one_thread_is_read_and_closed_from_another(tmp_path: Path) -> None:
+    # The MCP server builds on a thread of its own and closes the segment from its worker.
+    import threading
+
+    from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+    from trifecta.adapters.system.clock import SystemClock
+    from trifecta.domain.model import Skeleton, SkeletonEntry
+
+    cache = SqliteSkeletonCache(tmp_path / "skeletons.sqlite3", SystemClock())
+    skeleton = Skeleton(
+        "a.py", "ast", False, None, (SkeletonEntry("function", "f", "f", "def f()", 1, 1),), 1
+    )
+    stored: list[bool] = []
+    filler = threading.Thread(
+        target=lambda: stored.append(cache.put("0" * 64, "ast", "1", skeleton))
+    )
+    filler.start()
+    filler.join(30)
+    assert stored == [True]
+    assert cache.get("0" * 64, "ast", "1") == skeleton  # this thread reads it
+    closed: list[BaseException | None] = []
+
+    def close() -> None:
+        try:
+            cache.close()
+            closed.append(None)
+        except BaseException as e:
+            closed.append(e)
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    closer.join(30)
+    assert closed == [None]
+    assert cache.errors == 0

@@ -377,7 +377,6 @@ LOCALS = textwrap.dedent(
         ("svc.py:10:30", ("svc.py", 9, 27, "variable")),  # with ... as stream
         ("svc.py:11:9", ("svc.py", 11, 9, "variable")),  # an annotated assignment
         ("svc.py:13:22", ("svc.py", 12, 13, "variable")),  # a walrus
-        ("svc.py:15:28", ("svc.py", 11, 9, "variable")),  # total, bound before +=
     ],
 )
 def test_local_bindings_beat_namesakes_elsewhere(

@@ -62,8 +62,13 @@ class SqliteSkeletonCache(SkeletonCache):
         from trifecta.adapters.sqlite_common import use_wal
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # every use is under self._lock: a build thread may fill the cache and another
+        # thread close it (the MCP server builds on a thread of its own)
         conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None
+            self.path,
+            timeout=self._busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

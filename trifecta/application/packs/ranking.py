@@ -99,11 +99,21 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
 
 @dataclass(frozen=True)
 class RankedFile:
-    """A file and its evidence: its score and its best chunks, best first."""
+    """A file and its evidence: its score and its chunks, best first, with the scores the
+    index gave them (``best`` gives them their final, served scores)."""
 
     path: str
     score: float
     hits: tuple[Candidate, ...]
+
+    def best(self, n: int) -> tuple[Candidate, ...]:
+        """The file's ``n`` best chunks scored as a ``--files`` answer serves them: their
+        own score plus ``FILE_SHARE`` of the file's."""
+
+        return tuple(
+            Candidate(c.id, self.path, _rounded(c.score + FILE_SHARE * self.score))
+            for c in self.hits[:n]
+        )
 
 
 def _rounded(x: float) -> float:
@@ -132,13 +142,7 @@ def combine(
     ]
     chunks.sort(key=lambda c: (-c.score, c.id))
     files = [
-        RankedFile(
-            path,
-            _rounded(score),
-            tuple(
-                Candidate(c.id, path, _rounded(c.score + FILE_SHARE * score)) for c in by_file[path]
-            ),
-        )
+        RankedFile(path, _rounded(score), tuple(by_file[path]))
         for path, score in file_score.items()
     ]
     files.sort(key=lambda f: (-f.score, f.path))

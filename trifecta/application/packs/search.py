@@ -179,7 +179,7 @@ class SearchPack:
         ranked_chunks, ranked_files = combine(candidates, paths)
         files: tuple[FileHits, ...] | None = None
         if request.files:
-            top = [(f, f.hits[:FILE_HITS]) for f in ranked_files[: request.limit]]
+            top = [(f, f.best(FILE_HITS)) for f in ranked_files[: request.limit]]
             hits = self._index.hits([(c.id, c.score) for _, best in top for c in best])
             by_id = {h.chunk.id: h for h in hits}
             files = tuple(

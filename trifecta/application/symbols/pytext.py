@@ -112,7 +112,8 @@ ASSIGN = re.compile(
     r"^\s*([A-Za-z_][\w\s,*()\[\]]*?)\s*(?::[^=]*)?(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
 )
 FOR = re.compile(r"^\s*(?:async\s+)?for\s+(.+?)\s+in\b")
-AS = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b.*?\bas\s+\(?([\w\s,]+)\)?\s*:?")
+WITH_OR_EXCEPT = re.compile(r"^\s*(?:async\s+)?(?:with|except\*?)\b")
+AS_TARGET = re.compile(r"\bas\s+(\([\w\s,]*\)|[A-Za-z_]\w*)")
 CALL_OR_ITEM = re.compile(r"\w\s*[(\[]")  # f(a=1), x[i] = v: not a binding of a or i
 WALRUS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:=")
 DECLARED = re.compile(r"^\s*(?:global|nonlocal)\s+(.+)$")
@@ -170,8 +171,10 @@ def _binds(text: str, name: str) -> str | None:
     targets: list[str] = []
     if LOCAL_IMPORT.match(text):
         return "import" if name in scan_imports(text.strip(), "") else None
-    if (m := FOR.match(text)) or (m := AS.match(text)):
+    if m := FOR.match(text):
         targets = IDENT.findall(m.group(1))
+    elif WITH_OR_EXCEPT.match(text):  # each ``as`` target (``with a as x, b as y:``)
+        targets = [t for group in AS_TARGET.findall(text) for t in IDENT.findall(group)]
     elif (m := ASSIGN.match(text)) and not CALL_OR_ITEM.search(m.group(1)):
         targets = [t for t in IDENT.findall(m.group(1)) if not keyword.iskeyword(t)]
     targets += WALRUS.findall(text)
@@ -217,3 +220,110 @@ def statement_starts(lines: list[str]) -> list[bool]:
             depth = max(0, depth - 1)
     starts.extend([depth == 0] * (len(lines) - len(starts)))
     return starts[: len(lines)]
+
+
+COMPREHENSION_FOR = re.compile(r"\b(?:async\s+)?for\s+([A-Za-z_][\w\s,()\[\]]*?)\s+in\b")
+LAMBDA = re.compile(r"\blambda\b([^:]*):")
+
+
+def inner_binding(text: str, offset: int, name: str) -> tuple[int, str] | None:
+    """Where a comprehension (``[x for x in xs]``) or a ``lambda`` binds ``name`` for a use
+    at ``offset`` of a statement's ``text``, when the use is inside it (the first iterable of
+    a comprehension is read outside it): the offset of the target and ``comprehension`` or
+    ``lambda``, else None. Strings are
+    not told apart from code: tolerant, a rare false match only makes a local answer."""
+
+    best: tuple[int, int, str] | None = None  # (span start, target, what): innermost wins
+    for m in COMPREHENSION_FOR.finditer(text):
+        span = _enclosing(text, m.start())
+        if span is None or not span[0] < offset < span[1]:
+            continue
+        targets = [(t.start(), t.group()) for t in IDENT.finditer(m.group(1))]
+        hit = [start for start, word in targets if word == name]
+        if not hit:
+            continue
+        if _first_iterable(text, span, m) and m.end() <= offset < _clause_end(text, m.end()):
+            continue  # ``[x for x in x]``: the last ``x`` is the enclosing scope's
+        if best is None or span[0] > best[0]:
+            best = (span[0], m.start(1) + hit[0], "comprehension")
+    for m in LAMBDA.finditer(text):
+        if offset < m.start() + len("lambda"):  # on its parameters or in its body
+            continue
+        params = [p.split("=")[0].strip().lstrip("*") for p in m.group(1).split(",")]
+        if name not in params:
+            continue
+        span = _enclosing(text, m.start())
+        end = _lambda_end(text, m.end())
+        inside = span[0] if span is not None else -1
+        if offset < end and (best is None or inside >= best[0]):
+            here = re.search(rf"\b{re.escape(name)}\b", text[m.start() + 6 : m.end()])
+            if here is not None:
+                best = (inside, m.start() + 6 + here.start(), "lambda")
+    return (best[1], best[2]) if best is not None else None
+
+
+def _lambda_end(text: str, start: int) -> int:
+    """Where a lambda's body starting at ``start`` ends: a comma or a closing bracket at
+    its own depth, or the end of the statement."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        char = text[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif char == "," and depth == 0:
+            return i
+    return len(text)
+
+
+def _enclosing(text: str, pos: int) -> tuple[int, int] | None:
+    """The innermost bracket pair around ``pos`` (opening, closing index)."""
+
+    depth = 0
+    for i in range(pos - 1, -1, -1):
+        if text[i] in ")]}":
+            depth += 1
+        elif text[i] in "([{":
+            if depth == 0:
+                depth_close = 0
+                for j in range(i, len(text)):
+                    if text[j] in "([{":
+                        depth_close += 1
+                    elif text[j] in ")]}":
+                        depth_close -= 1
+                        if depth_close == 0:
+                            return i, j
+                return i, len(text)
+            depth -= 1
+    return None
+
+
+def _first_iterable(text: str, span: tuple[int, int], m: re.Match[str]) -> bool:
+    """Whether ``m`` is the first ``for`` clause of the comprehension in ``span``."""
+
+    for other in COMPREHENSION_FOR.finditer(text, span[0], m.start()):
+        if _enclosing(text, other.start()) == span:
+            return False
+    return True
+
+
+def _clause_end(text: str, start: int) -> int:
+    """Where the iterable starting at ``start`` ends: the next ``for``/``if`` clause or the
+    closing bracket, at its own depth."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        char = text[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and re.match(r"\s(?:async\s+)?(?:for|if)\s", text[i : i + 8]):
+            return i
+    return len(text)

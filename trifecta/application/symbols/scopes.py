@@ -32,13 +32,16 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from trifecta.application.symbols.fallback import IndexAnswer
+from trifecta.application.symbols.flow import ENTRY, KILL, Stmt, reaching, statements
 from trifecta.application.symbols.pytext import (
     DECLARED,
     IDENT,
+    LOCAL_IMPORT,
     Imported,
     _binds,
     _code,
     external,
+    inner_binding,
     module_of,
     scan_imports,
     signature_params,
@@ -59,7 +62,7 @@ TYPE_WRAPPERS = re.compile(
 )
 DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 RETURNED_CALL = re.compile(r"\s*(?:return|yield)\s+([A-Za-z_][\w.]*)\s*\(")
-AUGMENTED = re.compile(r"[A-Za-z_]\w*\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)=")
+DELETED = re.compile(r"^\s*del\s+(.+?)\s*$")
 
 
 class Source(Protocol):
@@ -98,8 +101,12 @@ class ClassRef:
 
 @dataclass(frozen=True)
 class Found:
+    """Where a name was found and how; ``ambiguous`` when several bindings can be its value
+    (nearest first)."""
+
     locations: tuple[SymbolLocation, ...]
     evidence: str
+    ambiguous: bool = False
 
 
 def target_at(text: str, column: int) -> tuple[str, Receiver] | None:
@@ -160,6 +167,20 @@ def _receiver(text: str, pos: int) -> Receiver:
         return Receiver("expr")
 
 
+def _closing(text: str, start: int) -> int | None:
+    """The index of the bracket closing the one at ``start`` (None: not on this line)."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def _opening(text: str, close: int, left: str, right: str) -> int | None:
     depth = 0
     for i in range(close, -1, -1):
@@ -192,7 +213,11 @@ class ScopeResolver:
     def __init__(self, source: Source) -> None:
         self._src = source
         self._steps = 0  # type inference steps of the current query (bounded)
-        self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file
+        self._starts: dict[str, list[bool]] = {}  # which lines start a statement, per file/span
+        self._bodies: dict[tuple[str, int, int], list[Stmt]] = {}  # statement trees
+        self._imports: dict[str, tuple[dict[str, Imported], list[str]]] = {}
+        self._levels: dict[str, list[bool]] = {}  # lines outside top-level defs, per file
+        self._module_binds: dict[tuple[str, str], dict[int, SymbolLocation | Imported]] = {}
 
     # ---- entry point ---------------------------------------------------------------------
 
@@ -213,18 +238,35 @@ class ScopeResolver:
                     return IndexAnswer((self._pick(path, entry.qualname, loc),), evidence="scope")
             answer = self.lookup(path, line, name, MAX_DEPTH, column)
         else:
-            answer = self._attribute(path, line, receiver, name)
+            answer = self._attribute(path, line, receiver, name, column)
         if answer is not None:
-            return IndexAnswer(answer.locations, evidence=answer.evidence)
+            return IndexAnswer(
+                answer.locations, ambiguous=answer.ambiguous, evidence=answer.evidence
+            )
         return self._by_name(name, member=receiver.kind != "none")
 
     # ---- names ---------------------------------------------------------------------------
 
-    def lookup(self, path: str, line: int, name: str, depth: int, column: int = 0) -> Found | None:
-        """``name`` as Python finds it at ``line`` of ``path``: enclosing functions, the
-        class body the position is directly in, the module, builtins. In a function, the
-        binding that reaches the line (the last one above it) answers."""
+    def lookup(
+        self,
+        path: str,
+        line: int,
+        name: str,
+        depth: int,
+        column: int = 0,
+        inner_only: bool = False,
+    ) -> Found | None:
+        """``name`` as Python finds it at (line, column) of ``path``: a comprehension or
+        ``lambda`` around the column, enclosing functions, the class body the position is
+        directly in, the module, builtins. In a function or a module, the bindings that can
+        reach the line answer (``flow``), ambiguous when several can. With ``inner_only``,
+        the column is that of a name after ``name`` (``name.attr``): only a comprehension or
+        lambda is looked for around it."""
 
+        if column > 0:
+            inner = self._inner_binding(path, line, column, name, inner_only)
+            if inner is not None:
+                return Found((inner,), "scope")
         entries = self._entries(path)
         scopes = sorted(
             (e for e in entries if e.kind in DEF_KINDS and e.line_start <= line <= e.line_end),
@@ -240,22 +282,94 @@ class ScopeResolver:
                 continue
             # from a nested function, what reaches it is what is bound above its ``def``
             anchor = line if index == 0 else scopes[index - 1].line_start
-            bound = self._function_binding(path, entries, scope, name, anchor, column)
+            bound = self._function_binding(
+                path, entries, scope, name, anchor, column, nested=index > 0
+            )
             if bound == "global":
                 break
-            if isinstance(bound, SymbolLocation):
-                if bound.kind == "import":
-                    followed = self._local_import(path, scope, name, depth)
-                    if followed is not None:
-                        return followed
-                return Found((bound,), "scope")
-        return self.module_lookup(path, name, depth)
+            if isinstance(bound, tuple):
+                answers: list[SymbolLocation] = []
+                for binding in bound:
+                    if binding.kind == "import":
+                        followed = self._local_import(path, binding.line, name, depth)
+                        if followed is not None:
+                            answers.extend(followed.locations[:1])
+                            continue
+                    answers.append(binding)
+                if len(bound) == 1 and bound[0].kind == "import" and answers != list(bound):
+                    return Found(tuple(answers), "import")
+                unique = tuple(dict.fromkeys(answers))
+                return Found(unique, "scope", ambiguous=len(unique) > 1)
+        # at module level (a class body there runs in order too) the use sees what reaches
+        # its statement; a function runs later, when the module has run to its end
+        at: int | None = line
+        if any(s.kind in FUNCTION_KINDS for s in scopes):
+            at = None
+        elif scopes:
+            at = scopes[-1].line_start
+        return self.module_lookup(path, name, depth, at)
 
-    def module_lookup(self, path: str, name: str, depth: int) -> Found | None:
-        """A module-level name of ``path``: definitions, imports, assignments, star
-        imports, then builtins."""
+    def _inner_binding(
+        self, path: str, line: int, column: int, name: str, after: bool
+    ) -> SymbolLocation | None:
+        """A comprehension's target or a lambda's parameter that binds ``name`` at the
+        position (the statement around it read as one text, at most 30 lines each way)."""
+
+        lines = self._src.lines(path)
+        if not 1 <= line <= len(lines):
+            return None
+        window = lines[max(0, line - 31) : line + 30]
+        if not any("for" in t or "lambda" in t for t in window):
+            return None
+        functions = [
+            e
+            for e in self._entries(path)
+            if e.kind in FUNCTION_KINDS and e.line_start <= line <= e.line_end
+        ]
+        span = None
+        if functions:
+            innermost = max(functions, key=lambda e: e.line_start)
+            span = (innermost.line_start, innermost.line_end)
+        first = line
+        while first > 1 and line - first < 30 and not self._is_statement(path, first, span):
+            first -= 1
+        last = line
+        while (
+            last < len(lines) and last - line < 30 and not self._is_statement(path, last + 1, span)
+        ):
+            last += 1
+        text = "\n".join(_code(t) for t in lines[first - 1 : last])
+        if "for" not in text and "lambda" not in text:
+            return None
+        offsets = [0]
+        for t in lines[first - 1 : last]:
+            offsets.append(offsets[-1] + len(_code(t)) + 1)
+        offset = offsets[line - first] + column - 1
+        if after:  # the receiver stands just before the attribute
+            before = text.rfind(name, 0, offset)
+            offset = before if before >= 0 else offset
+        found = inner_binding(text, offset, name)
+        if found is None:
+            return None
+        at, what = found
+        number = first + max(i for i, o in enumerate(offsets[:-1]) if o <= at)
+        col = at - offsets[number - first] + 1
+        kind = "parameter" if what == "lambda" else "variable"
+        return SymbolLocation(path, number, col, number, kind, f"<{what}>.{name}")
+
+    def module_lookup(
+        self, path: str, name: str, depth: int, line: int | None = None
+    ) -> Found | None:
+        """A module-level name of ``path`` as seen at ``line`` (None: after the module ran):
+        definitions, imports, assignments, star imports, then builtins. When several
+        module-level statements bind it, those that can reach the use (``flow``) answer,
+        ambiguous when more than one does."""
 
         entries = self._entries(path)
+        if depth > 0:
+            several = self._module_flow(path, name, depth, line)
+            if several is not None:
+                return several
         for entry in entries:
             if entry.qualname == name:
                 return Found((self._pick(path, name, self._src.location(path, entry)),), "scope")
@@ -279,9 +393,139 @@ class ScopeResolver:
             return Found((replace(external("builtins", name), kind=kind),), "scope")
         return None
 
-    def _follow(self, imported: Imported, depth: int) -> Found | None:
-        """What an imported name is: a module, a member of a segment module, or external."""
+    def _module_flow(self, path: str, name: str, depth: int, line: int | None) -> Found | None:
+        """The answer when ``name`` is bound by more than one module-level statement of
+        ``path`` (``if``/``try`` arms, a conditional import, a redefinition), else None."""
 
+        binds = self._module_bindings(path, name)
+        if len(binds) < 2:
+            return None
+        key = (path, 0, 0)
+        body = self._bodies.get(key)
+        if body is None:
+            spans = [
+                (e.line_start, e.line_end)
+                for e in self._entries(path)
+                if e.depth == 0 and e.kind in DEF_KINDS
+            ]
+            lines = self._src.lines(path)
+            body = statements(lines, self._line_starts(path), 1, len(lines), _top_spans(spans))
+            self._bodies[key] = body
+        live = reaching(body, dict.fromkeys(binds, "bind"), line, self._src.lines(path))
+        chosen = sorted((n for n in live if n in binds), reverse=True)
+        if line is not None:  # nearest above first, then any below (loops)
+            chosen = [n for n in chosen if n < line] + sorted(n for n in chosen if n >= line)
+        if not chosen:
+            return None
+        answers: list[SymbolLocation] = []
+        evidence = "scope"
+        for number in chosen:
+            binding = binds[number]
+            if isinstance(binding, Imported):
+                followed = self._follow(binding, depth - 1)
+                if followed is None:
+                    continue
+                answers.append(followed.locations[0])
+                evidence = "import" if len(chosen) == 1 else evidence
+            else:
+                answers.append(binding)
+        unique = tuple(dict.fromkeys(answers))
+        if not unique:
+            return None
+        return Found(unique, evidence, ambiguous=len(unique) > 1)
+
+    def _module_bindings(self, path: str, name: str) -> dict[int, SymbolLocation | Imported]:
+        """Module-level statements binding ``name``, by line: definitions (an ``@overload``
+        group or property accessors count once), imports, assignments, ``for``/``with``
+        targets; nothing inside a top-level ``def`` or ``class``."""
+
+        key = (path, name)
+        cached = self._module_binds.get(key)
+        if cached is not None:
+            return cached
+        found: dict[int, SymbolLocation | Imported] = {}
+        entries = self._entries(path)
+        level = self._module_level(path)
+        picked = False
+        for entry in entries:
+            if entry.depth == 0 and entry.qualname == name:
+                loc = self._src.location(path, entry)
+                if entry.kind in DEF_KINDS:
+                    if not picked:  # overloads, accessors: one symbol, its chosen line
+                        chosen = self._pick(path, name, loc)
+                        found[chosen.line] = chosen
+                        picked = True
+                    continue
+                found[loc.line] = loc
+        lines = self._src.lines(path)
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+        candidates = [
+            number
+            for number, raw in enumerate(lines, start=1)
+            if name in raw and number not in found and word.search(raw) and level[number - 1]
+        ]
+        # cheap first: fewer than two possible bindings need no statement reading
+        maybe = len(found)
+        for n in candidates:
+            text = _code(lines[n - 1]).rstrip()
+            if LOCAL_IMPORT.match(text):
+                maybe += name in scan_imports(text.strip(), path)
+            else:
+                maybe += _binds(text, name) is not None
+        if maybe == 1:  # one more in a parenthesised import list?
+            maybe += name in self._module_imports(path)[0]
+        if maybe < 2:
+            self._module_binds[key] = found
+            return found
+        for number in candidates:
+            start = number
+            while start > 1 and not self._is_statement(path, start):
+                start -= 1  # a name on a continuation line of an import
+            text = _code(lines[start - 1])
+            if LOCAL_IMPORT.match(text):
+                follow = start
+                while "(" in text and ")" not in text and follow < len(lines):
+                    text += " " + _code(lines[follow])
+                    follow += 1
+                imported = scan_imports(text.strip(), path).get(name)
+                if imported is not None:
+                    found[start] = imported
+                continue
+            if start != number:
+                continue
+            if _binds(text, name) == "variable" and (m := word.search(text)):
+                found[number] = SymbolLocation(
+                    path, number, m.start() + 1, number, "variable", name
+                )
+        self._module_binds[key] = found
+        return found
+
+    def _follow(self, imported: Imported, depth: int) -> Found | None:
+        """What an imported name is: a module, a member of a segment module, or external;
+        ambiguous when the package's own stub (``__init__.pyi``) re-exports it from
+        elsewhere (type checkers read the stub, Python the module: both are listed)."""
+
+        found = self._follow_runtime(imported, depth)
+        if imported.name is None:
+            return found
+        package = self._src.locate_module(imported.module)
+        return _with_stub(found, self._stub_view(package, imported.name, depth))
+
+    def _stub_view(self, path: str | None, name: str, depth: int) -> Found | None:
+        """What the stub next to module ``path`` (``m.pyi`` beside ``m.py``) imports as
+        ``name``, followed; None when there is no stub or it does not import ``name``."""
+
+        if path is None or not path.endswith(".py") or depth <= 0:
+            return None
+        stub = path + "i"
+        if not self._src.exists(stub):
+            return None
+        imported = scan_imports("\n".join(self._src.lines(stub)), path).get(name)
+        if imported is None:
+            return None
+        return self._follow_runtime(imported, depth - 1)
+
+    def _follow_runtime(self, imported: Imported, depth: int) -> Found | None:
         if imported.name is None:
             target = self._src.locate_module(imported.module)
             if target is not None:
@@ -303,15 +547,17 @@ class ScopeResolver:
             return None
         return Found(found.locations, "import")
 
-    def _local_import(self, path: str, func: SkeletonEntry, name: str, depth: int) -> Found | None:
+    def _local_import(self, path: str, number: int, name: str, depth: int) -> Found | None:
+        """What the import statement starting at line ``number`` binds ``name`` to."""
+
         lines = self._src.lines(path)
-        for number in range(func.line_start, min(func.line_end, len(lines)) + 1):
-            text = _code(lines[number - 1])
-            if "import" in text:
-                imported = scan_imports(text.strip(), path).get(name)
-                if imported is not None:
-                    return self._follow(imported, depth - 1)
-        return None
+        text = _code(lines[number - 1])
+        follow = number
+        while "(" in text and ")" not in text and follow < len(lines):  # a parenthesised list
+            text += " " + _code(lines[follow])
+            follow += 1
+        imported = scan_imports(text.strip(), path).get(name)
+        return self._follow(imported, depth - 1) if imported is not None else None
 
     def _in_segment(self, module: str) -> bool:
         parts = module.split(".")
@@ -319,7 +565,9 @@ class ScopeResolver:
 
     # ---- attributes ----------------------------------------------------------------------
 
-    def _attribute(self, path: str, line: int, receiver: Receiver, name: str) -> Found | None:
+    def _attribute(
+        self, path: str, line: int, receiver: Receiver, name: str, column: int = 0
+    ) -> Found | None:
         if receiver.kind == "literal":
             kind = LITERALS.get(receiver.names[0])
             if kind is not None and hasattr(kind, name):
@@ -349,7 +597,7 @@ class ScopeResolver:
             for attr in rest:
                 value = self._attribute_value(value, attr)
             return self._on_value(value, name)
-        start = self.lookup(path, line, head, MAX_DEPTH)
+        start = self.lookup(path, line, head, MAX_DEPTH, column, inner_only=True)
         if start is None:
             return None
         loc = start.locations[0]
@@ -377,16 +625,17 @@ class ScopeResolver:
                 qual = ".".join(x for x in (loc.qualname or "", name) if x)
                 return _outside(loc.module or "", qual)
             if loc.kind == "module":
+                stub = self._stub_view(loc.path, name, MAX_DEPTH)
                 found = self.module_lookup(loc.path, name, MAX_DEPTH)
                 if found is None:
                     module = module_of(loc.path)
                     sub = self._src.locate_module(f"{module}.{name}") if module else None
                     if sub is not None:
-                        return Found((self._src.module_location(sub),), "import")
-                    return None
+                        found = Found((self._src.module_location(sub),), "import")
+                    return _with_stub(found, stub)
                 if _is_builtin(found):
-                    return None
-                return Found(found.locations, "import")
+                    return stub
+                return _with_stub(Found(found.locations, "import", found.ambiguous), stub)
         return None
 
     def _value_of_chain(
@@ -482,7 +731,10 @@ class ScopeResolver:
             return _dotted(m.group(1))
         m = re.match(r"\s*=\s*([A-Za-z_][\w.]*)\s*\(", tail)  # only a class makes an instance
         if m:
-            return m.group(1)
+            close = _closing(tail, m.end() - 1)
+            after = tail[close + 1 :].strip() if close is not None else ""
+            # ``x = Foo(...).prepare()``: what the chain returns, not a Foo
+            return None if after.startswith((".", "(", "[")) else m.group(1)
         m = re.match(r"\s*=\s*([bBrRuUfF]*)([\[{\"'])", tail)  # a literal
         if m is None:
             return None
@@ -539,9 +791,13 @@ class ScopeResolver:
         # assignments first (in the class body, then ``self.x = ...`` in its methods), then
         # a bare annotation (``x: int``) that only declares the attribute
         body = self._class_body_name(path, entry, name)
+        assigned = self._instance_attribute(path, entry, name)
+        if body is not None and body.kind == "variable" and assigned is not None:
+            # a class-level value that methods rebind on the instance: either can be the
+            # value at the use (the instance's once a method ran)
+            return Found((assigned, body), "receiver", ambiguous=True)
         if body is not None and body.kind != "declaration":
             return Found((body,), "receiver")
-        assigned = self._instance_attribute(path, entry, name)
         if assigned is not None:
             return Found((assigned,), "receiver")
         if body is not None:
@@ -604,7 +860,7 @@ class ScopeResolver:
             if here != indent:
                 continue
             m = word.match(text)
-            if m and self._is_statement(path, number):
+            if m and self._is_statement(path, number, (cls.line_start, cls.line_end)):
                 declared = m.group(2) == ":" and "=" not in text[m.end(2) :].replace("==", "")
                 kind = "declaration" if declared else "variable"
                 qual = f"{cls.qualname}.{name}"
@@ -619,7 +875,8 @@ class ScopeResolver:
 
         lines = self._src.lines(path)
         pattern = re.compile(
-            rf"(?<![\w.])(?:self|cls)\.({re.escape(name)})\s*(?::[^=]+)?(?:=(?!=)|,[^=]*=(?!=))"
+            rf"(?<![\w.])(?:self|cls)\.({re.escape(name)})\s*(?::[^=]+)?"
+            r"(?:(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|,[^=]*=(?!=))"
         )
         nested_classes = [
             (e.line_start, e.line_end)
@@ -636,7 +893,7 @@ class ScopeResolver:
             if "self." not in text and "cls." not in text:
                 continue
             m = pattern.search(text)
-            if m and self._is_statement(path, number):
+            if m and self._is_statement(path, number, (cls.line_start, cls.line_end)):
                 return SymbolLocation(
                     path, number, m.start(1) + 1, number, "variable", f"{cls.qualname}.{name}"
                 )
@@ -695,11 +952,14 @@ class ScopeResolver:
         name: str,
         line: int,
         column: int = 0,
-    ) -> SymbolLocation | str | None:
+        nested: bool = False,
+    ) -> tuple[SymbolLocation, ...] | str | None:
         """Where ``func`` binds ``name`` for a use at (line, column): of its parameters,
-        nested definitions and binding statements in its own body, the last one above the
-        use (the binding itself when the cursor is on it), else the first; "global" when
-        declared global/nonlocal; None when it does not bind it."""
+        nested definitions and binding statements in its own body, the ones that can reach
+        the use (``flow.reaching``), nearest above first (the binding itself when the cursor
+        is on it); with ``nested``, the use is in a nested function defined at ``line``, which
+        may run after any later binding too. "global" when declared global/nonlocal; None
+        when it does not bind it."""
 
         lines = self._src.lines(path)
         qualname = f"{func.qualname}.<locals>.{name}"
@@ -712,18 +972,19 @@ class ScopeResolver:
             header_end += 1
         header = " ".join(_code(t) for t in lines[def_line - 1 : header_end])
         signature = func.signature if "(" in func.signature else header
+        parameter: SymbolLocation | None = None
         bindings: list[SymbolLocation] = []
-        updates: list[SymbolLocation] = []
+        kills: list[int] = []
         if name in signature_params(signature):
             for number in range(def_line, header_end + 1):
                 text = lines[number - 1]
                 skip = text.find("(") + 1 if number == def_line else 0
                 if m := word.search(text, skip):
-                    bindings.append(
-                        SymbolLocation(path, number, m.start() + 1, number, "parameter", qualname)
+                    parameter = SymbolLocation(
+                        path, number, m.start() + 1, number, "parameter", qualname
                     )
                     break
-        nested = [
+        inner = [
             e
             for e in entries
             if e is not func
@@ -731,52 +992,86 @@ class ScopeResolver:
             and e.line_end <= func.line_end
             and e.kind in DEF_KINDS
         ]
-        for e in nested:
+        for e in inner:
             if e.qualname == f"{func.qualname}.{e.name}" and e.name == name:
                 bindings.append(self._src.location(path, e))
-        spans = [(e.line_start, e.line_end) for e in nested]
+        spans = [(e.line_start, e.line_end) for e in inner]
         for number in range(header_end + 1, min(func.line_end, len(lines)) + 1):
-            if any(start <= number <= end for start, end in spans):
+            if name not in lines[number - 1] or any(a <= number <= b for a, b in spans):
                 continue
             text = _code(lines[number - 1])
             if name not in text:
                 continue
             if (m := DECLARED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
                 return "global"
-            kind = _binds(text, name)
-            if kind is not None and self._is_statement(path, number) and (m := word.search(text)):
-                found = SymbolLocation(path, number, m.start() + 1, number, kind, qualname)
-                # ``x += 1`` updates a binding: it defines nothing new
-                (updates if AUGMENTED.match(text[m.start() :]) else bindings).append(found)
-        bindings = bindings or updates
-        if not bindings:
+            if not self._is_statement(path, number, (func.line_start, func.line_end)):
+                continue
+            if (m := DELETED.match(text)) and name in [n.strip() for n in m.group(1).split(",")]:
+                kills.append(number)
+                continue
+            kind = _binds(text, name)  # ``x += 1`` binds ``x`` too (Python stores it)
+            if kind is not None and (m := word.search(text)):
+                bindings.append(SymbolLocation(path, number, m.start() + 1, number, kind, qualname))
+        everything = ([parameter] if parameter else []) + bindings
+        if not everything:
             return None
-        bindings.sort(key=lambda b: (b.line, b.column))
-        if any(b.line == line and b.column == column for b in bindings):
-            return next(b for b in bindings if b.line == line and b.column == column)
-        above = [b for b in bindings if b.line < line]
-        # a binding in a block that closed before the use (``if x is None: x = ...``) may
-        # not reach it: prefer the last one not indented deeper than the use
-        depth = _indent(lines[line - 1]) if 1 <= line <= len(lines) else 0
-        reaching = [
-            b for b in above if b.kind == "parameter" or _indent(lines[b.line - 1]) <= depth
-        ]
-        if reaching:
-            return reaching[-1]
-        return above[-1] if above else bindings[0]
+        everything.sort(key=lambda b: (b.line, b.column))
+        for b in everything:
+            if b.line == line and b.column == column:
+                return (b,)
+        if not bindings:
+            return (everything[0],)
+        by_line = {b.line: b for b in reversed(bindings)}  # the first binding of a line
+        body = statements(
+            lines,
+            self._line_starts(path, (func.line_start, func.line_end)),
+            header_end + 1,
+            func.line_end,
+            _top_spans(spans),
+        )
+        marks = {number: "bind" for number in by_line}
+        marks.update({number: KILL for number in kills})
+        live = reaching(body, marks, line, lines)
+        found = [by_line[n] for n in live if n in by_line]
+        if ENTRY in live and parameter is not None:
+            found.append(parameter)
+        if nested:  # a closure runs later: any binding after its ``def`` may be the value
+            found += [b for b in bindings if b.line > line and b not in found]
+        if not found:  # the use is not reached by any (tolerant reading): the nearest above
+            above = [b for b in everything if b.line < line]
+            return (above[-1] if above else everything[0],)
+        above = sorted((b for b in found if b.line < line), key=lambda b: -b.line)
+        below = sorted((b for b in found if b.line >= line), key=lambda b: b.line)
+        return tuple(above + below)
+
+    def _module_level(self, path: str) -> list[bool]:
+        """For each line, whether it is outside every top-level ``def``/``class`` (once per
+        file and query)."""
+
+        mask = self._levels.get(path)
+        if mask is None:
+            mask = [True] * len(self._src.lines(path))
+            for e in self._entries(path):
+                if e.depth == 0 and e.kind in DEF_KINDS:
+                    mask[e.line_start - 1 : e.line_end] = [False] * max(
+                        0, min(e.line_end, len(mask)) - e.line_start + 1
+                    )
+            self._levels[path] = mask
+        return mask
 
     def _module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
-        """Module-level imports (outside any top-level def/class) and star-imported modules."""
+        """Module-level imports (outside any top-level def/class) and star-imported modules
+        (once per file and query)."""
 
+        cached = self._imports.get(path)
+        if cached is None:
+            cached = self._imports[path] = self._scan_module_imports(path)
+        return cached
+
+    def _scan_module_imports(self, path: str) -> tuple[dict[str, Imported], list[str]]:
         lines = self._src.lines(path)
-        spans = [
-            (e.line_start, e.line_end)
-            for e in self._entries(path)
-            if e.depth == 0 and e.kind in DEF_KINDS
-        ]
-        text = "\n".join(
-            "" if any(a <= n <= b for a, b in spans) else t for n, t in enumerate(lines, start=1)
-        )
+        level = self._module_level(path)
+        text = "\n".join(t if top else "" for t, top in zip(lines, level, strict=False))
         imports = scan_imports(text, path)
         stars: list[str] = []
         if "*" in text:
@@ -798,12 +1093,10 @@ class ScopeResolver:
         self, path: str, entries: Sequence[SkeletonEntry], name: str
     ) -> SymbolLocation | None:
         lines = self._src.lines(path)
-        spans = [
-            (e.line_start, e.line_end) for e in entries if e.depth == 0 and e.kind in DEF_KINDS
-        ]
+        level = self._module_level(path)
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
         for number, raw in enumerate(lines, start=1):
-            if name not in raw or any(a <= number <= b for a, b in spans):
+            if name not in raw or not level[number - 1]:
                 continue
             text = _code(raw)
             kind = _binds(text, name)
@@ -811,13 +1104,32 @@ class ScopeResolver:
                 return SymbolLocation(path, number, m.start() + 1, number, "variable", name)
         return None
 
-    def _is_statement(self, path: str, number: int) -> bool:
-        """Whether line ``number`` starts a statement (computed once per file and query)."""
+    def _is_statement(self, path: str, number: int, span: tuple[int, int] | None = None) -> bool:
+        """Whether line ``number`` starts a statement, read within ``span`` (the lines of
+        a ``def`` or ``class``, whose first line starts one) or the whole file."""
 
-        starts = self._starts.get(path)
-        if starts is None:
-            starts = self._starts[path] = statement_starts(self._src.lines(path))
+        starts = self._line_starts(path, span)
         return not 1 <= number <= len(starts) or starts[number - 1]
+
+    def _line_starts(self, path: str, span: tuple[int, int] | None = None) -> list[bool]:
+        """Which lines start a statement (once per file, or per span, and query): reading a
+        whole 3,000-line file costs milliseconds, a function's lines almost nothing."""
+
+        whole = self._starts.get(path)
+        if whole is not None:
+            return whole
+        lines = self._src.lines(path)
+        if span is None or span[0] <= 1:
+            whole = self._starts[path] = statement_starts(lines)
+            return whole
+        first, last = span[0], min(span[1], len(lines))
+        key = f"{path}\0{first}\0{last}"
+        starts = self._starts.get(key)
+        if starts is None:
+            local = statement_starts(lines[first - 1 : last])
+            starts = [True] * (first - 1) + local + [True] * (len(lines) - last)
+            self._starts[key] = starts
+        return starts
 
     def _entries(self, path: str) -> tuple[SkeletonEntry, ...]:
         skeleton = self._src.skeleton(path)
@@ -926,6 +1238,18 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
+def _with_stub(found: Found | None, stub: Found | None) -> Found | None:
+    """The module's answer and its stub's, both listed (the stub's first, as type checkers
+    read it) and ambiguous when they differ."""
+
+    if stub is None or (found is not None and found.locations[0] == stub.locations[0]):
+        return found
+    if found is None:
+        return stub
+    both = tuple(dict.fromkeys((*stub.locations[:1], *found.locations)))
+    return Found(both, "import", ambiguous=True)
+
+
 def _outside(module: str, member: str) -> Found:
     return Found((external(module, member),), "import")
 
@@ -950,6 +1274,17 @@ def _in_external_base(base: SymbolLocation, name: str) -> Found | None:
     if not hasattr(getattr(builtins, base.qualname, None), name):
         return None
     return Found((external("builtins", f"{base.qualname}.{name}"),), "receiver")
+
+
+def _top_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The outermost of nested spans (a ``def`` inside a nested ``def`` is inside it)."""
+
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            continue
+        out.append((start, end))
+    return out
 
 
 def _indent(text: str) -> int:
