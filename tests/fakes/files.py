@@ -20,6 +20,7 @@ from trifecta.domain.model import (
     SkippedFile,
 )
 from trifecta.domain.ports import (
+    ChangeFeed,
     FileReader,
 )
 
@@ -135,3 +136,29 @@ class FakeFileReader(FileReader):
 
     def bytes_read(self) -> Mapping[ReadMode, int]:
         return dict(self.counts)
+
+
+class FakeChangeFeed(ChangeFeed):
+    """A ``ChangeFeed`` told what happened: ``touch()`` is an event, ``broken`` a feed that
+    cannot watch. Records what it was armed on."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.broken = False
+        self.armed: list[list[str]] = []
+        self.closed = False
+
+    def touch(self) -> None:
+        self.pending = True
+
+    def arm(self, directories: Sequence[str]) -> bool:
+        self.armed.append(list(directories))
+        return not self.broken
+
+    def changed(self) -> bool:
+        moved = self.pending or self.broken or not self.armed
+        self.pending = False
+        return moved
+
+    def close(self) -> None:
+        self.closed = True

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from tests.fakes import FakeFileReader, FakeSearchIndex
-from trifecta.application.packs.freshness import MAX_REHASH, check_freshness, index_freshness
+from tests.fakes import FakeClock, FakeFileReader, FakeSearchIndex
+from tests.fakes.files import FakeChangeFeed
+from trifecta.application.packs.freshness import (
+    MAX_REHASH,
+    WATCH_RECHECK_NS,
+    Freshness,
+    WatchedFreshness,
+    check_freshness,
+    index_freshness,
+)
 from trifecta.domain.model import FileEntry, ReadMode
 from trifecta.domain.packs import DirStamp, IndexInfo, PackState, SourceFile
 
@@ -83,3 +91,50 @@ def test_index_freshness_sees_an_edit_a_deletion_and_a_new_file() -> None:
     assert (fresh.changed, fresh.deleted, fresh.new) == (("a.py",), ("b.py",), ("new.py",))
     limited = index_freshness(reader, index, ("**/*.py",), (), only_paths=frozenset({"c.py"}))
     assert limited.checked == 1 and not limited.stale
+
+
+def watched_world() -> tuple[FakeFileReader, FakeSearchIndex, FakeChangeFeed, FakeClock]:
+    reader = FakeFileReader({"pkg/a.py": "x = 1\n"}, dirs=["pkg"])
+    index = indexed(reader, (DirStamp("pkg", 1),))
+    reader.stat = lambda path: (  # type: ignore[method-assign]
+        FileEntry(path, 0, 1) if path == "pkg" else FakeFileReader.stat(reader, path)
+    )
+    return reader, index, FakeChangeFeed(), FakeClock()
+
+
+def test_a_watched_check_is_reused_only_while_the_feed_reports_nothing() -> None:
+    reader, index, feed, clock = watched_world()
+    watched = WatchedFreshness(feed, clock)
+
+    def check() -> Freshness:
+        return watched.check(index, "sha", lambda: index_freshness(reader, index, ("**/*.py",), ()))
+
+    assert not check().stale and reader.stamp_calls == 1  # first: a full pass, feed armed
+    assert feed.armed == [["pkg"]]
+    assert not check().stale and reader.stamp_calls == 1 and watched.reused == 1
+    reader.write("pkg/a.py", "x = 2\n")
+    feed.touch()  # the edit, as the feed reports it
+    assert check().changed == ("pkg/a.py",) and reader.stamp_calls == 2
+    assert check().changed == ("pkg/a.py",) and reader.stamp_calls == 3  # stale: never reused
+    assert watched.reused == 1
+
+
+def test_a_watched_check_is_not_reused_for_another_pack_after_the_bound_or_unarmed() -> None:
+    reader, index, feed, clock = watched_world()
+    watched = WatchedFreshness(feed, clock)
+
+    def check(sha: str = "sha") -> Freshness:
+        return watched.check(index, sha, lambda: index_freshness(reader, index, ("**/*.py",), ()))
+
+    check()
+    check("another-pack")  # a build elsewhere: the index records another pack
+    assert reader.stamp_calls == 2
+    clock.advance(WATCH_RECHECK_NS / 1_000_000 + 1)  # past the bound: a full pass again
+    check()
+    assert reader.stamp_calls == 3
+    feed.broken = True  # a watch could not be added: nothing is reused
+    check()
+    check()
+    assert reader.stamp_calls == 5 and watched.reused == 0
+    watched.close()
+    assert feed.closed

@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "mode": "daemon",
     },
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
-    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE)},
+    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE), "watch": False},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
     "build": {"lock_timeout_ms": 30000, "jobs": 0},
     # `trifecta mcp`: the bound of every tool answer, in tokens (characters/4).

@@ -20,6 +20,22 @@ from trifecta.bootstrap._di import containers, deferred, providers
 from trifecta.domain.errors import TrifectaError
 
 
+def watched_freshness(root: Path, enabled: bool, clock: Any) -> Any:
+    """``search.watch``: a ``WatchedFreshness`` over the operating system's change feed,
+    for long-lived processes (the MCP server); None when off or when there is no feed."""
+
+    if not enabled:
+        return None
+    from trifecta.adapters.filesystem.changes import make_change_feed
+
+    feed = make_change_feed(root)
+    if feed is None:
+        return None
+    from trifecta.application.packs.freshness import WatchedFreshness
+
+    return WatchedFreshness(feed, clock)
+
+
 def pack_state_from_index(
     root: Path, index: SqliteSearchIndex, store: JsonPackStore
 ) -> Callable[[], dict[str, Any] | None]:
@@ -95,6 +111,9 @@ class Packs(containers.DeclarativeContainer):
     )
     # Search and get receive the builder as a provider (called only for --sync), search
     # the lister too.
+    watched = providers.Singleton(
+        watched_freshness, root=core.root, enabled=config.search.watch, clock=core.clock
+    )
     search = providers.Factory(
         SearchPack,
         index=search_index,
@@ -105,6 +124,7 @@ class Packs(containers.DeclarativeContainer):
         settings=settings,
         builder=build.provider,
         lister=lister.provider,  # made only when a directory moved (it imports subprocess)
+        watched=watched,
     )
     get = providers.Factory(
         deferred("trifecta.application.packs.get:GetChunks"),

@@ -118,6 +118,9 @@ class Root:
 
         if self._packs is not None:
             self._packs.search_index().close()
+            watched = self._packs.watched()
+            if watched is not None:
+                watched.close()
         if self._skeletons is not None:
             self._skeletons.cache().close()
         if self._symbols is not None:

@@ -428,3 +428,20 @@ class NameIndexStore(Protocol):
     ) -> None: ...
 
     def lookup(self, name: str) -> list[tuple[str, NameRow]]: ...
+
+
+class ChangeFeed(Protocol):
+    """Changes under a segment's directories as the operating system reports them, so a
+    long-lived process can skip the per-file stat pass of a freshness check when nothing
+    moved. Optional: where there is no such feed, every check stats every file.
+
+    Promises: ``changed`` is True whenever anything may have changed under the armed
+    directories since its previous call (it drains what was reported), and whenever the
+    feed cannot be trusted (not armed, a lost watch, an overflowed queue); never raises.
+    """
+
+    def arm(self, directories: Sequence[str]) -> bool: ...
+
+    def changed(self) -> bool: ...
+
+    def close(self) -> None: ...

@@ -45,10 +45,11 @@ PROGRESS_EVERY_S = 0.25
 
 
 def segment_flags() -> dict[str, Any]:
-    """The settings layer of a server: pyright in this process (it dies with the server)
-    and symbol calls never wait for it (the fallback answers until it is ready)."""
+    """The settings layer of a server: pyright in this process (it dies with the server),
+    symbol calls never wait for it (the fallback answers until it is ready), and searches
+    skip the per-file stat pass while the change feed reports nothing (``search.watch``)."""
 
-    return {"lsp": {"mode": "process", "ready_timeout_ms": 0}}
+    return {"lsp": {"mode": "process", "ready_timeout_ms": 0}, "search": {"watch": True}}
 
 
 class SegmentService:

@@ -12,6 +12,7 @@ the check costs about what those system calls cost (docs/performance.md).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from trifecta.domain.errors import InputError
 from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import ReadMode
 from trifecta.domain.packs import PackState
-from trifecta.domain.ports import FileReader, SearchIndex
+from trifecta.domain.ports import ChangeFeed, Clock, FileReader, SearchIndex
 
 MAX_REHASH = 32  # beyond this many moved files, report them changed without re-reading
 
@@ -156,3 +157,51 @@ def compare(
         unchanged_stat=unchanged,
         bytes_read=bytes_read,
     )
+
+
+# A watched segment's clean check is reused for at most this long without a stat pass:
+# the bound on what the feed cannot see (a symlink's target in an unwatched directory, a
+# file system that reports no events, such as a network mount).
+WATCH_RECHECK_NS = 2_000_000_000
+
+
+class WatchedFreshness:
+    """For a long-lived process: the last clean freshness check, reused while the change
+    feed reports nothing since it and the index still records the same pack (and for at
+    most ``WATCH_RECHECK_NS``). The feed is armed on the recorded directories before each
+    full check, so whatever changes during the check is reported to the next one."""
+
+    def __init__(self, feed: ChangeFeed, clock: Clock) -> None:
+        self._feed = feed
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._clean: tuple[str, int, Freshness] | None = None  # pack sha, when, result
+        self.reused = 0  # checks answered without a stat pass (for tests and benchmarks)
+
+    def check(self, index: SearchIndex, pack_sha: str, full: Callable[[], Freshness]) -> Freshness:
+        with self._lock:
+            moved = self._feed.changed()  # drained first: later events wait for the next call
+            now = self._clock.monotonic_ns()
+            clean = self._clean
+            if (
+                not moved
+                and clean is not None
+                and clean[0] == pack_sha
+                and now - clean[1] < WATCH_RECHECK_NS
+            ):
+                self.reused += 1
+                return clean[2]
+            self._clean = None
+            armed = self._feed.arm([d for d, _ in index.dir_stamps()])
+            fresh = full()
+            if armed and not fresh.stale:
+                self._clean = (
+                    pack_sha,
+                    now,
+                    Freshness(checked=fresh.checked, unchanged_stat=fresh.checked),
+                )
+            return fresh
+
+    def close(self) -> None:
+        with self._lock:
+            self._feed.close()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
-from trifecta.application.packs.freshness import Freshness, index_freshness
+from trifecta.application.packs.freshness import Freshness, WatchedFreshness, index_freshness
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import query_terms
@@ -138,6 +138,7 @@ class SearchPack:
         settings: PackSettings,
         builder: Callable[[], BuildPack] | None = None,
         lister: Callable[[], SegmentLister] | None = None,
+        watched: WatchedFreshness | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -147,6 +148,7 @@ class SearchPack:
         self._settings = settings
         self._builder = builder
         self._lister = lister
+        self._watched = watched  # a long-lived process's change feed (search.watch)
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -204,13 +206,18 @@ class SearchPack:
         return result
 
     def _freshness(self) -> Freshness:
-        return index_freshness(
-            self._reader,
-            self._index,
-            self._settings.listing_include,
-            self._settings.exclude,
-            lister=self._lister,
-        )
+        def full() -> Freshness:
+            return index_freshness(
+                self._reader,
+                self._index,
+                self._settings.listing_include,
+                self._settings.exclude,
+                lister=self._lister,
+            )
+
+        if self._watched is None:
+            return full()
+        return self._watched.check(self._index, self._index.info().pack_sha, full)
 
     def _record(self, request: SearchRequest, result: SearchResult) -> None:
         if self._telemetry is None:

@@ -1,0 +1,93 @@
+"""``search.watch`` (the MCP server's setting): with the operating system's change feed a
+search skips the per-file stat pass while nothing changed, and still sees every edit at
+once — real files, real inotify, real SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trifecta
+from trifecta.adapters.filesystem.changes import InotifyChangeFeed, make_change_feed
+from trifecta.application.packs.freshness import WatchedFreshness
+
+
+def make_segment(root: Path) -> Path:
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "alpha.py").write_text("def alpha_function():\n    return 1\n")
+    (root / "pkg" / "sub" / "beta.py").write_text("def beta_function():\n    return 2\n")
+    return root
+
+
+def watched_of(seg: trifecta.Segment) -> WatchedFreshness:
+    watched = seg._root.packs.watched()  # the one the segment's searches use
+    assert isinstance(watched, WatchedFreshness)
+    return watched
+
+
+def test_watched_searches_skip_the_stat_pass_and_see_every_edit_at_once(tmp_path: Path) -> None:
+    root = make_segment(tmp_path / "seg")
+    with trifecta.open_segment(root, telemetry={"level": "off"}, search={"watch": True}) as seg:
+        seg.build()
+        assert not seg.search("alpha_function", limit=3).freshness.stale
+        watched = watched_of(seg)
+        for _ in range(3):
+            assert not seg.search("alpha_function", limit=3).freshness.stale
+        assert watched.reused == 3  # nothing changed: no stat pass
+
+        # an edit in place (same directory, no rename): seen by the very next search
+        with (root / "pkg" / "sub" / "beta.py").open("a") as f:
+            f.write("\ndef gamma_function():\n    return 3\n")
+        seen = seg.search("gamma_function", limit=3, sync=False)
+        assert seen.freshness.changed == ("pkg/sub/beta.py",)
+        synced = seg.search("gamma_function", limit=3, sync=True)
+        assert synced.hits and synced.hits[0].chunk.id == "pkg/sub/beta.py#gamma_function"
+
+        # a new file in a new directory, then a deletion
+        (root / "pkg" / "new").mkdir()
+        (root / "pkg" / "new" / "delta.py").write_text("def delta_function():\n    return 4\n")
+        assert seg.search("delta_function", limit=3, sync=False).freshness.new == (
+            "pkg/new/delta.py",
+        )
+        seg.search("delta_function", limit=3, sync=True)
+        (root / "pkg" / "alpha.py").unlink()
+        assert seg.search("delta_function", limit=3, sync=False).freshness.deleted == (
+            "pkg/alpha.py",
+        )
+        seg.search("delta_function", limit=3, sync=True)
+        reused = watched.reused
+        assert not seg.search("delta_function", limit=3).freshness.stale
+        # the new directory is watched too: an edit there is seen at once
+        (root / "pkg" / "new" / "delta.py").write_text("def epsilon_function():\n    return 5\n")
+        assert seg.search("epsilon_function", limit=3, sync=False).freshness.changed == (
+            "pkg/new/delta.py",
+        )
+        assert watched.reused == reused + 1
+
+
+def test_without_the_setting_no_feed_is_made(tmp_path: Path) -> None:
+    root = make_segment(tmp_path / "seg")
+    with trifecta.open_segment(root, telemetry={"level": "off"}) as seg:
+        seg.build()
+        seg.search("alpha_function", limit=3)
+        assert seg._root.packs.watched() is None
+
+
+def test_the_feed_reports_events_until_drained_and_a_removed_directory(tmp_path: Path) -> None:
+    root = make_segment(tmp_path / "seg")
+    feed = make_change_feed(root)
+    assert isinstance(feed, InotifyChangeFeed)
+    try:
+        assert feed.changed()  # not armed: never trusted
+        assert feed.arm(["pkg", "pkg/sub"])
+        assert not feed.changed()
+        (root / "pkg" / "sub" / "beta.py").write_text("x = 1\n")
+        assert feed.changed() and not feed.changed()  # drained
+        (root / "pkg" / "sub" / "beta.py").unlink()
+        (root / "pkg" / "sub").rmdir()
+        assert feed.changed()
+        assert not feed.arm(["pkg", "pkg/sub"])  # the directory is gone: not trusted
+        assert feed.changed()
+    finally:
+        feed.close()
+    assert feed.changed()  # a closed feed is never trusted
