@@ -388,7 +388,29 @@ def _records(data: Mapping[str, Any], key: str, required: bool = True) -> list[d
 # ---- patched packs -------------------------------------------------------------------------
 
 
-class LoadedPack:
+class StoredPackFacts:
+    """What every stored pack (``ports.StoredPack``) answers the same way: its head (the
+    pack without chunks), its sha256 and how many chunks each file has. Subclasses set
+    ``_head``, ``_sha`` and ``_counts``."""
+
+    _head: Pack
+    _sha: str
+    _counts: Mapping[str, int]
+
+    @property
+    def head(self) -> Pack:
+        return self._head
+
+    @property
+    def sha(self) -> str:
+        return self._sha
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        return self._counts
+
+
+class LoadedPack(StoredPackFacts):
     """A stored pack (``ports.StoredPack``) over a pack loaded whole: what a store without
     a cheaper way gives a sync."""
 
@@ -409,18 +431,6 @@ class LoadedPack:
         for chunk in pack.chunks:
             counts[chunk.path] = counts.get(chunk.path, 0) + 1
         self._counts = counts
-
-    @property
-    def head(self) -> Pack:
-        return self._head
-
-    @property
-    def sha(self) -> str:
-        return self._sha
-
-    @property
-    def counts(self) -> Mapping[str, int]:
-        return self._counts
 
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
         wanted = set(paths)

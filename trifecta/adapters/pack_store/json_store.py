@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +33,7 @@ from trifecta.domain.packs import (
     LoadedPack,
     Pack,
     PackChunk,
+    StoredPackFacts,
     pack_from_dict,
     pack_to_dict,
     patched_chunks,
@@ -100,7 +101,7 @@ _STRING = rb'[^"\\]*(?:\\.[^"\\]*)*'  # a JSON string's body (unrolled: fast)
 _PATH_FIELD = re.compile(rb'","path":"(' + _STRING + rb')"')
 
 
-class _JsonStored:
+class _JsonStored(StoredPackFacts):
     """The stored pack's bytes with where each file's chunks are (``StoredPack``): a sync
     reads the head and the few files it needs, and copies the other files' chunk bytes."""
 
@@ -112,18 +113,6 @@ class _JsonStored:
         self._head = head
         self._spans = spans  # path -> (start, end, count): data[start:end], no brackets
         self._counts = {p: span[2] for p, span in spans.items()}
-
-    @property
-    def head(self) -> Pack:
-        return self._head
-
-    @property
-    def sha(self) -> str:
-        return self._sha
-
-    @property
-    def counts(self) -> Mapping[str, int]:
-        return self._counts
 
     def span(self, path: str) -> bytes:
         found = self._spans.get(path)
@@ -142,7 +131,7 @@ class _JsonStored:
         return list(pack_from_dict({**document, "source_files": []}).chunks)
 
 
-class _Patched:
+class _Patched(StoredPackFacts):
     """The pack a patch just wrote (``StoredPack``), from what wrote it: the new chunks
     in memory, the kept ones still in the base's bytes (so the sync's validation does not
     read the pack again)."""
@@ -161,18 +150,6 @@ class _Patched:
                 self._new[part[0].path] = part
                 counts[part[0].path] = len(part)
         self._counts = counts
-
-    @property
-    def head(self) -> Pack:
-        return self._head
-
-    @property
-    def sha(self) -> str:
-        return self._sha
-
-    @property
-    def counts(self) -> Mapping[str, int]:
-        return self._counts
 
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
         wanted = set(paths)
