@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trifecta.domain.model import SymbolLocation
@@ -262,9 +263,12 @@ def inner_binding(text: str, offset: int, name: str) -> tuple[int, str] | None:
     return (best[1], best[2]) if best is not None else None
 
 
-def _lambda_end(text: str, start: int) -> int:
-    """Where a lambda's body starting at ``start`` ends: a comma or a closing bracket at
-    its own depth, or the end of the statement."""
+_CLAUSE = re.compile(r"\s(?:async\s+)?(?:for|if)\s")
+
+
+def _end_at_depth(text: str, start: int, stops: Callable[[int], bool]) -> int:
+    """The first index from ``start`` that closes the bracket ``start`` is in, or where
+    ``stops(i)`` holds outside any bracket opened after ``start``; else the end of text."""
 
     depth = 0
     for i in range(start, len(text)):
@@ -275,9 +279,16 @@ def _lambda_end(text: str, start: int) -> int:
             if depth == 0:
                 return i
             depth -= 1
-        elif char == "," and depth == 0:
+        elif depth == 0 and stops(i):
             return i
     return len(text)
+
+
+def _lambda_end(text: str, start: int) -> int:
+    """Where a lambda's body starting at ``start`` ends: a comma or a closing bracket at
+    its own depth, or the end of the statement."""
+
+    return _end_at_depth(text, start, lambda i: text[i] == ",")
 
 
 def _enclosing(text: str, pos: int) -> tuple[int, int] | None:
@@ -315,15 +326,4 @@ def _clause_end(text: str, start: int) -> int:
     """Where the iterable starting at ``start`` ends: the next ``for``/``if`` clause or the
     closing bracket, at its own depth."""
 
-    depth = 0
-    for i in range(start, len(text)):
-        char = text[i]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            if depth == 0:
-                return i
-            depth -= 1
-        elif depth == 0 and re.match(r"\s(?:async\s+)?(?:for|if)\s", text[i : i + 8]):
-            return i
-    return len(text)
+    return _end_at_depth(text, start, lambda i: _CLAUSE.match(text, i, i + 8) is not None)
