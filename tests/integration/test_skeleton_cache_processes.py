@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+from trifecta.adapters.system.clock import SystemClock
+from trifecta.domain.model import Skeleton, SkeletonEntry
 
 WORKER = r"""
 import json, sys
@@ -118,12 +123,6 @@ def test_processes_creating_a_fresh_cache_at_once_never_degrade(tmp_path: Path) 
 
 def test_a_cache_filled_on_one_thread_is_read_and_closed_from_another(tmp_path: Path) -> None:
     # The MCP server builds on a thread of its own and closes the segment from its worker.
-    import threading
-
-    from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
-    from trifecta.adapters.system.clock import SystemClock
-    from trifecta.domain.model import Skeleton, SkeletonEntry
-
     cache = SqliteSkeletonCache(tmp_path / "skeletons.sqlite3", SystemClock())
     skeleton = Skeleton(
         "a.py", "ast", False, None, (SkeletonEntry("function", "f", "f", "def f()", 1, 1),), 1
