@@ -15,12 +15,14 @@ from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
 from trifecta.application.packs.config import PackSettings
+from trifecta.application.packs.freshness import WatchedFreshness
 from trifecta.application.packs.search import SearchPack
 from trifecta.bootstrap._di import containers, deferred, providers
 from trifecta.domain.errors import TrifectaError
+from trifecta.domain.ports import Clock
 
 
-def watched_freshness(root: Path, enabled: bool, clock: Any) -> Any:
+def watched_freshness(root: Path, enabled: bool, clock: Clock) -> WatchedFreshness | None:
     """``search.watch``: a ``WatchedFreshness`` over the operating system's change feed,
     for long-lived processes (the MCP server); None when off or when there is no feed."""
 
@@ -29,11 +31,7 @@ def watched_freshness(root: Path, enabled: bool, clock: Any) -> Any:
     from trifecta.adapters.filesystem.changes import make_change_feed
 
     feed = make_change_feed(root)
-    if feed is None:
-        return None
-    from trifecta.application.packs.freshness import WatchedFreshness
-
-    return WatchedFreshness(feed, clock)
+    return None if feed is None else WatchedFreshness(feed, clock)
 
 
 def pack_state_from_index(
