@@ -157,8 +157,11 @@ def pad_rows(conn: sqlite3.Connection) -> None:
     and the order of terms by rarity unchanged (see docs/adr/0009).
     """
 
+    # Counted cheaply (a sync pads on every update): the chunk count from the table's
+    # count, the pads from the smallest rowid, since they are always -1 .. -N.
     chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
-    pads = int(conn.execute("SELECT count(*) FROM fts WHERE rowid < 0").fetchone()[0])
+    lowest = conn.execute("SELECT rowid FROM fts ORDER BY rowid LIMIT 1").fetchone()
+    pads = -int(lowest[0]) if lowest is not None and int(lowest[0]) < 0 else 0
     wanted = chunks + 1
     if pads < wanted:
         conn.executemany(
@@ -170,10 +173,12 @@ def pad_rows(conn: sqlite3.Connection) -> None:
         # uses (row count, average length) and so the rankings equal a fresh build's.
         conn.execute("DELETE FROM fts WHERE rowid < ?", (-wanted,))
     files = int(conn.execute("SELECT count(*) FROM paths WHERE path != ''").fetchone()[0])
-    conn.execute("DELETE FROM paths WHERE path = ''")
-    conn.executemany(
-        "INSERT INTO paths (path, demoted, terms) VALUES ('', 0, '')", [()] * (files + 1)
-    )
+    path_pads = int(conn.execute("SELECT count(*) FROM paths WHERE path = ''").fetchone()[0])
+    if path_pads != files + 1:
+        conn.execute("DELETE FROM paths WHERE path = ''")
+        conn.executemany(
+            "INSERT INTO paths (path, demoted, terms) VALUES ('', 0, '')", [()] * (files + 1)
+        )
 
 
 def fts_query(terms: Sequence[str]) -> str:

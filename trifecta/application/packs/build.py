@@ -250,20 +250,20 @@ class BuildPack:
             return None
         if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
             return None
-        reader = self._reader
+        # One stamp per recorded directory and file (directories first, parents before
+        # children: the reader then confines each file with one ``lstat``).
+        dirs = state.directories
+        stamps = self._reader.stamps([d.path for d in dirs] + [f.path for f in state.files])
+        changed_dirs = [
+            d.path for d, now in zip(dirs, stamps) if now is None or now[1] != d.mtime_ns
+        ]
         moved: list[SourceFile] = []
         deleted: set[str] = set()
-        for record in state.files:
-            now = reader.stat(record.path)
+        for record, now in zip(state.files, stamps[len(dirs) :]):
             if now is None:
                 deleted.add(record.path)
-            elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+            elif now != (record.size, record.mtime_ns):
                 moved.append(record)
-        changed_dirs = []
-        for stamp in state.directories:
-            now = reader.stat(stamp.path)
-            if now is None or now.mtime_ns != stamp.mtime_ns:
-                changed_dirs.append(stamp.path)
         if not moved and not deleted and not changed_dirs:
             # Nothing moved: the pack and index stay as they are (nothing is written).
             return BuildReport(
