@@ -325,8 +325,10 @@ class SearchIndex(Protocol):
         ...
 
     def check(self) -> None:
-        """A cheap whole-index check before an update: ``PackCorrupt`` when rows or tables
-        are visibly damaged (an index in that state is rebuilt, not updated)."""
+        """A cheap check before an update, a sample of the rows (never a scan: a sync's
+        cost is proportional to its change): ``PackCorrupt`` when tables are visibly
+        damaged (an index in that state is rebuilt, not updated). Every row is checked by
+        ``ctx validate``, and where it is read."""
         ...
 
     def search(

@@ -48,6 +48,7 @@ INSERT_BATCH = 2000  # documents per executemany batch
 # How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
 # 1,000 and 2,000 gave the same rankings on the development set (issue 10); 1,000 costs less.
 PRESELECT = 1000
+CHECK_POINTS = 9  # chunk rows a sync's pre-update check reads (``check``)
 
 
 _SCHEMA = """
@@ -549,19 +550,32 @@ class SqliteSearchIndex(SearchIndex):
         ]
 
     def check(self) -> None:
-        """One scan in SQLite: every chunk row's integers are integers and its lists look
-        like JSON lists, and the full-text table answers (``PackCorrupt`` otherwise). Rows
-        are parsed in full where they are read (``chunks``, ``hits``, ``ctx validate``)."""
+        """A sample, not a scan (a sync runs it before every update): the chunk rows at
+        ``CHECK_POINTS`` evenly spaced rowids (the first and the last among them) have
+        integers where integers belong and lists that look like JSON lists, and the
+        full-text table answers (``PackCorrupt`` otherwise). Damage to a whole table (an
+        edit, a foreign writer, a truncated file) shows there; one damaged row elsewhere
+        is reported where it is read (``chunks``, ``hits``) and by ``ctx validate``,
+        which reads every row."""
 
         with self._reading() as conn:
-            bad = conn.execute(
-                "SELECT count(*) FROM chunks WHERE typeof(line_start) != 'integer' "
-                "OR typeof(line_end) != 'integer' OR typeof(token_est) != 'integer' "
-                "OR substr(title_path, 1, 1) != '[' OR substr(title_path, -1) != ']' "
-                "OR substr(symbols, 1, 1) != '[' OR substr(symbols, -1) != ']'"
-            ).fetchone()[0]
-        if bad:
-            raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
+            low, high = conn.execute("SELECT min(rowid), max(rowid) FROM chunks").fetchone()
+            if low is not None and high is not None:
+                points = {
+                    int(low) + (int(high) - int(low)) * i // (CHECK_POINTS - 1)
+                    for i in range(CHECK_POINTS)
+                }
+                for point in sorted(points):
+                    bad = conn.execute(
+                        "SELECT typeof(line_start) != 'integer' "
+                        "OR typeof(line_end) != 'integer' OR typeof(token_est) != 'integer' "
+                        "OR substr(title_path, 1, 1) != '[' OR substr(title_path, -1) != ']' "
+                        "OR substr(symbols, 1, 1) != '[' OR substr(symbols, -1) != ']' "
+                        "FROM chunks WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                        (point,),
+                    ).fetchone()
+                    if bad is not None and bad[0]:
+                        raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
         self.count_matches(["trifecta"])
 
     def count_matches(self, terms: Sequence[str]) -> int:
