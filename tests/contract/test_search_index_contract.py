@@ -205,7 +205,7 @@ def _damage(tmp_path: Path, statement: str, *args: object) -> None:
     conn.close()
 
 
-def test_the_pre_update_check_samples_rows_a_damaged_row_is_found_where_read(tmp_path: Path) -> None:
+def test_the_pre_update_check_samples_a_damaged_row_is_found_where_read(tmp_path: Path) -> None:
     """``check`` (a sync's, before every update) reads a sample of rows, not all: damage to
     the whole table is caught; one damaged row off the sample is caught where it is read."""
 

@@ -33,6 +33,7 @@ from trifecta.domain.packs import (
     PackState,
     Ranking,
 )
+from trifecta.domain.skeleton_codec import decode_skeleton
 
 
 class Clock(Protocol):
@@ -387,11 +388,20 @@ class SkeletonCache(Protocol):
 
     def put(self, sha256: str, parser: str, version: str, skeleton: Skeleton) -> bool: ...
 
-    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
-        """``put`` of each (sha256, parser, version, skeleton), in one write where the
-        store allows it (a build stores its parses this way); how many were stored."""
+    def put_encoded(self, entries: Sequence[tuple[str, str, str, bytes]]) -> int:
+        """``put`` of each (sha256, parser, version, value), the value already encoded by
+        ``encode_skeleton`` (a build's workers encode what they parse, the build stores it
+        in one write where the store allows it); how many were stored. A value that does
+        not decode is never returned by ``get`` (a miss)."""
 
-        return sum(1 for entry in entries if self.put(*entry))
+        stored = 0
+        for sha256, parser, version, data in entries:
+            try:
+                skeleton = decode_skeleton(data)
+            except ValueError:
+                continue
+            stored += self.put(sha256, parser, version, skeleton)
+        return stored
 
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""

@@ -157,6 +157,19 @@ class _Patched(StoredPackFacts):
                 counts[part[0].path] = len(part)
         self._counts = counts
 
+    @property
+    def base(self) -> _JsonStored:
+        return self._base
+
+    def resolve(self, parts: Sequence[ChunkPart]) -> list[ChunkPart]:
+        """``parts`` for a patch of this patch's base: a kept file this patch wrote anew
+        is given by its chunks (so syncs in one process never chain patches)."""
+
+        return [
+            self._new[p.path] if isinstance(p, KeptChunks) and p.path in self._new else p
+            for p in parts
+        ]
+
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
         wanted = set(paths)
         kept: dict[str, list[PackChunk]] = {}
@@ -438,32 +451,34 @@ class JsonPackStore(PackStore):
         parts: Sequence[ChunkPart],
         before_commit: BeforeCommit | None = None,
     ) -> str:
+        if isinstance(base, _Patched):  # a second sync in this process: patch the base
+            parts, base = base.resolve(parts), base.base
         if not isinstance(base, _JsonStored):
             kept = base.chunks_of({p.path for p in parts if isinstance(p, KeptChunks)})
             return self.save(replace(head, chunks=patched_chunks(kept, parts)), before_commit)
         encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         pieces: list[bytes | memoryview] = []
         view = memoryview(base.data)
-        kept: tuple[int, int] | None = None  # a run of kept files' bytes not yet put
+        run: tuple[int, int] | None = None  # a run of kept files' bytes not yet put
         for part in parts:
             if isinstance(part, KeptChunks):
                 span = base.bounds(part.path)
                 if span is None:
                     continue
-                if kept is not None and span[0] == kept[1] + 1:  # right after: one slice
-                    kept = (kept[0], span[1])
+                if run is not None and span[0] == run[1] + 1:  # right after: one slice
+                    run = (run[0], span[1])
                     continue
-                if kept is not None:
-                    pieces.append(view[kept[0] : kept[1]])
-                kept = span
+                if run is not None:
+                    pieces.append(view[run[0] : run[1]])
+                run = span
             elif part:
-                if kept is not None:
-                    pieces.append(view[kept[0] : kept[1]])
-                    kept = None
+                if run is not None:
+                    pieces.append(view[run[0] : run[1]])
+                    run = None
                 items = pack_to_dict(Pack(source_files=(), chunks=part))["chunks"]
                 pieces.append(encode(items)[1:-1].encode("utf-8"))
-        if kept is not None:
-            pieces.append(view[kept[0] : kept[1]])
+        if run is not None:
+            pieces.append(view[run[0] : run[1]])
         document = pack_to_dict(replace(head, chunks=()))
         document["chunks"] = _Pieces(pieces)
         sha = self._write(document, None, before_commit)

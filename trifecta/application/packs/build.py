@@ -21,7 +21,7 @@ from trifecta.application.packs.workers import ChunkerFactory, cut_files, defaul
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister, SegmentListing
-from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
+from trifecta.domain.model import FileEntry, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
     ChunkPart,
     IndexDoc,
@@ -255,11 +255,13 @@ class BuildPack:
         dirs = state.directories
         stamps = self._reader.stamps([d.path for d in dirs] + [f.path for f in state.files])
         changed_dirs = [
-            d.path for d, now in zip(dirs, stamps) if now is None or now[1] != d.mtime_ns
+            d.path
+            for d, now in zip(dirs, stamps[: len(dirs)], strict=True)
+            if now is None or now[1] != d.mtime_ns
         ]
         moved: list[SourceFile] = []
         deleted: set[str] = set()
-        for record, now in zip(state.files, stamps[len(dirs) :]):
+        for record, now in zip(state.files, stamps[len(dirs) :], strict=True):
             if now is None:
                 deleted.add(record.path)
             elif now != (record.size, record.mtime_ns):
@@ -540,7 +542,7 @@ class _Cut:
         self.warnings: list[str] = []
         self.skipped: list[SkippedFile] = []
         self.bytes_read = 0
-        self._parsed: list[tuple[str, str, str, Skeleton]] = []
+        self._parsed: list[tuple[str, str, str, bytes]] = []
         self._local: FileChunker | None = None
 
     def _here(self) -> FileChunker:

@@ -21,6 +21,7 @@ from trifecta.domain.errors import InputError, ParseFailed
 from trifecta.domain.model import FileEntry, ReadMode, Skeleton
 from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc, PackChunk
 from trifecta.domain.ports import FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.skeleton_codec import encode_skeleton
 
 __all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]
 
@@ -134,21 +135,21 @@ class ChunkOutcome:
     docs: tuple[IndexDoc, ...] = ()
     warnings: tuple[str, ...] = ()
     skip: str | None = None
-    parsed: tuple[tuple[str, str, str, Skeleton], ...] = ()  # new skeleton-cache entries
+    parsed: tuple[tuple[str, str, str, bytes], ...] = ()  # new skeleton-cache entries
 
 
 class _Cached(SkeletonParser):
     """A parser seen through the skeleton cache for one content hash (the key ``ast
     skeleton`` uses, so each serves the other's parses). A parse is not stored at once but
-    added to ``parsed`` (the build stores them in a few large writes); ``ParseFailed`` is
-    never stored."""
+    added to ``parsed``, encoded (``encode_skeleton``: a worker sends bytes, the build
+    stores them in a few large writes); ``ParseFailed`` is never stored."""
 
     def __init__(
         self,
         parser: SkeletonParser,
         cache: SkeletonCache,
         sha256: str,
-        parsed: list[tuple[str, str, str, Skeleton]],
+        parsed: list[tuple[str, str, str, bytes]],
     ) -> None:
         self._parser = parser
         self._cache = cache
@@ -168,7 +169,8 @@ class _Cached(SkeletonParser):
         if stored is not None:
             return stored
         skeleton = self._parser.parse(source, path)
-        self._parsed.append((self._sha256, self._parser.name, self._parser.version, skeleton))
+        version, data = self._parser.version, encode_skeleton(skeleton)
+        self._parsed.append((self._sha256, self._parser.name, version, data))
         return skeleton
 
 
@@ -208,7 +210,7 @@ class FileChunker:
         if task.old_sha256 == text.sha256:
             return ChunkOutcome(path, text.size_bytes, text.sha256, text.lossy, None)
         primary, fallback = self._parser, self._fallback
-        parsed: list[tuple[str, str, str, Skeleton]] = []
+        parsed: list[tuple[str, str, str, bytes]] = []
         if self._cache is not None and is_python(path):
             sha = text.sha256
             primary = _Cached(primary, self._cache, sha, parsed)
@@ -229,8 +231,8 @@ class FileChunker:
             parsed=tuple(parsed),
         )
 
-    def store(self, parsed: Sequence[tuple[str, str, str, Skeleton]]) -> None:
-        """Keep the skeletons workers parsed in the shared cache (one write)."""
+    def store(self, parsed: Sequence[tuple[str, str, str, bytes]]) -> None:
+        """Keep the skeletons workers parsed (encoded) in the shared cache (one write)."""
 
         if self._cache is not None and parsed:
-            self._cache.put_many(parsed)
+            self._cache.put_encoded(parsed)
