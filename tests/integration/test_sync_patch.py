@@ -108,8 +108,7 @@ def test_the_store_locates_each_files_chunks_without_parsing_them(tmp_path: Path
     other = JsonPackStore(seg)
     fresh_base = other.load_stored()
     renamed_parts = [
-        renamed if path == "pkg/mod_1.py" else part
-        for path, part in zip(order, parts, strict=True)
+        renamed if path == "pkg/mod_1.py" else part for path, part in zip(order, parts, strict=True)
     ]
     other.save_patch(fresh_base, fresh_base.head, renamed_parts)
     assert (seg / PACK).read_bytes() == second
