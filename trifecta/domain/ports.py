@@ -25,6 +25,7 @@ from trifecta.domain.model import (
 from trifecta.domain.packs import (
     Candidate,
     ChunkPart,
+    EncodedChunks,
     IndexDoc,
     IndexHit,
     IndexInfo,
@@ -219,12 +220,23 @@ class StoredPack(Protocol):
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]: ...
 
 
+class ChunkEncoder(Protocol):
+    """One file's index documents encoded for the pack store and the index a build writes
+    (made by the adapters, run in a build worker; picklable)."""
+
+    def __call__(self, docs: Sequence[IndexDoc]) -> EncodedChunks: ...
+
+
 class PackWriter(Protocol):
     """A whole new pack written as its chunks come (``PackStore.writer``), in pack order:
     ``commit(head)`` (the pack without its chunks) writes it as ``save`` would have, with
     the same promises; ``close`` drops it if it was not committed."""
 
     def add(self, chunks: Sequence[PackChunk]) -> None: ...
+
+    def add_encoded(self, data: bytes) -> None:
+        """``add`` of chunks given as the store's ``ChunkEncoder`` made their ``pack``."""
+        ...
 
     def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str: ...
 
@@ -290,6 +302,10 @@ class IndexWriter(Protocol):
     not committed."""
 
     def add(self, docs: Sequence[IndexDoc]) -> None: ...
+
+    def add_encoded(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """``add`` of documents given as the index's ``ChunkEncoder`` made their ``rows``."""
+        ...
 
     def commit(self, info: IndexInfo, state: PackState) -> None: ...
 

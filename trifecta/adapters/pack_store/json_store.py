@@ -332,6 +332,17 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
 
 
 CHUNKS_SPOOL = "context_pack.chunks"
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_chunks(chunks: Sequence[PackChunk]) -> bytes:
+    """The chunks as the pack lists them, without the brackets (``b""`` for none): what
+    ``PackWriter.add_encoded`` takes (a build worker encodes its files' chunks)."""
+
+    if not chunks:
+        return b""
+    items = pack_to_dict(Pack(source_files=(), chunks=tuple(chunks)))["chunks"]
+    return _ENCODE(items)[1:-1].encode("utf-8")
 
 
 class _JsonWriter(PackWriter):
@@ -341,7 +352,6 @@ class _JsonWriter(PackWriter):
     def __init__(self, store: JsonPackStore) -> None:
         self._store = store
         self._spool = temp_path(store.ctx_dir / CHUNKS_SPOOL)
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self._first = True
         try:
             store.ctx_dir.mkdir(parents=True, exist_ok=True)
@@ -350,13 +360,16 @@ class _JsonWriter(PackWriter):
             raise write_failed("pack", e) from e
 
     def add(self, chunks: Sequence[PackChunk]) -> None:
-        if not chunks:
+        self.add_encoded(encode_chunks(chunks))
+
+    def add_encoded(self, data: bytes) -> None:
+        if not data:
             return
         assert self._handle is not None, "add after close"
-        items = pack_to_dict(Pack(source_files=(), chunks=tuple(chunks)))["chunks"]
-        text = self._encode(items)[1:-1]
         try:
-            self._handle.write((text if self._first else "," + text).encode("utf-8"))
+            if not self._first:
+                self._handle.write(b",")
+            self._handle.write(data)
         except OSError as e:
             raise write_failed("pack", e) from e
         self._first = False
@@ -456,7 +469,6 @@ class JsonPackStore(PackStore):
         if not isinstance(base, _JsonStored):
             kept = base.chunks_of({p.path for p in parts if isinstance(p, KeptChunks)})
             return self.save(replace(head, chunks=patched_chunks(kept, parts)), before_commit)
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         pieces: list[bytes | memoryview] = []
         view = memoryview(base.data)
         run: tuple[int, int] | None = None  # a run of kept files' bytes not yet put
@@ -475,8 +487,7 @@ class JsonPackStore(PackStore):
                 if run is not None:
                     pieces.append(view[run[0] : run[1]])
                     run = None
-                items = pack_to_dict(Pack(source_files=(), chunks=part))["chunks"]
-                pieces.append(encode(items)[1:-1].encode("utf-8"))
+                pieces.append(encode_chunks(part))
         if run is not None:
             pieces.append(view[run[0] : run[1]])
         document = pack_to_dict(replace(head, chunks=()))

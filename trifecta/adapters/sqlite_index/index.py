@@ -197,6 +197,38 @@ def _json_strings(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(map(_quote, values)) + "]"
 
 
+def encode_rows(docs: Iterable[IndexDoc]) -> tuple[tuple[object, ...], ...]:
+    """Documents as ``IndexWriter.add_encoded`` takes them (a build worker encodes its
+    files' documents): per document the ``chunks`` row without its rowid (14 values), the
+    three FTS fields, then the path's terms."""
+
+    dumps = _json_strings
+    return tuple(
+        (
+            c.id,
+            c.path,
+            c.kind,
+            c.title,
+            dumps(c.title_path),
+            c.line_start,
+            c.line_end,
+            c.sha256,
+            c.token_est,
+            int(c.meta),
+            dumps(c.symbols),
+            doc.preview,
+            doc.name,
+            int(doc.demoted),
+            doc.title_terms,
+            doc.symbol_terms,
+            doc.body_terms,
+            doc.path_terms,
+        )
+        for doc in docs
+        for c in (doc.chunk,)
+    )
+
+
 class _Rows:
     """Documents to rows, ``INSERT_BATCH`` at a time, each batch three ``executemany``
     calls: one ``paths`` row per new file, the chunk rows with consecutive rowids, the FTS
@@ -205,40 +237,26 @@ class _Rows:
     def __init__(self, conn: sqlite3.Connection, rowid: int) -> None:
         self._conn = conn
         self._rowid = rowid
-        self._seen: set[str] = set()
-        self._paths: list[tuple[str, int, str]] = []
+        self._seen: set[object] = set()
+        self._paths: list[tuple[object, ...]] = []
         self._chunks: list[tuple[object, ...]] = []
-        self._fts: list[tuple[int, str, str, str]] = []
+        self._fts: list[tuple[object, ...]] = []
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
-        dumps = _json_strings
-        for doc in docs:
-            c = doc.chunk
+        self.add_encoded(encode_rows(docs))
+
+    def add_encoded(self, rows: Iterable[tuple[object, ...]]) -> None:
+        seen, paths, chunks, fts = self._seen, self._paths, self._chunks, self._fts
+        for row in rows:
             self._rowid += 1
-            if c.path not in self._seen:
-                self._seen.add(c.path)
-                self._paths.append((c.path, int(doc.demoted), doc.path_terms))
-            self._chunks.append(
-                (
-                    self._rowid,
-                    c.id,
-                    c.path,
-                    c.kind,
-                    c.title,
-                    dumps(c.title_path),
-                    c.line_start,
-                    c.line_end,
-                    c.sha256,
-                    c.token_est,
-                    int(c.meta),
-                    dumps(c.symbols),
-                    doc.preview,
-                    doc.name,
-                    int(doc.demoted),
-                )
-            )
-            self._fts.append((self._rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
-            if len(self._chunks) >= INSERT_BATCH:
+            rowid = self._rowid
+            path = row[1]
+            if path not in seen:
+                seen.add(path)
+                paths.append((path, row[13], row[17]))
+            chunks.append((rowid, *row[:14]))
+            fts.append((rowid, row[14], row[15], row[16]))
+            if len(chunks) >= INSERT_BATCH:
                 self.flush()
 
     def flush(self) -> None:
@@ -281,8 +299,11 @@ class _Writer(IndexWriter):
         self._rows = _Rows(conn, 0)
 
     def add(self, docs: Sequence[IndexDoc]) -> None:
+        self.add_encoded(encode_rows(docs))
+
+    def add_encoded(self, rows: Sequence[tuple[object, ...]]) -> None:
         try:
-            self._rows.add(docs)
+            self._rows.add_encoded(rows)
         except (sqlite3.DatabaseError, OSError) as e:
             raise _write_failed(e) from e
 

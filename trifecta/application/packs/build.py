@@ -173,7 +173,8 @@ class BuildPack:
         settings = self._settings
         listing = self._lister.list_segment(settings.listing_include, settings.exclude)
         tasks = [
-            ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
+            ChunkTask(e.path, meta_rank(e.path) is not None, encode=True)
+            for e in ingestion_order(listing.files)
         ]
         stats = {e.path: e for e in listing.files}
         # Pack and index are written as files are cut: the build never holds them whole.
@@ -198,7 +199,7 @@ class BuildPack:
         progress: ProgressCallback | None,
         jobs: int,
     ) -> BuildReport:
-        cut = _Cut(_Ids(), self._chunker, index.add, pack.add)
+        cut = _Cut(_Ids(), self._chunker, index.add, pack.add, (index, pack))
         for outcome in self._outcomes(tasks, start, progress, jobs):
             cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
         cut.flush()
@@ -529,11 +530,13 @@ class _Cut:
         chunker: Callable[[], FileChunker],
         index: Callable[[Sequence[IndexDoc]], None],
         pack: Callable[[Sequence[PackChunk]], None] | None = None,
+        writers: tuple[IndexWriter, PackWriter] | None = None,
     ) -> None:
         self.used = used
         self._chunker = chunker
         self._index = index  # where the new documents go, in pack order
         self._pack = pack  # where the new chunks go; None: into ``parts`` (a sync's patch)
+        self._writers = writers  # where encoded outcomes go (a full build's)
         self.files: list[SourceFile] = []
         self.parts: list[ChunkPart] = []  # every file's chunks: new, or kept as stored
         self.count = 0  # new chunks
@@ -588,9 +591,23 @@ class _Cut:
             self.parts.append(KeptChunks(outcome.path))
             self.warnings.extend(old_warnings)
             return
+        encoded = outcome.encoded
+        if encoded is not None and self._writers is not None:
+            taken = encoded.ids
+            if len(set(taken)) == len(taken) and self.used.isdisjoint(taken):
+                # Appended as the worker encoded them (a full build's common case).
+                self.used.update(taken)
+                self._writers[0].add_encoded(encoded.rows)
+                self._writers[1].add_encoded(encoded.pack)
+                self.count += len(taken)
+                self.tokens += encoded.tokens
+                self.warnings.extend(outcome.warnings)
+                self.read.append(outcome.path)
+                return
         chunks, docs, warnings = outcome.chunks, outcome.docs, outcome.warnings
         ids = [c.id for c in chunks]
-        if len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
+        # Cut again here: ids already taken (or encoded ones that were), as a serial build.
+        if encoded is not None or len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
             ids_now = IdAllocator(self.used.all())
             again = self._here().run(ChunkTask(outcome.path, meta), ids_now)
             self._parsed.extend(again.parsed)

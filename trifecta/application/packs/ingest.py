@@ -19,8 +19,8 @@ from trifecta.application.packs.ranking import is_demoted
 from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import InputError, ParseFailed
 from trifecta.domain.model import FileEntry, ReadMode, Skeleton
-from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc, PackChunk
-from trifecta.domain.ports import FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.packs import DEFAULT_DEMOTE, EncodedChunks, IndexDoc, PackChunk
+from trifecta.domain.ports import ChunkEncoder, FileReader, SkeletonCache, SkeletonParser
 from trifecta.domain.skeleton_codec import encode_skeleton
 
 __all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]
@@ -118,6 +118,7 @@ class ChunkTask:
     path: str
     meta: bool
     old_sha256: str | None = None
+    encode: bool = False  # a full build's: the chunks encoded for the writers (``encoded``)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ class ChunkOutcome:
     """What cutting one file gave: ``skip`` (a reason) when it could not be read;
     ``chunks`` None when its content still has the pack's hash (only touched); ``docs``:
     the index documents of those chunks (pickled with them from a worker: each chunk is
-    sent once, the documents refer to it)."""
+    sent once, the documents refer to it); ``encoded``: instead of both (``chunks`` then
+    empty), the same encoded for the pack and the index (a full build's task, when the
+    chunker has the writers' ``ChunkEncoder``)."""
 
     path: str
     size: int = 0
@@ -136,6 +139,7 @@ class ChunkOutcome:
     warnings: tuple[str, ...] = ()
     skip: str | None = None
     parsed: tuple[tuple[str, str, str, bytes], ...] = ()  # new skeleton-cache entries
+    encoded: EncodedChunks | None = None
 
 
 class _Cached(SkeletonParser):
@@ -185,12 +189,14 @@ class FileChunker:
         fallback: SkeletonParser | None,
         cache: SkeletonCache | None = None,
         demote: Sequence[str] = DEFAULT_DEMOTE,
+        encoder: ChunkEncoder | None = None,
     ) -> None:
         self._reader = reader
         self._parser = parser
         self._fallback = fallback
         self._cache = cache
         self._demote = tuple(demote)
+        self._encoder = encoder
 
     def close(self) -> None:
         """Release the skeleton cache's connection (a build holds nothing afterwards)."""
@@ -220,6 +226,18 @@ class FileChunker:
         )
         if parse_warning:
             warnings.append(parse_warning)
+        if task.encode and self._encoder is not None:
+            return ChunkOutcome(
+                path,
+                text.size_bytes,
+                text.sha256,
+                text.lossy,
+                (),
+                (),
+                tuple(warnings),
+                parsed=tuple(parsed),
+                encoded=self._encoder(docs),
+            )
         return ChunkOutcome(
             path,
             text.size_bytes,
