@@ -234,9 +234,13 @@ class _Rows:
     calls: one ``paths`` row per new file, the chunk rows with consecutive rowids, the FTS
     rows with the same rowids."""
 
-    def __init__(self, conn: sqlite3.Connection, rowid: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, rowid: int, pad: bool = False) -> None:
         self._conn = conn
         self._rowid = rowid
+        # A new index (``pad``) gets its FTS pads (``pad_rows``) a batch at a time, as the
+        # documents come, so the build's commit adds one instead of one per chunk.
+        self._pad = pad
+        self._pads = 0
         self._seen: set[object] = set()
         self._paths: list[tuple[object, ...]] = []
         self._chunks: list[tuple[object, ...]] = []
@@ -271,6 +275,12 @@ class _Rows:
         conn.executemany(
             "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", self._fts
         )
+        if self._pad and self._fts:
+            first, self._pads = self._pads, self._pads + len(self._fts)
+            conn.executemany(
+                "INSERT INTO fts (rowid, title, symbols, body) VALUES (?, '', '', '')",
+                [(-(i + 1),) for i in range(first, self._pads)],
+            )
         self._paths.clear()
         self._chunks.clear()
         self._fts.clear()
@@ -296,7 +306,7 @@ class _Writer(IndexWriter):
         except (sqlite3.DatabaseError, OSError) as e:
             self.close()
             raise _write_failed(e) from e
-        self._rows = _Rows(conn, 0)
+        self._rows = _Rows(conn, 0, pad=True)
 
     def add(self, docs: Sequence[IndexDoc]) -> None:
         self.add_encoded(encode_rows(docs))
