@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import trifecta
-from trifecta.adapters.git.history import GitChangeHistory
+from trifecta.adapters.git.history import SWEEP_FILES, GitChangeHistory
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -116,6 +116,36 @@ def test_outside_git_off_or_damaged_there_is_no_prior(tmp_path: Path, repo: Path
     assert GitChangeHistory(repo).recent_changes() == {}  # not JSON: ignored
     (repo / "_ctx" / "history.json").write_text('{"changes": {"a.py": "many", "b.py": 3}}')
     assert GitChangeHistory(repo).recent_changes() == {"b.py": 3}
+    # A count larger than the commits read is clamped; nesting beyond the parser's depth
+    # is no history, not a crash of the search that reads it.
+    (repo / "_ctx" / "history.json").write_text('{"changes": {"b.py": 1' + "0" * 400 + "}}")
+    assert GitChangeHistory(repo, commits=7).recent_changes() == {"b.py": 7}
+    (repo / "_ctx" / "history.json").write_text("[" * 200_000 + "]" * 200_000)
+    assert GitChangeHistory(repo).recent_changes() == {}
+
+
+def test_a_failed_git_is_recorded_as_no_history_for_that_head(repo: Path) -> None:
+    (repo / "_ctx").mkdir()
+    (repo / ".git" / "HEAD").write_text("0" * 40 + "\n")  # an object git does not have
+    history = GitChangeHistory(repo)
+    assert history.record() is True
+    assert history.recent_changes() == {}
+    path = repo / "_ctx" / "history.json"
+    before = path.stat().st_mtime_ns
+    assert history.record() is False  # not retried until HEAD moves
+    assert path.stat().st_mtime_ns == before
+    with trifecta.open_segment(repo) as seg:  # and a build there still succeeds
+        assert seg.build().files >= 2
+
+
+def test_a_sweeping_commit_says_nothing_about_where_work_happens(repo: Path) -> None:
+    many = {f"gen/m{i}.py": "x = 1\n" for i in range(SWEEP_FILES + 1)}
+    commit(repo, "reformat everything", {**many, "pkg/alpha.py": TWIN + "\n# x\n"})
+    (repo / "_ctx").mkdir()
+    history = GitChangeHistory(repo)
+    history.record()
+    assert "gen/m0.py" not in history.recent_changes()
+    assert history.recent_changes()["pkg/alpha.py"] == 1  # the first commit only
 
 
 def test_the_file_recent_commits_changed_ranks_first_among_equals(repo: Path) -> None:

@@ -144,6 +144,15 @@ def test_a_file_the_query_names_is_its_subject_not_a_word_of_it() -> None:
     assert query_names(query, query_terms(query)) == ("removing", "parametersource")
     sentence = "fix a crash in utils.py"
     assert query_names(sentence, query_terms(sentence)) == ("crash", "utils")
+    init = "Fix Foo.__init__ signature in __init__.py"  # the method keeps its name
+    assert query_names(init, query_terms(init)) == ("foo", "__init__", "signature")
+    # A dotted name that goes on or is called is no file; a data file keeps its extension
+    # as a word (``Response.json`` is a method before it is a file).
+    for query in ("Mark Response.json() as Any", "flask.json.dumps sort keys"):
+        assert mentioned_files(query) == () and "json" in query_terms(query)
+    assert mentioned_files("update setup.cfg metadata") == ("setup.cfg",)
+    assert "cfg" in query_terms("update setup.cfg metadata")
+    assert mentioned_files("Fix a bug in app.py.") == ("app.py",)
 
 
 def test_the_evidence_of_a_named_file_counts_more() -> None:
@@ -160,6 +169,9 @@ def test_the_evidence_of_a_named_file_counts_more() -> None:
     }
     _, by_name = combine(hits, {}, mentioned=("__init__.py",))
     assert [f.path for f in by_name] == ["other/__init__.py", "pkg/__init__.py", "pkg/core.py"]
+    # A longer path than the segment's (the segment is a subdirectory; an absolute path).
+    _, longer = combine(hits, {}, mentioned=("home/u/repo/src/pkg/core.py",))
+    assert longer[0].path == "pkg/core.py" and longer[0].score == 4.0 * MENTIONED
 
 
 def test_the_evidence_of_a_file_recent_commits_changed_counts_more() -> None:

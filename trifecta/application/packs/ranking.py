@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from trifecta.application.packs.tokens import mentioned_files, without_extensions
+from trifecta.application.packs.tokens import without_extensions
 from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
 
 CANDIDATES = 300
@@ -85,11 +85,7 @@ def query_names(query: str, terms: Iterable[str]) -> tuple[str, ...]:
 
     kept = set(terms)
     out: list[str] = []
-    named = without_extensions(query)
-    for mention in mentioned_files(query):  # "__init__.py" names a file, not every __init__
-        stem = without_extensions(mention).rsplit("/", 1)[-1]
-        if stem.startswith("__") and stem.endswith("__"):
-            named = named.replace(stem, " ")
+    named = without_extensions(query, dunder_files=" ")  # "__init__.py" defines no name
     for word in _NAME.findall(named):
         for part in word.split("."):
             low = part.lower().strip("_")
@@ -133,10 +129,12 @@ def _rounded(x: float) -> float:
 
 
 def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
-    """Whether ``path`` is one of the files a query names (by name or by a path suffix)."""
+    """Whether ``path`` is one of the files a query names: the same path, or one ends with
+    the other at a ``/`` (``app.py`` names ``src/pkg/app.py``; ``src/pkg/app.py`` names
+    ``app.py`` of a segment that is ``src/pkg``; an absolute path names its tail)."""
 
     low = path.lower()
-    return any(low == m or low.endswith("/" + m) for m in mentioned)
+    return any(low == m or low.endswith("/" + m) or m.endswith("/" + low) for m in mentioned)
 
 
 def combine(
