@@ -3,6 +3,7 @@ the real SQLite index: tests/integration/test_search_ranking*.py)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -98,3 +99,19 @@ def test_when_the_naming_words_match_nothing_the_task_words_are_searched() -> No
     assert result.hits and result.hits[0].chunk.path == "src/support.py"
     assert "support" in result.terms
     assert world.search("Add context support").terms == ("context",)  # found: not widened
+
+
+def test_the_stat_pass_runs_while_the_index_is_queried() -> None:
+    world = World(FILES)
+    world.build()
+    queried = threading.Event()
+    seen: list[tuple[bool, bool]] = []
+    world.index.on_search = queried.set
+    # The stat pass waits (bounded) for the full-text query: run one after the other, the
+    # query would never start and the wait would time out.
+    world.reader.on_stamps = lambda: seen.append(
+        (threading.current_thread() is not threading.main_thread(), queried.wait(20))
+    )
+    result = world.search("context")
+    assert seen == [(True, True)]
+    assert result.hits and not result.freshness.stale
