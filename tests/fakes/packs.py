@@ -7,7 +7,6 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import replace
 
 from trifecta.domain.errors import (
     LockTimeout,
@@ -40,6 +39,7 @@ from trifecta.domain.ports import (
     SearchIndex,
     StoredPack,
 )
+from trifecta.domain.records import replace
 
 
 class FakePackStore(PackStore):

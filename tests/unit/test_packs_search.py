@@ -4,12 +4,12 @@ the real SQLite index: tests/integration/test_search_ranking*.py)."""
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import pytest
 
 from tests.unit.packs_world import World
 from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
+from trifecta.domain.records import replace
 
 FILES: dict[str, bytes | str] = {
     "src/context_service.py": "class ContextService\n    def build_context\n",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from trifecta.application.packs.listing import ReaderLister
 from trifecta.domain.errors import InputError
@@ -22,11 +21,12 @@ from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import ReadMode
 from trifecta.domain.packs import PackState
 from trifecta.domain.ports import ChangeFeed, Clock, FileReader, SearchIndex
+from trifecta.domain.records import record
 
 MAX_REHASH = 32  # beyond this many moved files, report them changed without re-reading
 
 
-@dataclass(frozen=True)
+@record
 class Freshness:
     changed: tuple[str, ...] = ()
     new: tuple[str, ...] = ()

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
+from trifecta.domain.records import record
 
 CANDIDATES = 300
 DEMOTE = 0.35
@@ -97,7 +97,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
     )
 
 
-@dataclass(frozen=True)
+@record
 class RankedFile:
     """A file and its evidence: its score and its chunks, best first, with the scores the
     index gave them (``best`` gives them their final, served scores)."""

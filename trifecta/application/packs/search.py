@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
@@ -27,6 +26,7 @@ from trifecta.domain.errors import (
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+from trifecta.domain.records import record
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FILE_HITS = 3
 
 
-@dataclass(frozen=True)
+@record
 class SearchRequest:
     query: str
     limit: int = 5
@@ -45,7 +45,7 @@ class SearchRequest:
     files: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class FileHits:
     """One file of a ``files`` search: its score and its best chunks, best first."""
 
@@ -54,7 +54,7 @@ class FileHits:
     hits: tuple[IndexHit, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SearchResult:
     """Hits best first (rendering is the driving adapter's job)."""
 
