@@ -128,6 +128,29 @@ FRESH_PROJECTS: tuple[Project, ...] = (
     ),
 )
 
+# A third held-out set, made in session 4 after every ranking change of that session was
+# measured on the development split: ``--fresh 2``.
+FRESH2_PROJECTS: tuple[Project, ...] = (
+    Project(
+        "marshmallow",
+        "marshmallow-code/marshmallow",
+        "341b927f219205704728c05cd61f04d7e9727523",
+        ("src/marshmallow/", "marshmallow/"),
+    ),
+    Project(
+        "alembic",
+        "sqlalchemy/alembic",
+        "20e58db01cad3432c24734e11b893303cdb687a4",
+        ("alembic/",),
+    ),
+    Project(
+        "uvicorn",
+        "encode/uvicorn",
+        "e6c7ce791fc634b6eedee40e0d0207faa8a9aefd",
+        ("uvicorn/",),
+    ),
+)
+
 # Path components and file names that mark tests, docs, examples, tooling.
 NON_PACKAGE_DIRS = frozenset(
     {
@@ -477,17 +500,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--projects", help="comma-separated subset (default: all)")
     parser.add_argument(
         "--fresh",
-        action="store_true",
-        help="make the second held-out set (FRESH_PROJECTS, all holdout, no stdlib); "
-        "use with a separate --out",
+        nargs="?",
+        type=int,
+        const=1,
+        default=0,
+        choices=(1, 2),
+        help="make a later held-out set: 1 = FRESH_PROJECTS (session 3), 2 = FRESH2_PROJECTS "
+        "(session 4); all holdout, no stdlib; use with a separate --out",
     )
     args = parser.parse_args(argv)
     wanted = set(args.projects.split(",")) if args.projects else None
-    pool = FRESH_PROJECTS if args.fresh else PROJECTS
+    pool = {0: PROJECTS, 1: FRESH_PROJECTS, 2: FRESH2_PROJECTS}[args.fresh]
     projects = [p for p in pool if wanted is None or p.name in wanted]
     if args.fresh:
-        holdout = {p.name for p in FRESH_PROJECTS}
-        wanted = wanted or {p.name for p in FRESH_PROJECTS}  # no stdlib in the fresh set
+        holdout = {p.name for p in pool}
+        wanted = wanted or {p.name for p in pool}  # no stdlib in a fresh set
     else:
         holdout = holdout_projects([p.name for p in PROJECTS])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,14 @@ from trifecta.application.packs.ranking import (
     DEFINES,
     DEMOTE,
     FILE_SHARE,
+    MENTIONED,
     combine,
     defined_name,
     is_demoted,
     query_names,
     ranking_for,
 )
-from trifecta.application.packs.tokens import path_terms, query_terms
+from trifecta.application.packs.tokens import mentioned_files, path_terms, query_terms
 from trifecta.domain.packs import Candidate
 
 
@@ -127,3 +128,32 @@ def test_equal_scores_break_ties_by_id_and_path() -> None:
 def test_task_words_are_kept_on_request() -> None:
     assert query_terms("Add async support") == ["async"]
     assert query_terms("Add async support", task_words=True) == ["add", "async", "support"]
+
+
+def test_a_file_the_query_names_is_its_subject_not_a_word_of_it() -> None:
+    query = "Removing ParameterSource from __init__.py"
+    assert mentioned_files(query) == ("__init__.py",)
+    assert mentioned_files("fix src/pkg/App.py and README.md") == ("src/pkg/app.py", "readme.md")
+    assert mentioned_files("os.path.join in version 1.2") == ()
+    # The extension is no search word; a dunder file name defines no name (every class
+    # has an __init__), a plain one names its module.
+    assert "py" not in query_terms(query)
+    assert query_names(query, query_terms(query)) == ("removing", "parametersource")
+    sentence = "fix a crash in utils.py"
+    assert query_names(sentence, query_terms(sentence)) == ("crash", "utils")
+
+
+def test_the_evidence_of_a_named_file_counts_more() -> None:
+    hits = [
+        _hit("pkg/core.py#f", 4.0),
+        _hit("pkg/__init__.py", 3.0),
+        _hit("other/__init__.py", 3.0),
+    ]
+    _, files = combine(hits, {}, mentioned=("pkg/__init__.py",))
+    assert {f.path: f.score for f in files} == {
+        "pkg/__init__.py": 3.0 * MENTIONED,
+        "pkg/core.py": 4.0,
+        "other/__init__.py": 3.0,
+    }
+    _, by_name = combine(hits, {}, mentioned=("__init__.py",))
+    assert [f.path for f in by_name] == ["other/__init__.py", "pkg/__init__.py", "pkg/core.py"]

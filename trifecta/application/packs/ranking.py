@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
+from trifecta.application.packs.tokens import mentioned_files, without_extensions
 from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
 from trifecta.domain.records import record
 
@@ -42,6 +43,8 @@ FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
 # of hits spans several files instead of one file's every method.
 CROWDING = 0.5
 PROSE = 0.5
+# A file the query names ("... from __init__.py") has its evidence multiplied by MENTIONED.
+MENTIONED = 2.0
 LENGTH = 0.1
 SCORE_DIGITS = 4
 
@@ -78,7 +81,12 @@ def query_names(query: str, terms: Iterable[str]) -> tuple[str, ...]:
 
     kept = set(terms)
     out: list[str] = []
-    for word in _NAME.findall(query):
+    named = without_extensions(query)
+    for mention in mentioned_files(query):  # "__init__.py" names a file, not every __init__
+        stem = without_extensions(mention).rsplit("/", 1)[-1]
+        if stem.startswith("__") and stem.endswith("__"):
+            named = named.replace(stem, " ")
+    for word in _NAME.findall(named):
         for part in word.split("."):
             low = part.lower().strip("_")
             if len(low) > 1 and (low in kept or part.lower() in kept) and low not in out:
@@ -120,11 +128,21 @@ def _rounded(x: float) -> float:
     return round(x, SCORE_DIGITS)
 
 
+def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
+    """Whether ``path`` is one of the files a query names (by name or by a path suffix)."""
+
+    low = path.lower()
+    return any(low == m or low.endswith("/" + m) for m in mentioned)
+
+
 def combine(
-    candidates: Sequence[Candidate], path_scores: Mapping[str, float]
+    candidates: Sequence[Candidate],
+    path_scores: Mapping[str, float],
+    mentioned: Sequence[str] = (),
 ) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
-    already carry the role, prose and definition factors)."""
+    already carry the role, prose and definition factors); the evidence of a file the query
+    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``."""
 
     by_file: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -134,7 +152,8 @@ def combine(
         ordered = sorted(file_hits, key=lambda c: (-c.score, c.id))
         by_file[path] = ordered
         evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
-        file_score[path] = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
+        score = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
+        file_score[path] = score * MENTIONED if is_mentioned(path, mentioned) else score
     chunks = [
         Candidate(c.id, path, _rounded((c.score + FILE_SHARE * file_score[path]) * CROWDING**n))
         for path, file_hits in by_file.items()

@@ -14,7 +14,7 @@ from trifecta.application.packs.freshness import (
 )
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.packs.tokens import query_terms
+from trifecta.application.packs.tokens import mentioned_files, query_terms
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     InvalidRequest,
@@ -186,7 +186,8 @@ class SearchPack:
                 ranking = ranking_for(request.query, terms)
                 candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
-        ranked_chunks, ranked_files = combine(candidates, paths)
+        mentioned = mentioned_files(request.query)
+        ranked_chunks, ranked_files = combine(candidates, paths, mentioned)
         files: tuple[FileHits, ...] | None = None
         if request.files:
             top = [(f, f.best(FILE_HITS)) for f in ranked_files[: request.limit]]

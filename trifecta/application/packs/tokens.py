@@ -39,6 +39,12 @@ TASK_WORDS = frozenset(
     supported supports update updated updates use used uses using work works""".split()  # noqa: SIM905
 )
 PROSE_WORDS = 3
+# A word of a query that names a file ("utils.py", "src/pkg/__init__.py"): its extension is
+# not a search word, and the file it names is the one the query is about.
+_FILE_MENTION = re.compile(
+    r"(?<![\w.])((?:[\w-]+/)*[\w-]*\w)\.(?:py|pyi|pyx|md|rst|txt|toml|cfg|ini|json|ya?ml)\b",
+    re.IGNORECASE,
+)
 
 
 def _split_word(word: str) -> tuple[str, ...]:
@@ -106,13 +112,26 @@ def path_terms(path: str) -> str:
     return index_terms(f"{head.replace('/', ' ')} {stem}")
 
 
+def mentioned_files(query: str) -> tuple[str, ...]:
+    """The files a query names, lower-case, as written (``"Remove X from __init__.py"`` ->
+    ``("__init__.py",)``; ``"fix src/pkg/app.py"`` -> ``("src/pkg/app.py",)``)."""
+
+    return tuple(dict.fromkeys(m.group(0).lower() for m in _FILE_MENTION.finditer(query)))
+
+
+def without_extensions(query: str) -> str:
+    """The query with each file it names reduced to its path without the extension."""
+
+    return _FILE_MENTION.sub(r"\1", query)
+
+
 def query_terms(query: str, task_words: bool = False) -> list[str]:
-    """Distinct tokens of a query, in order, without stopwords, one-letter tokens and (in a
-    query that reads like a sentence, unless ``task_words``) task words, unless nothing
-    else is left."""
+    """Distinct tokens of a query, in order, without stopwords, one-letter tokens, the
+    extensions of the files it names and (in a query that reads like a sentence, unless
+    ``task_words``) task words, unless nothing else is left."""
 
     seen: list[str] = []
-    for token in tokenize(query):
+    for token in tokenize(without_extensions(query)):
         if token not in seen:
             seen.append(token)
     drop = QUERY_STOPWORDS
