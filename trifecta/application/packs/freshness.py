@@ -5,9 +5,11 @@ their hash decides. New files are looked for only in a recorded directory whose 
 (creating or deleting an entry changes its directory's mtime), and only there (plus any new
 directory under it), so the common case is one ``stat`` per file and directory and no
 listing, whatever the size of the tree. ``_ctx/`` (trifecta's own writes) is never a
-recorded directory. The recorded state is read as plain rows (``index_freshness``) and the
-disk through ``FileReader.stamps`` (one ``lstat`` per file and directory, no resolve), so
-the check costs about what those system calls cost (docs/performance.md).
+recorded directory. The recorded state is read as plain rows without hashes
+(``index_check``; the hashes of the files that moved are looked up) and the disk through
+``FileReader.stamps`` (one ``lstat`` per file and directory, no resolve), so the check
+costs about what those system calls cost; a search runs them on a second thread while the
+index ranks its query (``FreshnessCheck.start``; docs/performance.md).
 """
 
 from __future__ import annotations
