@@ -259,6 +259,10 @@ _TEL = "trifecta.adapters.cli.commands.telemetry:"
 _MISC = "trifecta.adapters.cli.commands.misc:"
 _MCP = "trifecta.adapters.cli.commands.mcp:"
 
+# Handlers that serve until stopped: they run with the cyclic garbage collector on (every
+# other command is a short process and runs without it; ``main``).
+LONG_LIVED = frozenset({_LSP + "run_serve", _MCP + "run_mcp"})
+
 
 def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
     subs = c.subcommands(group)
