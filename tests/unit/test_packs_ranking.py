@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from trifecta.application.packs.ranking import (
     ABOUT_TESTS_DEMOTE,
     DEFINES,
     DEMOTE,
     FILE_SHARE,
     MENTIONED,
+    RECENT,
     combine,
     defined_name,
     is_demoted,
@@ -157,3 +160,11 @@ def test_the_evidence_of_a_named_file_counts_more() -> None:
     }
     _, by_name = combine(hits, {}, mentioned=("__init__.py",))
     assert [f.path for f in by_name] == ["other/__init__.py", "pkg/__init__.py", "pkg/core.py"]
+
+
+def test_the_evidence_of_a_file_recent_commits_changed_counts_more() -> None:
+    hits = [_hit("a.py#f", 4.0), _hit("b.py#f", 4.0), _hit("c.py#f", 4.0)]
+    _, files = combine(hits, {}, recent={"b.py": 3, "c.py": 0, "elsewhere.py": 9})
+    assert [f.path for f in files] == ["b.py", "a.py", "c.py"]
+    assert files[0].score == round(4.0 * (1 + RECENT * math.log(4)), 4)
+    assert files[1].score == files[2].score == 4.0

@@ -451,3 +451,19 @@ class ChangeFeed(Protocol):
     def changed(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+class ChangeHistory(Protocol):
+    """How often the repository's recent commits touched each file of a segment: the
+    ranking's prior that the code a task is about is code that has been changing.
+
+    Promises: ``recent_changes`` maps segment-relative paths to the number of the last
+    commits (no merges) that changed them, as ``record`` last saw them; it is empty outside
+    a repository, without history, or when the history cannot be read. ``record`` (called
+    by a build, under the build lock) reads the history again when the repository's HEAD
+    moved and returns whether it wrote anything. Neither raises.
+    """
+
+    def recent_changes(self) -> Mapping[str, int]: ...
+
+    def record(self) -> bool: ...

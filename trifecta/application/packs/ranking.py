@@ -23,6 +23,7 @@ chunks); ties are broken by id (chunks) and path (files), so rankings are determ
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
@@ -45,6 +46,9 @@ CROWDING = 0.5
 PROSE = 0.5
 # A file the query names ("... from __init__.py") has its evidence multiplied by MENTIONED.
 MENTIONED = 2.0
+# A file that n of the repository's recent commits changed has its evidence multiplied by
+# 1 + RECENT * ln(1 + n): code that has been changing is what tasks are about.
+RECENT = 0.5
 LENGTH = 0.1
 SCORE_DIGITS = 4
 
@@ -139,10 +143,13 @@ def combine(
     candidates: Sequence[Candidate],
     path_scores: Mapping[str, float],
     mentioned: Sequence[str] = (),
+    recent: Mapping[str, int] | None = None,
 ) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
     already carry the role, prose and definition factors); the evidence of a file the query
-    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``."""
+    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``,
+    that of a file recent commits changed (``recent``: path -> commits) by its ``RECENT``
+    factor."""
 
     by_file: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -153,7 +160,11 @@ def combine(
         by_file[path] = ordered
         evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
         score = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
-        file_score[path] = score * MENTIONED if is_mentioned(path, mentioned) else score
+        if mentioned and is_mentioned(path, mentioned):
+            score *= MENTIONED
+        if recent and (changes := recent.get(path, 0)) > 0:
+            score *= 1.0 + RECENT * math.log1p(changes)
+        file_score[path] = score
     chunks = [
         Candidate(c.id, path, _rounded((c.score + FILE_SHARE * file_score[path]) * CROWDING**n))
         for path, file_hits in by_file.items()

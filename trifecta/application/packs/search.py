@@ -25,7 +25,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
-from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+from trifecta.domain.ports import ChangeHistory, Clock, FileReader, PackStore, SearchIndex
 from trifecta.domain.records import record
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ class SearchPack:
         builder: Callable[[], BuildPack] | None = None,
         lister: Callable[[], SegmentLister] | None = None,
         watched: WatchedFreshness | None = None,
+        history: ChangeHistory | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -154,6 +155,7 @@ class SearchPack:
         self._builder = builder
         self._lister = lister
         self._watched = watched  # a long-lived process's change feed (search.watch)
+        self._history = history  # recent commits' files (search.history), the ranking's prior
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -186,8 +188,9 @@ class SearchPack:
                 ranking = ranking_for(request.query, terms)
                 candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
+        recent = self._history.recent_changes() if self._history is not None else {}
         mentioned = mentioned_files(request.query)
-        ranked_chunks, ranked_files = combine(candidates, paths, mentioned)
+        ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent)
         files: tuple[FileHits, ...] | None = None
         if request.files:
             top = [(f, f.best(FILE_HITS)) for f in ranked_files[: request.limit]]
