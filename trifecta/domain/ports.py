@@ -359,6 +359,12 @@ class SearchIndex(Protocol):
         when given), in path order: ``state().files`` without building it."""
         ...
 
+    def file_stats(self) -> list[tuple[str, int, int]]:
+        """``(path, size, mtime_ns)`` of every recorded file, in path order: what a
+        freshness check compares with the disk (no hashes: ``file_stamps(paths)`` gives
+        those of the few files that moved)."""
+        ...
+
     def dir_stamps(self) -> list[tuple[str, int]]:
         """``(path, mtime_ns)`` of the recorded directories, in path order."""
         ...

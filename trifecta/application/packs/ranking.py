@@ -26,11 +26,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from trifecta.application.packs.tokens import without_extensions
 from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
+from trifecta.domain.records import record
 
 CANDIDATES = 300
 DEMOTE = 0.35
@@ -105,7 +105,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
     )
 
 
-@dataclass(frozen=True)
+@record
 class RankedFile:
     """A file and its evidence: its score and its chunks, best first, with the scores the
     index gave them (``best`` gives them their final, served scores)."""
