@@ -101,10 +101,12 @@ class Corpus:
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def materialise(data: Path, project: str, mirror: str, parent: str) -> Path:
-    """The parent commit's whole tree, extracted once (atomically) and reused."""
+def materialise(target: Path, project: str, mirror: str, parent: str, git: bool) -> Path:
+    """The parent commit's whole tree, extracted once (atomically) into ``target`` and
+    reused; with ``git``, also a repository whose HEAD is the parent (its objects read from
+    the mirror through ``alternates``, no index), so the history up to the parent is there
+    as in a checkout."""
 
-    target = data / "trees" / project / parent
     if target.is_dir():
         return target
     partial = target.with_name(f"{parent}.partial-{os.getpid()}")
@@ -120,6 +122,11 @@ def materialise(data: Path, project: str, mirror: str, parent: str) -> Path:
     if archive.wait() != 0 or untar.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
         raise RuntimeError(f"{project}@{parent[:10]}: git archive failed")
+    if git:
+        subprocess.run(["git", "init", "-q", str(partial)], check=True)
+        objects = (Path(mirror) / "objects").resolve()
+        (partial / ".git" / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+        (partial / ".git" / "HEAD").write_text(f"{parent}\n")  # detached at the parent
     partial.rename(target)
     return target
 
@@ -288,7 +295,11 @@ def load_tasks(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     return tasks
 
 
-def corpora(tasks: Sequence[dict[str, Any]], data: Path) -> list[Corpus]:
+def trees_dir(data: Path, git: bool) -> Path:
+    return data / ("trees-git" if git else "trees")
+
+
+def corpora(tasks: Sequence[dict[str, Any]], data: Path, git: bool = False) -> list[Corpus]:
     grouped: dict[str, Corpus] = {}
     for task in tasks:
         if task.get("corpus"):
@@ -296,7 +307,7 @@ def corpora(tasks: Sequence[dict[str, Any]], data: Path) -> list[Corpus]:
             root = Path(task["corpus"])
         else:
             key = f"{task['project']}:{task['parent']}"
-            root = data / "trees" / task["project"] / task["parent"]
+            root = trees_dir(data, git) / task["project"] / task["parent"]
         grouped.setdefault(key, Corpus(key, root)).tasks.append(task)
     return list(grouped.values())
 
@@ -310,13 +321,15 @@ class Evaluated:
     timing: dict[str, float]
 
 
-def evaluate_corpus(corpus: Corpus, data: Path, limit: int, reuse: bool, mode: str) -> Evaluated:
+def evaluate_corpus(
+    corpus: Corpus, data: Path, limit: int, reuse: bool, mode: str, git: bool = False
+) -> Evaluated:
     """Materialise, build, and run every task of one corpus (a pool worker's unit)."""
 
     first = corpus.tasks[0]
     t0 = time.perf_counter()
     if not first.get("corpus"):
-        materialise(data, first["project"], first["mirror"], first["parent"])
+        materialise(corpus.root, first["project"], first["mirror"], first["parent"], git)
     t1 = time.perf_counter()
     files, build_s = build_pack(corpus.root, reuse)
     t2 = time.perf_counter()
@@ -358,7 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tasks = load_tasks(data / "tasks.jsonl", args)
     if not tasks:
         raise ValueError("no task matches the filters")
-    groups = corpora(tasks, data)
+    groups = corpora(tasks, data, args.git_history)
     # The biggest corpora first, so a pool does not end on one long build.
     groups.sort(key=lambda c: (not c.tasks[0].get("corpus"), c.key))
     rows: list[dict[str, Any]] = []
@@ -380,14 +393,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             futures = [
-                pool.submit(evaluate_corpus, c, data, args.limit, args.reuse_packs, args.mode)
+                pool.submit(
+                    evaluate_corpus,
+                    c,
+                    data,
+                    args.limit,
+                    args.reuse_packs,
+                    args.mode,
+                    args.git_history,
+                )
                 for c in groups
             ]
             for n, future in enumerate(as_completed(futures), 1):
                 done(n, future.result())
     else:
         for n, corpus in enumerate(groups, 1):
-            done(n, evaluate_corpus(corpus, data, args.limit, args.reuse_packs, args.mode))
+            result = evaluate_corpus(
+                corpus, data, args.limit, args.reuse_packs, args.mode, args.git_history
+            )
+            done(n, result)
     rows.sort(key=lambda r: int(r["id"]))
     mode = ", ".join(sorted(modes))
     by_project: dict[str, dict[str, Any]] = {}
@@ -412,6 +436,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "limit": args.limit,
         "trifecta_mode": mode,
         "packs": "reused" if args.reuse_packs else "rebuilt",
+        "git_history": args.git_history,
         "baseline": "rank_bm25 BM25Okapi, one document per file, identifier-split tokens",
         "tasks": len(rows),
         "corpora": len(groups),
@@ -448,6 +473,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="corpora evaluated in parallel processes (1)"
+    )
+    parser.add_argument(
+        "--git-history",
+        action="store_true",
+        help="trees (under trees-git/) are repositories at the parent commit, so the "
+        "history up to it is there as in a checkout (search.history's prior); without it "
+        "they are plain trees (git archive)",
     )
     args = parser.parse_args(argv)
     if not (args.data / "tasks.jsonl").is_file():

@@ -7,14 +7,16 @@ table warm). With `--compare DIR` the same commands also run against another sou
 of trifecta (e.g. `git archive main`), put first on PYTHONPATH, in the same rounds, and
 the ratios new/old are printed.
 
-With `--large-copies N` the standard library (with its tests) copied N times
-(`bench.build.make_corpus`, 1,791 files a copy) is a second segment, and `ctx search`
-there joins the rounds (issue 12: end to end on a 3,000+-file segment). Every variant also
-reports the median CPU time (user + sys) of its process, which the machine's load
-disturbs less than the wall clock, and the load average before and after.
+With `--large-copies N [N ...]` the standard library (with its tests) copied N times
+(`bench.build.make_corpus`, 1,791 files a copy) is a further segment for each N, and
+`ctx search` there joins the rounds as `search_large` (the first N) and
+`search_copies_<N>` (issue 12: end to end on a 3,000+-file and a ~15,000-file
+segment). Every variant also reports the median CPU time (user + sys) of its process,
+which the machine's load disturbs less than the wall clock, and the load average before
+and after.
 
 Prints JSON. Usage: python -m bench.startup [--repeat N] [--files N] [--compare DIR]
-[--large-copies N]
+[--large-copies N [N ...]]
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1500)
     parser.add_argument("--compare", default=None, help="another trifecta source tree")
     parser.add_argument(
-        "--large-copies", type=int, default=0, help="a second segment: the stdlib N times"
+        "--large-copies",
+        type=int,
+        nargs="+",
+        default=[],
+        help="further segments: the stdlib N times, for each N",
     )
     args = parser.parse_args()
     from bench.build import make_corpus as make_large
@@ -76,8 +82,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="trifecta-startup-") as tmp:
         seg = str(Path(tmp) / "small")
         files = make_corpus(Path(seg), args.files)
-        large = str(Path(tmp) / "large")
-        large_files = len(make_large(Path(large), args.large_copies)) if args.large_copies else 0
+        larges = {n: str(Path(tmp) / f"copies-{n}") for n in args.large_copies}
+        large_counts = {n: len(make_large(Path(where), n)) for n, where in larges.items()}
         trees: dict[str, str | None] = {"": None}
         if args.compare:
             trees["compare_"] = str(Path(args.compare).resolve())
@@ -90,10 +96,11 @@ def main() -> None:
             variants[f"{prefix}help"] = ([*trifecta, "--help"], env)
             variants[f"{prefix}search"] = ([*trifecta, *SEARCH], env)
             variants[f"{prefix}resolve_no_lsp"] = ([*trifecta, *RESOLVE], env)
-            if large_files:
-                variants[f"{prefix}search_large"] = ([*trifecta, "-s", large, *SEARCH], env)
+            for i, (n, where) in enumerate(larges.items()):
+                name = f"{prefix}search_large" if i == 0 else f"{prefix}search_copies_{n}"
+                variants[name] = ([*trifecta, "-s", where, *SEARCH], env)
         env = _env(None)
-        for where in (seg, large) if large_files else (seg,):
+        for where in (seg, *larges.values()):
             subprocess.run(
                 [*trifecta, "ctx", "build"], cwd=where, env=env, check=True, capture_output=True
             )
@@ -111,7 +118,8 @@ def main() -> None:
         "benchmark": "startup",
         "repeat": args.repeat,
         "files": files,
-        "large_files": large_files,
+        "large_files": next(iter(large_counts.values()), 0),
+        "files_per_copies": {str(n): count for n, count in large_counts.items()},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         **medians,
@@ -124,12 +132,15 @@ def main() -> None:
         "version_budget_ratio": 3.0,
         "help_budget_ratio": 4.0,
     }
-    if large_files:
-        result["search_large_ratio"] = round(medians["search_large_median_ms"] / base, 2)
+    larges_names = [
+        "search_large" if i == 0 else f"search_copies_{n}" for i, n in enumerate(larges)
+    ]
+    for name in larges_names:
+        result[f"{name}_ratio"] = round(medians[f"{name}_median_ms"] / base, 2)
     if args.compare:
         result["compare"] = args.compare
         names = ["version", "help", "search", "resolve_no_lsp"]
-        for name in names + (["search_large"] if large_files else []):
+        for name in names + larges_names:
             new, old = medians[f"{name}_median_ms"], medians[f"compare_{name}_median_ms"]
             result[f"{name}_vs_compare"] = round(new / old, 3)
         result["vs_compare_budget"] = 1.2

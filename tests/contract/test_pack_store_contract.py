@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from trifecta.domain.errors import IndexWriteFailed, LockTimeout, PackCorrupt, P
 from trifecta.domain.model import SkippedFile
 from trifecta.domain.packs import DirStamp, KeptChunks, Pack, PackChunk, SourceFile
 from trifecta.domain.ports import PackStore
+from trifecta.domain.records import replace
 
 PACK = Pack(
     source_files=(SourceFile("a.py", 10, 123, "ab" * 32, meta=False, lossy=True),),
@@ -151,7 +151,7 @@ def test_save_keeps_the_old_pack_when_before_commit_fails(
     s, _ = store
     old_sha = s.save(PACK)
     old_stamp = s.stamp()
-    changed = dataclasses.replace(PACK, parser="other")
+    changed = replace(PACK, parser="other")
 
     def fail(sha: str, stamp: tuple[int, int]) -> None:
         raise IndexWriteFailed("index broke")
@@ -172,9 +172,7 @@ def test_a_writer_gives_the_pack_save_gives(store: tuple[PackStore, Any]) -> Non
         writer.add(PACK.chunks[:1])
         writer.add(())  # a file without chunks
         writer.add(PACK.chunks[1:])
-        sha = writer.commit(
-            dataclasses.replace(PACK, chunks=()), lambda sha, stamp: seen.append(sha)
-        )
+        sha = writer.commit(replace(PACK, chunks=()), lambda sha, stamp: seen.append(sha))
     finally:
         writer.close()
     assert sha == expected_sha and seen == [sha]
@@ -192,8 +190,6 @@ def test_a_patch_keeps_stored_chunks_and_adds_new_ones(store: tuple[PackStore, A
     assert dict(base.counts) == {"a.py": 2} and base.head.chunks == ()
     assert base.chunks_of(["a.py"]) == list(PACK.chunks)
     new = PackChunk("b.py", "b.py", "module", "b", ("b",), 1, 1, "00" * 32, 1)
-    head = dataclasses.replace(
-        PACK, source_files=(*PACK.source_files, SourceFile("b.py", 1, 2, "11" * 32))
-    )
+    head = replace(PACK, source_files=(*PACK.source_files, SourceFile("b.py", 1, 2, "11" * 32)))
     s.save_patch(base, head, [KeptChunks("a.py"), (new,)])
-    assert s.load() == dataclasses.replace(head, chunks=(*PACK.chunks, new))
+    assert s.load() == replace(head, chunks=(*PACK.chunks, new))

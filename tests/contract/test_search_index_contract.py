@@ -173,21 +173,24 @@ def test_stamps_are_the_recorded_state_as_rows(index: SearchIndex) -> None:
     assert index.file_stamps(some) == [
         (f.path, f.size, f.mtime_ns, f.sha256) for f in files if f.path in some
     ]
+    assert index.file_stats() == [(f.path, f.size, f.mtime_ns) for f in files]
     assert index.dir_stamps() == [("", 5), ("src", 7)]
 
 
 def test_sqlite_stamps_follow_writes_by_this_and_other_connections(tmp_path: Path) -> None:
     ours, theirs = SqliteSearchIndex(tmp_path), SqliteSearchIndex(tmp_path)
     ours.replace(INFO, DOCS, STATE)
-    assert ours.file_stamps() == [("src/a.py", 1, 2, "0" * 64)]  # read, and kept
+    assert ours.file_stats() == [("src/a.py", 1, 2)]  # read, and kept
     moved = PackState((SourceFile("src/a.py", 5, 6, "1" * 64),), (DirStamp("src", 9),))
     theirs.update(INFO, [], [], moved)  # another connection commits
+    assert ours.file_stats() == [("src/a.py", 5, 6)]
     assert ours.file_stamps() == [("src/a.py", 5, 6, "1" * 64)]
     assert ours.dir_stamps() == [("src", 9)]
     ours.update(INFO, [], [], STATE)  # this connection's own commit
-    assert ours.file_stamps() == [("src/a.py", 1, 2, "0" * 64)] and ours.dir_stamps() == []
-    ours.file_stamps().clear()  # callers get copies
-    assert len(ours.file_stamps()) == 1
+    assert ours.file_stats() == [("src/a.py", 1, 2)] and ours.dir_stamps() == []
+    assert ours.file_stamps() == [("src/a.py", 1, 2, "0" * 64)]
+    ours.file_stats().clear()  # callers get copies
+    assert len(ours.file_stats()) == 1
     ours.close()
     theirs.close()
 

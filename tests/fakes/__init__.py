@@ -14,7 +14,7 @@ from tests.fakes.parsers import (
     ast_skeleton,
     skeletons_of,
 )
-from tests.fakes.repo import FakeRepoStateReader
+from tests.fakes.repo import FakeChangeHistory, FakeRepoStateReader
 from tests.fakes.skeleton_cache import FakeSkeletonCache
 from tests.fakes.symbol_resolver import FakeSymbolResolver
 from tests.fakes.telemetry import FakeTelemetrySink
@@ -22,6 +22,7 @@ from tests.fakes.telemetry import FakeTelemetrySink
 __all__ = [
     "FAKE_WEIGHTS",
     "FakeBlockSkeletonParser",
+    "FakeChangeHistory",
     "FakeClock",
     "FakeFileReader",
     "FakeLanguageServer",

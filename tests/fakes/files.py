@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from trifecta.domain.errors import (
     BinaryFile,
@@ -47,6 +47,7 @@ class FakeFileReader(FileReader):
         self.max_bytes = max_bytes
         self.counts: dict[ReadMode, int] = {m: 0 for m in ReadMode}
         self.stamp_calls = 0
+        self.on_stamps: Callable[[], None] | None = None  # called as stamps() begins
 
     def write(self, path: str, content: bytes | str) -> None:
         self.files[path] = content.encode("utf-8") if isinstance(content, str) else content
@@ -110,6 +111,8 @@ class FakeFileReader(FileReader):
 
     def stamps(self, paths: Sequence[str]) -> list[tuple[int, int] | None]:
         self.stamp_calls += 1
+        if self.on_stamps is not None:
+            self.on_stamps()
         entries = [self.stat(p) for p in paths]
         return [None if e is None else (e.size, e.mtime_ns) for e in entries]
 

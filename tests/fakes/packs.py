@@ -6,8 +6,7 @@ import contextlib
 import hashlib
 import json
 import math
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 from trifecta.domain.errors import (
     LockTimeout,
@@ -40,6 +39,7 @@ from trifecta.domain.ports import (
     SearchIndex,
     StoredPack,
 )
+from trifecta.domain.records import replace
 
 
 class FakePackStore(PackStore):
@@ -168,6 +168,8 @@ class FakeSearchIndex(SearchIndex):
         self.replaced = 0
         self.updated = 0
         self.state_calls = 0
+        self.stamp_requests: list[frozenset[str] | None] = []  # file_stamps' paths, per call
+        self.on_search: Callable[[], None] | None = None  # called as search() begins
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.docs = {d.chunk.id: d for d in docs}
@@ -230,6 +232,8 @@ class FakeSearchIndex(SearchIndex):
         self, terms: Sequence[str], limit: int, ranking: Ranking | None = None
     ) -> list[Candidate]:
         self._need()
+        if self.on_search is not None:
+            self.on_search()
         ranking = ranking or Ranking()
         n = len(self.docs) or 1
         lengths = {i: sum(len(f) for f in self._fields(d)) for i, d in self.docs.items()}
@@ -277,11 +281,17 @@ class FakeSearchIndex(SearchIndex):
 
     def file_stamps(self, paths: Collection[str] | None = None) -> list[tuple[str, int, int, str]]:
         self._need()
+        self.stamp_requests.append(None if paths is None else frozenset(paths))
         return [
             (f.path, f.size, f.mtime_ns, f.sha256)
             for f in sorted(self._state.files, key=lambda f: f.path)
             if paths is None or f.path in paths
         ]
+
+    def file_stats(self) -> list[tuple[str, int, int]]:
+        self._need()
+        files = sorted(self._state.files, key=lambda f: f.path)
+        return [(f.path, f.size, f.mtime_ns) for f in files]
 
     def dir_stamps(self) -> list[tuple[str, int]]:
         self._need()

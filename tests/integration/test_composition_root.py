@@ -108,6 +108,8 @@ def test_a_fresh_search_process_imports_no_other_capability(
         "tempfile",
         "shutil",  # argparse's help formatter would import it to measure the terminal
         "configparser",  # dependency_injector's, for from_ini only
+        "dataclasses",  # the search path's value classes are records (ADR 0011)
+        "signal",  # only the fault-injection points of tests send signals
         # probed by dependency_injector at import, installed by the mcp extra (ADR 0011)
         "pydantic",
         "starlette",

@@ -54,6 +54,11 @@ def search_demote(segment: Path) -> None:
     assert demoted < plain
 
 
+def search_history(segment: Path) -> None:
+    with Segment(segment) as seg:  # how many recent commits the ranking's prior reads
+        assert seg.container.packs.history().commits == 3
+
+
 def get_max_chunks(segment: Path) -> None:
     with Segment(segment) as seg:
         seg.build()
@@ -161,6 +166,7 @@ def lock_timeout(section: str) -> Callable[[Path], None]:
 CASES = [
     Case("search.limit", "2", "2", search_limit),
     Case("search.demote", '["service.py"]', "service.py", search_demote),
+    Case("search.history", "3", "3", search_history),
     Case("get.max_chunks", "1", "1", get_max_chunks),
     Case("get.budget_token_est", "3", "3", get_budget),
     Case("files.max_bytes", "120", "120", files_max_bytes),

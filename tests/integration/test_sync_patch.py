@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import trifecta
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.domain.packs import KeptChunks, LoadedPack
+from trifecta.domain.records import replace
 
 PACK = Path("_ctx") / "context_pack.json"
 

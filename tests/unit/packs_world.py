@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from tests.fakes import (
     FakeBlockSkeletonParser,
+    FakeChangeHistory,
     FakeClock,
     FakeFileReader,
     FakePackStore,
@@ -27,6 +28,7 @@ class World:
         symlinks: Mapping[str, str] | None = None,
         max_bytes: int = 100_000,
         fallback: SkeletonParser | None = None,
+        history: FakeChangeHistory | None = None,
     ) -> None:
         self.reader = FakeFileReader(files, max_bytes=max_bytes, symlinks=symlinks)
         self.parser = FakeBlockSkeletonParser()
@@ -36,6 +38,7 @@ class World:
         self.sink = FakeTelemetrySink()
         self.telemetry = TelemetryService(self.sink, self.clock, "seg-test")
         self.settings = PackSettings(include=("**/*.py", "**/*.md"), lock_timeout_ms=10)
+        self.history = history
         self.builder = BuildPack(
             self.reader,
             self.parser,
@@ -45,6 +48,7 @@ class World:
             self.clock,
             self.telemetry,
             self.settings,
+            history=history,
         )
 
     def build(self, incremental: bool = False) -> object:
@@ -59,6 +63,7 @@ class World:
             self.telemetry,
             self.settings,
             lambda: self.builder,
+            history=self.history,
         )
         return use_case.run(SearchRequest(query, limit, sync))
 

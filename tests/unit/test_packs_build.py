@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -12,6 +11,7 @@ from tests.unit.packs_world import World
 from trifecta.application.packs.build import BuildReport
 from trifecta.domain.errors import IndexWriteFailed, LockTimeout
 from trifecta.domain.packs import IndexDoc, IndexInfo, PackState
+from trifecta.domain.records import replace
 
 FILES: dict[str, bytes | str] = {
     "README.md": "# Project\n\nAbout.\n",
@@ -144,7 +144,7 @@ def test_a_comma_file_and_its_underscore_twin_get_distinct_ids_in_build_and_sync
 
 def test_a_sync_never_renames_kept_chunks_and_new_ones_avoid_them() -> None:
     world = World({"a.py#f": "plain text\n"})
-    world.builder._settings = dataclasses.replace(world.settings, include=("**/*",))
+    world.builder._settings = replace(world.settings, include=("**/*",))
     build(world)
     assert [c.id for c in world.store.load().chunks] == ["a.py#f"]
     # "a.py" comes first in ingestion order and wants "a.py#f" for its function: the

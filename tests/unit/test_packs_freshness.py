@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from tests.fakes import FakeClock, FakeFileReader, FakeSearchIndex
 from tests.fakes.files import FakeChangeFeed
 from trifecta.application.packs.freshness import (
@@ -10,6 +14,7 @@ from trifecta.application.packs.freshness import (
     Freshness,
     WatchedFreshness,
     check_freshness,
+    index_check,
     index_freshness,
 )
 from trifecta.domain.model import FileEntry, ReadMode
@@ -138,3 +143,34 @@ def test_a_watched_check_is_not_reused_for_another_pack_after_the_bound_or_unarm
     assert reader.stamp_calls == 5 and watched.reused == 0
     watched.close()
     assert feed.closed
+
+
+def test_only_the_moved_files_hashes_are_looked_up() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n", "b.py": "y = 2\n", "c.py": "z = 3\n"})
+    index = indexed(reader)
+    index.stamp_requests.clear()
+    assert not index_freshness(reader, index, ("**/*.py",), ()).stale
+    assert index.stamp_requests == []  # nothing moved: no hash read
+    reader.mtimes["b.py"] += 1  # touched, same content
+    reader.write("c.py", "z = 4\n")
+    fresh = index_freshness(reader, index, ("**/*.py",), ())
+    assert fresh.changed == ("c.py",) and fresh.cache_hit_rate == round(1 / 3, 4)
+    assert index.stamp_requests == [frozenset({"b.py", "c.py"})]
+
+
+def test_a_started_check_stats_on_another_thread_and_reports_its_failure() -> None:
+    reader = FakeFileReader({"a.py": "x = 1\n"})
+    index = indexed(reader)
+    threads: list[threading.Thread] = []
+    reader.on_stamps = lambda: threads.append(threading.current_thread())
+    wait = index_check(reader, index, ("**/*.py",), ()).start()
+    assert not wait().stale
+    assert threads and threads[0] is not threading.current_thread()
+
+    def fail() -> None:
+        raise OSError("the stat pass failed")
+
+    reader.on_stamps = fail
+    wait = index_check(reader, index, ("**/*.py",), ()).start()
+    with pytest.raises(OSError, match="the stat pass failed"):
+        wait()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from trifecta.application.packs.ranking import (
     ABOUT_TESTS_DEMOTE,
     DEFINES,
     DEMOTE,
     FILE_SHARE,
     MENTIONED,
+    RECENT,
     combine,
     defined_name,
     is_demoted,
@@ -141,6 +144,15 @@ def test_a_file_the_query_names_is_its_subject_not_a_word_of_it() -> None:
     assert query_names(query, query_terms(query)) == ("removing", "parametersource")
     sentence = "fix a crash in utils.py"
     assert query_names(sentence, query_terms(sentence)) == ("crash", "utils")
+    init = "Fix Foo.__init__ signature in __init__.py"  # the method keeps its name
+    assert query_names(init, query_terms(init)) == ("foo", "__init__", "signature")
+    # A dotted name that goes on or is called is no file; a data file keeps its extension
+    # as a word (``Response.json`` is a method before it is a file).
+    for query in ("Mark Response.json() as Any", "flask.json.dumps sort keys"):
+        assert mentioned_files(query) == () and "json" in query_terms(query)
+    assert mentioned_files("update setup.cfg metadata") == ("setup.cfg",)
+    assert "cfg" in query_terms("update setup.cfg metadata")
+    assert mentioned_files("Fix a bug in app.py.") == ("app.py",)
 
 
 def test_the_evidence_of_a_named_file_counts_more() -> None:
@@ -157,3 +169,14 @@ def test_the_evidence_of_a_named_file_counts_more() -> None:
     }
     _, by_name = combine(hits, {}, mentioned=("__init__.py",))
     assert [f.path for f in by_name] == ["other/__init__.py", "pkg/__init__.py", "pkg/core.py"]
+    # A longer path than the segment's (the segment is a subdirectory; an absolute path).
+    _, longer = combine(hits, {}, mentioned=("home/u/repo/src/pkg/core.py",))
+    assert longer[0].path == "pkg/core.py" and longer[0].score == 4.0 * MENTIONED
+
+
+def test_the_evidence_of_a_file_recent_commits_changed_counts_more() -> None:
+    hits = [_hit("a.py#f", 4.0), _hit("b.py#f", 4.0), _hit("c.py#f", 4.0)]
+    _, files = combine(hits, {}, recent={"b.py": 3, "c.py": 0, "elsewhere.py": 9})
+    assert [f.path for f in files] == ["b.py", "a.py", "c.py"]
+    assert files[0].score == round(4.0 * (1 + RECENT * math.log(4)), 4)
+    assert files[1].score == files[2].score == 4.0

@@ -3,12 +3,16 @@ the real SQLite index: tests/integration/test_search_ranking*.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from collections.abc import Sequence
 
 import pytest
 
+from tests.fakes import FakeChangeHistory
 from tests.unit.packs_world import World
 from trifecta.domain.errors import PackCorrupt, PackMissing, UsageError
+from trifecta.domain.packs import IndexHit
+from trifecta.domain.records import replace
 
 FILES: dict[str, bytes | str] = {
     "src/context_service.py": "class ContextService\n    def build_context\n",
@@ -98,3 +102,38 @@ def test_when_the_naming_words_match_nothing_the_task_words_are_searched() -> No
     assert result.hits and result.hits[0].chunk.path == "src/support.py"
     assert "support" in result.terms
     assert world.search("Add context support").terms == ("context",)  # found: not widened
+
+
+def _files(hits: Sequence[IndexHit]) -> list[str]:
+    return list(dict.fromkeys(h.chunk.path for h in hits))
+
+
+def test_a_build_records_the_history_and_search_prefers_the_files_it_changed() -> None:
+    twins: dict[str, bytes | str] = {"src/alpha.py": "def parse\n", "src/omega.py": "def parse\n"}
+    history = FakeChangeHistory()
+    plain = World(twins)
+    plain.build()
+    assert _files(plain.search("parse").hits) == ["src/alpha.py", "src/omega.py"]
+    world = World(twins, history=history)
+    history.commit(["src/omega.py"])
+    world.build()
+    assert history.records == 1 and history.recent_changes() == {"src/omega.py": 1}
+    assert _files(world.search("parse").hits) == ["src/omega.py", "src/alpha.py"]
+    world.build(incremental=True)  # a sync asks again; nothing moved, nothing recorded
+    assert history.records == 2 and history.recorded_at == 1
+
+
+def test_the_stat_pass_runs_while_the_index_is_queried() -> None:
+    world = World(FILES)
+    world.build()
+    queried = threading.Event()
+    seen: list[tuple[bool, bool]] = []
+    world.index.on_search = queried.set
+    # The stat pass waits (bounded) for the full-text query: run one after the other, the
+    # query would never start and the wait would time out.
+    world.reader.on_stamps = lambda: seen.append(
+        (threading.current_thread() is not threading.main_thread(), queried.wait(20))
+    )
+    result = world.search("context")
+    assert seen == [(True, True)]
+    assert result.hits and not result.freshness.stale

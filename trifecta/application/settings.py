@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "mode": "daemon",
     },
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
-    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE), "watch": False},
+    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE), "watch": False, "history": 50},
     "get": {"budget_token_est": 1500, "max_chunks": 20},
     "build": {"lock_timeout_ms": 30000, "jobs": 0},
     # `trifecta mcp`: the bound of every tool answer, in tokens (characters/4).
@@ -74,6 +74,7 @@ NON_NEGATIVE: dict[str, str] = {
     "cache.max_entry_bytes": "0: nothing is cached",
     "build.lock_timeout_ms": "0: fail at once if another build holds the lock",
     "build.jobs": "0: one worker process per core",
+    "search.history": "0: recent commits do not count in the ranking",
 }
 
 

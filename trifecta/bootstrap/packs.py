@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trifecta.adapters.git.history import GitChangeHistory
 from trifecta.adapters.jsonl_telemetry.pack_state import read_pack_state
 from trifecta.adapters.pack_store.json_store import JsonPackStore
 from trifecta.adapters.sqlite_index.index import SqliteSearchIndex
@@ -66,6 +67,7 @@ class Packs(containers.DeclarativeContainer):
     search_index = providers.Singleton(SqliteSearchIndex, root=core.root)
     settings = providers.Callable(PackSettings.from_settings, config)
     pack_state = providers.Callable(pack_state_from_index, core.root, search_index, pack_store)
+    history = providers.Singleton(GitChangeHistory, root=core.root, commits=config.search.history)
 
     ast_parser = providers.Singleton(
         deferred("trifecta.adapters.python_ast.parser:AstSkeletonParser")
@@ -106,6 +108,7 @@ class Packs(containers.DeclarativeContainer):
         lister=lister,
         chunker=chunker,
         jobs=config.build.jobs,
+        history=history,
     )
     # Search and get receive the builder as a provider (called only for --sync), search
     # the lister too.
@@ -123,6 +126,7 @@ class Packs(containers.DeclarativeContainer):
         builder=build.provider,
         lister=lister.provider,  # made only when a directory moved (it imports subprocess)
         watched=watched,
+        history=history,
     )
     get = providers.Factory(
         deferred("trifecta.application.packs.get:GetChunks"),

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from trifecta.domain.model import FileEntry, SkippedFile
 from trifecta.domain.packs import DirStamp
+from trifecta.domain.records import record
 
 
-@dataclass(frozen=True)
+@record
 class SegmentListing:
     """The files to consider (matching the include globs), the files and directories left
     out with their reason (a directory's path ends with ``/``), and the stamps of the

@@ -1,4 +1,4 @@
-"""The model: frozen dataclasses shared by every layer.
+"""The model: frozen value classes (records) shared by every layer.
 
 Paths in the model are always segment-relative POSIX strings (``src/pkg/mod.py``); lines and
 columns are 1-based, as editors show them.
@@ -6,8 +6,9 @@ columns are 1-based, as editors show them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from trifecta.domain.records import record
 
 
 class ReadMode(StrEnum):
@@ -21,7 +22,7 @@ class ReadMode(StrEnum):
 # ---- files -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FileEntry:
     """A file of the segment as listed (no content read)."""
 
@@ -30,7 +31,7 @@ class FileEntry:
     mtime_ns: int
 
 
-@dataclass(frozen=True)
+@record
 class FileText:
     """The decoded text of a segment file and what reading it cost.
 
@@ -44,7 +45,7 @@ class FileText:
     lossy: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class SkippedFile:
     """A file the listing saw and refused, with a one-line reason."""
 
@@ -57,7 +58,7 @@ class SkippedFile:
 SKELETON_KINDS = ("constant", "class", "function", "method")
 
 
-@dataclass(frozen=True)
+@record
 class SkeletonEntry:
     """One definition: kind (constant|class|function|method), names, signature, lines.
 
@@ -78,7 +79,7 @@ class SkeletonEntry:
     depth: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Skeleton:
     """The skeleton of one source file.
 
@@ -106,7 +107,7 @@ class Skeleton:
 # ---- symbols -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Selector:
     """A parsed symbol selector: a dotted module and an optional qualified member name."""
 
@@ -130,7 +131,7 @@ EVIDENCE = {
 """How an answer was found, most to least certain (``Resolution.evidence``)."""
 
 
-@dataclass(frozen=True)
+@record
 class SymbolLocation:
     """Where a symbol is defined.
 
@@ -154,7 +155,7 @@ class SymbolLocation:
     related_lines: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     """The answer to a symbol query and who gave it.
 
@@ -178,7 +179,7 @@ class Resolution:
         return bool(self.matches)
 
 
-@dataclass(frozen=True)
+@record
 class LspFacts:
     """Lifecycle facts a language server reports (ms are measured from spawn)."""
 
@@ -195,7 +196,7 @@ class LspFacts:
 CORE_EVENT_KEYS = ("ts", "run_id", "segment", "cmd", "args", "result", "timing_ms", "warnings")
 
 
-@dataclass(frozen=True)
+@record
 class RepoState:
     """The git state of a segment, as put on every telemetry event.
 

@@ -9,11 +9,11 @@ is re-read (and its hash checked) when a chunk is served.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from trifecta.domain.errors import PackCorrupt
 from trifecta.domain.model import TOKEN_ESTIMATOR, SkippedFile
+from trifecta.domain.records import record
 
 PACK_SCHEMA_VERSION = 1
 CHUNK_KINDS = ("module", "class", "function", "method", "section", "document")
@@ -69,7 +69,7 @@ def covered_tokens(chunks: tuple[PackChunk, ...] | list[PackChunk]) -> int:
     return sum(c.token_est for c in chunks if c.kind in COVERING_KINDS)
 
 
-@dataclass(frozen=True)
+@record
 class SourceFile:
     """A file the pack was built from, as it was when read."""
 
@@ -81,7 +81,7 @@ class SourceFile:
     lossy: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class DirStamp:
     """A directory holding source files, with its mtime: a new file in it changes it."""
 
@@ -89,7 +89,7 @@ class DirStamp:
     mtime_ns: int
 
 
-@dataclass(frozen=True)
+@record
 class PackChunk:
     """A chunk as the pack records it (its text lives in the source file).
 
@@ -110,7 +110,7 @@ class PackChunk:
     symbols: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Pack:
     """A built context pack."""
 
@@ -136,7 +136,7 @@ class Pack:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class KeptChunks:
     """In a patched pack (``PackStore.save_patch``): the stored pack's chunks of ``path``,
     exactly as they are."""
@@ -148,7 +148,7 @@ class KeptChunks:
 ChunkPart = KeptChunks | tuple[PackChunk, ...]
 
 
-@dataclass(frozen=True)
+@record
 class PackState:
     """What freshness checks need, kept beside the index: the files read, the directories
     holding them, and the files refused (so they are not reported as new)."""
@@ -159,7 +159,7 @@ class PackState:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class IndexDoc:
     """One chunk as the search index stores it: metadata plus pre-tokenised fields.
 
@@ -178,7 +178,7 @@ class IndexDoc:
     demoted: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class EncodedChunks:
     """One file's new chunks encoded where the file was cut (a build worker), so the build
     only appends them: ``pack`` as the pack store writes them (``PackWriter.add_encoded``),
@@ -191,7 +191,7 @@ class EncodedChunks:
     rows: tuple[tuple[object, ...], ...]
 
 
-@dataclass(frozen=True)
+@record
 class IndexHit:
     """A ranked hit as the index returns it: ``score`` is the ranking score (higher wins)."""
 
@@ -200,7 +200,7 @@ class IndexHit:
     preview: str
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """A chunk the index ranked, before the ranking policy: id, file and score."""
 
@@ -214,7 +214,7 @@ LENGTH_FLOOR = 20
 LENGTH_PIVOT = 200.0
 
 
-@dataclass(frozen=True)
+@record
 class Ranking:
     """What the ranking asks of the index beside the terms: chunks defining one of
     ``names`` have their BM25 score multiplied by ``defines``, demoted chunks by
@@ -229,7 +229,7 @@ class Ranking:
     length: float = 0.0
 
 
-@dataclass(frozen=True)
+@record
 class IndexInfo:
     """What the index knows about the pack it was built from."""
 

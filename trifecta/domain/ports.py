@@ -378,6 +378,12 @@ class SearchIndex(Protocol):
         when given), in path order: ``state().files`` without building it."""
         ...
 
+    def file_stats(self) -> list[tuple[str, int, int]]:
+        """``(path, size, mtime_ns)`` of every recorded file, in path order: what a
+        freshness check compares with the disk (no hashes: ``file_stamps(paths)`` gives
+        those of the few files that moved)."""
+        ...
+
     def dir_stamps(self) -> list[tuple[str, int]]:
         """``(path, mtime_ns)`` of the recorded directories, in path order."""
         ...
@@ -473,3 +479,19 @@ class ChangeFeed(Protocol):
     def changed(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+class ChangeHistory(Protocol):
+    """How often the repository's recent commits touched each file of a segment: the
+    ranking's prior that the code a task is about is code that has been changing.
+
+    Promises: ``recent_changes`` maps segment-relative paths to the number of the last
+    commits (no merges) that changed them, as ``record`` last saw them; it is empty outside
+    a repository, without history, or when the history cannot be read. ``record`` (called
+    by a build, under the build lock) reads the history again when the repository's HEAD
+    moved and returns whether it wrote anything. Neither raises.
+    """
+
+    def recent_changes(self) -> Mapping[str, int]: ...
+
+    def record(self) -> bool: ...

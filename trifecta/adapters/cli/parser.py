@@ -221,10 +221,14 @@ class _Commands:
         )
         self.tops.required = True
 
-    def top(self, name: str, help: str) -> argparse.ArgumentParser:
+    def top(self, name: str, help: str, declared: bool = True) -> argparse.ArgumentParser:
+        """A group; one not ``declared`` (its commands are not, this call never parses it)
+        is only listed, without the global options either (~1 ms of a command's start)."""
+
         p: argparse.ArgumentParser = self.tops.add_parser(name, help=help)
         p.set_defaults(command=None)
-        self.parsers.append(p)
+        if declared:
+            self.parsers.append(p)
         return p
 
     def subcommands(self, group: argparse.ArgumentParser) -> Any:
@@ -254,6 +258,10 @@ _LSP = "trifecta.adapters.cli.commands.lsp:"
 _TEL = "trifecta.adapters.cli.commands.telemetry:"
 _MISC = "trifecta.adapters.cli.commands.misc:"
 _MCP = "trifecta.adapters.cli.commands.mcp:"
+
+# Handlers that serve until stopped: they run with the cyclic garbage collector on (every
+# other command is a short process and runs without it; ``main``).
+LONG_LIVED = frozenset({_LSP + "run_serve", _MCP + "run_mcp"})
 
 
 def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
@@ -544,8 +552,9 @@ def build_parser(only: str | None = None) -> OneLineParser:
     )
     c = _Commands(parser)
     for name, (summary, declare) in DECLARATIONS.items():
-        top = c.top(name, summary)
-        if only in (None, name):  # the others are listed in --help, their commands undeclared
+        declared = only in (None, name)  # the others are listed in --help, nothing more
+        top = c.top(name, summary, declared)
+        if declared:
             declare(c, top)
     c.finish()
     return parser

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from trifecta.domain.records import record
 
 
 class BadGlob(ValueError):
@@ -66,7 +67,7 @@ def glob_match(pattern: str, path: str) -> bool:
     return glob_regex(pattern).match(path) is not None
 
 
-@dataclass(frozen=True)
+@record
 class IgnoreRule:
     base: str  # directory of the .gitignore, "" for the segment root
     pattern: str

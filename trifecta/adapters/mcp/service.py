@@ -20,7 +20,6 @@ worker thread that makes every call on it, a warm pyright started in the backgro
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import threading
 import time
@@ -29,6 +28,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trifecta.domain.errors import LanguageServerError, PackMissing
+from trifecta.domain.records import replace
 
 if TYPE_CHECKING:
     from trifecta.api import Segment
@@ -163,7 +163,7 @@ class SegmentService:
         if self.lsp_state in ("starting", "unavailable"):
             answer = ask(query, no_lsp=True)
             reason = "lsp_cold" if self.lsp_state == "starting" else "lsp_unavailable"
-            return dataclasses.replace(answer, fallback_reason=reason)
+            return replace(answer, fallback_reason=reason)
         return ask(query)
 
     # ---- packs -------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import re
 import stat
 import time
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,6 +38,7 @@ from trifecta.domain.packs import (
     patched_chunks,
 )
 from trifecta.domain.ports import BeforeCommit, PackStore, PackWriter, StoredPack
+from trifecta.domain.records import replace
 
 PACK_FILE = "context_pack.json"
 LOCK_FILE = ".context_pack.lock"

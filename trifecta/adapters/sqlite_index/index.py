@@ -367,7 +367,7 @@ class SqliteSearchIndex(SearchIndex):
         # The recorded file and directory rows, kept while the database is unchanged (a
         # long-lived process asks for them on every search): (connection, data_version).
         self._stamps_key: tuple[sqlite3.Connection, int] | None = None
-        self._stamps: tuple[list[tuple[str, int, int, str]], list[tuple[str, int]]] = ([], [])
+        self._stamps: tuple[list[tuple[str, int, int]], list[tuple[str, int]]] = ([], [])
 
     # ---- connections ---------------------------------------------------------------------
 
@@ -664,16 +664,21 @@ class SqliteSearchIndex(SearchIndex):
         sql = "SELECT path, size, mtime_ns, sha256 FROM files"
         with self._reading() as conn:
             if paths is None:
-                return self._recorded(conn)[0]
-            wanted = sorted(set(paths))
-            rows = []
-            for start in range(0, len(wanted), 500):
-                batch = wanted[start : start + 500]
-                marks = ",".join("?" * len(batch))
-                rows += conn.execute(f"{sql} WHERE path IN ({marks})", batch).fetchall()
-            rows.sort()
+                rows = conn.execute(f"{sql} ORDER BY path").fetchall()
+            else:
+                wanted = sorted(set(paths))
+                rows = []
+                for start in range(0, len(wanted), 500):
+                    batch = wanted[start : start + 500]
+                    marks = ",".join("?" * len(batch))
+                    rows += conn.execute(f"{sql} WHERE path IN ({marks})", batch).fetchall()
+                rows.sort()
         _check_file_rows(rows)
         return rows
+
+    def file_stats(self) -> list[tuple[str, int, int]]:
+        with self._reading() as conn:
+            return self._recorded(conn)[0]
 
     def dir_stamps(self) -> list[tuple[str, int]]:
         with self._reading() as conn:
@@ -681,18 +686,20 @@ class SqliteSearchIndex(SearchIndex):
 
     def _recorded(
         self, conn: sqlite3.Connection
-    ) -> tuple[list[tuple[str, int, int, str]], list[tuple[str, int]]]:
-        """All file and directory rows, read again only when the database changed since
-        (``PRAGMA data_version`` moves on another connection's commit; this object's own
-        writes clear the cache). Callers get copies (the lists are theirs to keep)."""
+    ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+        """All file stats and directory rows, read again only when the database changed
+        since (``PRAGMA data_version`` moves on another connection's commit; this object's
+        own writes clear the cache). Callers get copies (the lists are theirs to keep).
+        No hashes: the sha256 column is as large as the rest together, and a freshness
+        check needs only those of the files that moved."""
 
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         if self._stamps_key != (conn, version):
-            files = conn.execute(
-                "SELECT path, size, mtime_ns, sha256 FROM files ORDER BY path"
-            ).fetchall()
+            files = conn.execute("SELECT path, size, mtime_ns FROM files ORDER BY path").fetchall()
             dirs = conn.execute("SELECT path, mtime_ns FROM dirs ORDER BY path").fetchall()
-            _check_file_rows(files)
+            for row in files:
+                if not (type(row[0]) is str and type(row[1]) is type(row[2]) is int):
+                    raise PackCorrupt("pack index is corrupt, run ctx build")
             for row in dirs:
                 if not (type(row[0]) is str and type(row[1]) is int):
                     raise PackCorrupt("pack index is corrupt, run ctx build")

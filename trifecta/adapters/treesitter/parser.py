@@ -16,7 +16,6 @@ import re
 import threading
 import warnings
 from bisect import bisect_right
-from dataclasses import replace
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from trifecta.domain.pysource import (
     first_doc_line,
     prepare_source,
 )
+from trifecta.domain.records import replace
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser

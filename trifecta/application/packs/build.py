@@ -34,6 +34,7 @@ from trifecta.domain.packs import (
     covered_tokens,
 )
 from trifecta.domain.ports import (
+    ChangeHistory,
     Clock,
     FileReader,
     IndexWriter,
@@ -129,6 +130,7 @@ class BuildPack:
         lister: SegmentLister | None = None,
         chunker: ChunkerFactory | None = None,
         jobs: int = 1,
+        history: ChangeHistory | None = None,
     ) -> None:
         self._reader = reader
         self._parser = parser
@@ -141,6 +143,7 @@ class BuildPack:
         self._lister = lister if lister is not None else ReaderLister(reader)
         self._chunker = chunker if chunker is not None else self._local_chunker
         self.jobs = jobs if jobs > 0 else default_jobs()
+        self._history = history  # the search's prior: recent commits' files (search.history)
 
     def _local_chunker(self) -> FileChunker:
         return FileChunker(self._reader, self._parser, self._fallback, demote=self._settings.demote)
@@ -164,6 +167,8 @@ class BuildPack:
             report = self._sync(start, progress, jobs) if incremental else None
             if report is None:
                 report = self._full(start, progress, jobs)
+            if self._history is not None:
+                self._history.record()
         self._record(report)
         return report
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from trifecta.domain.packs import DEFAULT_DEMOTE
+from trifecta.domain.records import record
 
 # The original's meta files, ingested first (in this order) and marked ``meta``.
 META_PATTERNS: tuple[str, ...] = (
@@ -21,7 +21,7 @@ META_PATTERNS: tuple[str, ...] = (
 META_INCLUDES: tuple[str, ...] = tuple(p for p in META_PATTERNS if p.startswith("_ctx/"))
 
 
-@dataclass(frozen=True)
+@record
 class PackSettings:
     """The knobs of ingestion (``files.*`` and ``build.*`` settings)."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from trifecta.application.packs.chunking import is_python, markdown_headings
 from trifecta.application.packs.tokens import tokenize
 from trifecta.application.skeletons.stub import render_stub
 from trifecta.domain.model import ReadMode, Skeleton
 from trifecta.domain.packs import PackChunk
+from trifecta.domain.records import replace
 
 EXCERPT_LINES = 40
 WINDOW_BEFORE = 10

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.chunking import is_python
@@ -31,6 +31,7 @@ from trifecta.domain.ports import (
     SearchIndex,
     SkeletonParser,
 )
+from trifecta.domain.records import replace
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport

@@ -23,13 +23,14 @@ chunks); ties are broken by id (chunks) and path (files), so rankings are determ
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from trifecta.application.packs.tokens import mentioned_files, without_extensions
+from trifecta.application.packs.tokens import without_extensions
 from trifecta.domain.packs import DEFAULT_DEMOTE, Candidate, Ranking
+from trifecta.domain.records import record
 
 CANDIDATES = 300
 DEMOTE = 0.35
@@ -45,6 +46,9 @@ CROWDING = 0.5
 PROSE = 0.5
 # A file the query names ("... from __init__.py") has its evidence multiplied by MENTIONED.
 MENTIONED = 2.0
+# A file that n of the repository's recent commits changed has its evidence multiplied by
+# 1 + RECENT * ln(1 + n): code that has been changing is what tasks are about.
+RECENT = 0.5
 LENGTH = 0.1
 SCORE_DIGITS = 4
 
@@ -81,11 +85,7 @@ def query_names(query: str, terms: Iterable[str]) -> tuple[str, ...]:
 
     kept = set(terms)
     out: list[str] = []
-    named = without_extensions(query)
-    for mention in mentioned_files(query):  # "__init__.py" names a file, not every __init__
-        stem = without_extensions(mention).rsplit("/", 1)[-1]
-        if stem.startswith("__") and stem.endswith("__"):
-            named = named.replace(stem, " ")
+    named = without_extensions(query, dunder_files=" ")  # "__init__.py" defines no name
     for word in _NAME.findall(named):
         for part in word.split("."):
             low = part.lower().strip("_")
@@ -105,7 +105,7 @@ def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
     )
 
 
-@dataclass(frozen=True)
+@record
 class RankedFile:
     """A file and its evidence: its score and its chunks, best first, with the scores the
     index gave them (``best`` gives them their final, served scores)."""
@@ -129,20 +129,25 @@ def _rounded(x: float) -> float:
 
 
 def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
-    """Whether ``path`` is one of the files a query names (by name or by a path suffix)."""
+    """Whether ``path`` is one of the files a query names: the same path, or one ends with
+    the other at a ``/`` (``app.py`` names ``src/pkg/app.py``; ``src/pkg/app.py`` names
+    ``app.py`` of a segment that is ``src/pkg``; an absolute path names its tail)."""
 
     low = path.lower()
-    return any(low == m or low.endswith("/" + m) for m in mentioned)
+    return any(low == m or low.endswith("/" + m) or m.endswith("/" + low) for m in mentioned)
 
 
 def combine(
     candidates: Sequence[Candidate],
     path_scores: Mapping[str, float],
     mentioned: Sequence[str] = (),
+    recent: Mapping[str, int] | None = None,
 ) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
     already carry the role, prose and definition factors); the evidence of a file the query
-    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``."""
+    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``,
+    that of a file recent commits changed (``recent``: path -> commits) by its ``RECENT``
+    factor."""
 
     by_file: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -153,7 +158,11 @@ def combine(
         by_file[path] = ordered
         evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
         score = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
-        file_score[path] = score * MENTIONED if is_mentioned(path, mentioned) else score
+        if mentioned and is_mentioned(path, mentioned):
+            score *= MENTIONED
+        if recent and (changes := recent.get(path, 0)) > 0:
+            score *= 1.0 + RECENT * math.log1p(changes)
+        file_score[path] = score
     chunks = [
         Candidate(c.id, path, _rounded((c.score + FILE_SHARE * file_score[path]) * CROWDING**n))
         for path, file_hits in by_file.items()

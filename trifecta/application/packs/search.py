@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trifecta.application.packs.config import PackSettings
-from trifecta.application.packs.freshness import Freshness, WatchedFreshness, index_freshness
+from trifecta.application.packs.freshness import (
+    Freshness,
+    FreshnessCheck,
+    WatchedFreshness,
+    index_check,
+)
 from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import mentioned_files, query_terms
@@ -21,7 +25,8 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import estimate_tokens
 from trifecta.domain.packs import IndexHit
-from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+from trifecta.domain.ports import ChangeHistory, Clock, FileReader, PackStore, SearchIndex
+from trifecta.domain.records import record
 
 if TYPE_CHECKING:
     from trifecta.application.packs.build import BuildPack, BuildReport
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 FILE_HITS = 3
 
 
-@dataclass(frozen=True)
+@record
 class SearchRequest:
     query: str
     limit: int = 5
@@ -40,7 +45,7 @@ class SearchRequest:
     files: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class FileHits:
     """One file of a ``files`` search: its score and its best chunks, best first."""
 
@@ -49,7 +54,7 @@ class FileHits:
     hits: tuple[IndexHit, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SearchResult:
     """Hits best first (rendering is the driving adapter's job)."""
 
@@ -139,6 +144,7 @@ class SearchPack:
         builder: Callable[[], BuildPack] | None = None,
         lister: Callable[[], SegmentLister] | None = None,
         watched: WatchedFreshness | None = None,
+        history: ChangeHistory | None = None,
     ) -> None:
         self._index = index
         self._store = store
@@ -149,6 +155,7 @@ class SearchPack:
         self._builder = builder
         self._lister = lister
         self._watched = watched  # a long-lived process's change feed (search.watch)
+        self._history = history  # recent commits' files (search.history), the ranking's prior
 
     def run(self, request: SearchRequest) -> SearchResult:
         with failure_event(self._telemetry, self._clock, "ctx.search", _args(request)):
@@ -162,13 +169,16 @@ class SearchPack:
         if request.limit < 1:
             raise InvalidRequest("limit", "must be at least 1")
         ensure_index_matches_pack(self._store, self._index, self._settings.lock_timeout_ms)
-        fresh = self._freshness()
+        pending = self._start_freshness()
+        ranking = ranking_for(request.query, terms)
+        # the full-text query runs while the files are stat-ed
+        candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+        fresh = pending()
         synced = None
         if fresh.stale and request.sync and self._builder is not None:
             synced = self._builder().run(incremental=True)
-            fresh = self._freshness()
-        ranking = ranking_for(request.query, terms)
-        candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+            fresh = self._start_freshness()()
+            candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         if not candidates:
             # Nothing holds the words that name the code ("Add `async` support" before any
             # async code exists): the task words are better than no answer.
@@ -178,8 +188,9 @@ class SearchPack:
                 ranking = ranking_for(request.query, terms)
                 candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
+        recent = self._history.recent_changes() if self._history is not None else {}
         mentioned = mentioned_files(request.query)
-        ranked_chunks, ranked_files = combine(candidates, paths, mentioned)
+        ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent)
         files: tuple[FileHits, ...] | None = None
         if request.files:
             top = [(f, f.best(FILE_HITS)) for f in ranked_files[: request.limit]]
@@ -206,9 +217,13 @@ class SearchPack:
         self._record(request, result)
         return result
 
-    def _freshness(self) -> Freshness:
-        def full() -> Freshness:
-            return index_freshness(
+    def _start_freshness(self) -> Callable[[], Freshness]:
+        """The freshness check, under way: call the result for it. A watched segment's
+        check is done at once (usually reused without a stat pass); otherwise the stat
+        pass runs on a thread while the caller queries the index."""
+
+        def check() -> FreshnessCheck:
+            return index_check(
                 self._reader,
                 self._index,
                 self._settings.listing_include,
@@ -217,8 +232,10 @@ class SearchPack:
             )
 
         if self._watched is None:
-            return full()
-        return self._watched.check(self._index, self._index.info().pack_sha, full)
+            return check().start()
+        pack_sha = self._index.info().pack_sha
+        fresh = self._watched.check(self._index, pack_sha, lambda: check().run())
+        return lambda: fresh
 
     def _record(self, request: SearchRequest, result: SearchResult) -> None:
         if self._telemetry is None:

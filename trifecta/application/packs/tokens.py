@@ -39,11 +39,19 @@ TASK_WORDS = frozenset(
     supported supports update updated updates use used uses using work works""".split()  # noqa: SIM905
 )
 PROSE_WORDS = 3
-# A word of a query that names a file ("utils.py", "src/pkg/__init__.py"): its extension is
-# not a search word, and the file it names is the one the query is about.
+# A word of a query that names a file: a source or prose file ("utils.py",
+# "src/pkg/__init__.py", "README.md") loses its extension as a search word; a data file
+# ("setup.cfg", "config.yaml") keeps it, because ``Response.json`` or ``ruamel.yaml`` are
+# names, not files. Either way the file it names is the one the query is about. A dotted
+# name that goes on (``flask.json.dumps``) or is called (``Response.json()``) is no file.
+_MENTION_TAIL = r"(?![\w(]|\.\w)"
 _FILE_MENTION = re.compile(
-    r"(?<![\w.])((?:[\w-]+/)*[\w-]*\w)\.(?:py|pyi|pyx|md|rst|txt|toml|cfg|ini|json|ya?ml)\b",
+    r"(?<![\w.])((?:[\w-]+/)*[\w-]*\w)\.(?:py|pyi|pyx|md|rst|txt|toml|cfg|ini|json|ya?ml)"
+    + _MENTION_TAIL,
     re.IGNORECASE,
+)
+_SOURCE_MENTION = re.compile(
+    r"(?<![\w.])((?:[\w-]+/)*[\w-]*\w)\.(?:py|pyi|pyx|md|rst)" + _MENTION_TAIL, re.IGNORECASE
 )
 
 
@@ -114,15 +122,25 @@ def path_terms(path: str) -> str:
 
 def mentioned_files(query: str) -> tuple[str, ...]:
     """The files a query names, lower-case, as written (``"Remove X from __init__.py"`` ->
-    ``("__init__.py",)``; ``"fix src/pkg/app.py"`` -> ``("src/pkg/app.py",)``)."""
+    ``("__init__.py",)``; ``"fix src/pkg/app.py"`` -> ``("src/pkg/app.py",)``), without a
+    leading ``/`` (an absolute path is matched by its tail)."""
 
     return tuple(dict.fromkeys(m.group(0).lower() for m in _FILE_MENTION.finditer(query)))
 
 
-def without_extensions(query: str) -> str:
-    """The query with each file it names reduced to its path without the extension."""
+def without_extensions(query: str, dunder_files: str | None = None) -> str:
+    """The query with each source or prose file it names reduced to its path without the
+    extension; with ``dunder_files``, a file named like ``__init__.py`` is replaced by
+    that string instead (it names a file, not the ``__init__`` of every class)."""
 
-    return _FILE_MENTION.sub(r"\1", query)
+    def strip(match: re.Match[str]) -> str:
+        path = match.group(1)
+        stem = path.rsplit("/", 1)[-1]
+        if dunder_files is not None and stem.startswith("__") and stem.endswith("__"):
+            return dunder_files
+        return path
+
+    return _SOURCE_MENTION.sub(strip, query)
 
 
 def query_terms(query: str, task_words: bool = False) -> list[str]:

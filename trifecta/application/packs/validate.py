@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from trifecta.application.packs.config import PackSettings
@@ -15,6 +15,7 @@ from trifecta.domain.listing import SegmentLister
 from trifecta.domain.model import TOKEN_ESTIMATOR, ReadMode, estimate_tokens
 from trifecta.domain.packs import IndexInfo, Pack, PackChunk, PackState
 from trifecta.domain.ports import Clock, FileReader, PackStore, SearchIndex
+from trifecta.domain.records import replace
 
 
 class _IndexSnapshot(NamedTuple):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from trifecta.application.skeletons.stub import render_stub
 from trifecta.application.telemetry.service import TelemetryService
@@ -32,6 +32,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import ReadMode, Selector, Skeleton, estimate_tokens
 from trifecta.domain.ports import Clock, FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.records import replace
 from trifecta.domain.selector import module_candidates
 
 

@@ -9,9 +9,9 @@ implementation, which follows its overloads; the others' lines go to ``related_l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from trifecta.domain.model import SymbolLocation
+from trifecta.domain.records import replace
 
 
 def collapse_same_symbol(found: Sequence[SymbolLocation]) -> tuple[SymbolLocation, ...]:

@@ -24,7 +24,7 @@ empty answer is an unresolved LSP answer. The container never decides any of thi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
@@ -37,6 +37,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import Resolution, SymbolLocation
 from trifecta.domain.ports import Clock, SymbolResolver
+from trifecta.domain.records import replace
 
 BY_LSP = "lsp"
 # The index's label when no skeleton names the parser (and ``lsp.timeout``'s fallback_to).

@@ -23,7 +23,6 @@ Both implement ``trifecta.domain.ports.SymbolResolver`` (contract-tested togethe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from trifecta.application.symbols.answers import collapse_same_symbol
@@ -38,6 +37,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import Resolution, Selector, SymbolLocation
 from trifecta.domain.ports import Clock, LanguageServer
+from trifecta.domain.records import replace
 
 
 class IndexSymbolResolver:

@@ -28,7 +28,7 @@ import builtins
 import keyword
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from trifecta.application.symbols.fallback import IndexAnswer
@@ -49,6 +49,7 @@ from trifecta.application.symbols.pytext import (
 )
 from trifecta.domain.model import Skeleton, SkeletonEntry, SymbolLocation
 from trifecta.domain.ports import NameRow
+from trifecta.domain.records import replace
 
 MAX_CANDIDATES = 20
 MAX_STEPS = 200  # type inference steps per query

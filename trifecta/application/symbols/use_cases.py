@@ -6,7 +6,7 @@ the language server's resolver when it can answer and the index's when it cannot
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from trifecta.application.symbols.fallback import FallbackPolicy
@@ -23,6 +23,7 @@ from trifecta.domain.errors import (
 )
 from trifecta.domain.model import Resolution, estimate_tokens
 from trifecta.domain.ports import Clock, FileReader, LanguageServer, SymbolResolver
+from trifecta.domain.records import replace
 from trifecta.domain.selector import parse_selector
 
 

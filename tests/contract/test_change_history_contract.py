@@ -1,0 +1,76 @@
+"""The ChangeHistory contract, run against the fake and the git adapter on a real
+repository: nothing before a record, counts of the last commits after one, no rewrite until
+HEAD moves, then the new counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeChangeHistory
+from trifecta.adapters.git.history import GitChangeHistory
+from trifecta.domain.ports import ChangeHistory
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+Commit = Callable[[list[str]], None]
+
+
+def make_fake(tmp: Path) -> tuple[ChangeHistory, Commit]:
+    fake = FakeChangeHistory(commits=2)
+    return fake, fake.commit
+
+
+def make_real(tmp: Path) -> tuple[ChangeHistory, Commit]:
+    root = tmp / "repo"
+    (root / "_ctx").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, env=GIT_ENV, check=True)
+    made = [0]
+
+    def commit(paths: list[str]) -> None:
+        made[0] += 1
+        for path in paths:
+            (root / path).write_text(f"x = {made[0]}\n")
+        subprocess.run(["git", "add", *paths], cwd=root, env=GIT_ENV, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=root, env=GIT_ENV, check=True)
+
+    return GitChangeHistory(root, commits=2), commit
+
+
+@pytest.fixture(params=[make_fake, make_real], ids=["fake", "git"])
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[ChangeHistory, Commit]:
+    made: tuple[ChangeHistory, Commit] = request.param(tmp_path)
+    return made
+
+
+def test_nothing_is_known_before_a_record(history: tuple[ChangeHistory, Commit]) -> None:
+    port, commit = history
+    assert port.recent_changes() == {}
+    commit(["a.py", "b.py"])
+    assert port.recent_changes() == {}  # not recorded yet
+
+
+def test_a_record_counts_the_last_commits_and_is_not_repeated_until_head_moves(
+    history: tuple[ChangeHistory, Commit],
+) -> None:
+    port, commit = history
+    commit(["a.py", "b.py"])
+    commit(["a.py"])
+    assert port.record() is True
+    assert port.recent_changes() == {"a.py": 2, "b.py": 1}
+    assert port.record() is False
+    assert port.recent_changes() == {"a.py": 2, "b.py": 1}
+    commit(["c.py"])  # the window is the last two commits
+    assert port.record() is True
+    assert port.recent_changes() == {"a.py": 1, "c.py": 1}
