@@ -193,3 +193,40 @@ def test_sqlite_stamps_follow_writes_by_this_and_other_connections(tmp_path: Pat
     assert len(ours.file_stats()) == 1
     ours.close()
     theirs.close()
+
+
+def _many(n: int) -> list[IndexDoc]:
+    return [doc(f"src/m{i}.py#f", f"src/m{i}.py", "f", "f", f"body {i}") for i in range(n)]
+
+
+def _damage(tmp_path: Path, statement: str, *args: object) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "_ctx" / "context_index.sqlite")
+    with conn:
+        conn.execute(statement, args)
+    conn.close()
+
+
+def test_the_pre_update_check_samples_a_damaged_row_is_found_where_read(tmp_path: Path) -> None:
+    """``check`` (a sync's, before every update) reads a sample of rows, not all: damage to
+    the whole table is caught; one damaged row off the sample is caught where it is read."""
+
+    docs = _many(1000)
+    index = SqliteSearchIndex(tmp_path)
+    index.replace(IndexInfo("sha1", 10, 20, len(docs)), docs, STATE)
+    index.check()
+    index.close()
+    # One row between two sample points (rowids 1..1000, points every ~125): unseen.
+    _damage(tmp_path, "UPDATE chunks SET line_start = 'x' WHERE id = ?", "src/m60.py#f")
+    index = SqliteSearchIndex(tmp_path)
+    index.check()
+    with pytest.raises(PackCorrupt, match="run ctx build"):
+        index.chunks(["src/m60.py#f"])
+    index.close()
+    # Every row: the sample sees it.
+    _damage(tmp_path, "UPDATE chunks SET symbols = 'not a list'")
+    index = SqliteSearchIndex(tmp_path)
+    with pytest.raises(PackCorrupt, match="run ctx build"):
+        index.check()
+    index.close()

@@ -132,3 +132,20 @@ def test_sqlite_is_not_opened_until_used(tmp_path: Path, clock: FakeClock) -> No
     path = tmp_path / "_ctx" / "cache" / "skeletons.sqlite3"
     SqliteSkeletonCache(path, clock)
     assert not path.exists()
+
+
+def test_encoded_values_are_stored_as_put_would_store_them(cache: SkeletonCache) -> None:
+    """A build's workers encode the skeletons they parse; the build stores the bytes."""
+
+    small, big = skeleton(3), skeleton(40)
+    stored = cache.put_encoded(
+        [
+            ("f" * 64, "ast", "1", encode_skeleton(small)),
+            ("g" * 64, "ast", "1", encode_skeleton(big)),  # over the entry size: not kept
+            ("h" * 64, "ast", "1", b"not an encoded skeleton"),
+        ]
+    )
+    assert stored in (1, 2)  # the undecodable value may be kept, never served
+    assert cache.get("f" * 64, "ast", "1") == small
+    assert cache.get("g" * 64, "ast", "1") is None
+    assert cache.get("h" * 64, "ast", "1") is None

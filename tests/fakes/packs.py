@@ -124,6 +124,9 @@ class _FakePackWriter(PackWriter):
     def add(self, chunks: Sequence[PackChunk]) -> None:
         self._chunks.extend(chunks)
 
+    def add_encoded(self, data: bytes) -> None:
+        raise AssertionError("the fakes' chunker never encodes (no ChunkEncoder)")
+
     def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str:
         return self._store.save(replace(head, chunks=tuple(self._chunks)), before_commit)
 
@@ -140,6 +143,9 @@ class _FakeWriter(IndexWriter):
 
     def add(self, docs: Sequence[IndexDoc]) -> None:
         self._docs.extend(docs)
+
+    def add_encoded(self, rows: Sequence[tuple[object, ...]]) -> None:
+        raise AssertionError("the fakes' chunker never encodes (no ChunkEncoder)")
 
     def commit(self, info: IndexInfo, state: PackState) -> None:
         self._index.replace(info, self._docs, state)

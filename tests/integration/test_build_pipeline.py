@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import select
+import sqlite3
 import subprocess
 import sys
 import time
@@ -98,6 +99,45 @@ def test_parallel_build_gives_the_serial_pack_and_index(tmp_path: Path) -> None:
         assert run_json(seg, "ctx", "validate")["ok"] is True
         hits = run_json(seg, "ctx", "search", "-q", "Thing7")["hits"]
         assert hits[0]["id"] in ("alpha/mod_7.py#Thing7", "beta/mod_7.py#Thing7")
+
+
+def test_a_worker_encoded_file_whose_id_is_taken_is_cut_again_in_the_build(
+    tmp_path: Path,
+) -> None:
+    """Workers send each file's chunks encoded for the writers; a file whose worker-made
+    ids another file took first is cut again by the build process, as a serial build cuts
+    it: the same pack and index either way."""
+
+    segs = [tmp_path / "one", tmp_path / "two"]
+    for seg in segs:
+        make_tree(seg)
+        (seg / "_ctx").mkdir()
+        (seg / "_ctx" / "trifecta.toml").write_text('[files]\ninclude = ["**/*"]\n')
+        (seg / "a.py").write_text("def f():\n    return 1\n")
+        (seg / "a.py#f").write_text("plain text named like a chunk id\n")
+    run(segs[0], "ctx", "build", "--jobs", "1")
+    run(segs[1], "ctx", "build", "--jobs", "2")
+    packs = [json.loads((seg / "_ctx" / "context_pack.json").read_text()) for seg in segs]
+    for pack in packs:
+        pack.pop("directories")
+        for f in pack["source_files"]:
+            f.pop("mtime_ns")
+    assert packs[0] == packs[1]
+    by_id = {c["id"]: c["path"] for c in packs[1]["chunks"]}
+    assert by_id["a.py#f"] == "a.py" and by_id["a.py#f-2"] == "a.py#f"
+    tables = []
+    for seg in segs:
+        conn = sqlite3.connect(seg / "_ctx" / "context_index.sqlite")
+        tables.append(
+            (
+                conn.execute("SELECT * FROM chunks ORDER BY rowid").fetchall(),
+                conn.execute("SELECT rowid, * FROM fts ORDER BY rowid").fetchall(),
+                conn.execute("SELECT * FROM paths ORDER BY rowid").fetchall(),
+            )
+        )
+        conn.close()
+    assert tables[0] == tables[1]
+    assert run_json(segs[1], "ctx", "validate")["ok"] is True
 
 
 def test_jobs_flag_is_checked(tmp_path: Path) -> None:

@@ -97,6 +97,21 @@ def test_the_store_locates_each_files_chunks_without_parsing_them(tmp_path: Path
     assert in_memory.sha == on_disk.sha and dict(in_memory.counts) == dict(on_disk.counts)
     assert in_memory.chunks_of(order) == on_disk.chunks_of(order)
     assert [c.title for c in on_disk.chunks_of(["pkg/mod_1.py"])] == ["Renamed"] * len(renamed)
+    # a second patch on the first one (two syncs in one process): still a patch, never the
+    # whole pack loaded, and the bytes of the same patch made on a freshly read base
+    helper = tuple(replace(c, title="Helper") for c in on_disk.chunks_of(["pkg/mod_3.py"]))
+    parts = [helper if p == "pkg/mod_3.py" else KeptChunks(p) for p in order]
+    store.save_patch(in_memory, in_memory.head, parts)
+    second = (seg / PACK).read_bytes()
+    assert not isinstance(store.load_stored(), LoadedPack)
+    (seg / PACK).write_bytes(whole)
+    other = JsonPackStore(seg)
+    fresh_base = other.load_stored()
+    renamed_parts = [
+        renamed if path == "pkg/mod_1.py" else part for path, part in zip(order, parts, strict=True)
+    ]
+    other.save_patch(fresh_base, fresh_base.head, renamed_parts)
+    assert (seg / PACK).read_bytes() == second
 
 
 def test_a_pack_of_another_layout_is_loaded_whole_and_patched_alike(tmp_path: Path) -> None:

@@ -179,6 +179,19 @@ class IndexDoc:
 
 
 @record
+class EncodedChunks:
+    """One file's new chunks encoded where the file was cut (a build worker), so the build
+    only appends them: ``pack`` as the pack store writes them (``PackWriter.add_encoded``),
+    ``rows`` as the index stores them (``IndexWriter.add_encoded``); ``ids`` and ``tokens``
+    (``covered_tokens``) for the build's own checks and counts."""
+
+    ids: tuple[str, ...]
+    tokens: int
+    pack: bytes
+    rows: tuple[tuple[object, ...], ...]
+
+
+@record
 class IndexHit:
     """A ranked hit as the index returns it: ``score`` is the ranking score (higher wins)."""
 

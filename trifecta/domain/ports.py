@@ -25,6 +25,7 @@ from trifecta.domain.model import (
 from trifecta.domain.packs import (
     Candidate,
     ChunkPart,
+    EncodedChunks,
     IndexDoc,
     IndexHit,
     IndexInfo,
@@ -33,6 +34,7 @@ from trifecta.domain.packs import (
     PackState,
     Ranking,
 )
+from trifecta.domain.skeleton_codec import decode_skeleton
 
 
 class Clock(Protocol):
@@ -218,12 +220,23 @@ class StoredPack(Protocol):
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]: ...
 
 
+class ChunkEncoder(Protocol):
+    """One file's index documents encoded for the pack store and the index a build writes
+    (made by the adapters, run in a build worker; picklable)."""
+
+    def __call__(self, docs: Sequence[IndexDoc]) -> EncodedChunks: ...
+
+
 class PackWriter(Protocol):
     """A whole new pack written as its chunks come (``PackStore.writer``), in pack order:
     ``commit(head)`` (the pack without its chunks) writes it as ``save`` would have, with
     the same promises; ``close`` drops it if it was not committed."""
 
     def add(self, chunks: Sequence[PackChunk]) -> None: ...
+
+    def add_encoded(self, data: bytes) -> None:
+        """``add`` of chunks given as the store's ``ChunkEncoder`` made their ``pack``."""
+        ...
 
     def commit(self, head: Pack, before_commit: BeforeCommit | None = None) -> str: ...
 
@@ -290,6 +303,10 @@ class IndexWriter(Protocol):
 
     def add(self, docs: Sequence[IndexDoc]) -> None: ...
 
+    def add_encoded(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """``add`` of documents given as the index's ``ChunkEncoder`` made their ``rows``."""
+        ...
+
     def commit(self, info: IndexInfo, state: PackState) -> None: ...
 
     def close(self) -> None: ...
@@ -325,8 +342,10 @@ class SearchIndex(Protocol):
         ...
 
     def check(self) -> None:
-        """A cheap whole-index check before an update: ``PackCorrupt`` when rows or tables
-        are visibly damaged (an index in that state is rebuilt, not updated)."""
+        """A cheap check before an update, a sample of the rows (never a scan: a sync's
+        cost is proportional to its change): ``PackCorrupt`` when tables are visibly
+        damaged (an index in that state is rebuilt, not updated). Every row is checked by
+        ``ctx validate``, and where it is read."""
         ...
 
     def search(
@@ -391,11 +410,20 @@ class SkeletonCache(Protocol):
 
     def put(self, sha256: str, parser: str, version: str, skeleton: Skeleton) -> bool: ...
 
-    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
-        """``put`` of each (sha256, parser, version, skeleton), in one write where the
-        store allows it (a build stores its parses this way); how many were stored."""
+    def put_encoded(self, entries: Sequence[tuple[str, str, str, bytes]]) -> int:
+        """``put`` of each (sha256, parser, version, value), the value already encoded by
+        ``encode_skeleton`` (a build's workers encode what they parse, the build stores it
+        in one write where the store allows it); how many were stored. A value that does
+        not decode is never returned by ``get`` (a miss)."""
 
-        return sum(1 for entry in entries if self.put(*entry))
+        stored = 0
+        for sha256, parser, version, data in entries:
+            try:
+                skeleton = decode_skeleton(data)
+            except ValueError:
+                continue
+            stored += self.put(sha256, parser, version, skeleton)
+        return stored
 
     def stats(self) -> Mapping[str, int]:
         """``entries`` and ``bytes`` currently stored."""

@@ -8,12 +8,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trifecta.adapters.filesystem.reader import LocalFileReader
+from trifecta.adapters.pack_store.json_store import encode_chunks
 from trifecta.adapters.python_ast.parser import AstSkeletonParser
 from trifecta.adapters.sqlite_cache.cache import SqliteSkeletonCache
+from trifecta.adapters.sqlite_index.index import encode_rows
 from trifecta.adapters.system.clock import SystemClock
 from trifecta.adapters.treesitter.parser import TreeSitterSkeletonParser
 from trifecta.application.packs.ingest import FileChunker
 from trifecta.application.packs.workers import ChunkerFactory
+from trifecta.domain.packs import EncodedChunks, IndexDoc, covered_tokens
+
+
+def encode_for_writers(docs: Sequence[IndexDoc]) -> EncodedChunks:
+    """One file's documents as the JSON pack store and the SQLite index write them (run in
+    a build worker: the build process then only appends them)."""
+
+    chunks = [d.chunk for d in docs]
+    return EncodedChunks(
+        tuple(c.id for c in chunks),
+        covered_tokens(chunks),
+        encode_chunks(chunks),
+        encode_rows(docs),
+    )
 
 
 def file_chunker(
@@ -43,6 +59,7 @@ def file_chunker(
         TreeSitterSkeletonParser(),
         cache,
         demote,
+        encode_for_writers,
     )
 
 

@@ -77,10 +77,10 @@ def _document(pack: Pack) -> dict[str, Any]:
 
 
 class _Pieces(list[Any]):
-    """A chunk list given as JSON pieces, each the items of one file without the brackets
-    (``b""`` for none): written joined by commas inside one pair of brackets."""
+    """A chunk list given as JSON pieces, each the items of one or more files without the
+    brackets (``b""`` for none): written joined by commas inside one pair of brackets."""
 
-    def __init__(self, pieces: list[bytes]) -> None:
+    def __init__(self, pieces: list[bytes | memoryview]) -> None:
         super().__init__()
         self.pieces = [p for p in pieces if p]
 
@@ -118,6 +118,12 @@ class _JsonStored(StoredPackFacts):
         found = self._spans.get(path)
         return b"" if found is None else self.data[found[0] : found[1]]
 
+    def bounds(self, path: str) -> tuple[int, int] | None:
+        """Where ``span(path)`` is in ``data`` (None: the file has no chunks)."""
+
+        found = self._spans.get(path)
+        return None if found is None or found[0] == found[1] else (found[0], found[1])
+
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
         wanted = sorted((self._spans[p][0], p) for p in set(paths) if p in self._spans)
         if not wanted:
@@ -151,6 +157,19 @@ class _Patched(StoredPackFacts):
                 counts[part[0].path] = len(part)
         self._counts = counts
 
+    @property
+    def base(self) -> _JsonStored:
+        return self._base
+
+    def resolve(self, parts: Sequence[ChunkPart]) -> list[ChunkPart]:
+        """``parts`` for a patch of this patch's base: a kept file this patch wrote anew
+        is given by its chunks (so syncs in one process never chain patches)."""
+
+        return [
+            self._new[p.path] if isinstance(p, KeptChunks) and p.path in self._new else p
+            for p in parts
+        ]
+
     def chunks_of(self, paths: Collection[str]) -> list[PackChunk]:
         wanted = set(paths)
         kept: dict[str, list[PackChunk]] = {}
@@ -163,23 +182,74 @@ class _Patched(StoredPackFacts):
         return out
 
 
+_PATH_KEY = b'","path":"'
+_CHUNK_START = b'{"id":"'
+_quote = json.encoder.encode_basestring  # a str as the writer's JSON string (C)
+MAX_MISSES = 8  # files without chunks looked for before the one-pass scan takes over
+
+
 def _layout(data: bytes, sha: str) -> _JsonStored | None:
     """Where each file's chunks are in a pack this store wrote (a file's chunks are
-    contiguous, files in ingestion order); None when the bytes do not have that shape.
-    One ``findall`` gives every chunk's path (in C); then one search per file."""
+    contiguous, files in the head's order); None when the bytes do not have that shape.
+    The head is parsed first; then one ``find`` per file gives where its chunks start and
+    one ``count`` per file how many there are (every search in C); the counts must add up
+    to every chunk's path field. A pack with many files without chunks (a file is looked
+    for to the end) takes ``_layout_scan`` instead."""
 
     key = data.find(_CHUNKS_KEY)
     end = data.rfind(_AFTER_CHUNKS)
     begin = key + len(_CHUNKS_KEY)
     if key < 0 or end < begin:
         return None
+    try:
+        head = pack_from_dict(json.loads(data[:key] + b',"chunks":[]' + data[end + 1 :]))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, PackCorrupt):
+        return None
+    runs: list[tuple[str, bytes, int]] = []  # path, its path field, start of its first chunk
+    at = begin
+    misses = 0
+    for record in head.source_files:
+        try:
+            needle = _PATH_KEY + _quote(record.path)[1:].encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        found = data.find(needle, at, end)
+        if found < 0:
+            misses += 1
+            if misses > MAX_MISSES:
+                return _layout_scan(data, sha, head, begin, end)
+            continue
+        start = data.rfind(_CHUNK_START, at, found)
+        if start < 0 or (start != begin and data[start - 1 : start] != b","):
+            return None
+        if not runs and start != begin:
+            return None  # chunks before the first file's: not this store's layout
+        runs.append((record.path, needle, start))
+        at = found + 1
+    if not runs:
+        return _JsonStored(data, sha, head, {}) if end == begin else None
+    spans: dict[str, tuple[int, int, int]] = {}
+    total = 0
+    for i, (path, needle, start) in enumerate(runs):
+        stop = runs[i + 1][2] - 1 if i + 1 < len(runs) else end
+        count = data.count(needle, start, stop)
+        spans[path] = (start, stop, count)
+        total += count
+    if total != data.count(_PATH_KEY, begin, end):
+        return None  # a chunk inside another file's run: not this store's layout
+    return _JsonStored(data, sha, head, spans)
+
+
+def _layout_scan(data: bytes, sha: str, head: Pack, begin: int, end: int) -> _JsonStored | None:
+    """``_layout`` by one ``findall`` over every chunk's path (then one search per file)."""
+
     runs: list[tuple[str, int, int]] = []  # path, start of its first chunk, chunk count
     seen: set[str] = set()
     at = begin
     for raw, group in itertools.groupby(_PATH_FIELD.findall(data, begin, end)):
         count = len(list(group))
-        found = data.find(b'","path":"' + raw + b'"', at, end)
-        start = data.rfind(b'{"id":"', at, found) if found >= 0 else -1
+        found = data.find(_PATH_KEY + raw + b'"', at, end)
+        start = data.rfind(_CHUNK_START, at, found) if found >= 0 else -1
         try:
             path = raw.decode("utf-8") if b"\\" not in raw else json.loads(b'"' + raw + b'"')
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -197,10 +267,6 @@ def _layout(data: bytes, sha: str) -> _JsonStored | None:
         if i + 1 < len(runs) and data[stop : stop + 1] != b",":
             return None
         spans[path] = (start, stop, count)
-    try:
-        head = pack_from_dict(json.loads(data[:key] + b',"chunks":[]' + data[end + 1 :]))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, PackCorrupt):
-        return None
     return _JsonStored(data, sha, head, spans)
 
 
@@ -210,10 +276,10 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
     of the bytes written."""
 
     digest = hashlib.sha256()
-    pending: list[bytes] = []
+    pending: list[bytes | memoryview] = []
     size = 0
 
-    def put(text: str | bytes) -> None:
+    def put(text: str | bytes | memoryview) -> None:
         nonlocal size
         data = text.encode("utf-8") if isinstance(text, str) else text
         pending.append(data)
@@ -223,7 +289,7 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
 
     def flush() -> None:
         nonlocal size
-        block = b"".join(pending)
+        block = pending[0] if len(pending) == 1 else b"".join(pending)
         digest.update(block)
         handle.write(block)
         pending.clear()
@@ -266,6 +332,17 @@ def _write_streaming(document: dict[str, Any], handle: BinaryIO) -> str:
 
 
 CHUNKS_SPOOL = "context_pack.chunks"
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_chunks(chunks: Sequence[PackChunk]) -> bytes:
+    """The chunks as the pack lists them, without the brackets (``b""`` for none): what
+    ``PackWriter.add_encoded`` takes (a build worker encodes its files' chunks)."""
+
+    if not chunks:
+        return b""
+    items = pack_to_dict(Pack(source_files=(), chunks=tuple(chunks)))["chunks"]
+    return _ENCODE(items)[1:-1].encode("utf-8")
 
 
 class _JsonWriter(PackWriter):
@@ -275,7 +352,6 @@ class _JsonWriter(PackWriter):
     def __init__(self, store: JsonPackStore) -> None:
         self._store = store
         self._spool = temp_path(store.ctx_dir / CHUNKS_SPOOL)
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self._first = True
         try:
             store.ctx_dir.mkdir(parents=True, exist_ok=True)
@@ -284,13 +360,16 @@ class _JsonWriter(PackWriter):
             raise write_failed("pack", e) from e
 
     def add(self, chunks: Sequence[PackChunk]) -> None:
-        if not chunks:
+        self.add_encoded(encode_chunks(chunks))
+
+    def add_encoded(self, data: bytes) -> None:
+        if not data:
             return
         assert self._handle is not None, "add after close"
-        items = pack_to_dict(Pack(source_files=(), chunks=tuple(chunks)))["chunks"]
-        text = self._encode(items)[1:-1]
         try:
-            self._handle.write((text if self._first else "," + text).encode("utf-8"))
+            if not self._first:
+                self._handle.write(b",")
+            self._handle.write(data)
         except OSError as e:
             raise write_failed("pack", e) from e
         self._first = False
@@ -385,17 +464,32 @@ class JsonPackStore(PackStore):
         parts: Sequence[ChunkPart],
         before_commit: BeforeCommit | None = None,
     ) -> str:
+        if isinstance(base, _Patched):  # a second sync in this process: patch the base
+            parts, base = base.resolve(parts), base.base
         if not isinstance(base, _JsonStored):
             kept = base.chunks_of({p.path for p in parts if isinstance(p, KeptChunks)})
             return self.save(replace(head, chunks=patched_chunks(kept, parts)), before_commit)
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        pieces: list[bytes] = []
+        pieces: list[bytes | memoryview] = []
+        view = memoryview(base.data)
+        run: tuple[int, int] | None = None  # a run of kept files' bytes not yet put
         for part in parts:
             if isinstance(part, KeptChunks):
-                pieces.append(base.span(part.path))
+                span = base.bounds(part.path)
+                if span is None:
+                    continue
+                if run is not None and span[0] == run[1] + 1:  # right after: one slice
+                    run = (run[0], span[1])
+                    continue
+                if run is not None:
+                    pieces.append(view[run[0] : run[1]])
+                run = span
             elif part:
-                items = pack_to_dict(Pack(source_files=(), chunks=part))["chunks"]
-                pieces.append(encode(items)[1:-1].encode("utf-8"))
+                if run is not None:
+                    pieces.append(view[run[0] : run[1]])
+                    run = None
+                pieces.append(encode_chunks(part))
+        if run is not None:
+            pieces.append(view[run[0] : run[1]])
         document = pack_to_dict(replace(head, chunks=()))
         document["chunks"] = _Pieces(pieces)
         sha = self._write(document, None, before_commit)

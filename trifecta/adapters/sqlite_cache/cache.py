@@ -177,15 +177,15 @@ class SqliteSkeletonCache(SkeletonCache):
                 return False
         return True
 
-    def put_many(self, entries: Sequence[tuple[str, str, str, Skeleton]]) -> int:
-        """Every entry in one transaction, one eviction pass at the end."""
+    def put_encoded(self, entries: Sequence[tuple[str, str, str, bytes]]) -> int:
+        """Every entry in one transaction, one eviction pass at the end (a value that does
+        not decode is a miss when read: ``get`` never returns a wrong skeleton)."""
 
         import sqlite3
 
         now = self._clock.epoch_s()
         rows = []
-        for sha256, parser, version, skeleton in entries:
-            data = encode_skeleton(skeleton)
+        for sha256, parser, version, data in entries:
             if len(data) <= self.max_entry_bytes:
                 rows.append((self._key(sha256, parser, version), data, len(data), now))
         if not rows:

@@ -48,6 +48,7 @@ INSERT_BATCH = 2000  # documents per executemany batch
 # How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
 # 1,000 and 2,000 gave the same rankings on the development set (issue 10); 1,000 costs less.
 PRESELECT = 1000
+CHECK_POINTS = 9  # chunk rows a sync's pre-update check reads (``check``)
 
 
 _SCHEMA = """
@@ -157,8 +158,11 @@ def pad_rows(conn: sqlite3.Connection) -> None:
     and the order of terms by rarity unchanged (see docs/adr/0009).
     """
 
+    # Counted cheaply (a sync pads on every update): the chunk count from the table's
+    # count, the pads from the smallest rowid, since they are always -1 .. -N.
     chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
-    pads = int(conn.execute("SELECT count(*) FROM fts WHERE rowid < 0").fetchone()[0])
+    lowest = conn.execute("SELECT rowid FROM fts ORDER BY rowid LIMIT 1").fetchone()
+    pads = -int(lowest[0]) if lowest is not None and int(lowest[0]) < 0 else 0
     wanted = chunks + 1
     if pads < wanted:
         conn.executemany(
@@ -170,10 +174,12 @@ def pad_rows(conn: sqlite3.Connection) -> None:
         # uses (row count, average length) and so the rankings equal a fresh build's.
         conn.execute("DELETE FROM fts WHERE rowid < ?", (-wanted,))
     files = int(conn.execute("SELECT count(*) FROM paths WHERE path != ''").fetchone()[0])
-    conn.execute("DELETE FROM paths WHERE path = ''")
-    conn.executemany(
-        "INSERT INTO paths (path, demoted, terms) VALUES ('', 0, '')", [()] * (files + 1)
-    )
+    path_pads = int(conn.execute("SELECT count(*) FROM paths WHERE path = ''").fetchone()[0])
+    if path_pads != files + 1:
+        conn.execute("DELETE FROM paths WHERE path = ''")
+        conn.executemany(
+            "INSERT INTO paths (path, demoted, terms) VALUES ('', 0, '')", [()] * (files + 1)
+        )
 
 
 def fts_query(terms: Sequence[str]) -> str:
@@ -191,48 +197,70 @@ def _json_strings(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(map(_quote, values)) + "]"
 
 
+def encode_rows(docs: Iterable[IndexDoc]) -> tuple[tuple[object, ...], ...]:
+    """Documents as ``IndexWriter.add_encoded`` takes them (a build worker encodes its
+    files' documents): per document the ``chunks`` row without its rowid (14 values), the
+    three FTS fields, then the path's terms."""
+
+    dumps = _json_strings
+    return tuple(
+        (
+            c.id,
+            c.path,
+            c.kind,
+            c.title,
+            dumps(c.title_path),
+            c.line_start,
+            c.line_end,
+            c.sha256,
+            c.token_est,
+            int(c.meta),
+            dumps(c.symbols),
+            doc.preview,
+            doc.name,
+            int(doc.demoted),
+            doc.title_terms,
+            doc.symbol_terms,
+            doc.body_terms,
+            doc.path_terms,
+        )
+        for doc in docs
+        for c in (doc.chunk,)
+    )
+
+
 class _Rows:
     """Documents to rows, ``INSERT_BATCH`` at a time, each batch three ``executemany``
     calls: one ``paths`` row per new file, the chunk rows with consecutive rowids, the FTS
     rows with the same rowids."""
 
-    def __init__(self, conn: sqlite3.Connection, rowid: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, rowid: int, pad: bool = False) -> None:
         self._conn = conn
         self._rowid = rowid
-        self._seen: set[str] = set()
-        self._paths: list[tuple[str, int, str]] = []
+        # A new index (``pad``) gets its FTS pads (``pad_rows``) a batch at a time, as the
+        # documents come, so the build's commit adds one instead of one per chunk.
+        self._pad = pad
+        self._pads = 0
+        self._seen: set[object] = set()
+        self._paths: list[tuple[object, ...]] = []
         self._chunks: list[tuple[object, ...]] = []
-        self._fts: list[tuple[int, str, str, str]] = []
+        self._fts: list[tuple[object, ...]] = []
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
-        dumps = _json_strings
-        for doc in docs:
-            c = doc.chunk
+        self.add_encoded(encode_rows(docs))
+
+    def add_encoded(self, rows: Iterable[tuple[object, ...]]) -> None:
+        seen, paths, chunks, fts = self._seen, self._paths, self._chunks, self._fts
+        for row in rows:
             self._rowid += 1
-            if c.path not in self._seen:
-                self._seen.add(c.path)
-                self._paths.append((c.path, int(doc.demoted), doc.path_terms))
-            self._chunks.append(
-                (
-                    self._rowid,
-                    c.id,
-                    c.path,
-                    c.kind,
-                    c.title,
-                    dumps(c.title_path),
-                    c.line_start,
-                    c.line_end,
-                    c.sha256,
-                    c.token_est,
-                    int(c.meta),
-                    dumps(c.symbols),
-                    doc.preview,
-                    doc.name,
-                    int(doc.demoted),
-                )
-            )
-            self._fts.append((self._rowid, doc.title_terms, doc.symbol_terms, doc.body_terms))
-            if len(self._chunks) >= INSERT_BATCH:
+            rowid = self._rowid
+            path = row[1]
+            if path not in seen:
+                seen.add(path)
+                paths.append((path, row[13], row[17]))
+            chunks.append((rowid, *row[:14]))
+            fts.append((rowid, row[14], row[15], row[16]))
+            if len(chunks) >= INSERT_BATCH:
                 self.flush()
 
     def flush(self) -> None:
@@ -247,6 +275,12 @@ class _Rows:
         conn.executemany(
             "INSERT INTO fts (rowid, title, symbols, body) VALUES (?,?,?,?)", self._fts
         )
+        if self._pad and self._fts:
+            first, self._pads = self._pads, self._pads + len(self._fts)
+            conn.executemany(
+                "INSERT INTO fts (rowid, title, symbols, body) VALUES (?, '', '', '')",
+                [(-(i + 1),) for i in range(first, self._pads)],
+            )
         self._paths.clear()
         self._chunks.clear()
         self._fts.clear()
@@ -272,11 +306,14 @@ class _Writer(IndexWriter):
         except (sqlite3.DatabaseError, OSError) as e:
             self.close()
             raise _write_failed(e) from e
-        self._rows = _Rows(conn, 0)
+        self._rows = _Rows(conn, 0, pad=True)
 
     def add(self, docs: Sequence[IndexDoc]) -> None:
+        self.add_encoded(encode_rows(docs))
+
+    def add_encoded(self, rows: Sequence[tuple[object, ...]]) -> None:
         try:
-            self._rows.add(docs)
+            self._rows.add_encoded(rows)
         except (sqlite3.DatabaseError, OSError) as e:
             raise _write_failed(e) from e
 
@@ -544,19 +581,32 @@ class SqliteSearchIndex(SearchIndex):
         ]
 
     def check(self) -> None:
-        """One scan in SQLite: every chunk row's integers are integers and its lists look
-        like JSON lists, and the full-text table answers (``PackCorrupt`` otherwise). Rows
-        are parsed in full where they are read (``chunks``, ``hits``, ``ctx validate``)."""
+        """A sample, not a scan (a sync runs it before every update): the chunk rows at
+        ``CHECK_POINTS`` evenly spaced rowids (the first and the last among them) have
+        integers where integers belong and lists that look like JSON lists, and the
+        full-text table answers (``PackCorrupt`` otherwise). Damage to a whole table (an
+        edit, a foreign writer, a truncated file) shows there; one damaged row elsewhere
+        is reported where it is read (``chunks``, ``hits``) and by ``ctx validate``,
+        which reads every row."""
 
         with self._reading() as conn:
-            bad = conn.execute(
-                "SELECT count(*) FROM chunks WHERE typeof(line_start) != 'integer' "
-                "OR typeof(line_end) != 'integer' OR typeof(token_est) != 'integer' "
-                "OR substr(title_path, 1, 1) != '[' OR substr(title_path, -1) != ']' "
-                "OR substr(symbols, 1, 1) != '[' OR substr(symbols, -1) != ']'"
-            ).fetchone()[0]
-        if bad:
-            raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
+            low, high = conn.execute("SELECT min(rowid), max(rowid) FROM chunks").fetchone()
+            if low is not None and high is not None:
+                points = {
+                    int(low) + (int(high) - int(low)) * i // (CHECK_POINTS - 1)
+                    for i in range(CHECK_POINTS)
+                }
+                for point in sorted(points):
+                    bad = conn.execute(
+                        "SELECT typeof(line_start) != 'integer' "
+                        "OR typeof(line_end) != 'integer' OR typeof(token_est) != 'integer' "
+                        "OR substr(title_path, 1, 1) != '[' OR substr(title_path, -1) != ']' "
+                        "OR substr(symbols, 1, 1) != '[' OR substr(symbols, -1) != ']' "
+                        "FROM chunks WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                        (point,),
+                    ).fetchone()
+                    if bad is not None and bad[0]:
+                        raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
         self.count_matches(["trifecta"])
 
     def count_matches(self, terms: Sequence[str]) -> int:

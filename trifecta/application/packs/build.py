@@ -21,7 +21,7 @@ from trifecta.application.packs.workers import ChunkerFactory, cut_files, defaul
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.listing import SegmentLister, SegmentListing
-from trifecta.domain.model import FileEntry, Skeleton, SkippedFile, estimate_tokens
+from trifecta.domain.model import FileEntry, SkippedFile, estimate_tokens
 from trifecta.domain.packs import (
     ChunkPart,
     IndexDoc,
@@ -178,7 +178,8 @@ class BuildPack:
         settings = self._settings
         listing = self._lister.list_segment(settings.listing_include, settings.exclude)
         tasks = [
-            ChunkTask(e.path, meta_rank(e.path) is not None) for e in ingestion_order(listing.files)
+            ChunkTask(e.path, meta_rank(e.path) is not None, encode=True)
+            for e in ingestion_order(listing.files)
         ]
         stats = {e.path: e for e in listing.files}
         # Pack and index are written as files are cut: the build never holds them whole.
@@ -203,7 +204,7 @@ class BuildPack:
         progress: ProgressCallback | None,
         jobs: int,
     ) -> BuildReport:
-        cut = _Cut(_Ids(), self._chunker, index.add, pack.add)
+        cut = _Cut(_Ids(), self._chunker, index.add, pack.add, (index, pack))
         for outcome in self._outcomes(tasks, start, progress, jobs):
             cut.add(outcome, stats[outcome.path].mtime_ns, None, ())
         cut.flush()
@@ -255,20 +256,22 @@ class BuildPack:
             return None
         if self._store.stamp() != (info.pack_size, info.pack_mtime_ns):
             return None
-        reader = self._reader
+        # One stamp per recorded directory and file (directories first, parents before
+        # children: the reader then confines each file with one ``lstat``).
+        dirs = state.directories
+        stamps = self._reader.stamps([d.path for d in dirs] + [f.path for f in state.files])
+        changed_dirs = [
+            d.path
+            for d, now in zip(dirs, stamps[: len(dirs)], strict=True)
+            if now is None or now[1] != d.mtime_ns
+        ]
         moved: list[SourceFile] = []
         deleted: set[str] = set()
-        for record in state.files:
-            now = reader.stat(record.path)
+        for record, now in zip(state.files, stamps[len(dirs) :], strict=True):
             if now is None:
                 deleted.add(record.path)
-            elif (now.size, now.mtime_ns) != (record.size, record.mtime_ns):
+            elif now != (record.size, record.mtime_ns):
                 moved.append(record)
-        changed_dirs = []
-        for stamp in state.directories:
-            now = reader.stat(stamp.path)
-            if now is None or now.mtime_ns != stamp.mtime_ns:
-                changed_dirs.append(stamp.path)
         if not moved and not deleted and not changed_dirs:
             # Nothing moved: the pack and index stay as they are (nothing is written).
             return BuildReport(
@@ -532,11 +535,13 @@ class _Cut:
         chunker: Callable[[], FileChunker],
         index: Callable[[Sequence[IndexDoc]], None],
         pack: Callable[[Sequence[PackChunk]], None] | None = None,
+        writers: tuple[IndexWriter, PackWriter] | None = None,
     ) -> None:
         self.used = used
         self._chunker = chunker
         self._index = index  # where the new documents go, in pack order
         self._pack = pack  # where the new chunks go; None: into ``parts`` (a sync's patch)
+        self._writers = writers  # where encoded outcomes go (a full build's)
         self.files: list[SourceFile] = []
         self.parts: list[ChunkPart] = []  # every file's chunks: new, or kept as stored
         self.count = 0  # new chunks
@@ -545,7 +550,7 @@ class _Cut:
         self.warnings: list[str] = []
         self.skipped: list[SkippedFile] = []
         self.bytes_read = 0
-        self._parsed: list[tuple[str, str, str, Skeleton]] = []
+        self._parsed: list[tuple[str, str, str, bytes]] = []
         self._local: FileChunker | None = None
 
     def _here(self) -> FileChunker:
@@ -591,9 +596,23 @@ class _Cut:
             self.parts.append(KeptChunks(outcome.path))
             self.warnings.extend(old_warnings)
             return
+        encoded = outcome.encoded
+        if encoded is not None and self._writers is not None:
+            taken = encoded.ids
+            if len(set(taken)) == len(taken) and self.used.isdisjoint(taken):
+                # Appended as the worker encoded them (a full build's common case).
+                self.used.update(taken)
+                self._writers[0].add_encoded(encoded.rows)
+                self._writers[1].add_encoded(encoded.pack)
+                self.count += len(taken)
+                self.tokens += encoded.tokens
+                self.warnings.extend(outcome.warnings)
+                self.read.append(outcome.path)
+                return
         chunks, docs, warnings = outcome.chunks, outcome.docs, outcome.warnings
         ids = [c.id for c in chunks]
-        if len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
+        # Cut again here: ids already taken (or encoded ones that were), as a serial build.
+        if encoded is not None or len(set(ids)) != len(ids) or not self.used.isdisjoint(ids):
             ids_now = IdAllocator(self.used.all())
             again = self._here().run(ChunkTask(outcome.path, meta), ids_now)
             self._parsed.extend(again.parsed)

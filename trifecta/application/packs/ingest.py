@@ -19,8 +19,9 @@ from trifecta.application.packs.ranking import is_demoted
 from trifecta.application.skeletons.use_cases import parse_with_fallback
 from trifecta.domain.errors import InputError, ParseFailed
 from trifecta.domain.model import FileEntry, ReadMode, Skeleton
-from trifecta.domain.packs import DEFAULT_DEMOTE, IndexDoc, PackChunk
-from trifecta.domain.ports import FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.packs import DEFAULT_DEMOTE, EncodedChunks, IndexDoc, PackChunk
+from trifecta.domain.ports import ChunkEncoder, FileReader, SkeletonCache, SkeletonParser
+from trifecta.domain.skeleton_codec import encode_skeleton
 
 __all__ = ["META_INCLUDES", "META_PATTERNS", "PackSettings", "chunk_file", "ingestion_order"]
 
@@ -117,6 +118,7 @@ class ChunkTask:
     path: str
     meta: bool
     old_sha256: str | None = None
+    encode: bool = False  # a full build's: the chunks encoded for the writers (``encoded``)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,9 @@ class ChunkOutcome:
     """What cutting one file gave: ``skip`` (a reason) when it could not be read;
     ``chunks`` None when its content still has the pack's hash (only touched); ``docs``:
     the index documents of those chunks (pickled with them from a worker: each chunk is
-    sent once, the documents refer to it)."""
+    sent once, the documents refer to it); ``encoded``: instead of both (``chunks`` then
+    empty), the same encoded for the pack and the index (a full build's task, when the
+    chunker has the writers' ``ChunkEncoder``)."""
 
     path: str
     size: int = 0
@@ -134,21 +138,22 @@ class ChunkOutcome:
     docs: tuple[IndexDoc, ...] = ()
     warnings: tuple[str, ...] = ()
     skip: str | None = None
-    parsed: tuple[tuple[str, str, str, Skeleton], ...] = ()  # new skeleton-cache entries
+    parsed: tuple[tuple[str, str, str, bytes], ...] = ()  # new skeleton-cache entries
+    encoded: EncodedChunks | None = None
 
 
 class _Cached(SkeletonParser):
     """A parser seen through the skeleton cache for one content hash (the key ``ast
     skeleton`` uses, so each serves the other's parses). A parse is not stored at once but
-    added to ``parsed`` (the build stores them in a few large writes); ``ParseFailed`` is
-    never stored."""
+    added to ``parsed``, encoded (``encode_skeleton``: a worker sends bytes, the build
+    stores them in a few large writes); ``ParseFailed`` is never stored."""
 
     def __init__(
         self,
         parser: SkeletonParser,
         cache: SkeletonCache,
         sha256: str,
-        parsed: list[tuple[str, str, str, Skeleton]],
+        parsed: list[tuple[str, str, str, bytes]],
     ) -> None:
         self._parser = parser
         self._cache = cache
@@ -168,7 +173,8 @@ class _Cached(SkeletonParser):
         if stored is not None:
             return stored
         skeleton = self._parser.parse(source, path)
-        self._parsed.append((self._sha256, self._parser.name, self._parser.version, skeleton))
+        version, data = self._parser.version, encode_skeleton(skeleton)
+        self._parsed.append((self._sha256, self._parser.name, version, data))
         return skeleton
 
 
@@ -183,12 +189,14 @@ class FileChunker:
         fallback: SkeletonParser | None,
         cache: SkeletonCache | None = None,
         demote: Sequence[str] = DEFAULT_DEMOTE,
+        encoder: ChunkEncoder | None = None,
     ) -> None:
         self._reader = reader
         self._parser = parser
         self._fallback = fallback
         self._cache = cache
         self._demote = tuple(demote)
+        self._encoder = encoder
 
     def close(self) -> None:
         """Release the skeleton cache's connection (a build holds nothing afterwards)."""
@@ -208,7 +216,7 @@ class FileChunker:
         if task.old_sha256 == text.sha256:
             return ChunkOutcome(path, text.size_bytes, text.sha256, text.lossy, None)
         primary, fallback = self._parser, self._fallback
-        parsed: list[tuple[str, str, str, Skeleton]] = []
+        parsed: list[tuple[str, str, str, bytes]] = []
         if self._cache is not None and is_python(path):
             sha = text.sha256
             primary = _Cached(primary, self._cache, sha, parsed)
@@ -218,6 +226,18 @@ class FileChunker:
         )
         if parse_warning:
             warnings.append(parse_warning)
+        if task.encode and self._encoder is not None:
+            return ChunkOutcome(
+                path,
+                text.size_bytes,
+                text.sha256,
+                text.lossy,
+                (),
+                (),
+                tuple(warnings),
+                parsed=tuple(parsed),
+                encoded=self._encoder(docs),
+            )
         return ChunkOutcome(
             path,
             text.size_bytes,
@@ -229,8 +249,8 @@ class FileChunker:
             parsed=tuple(parsed),
         )
 
-    def store(self, parsed: Sequence[tuple[str, str, str, Skeleton]]) -> None:
-        """Keep the skeletons workers parsed in the shared cache (one write)."""
+    def store(self, parsed: Sequence[tuple[str, str, str, bytes]]) -> None:
+        """Keep the skeletons workers parsed (encoded) in the shared cache (one write)."""
 
         if self._cache is not None and parsed:
-            self._cache.put_many(parsed)
+            self._cache.put_encoded(parsed)

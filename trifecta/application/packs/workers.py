@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from trifecta.application.packs.ingest import ChunkOutcome, ChunkTask, FileChunker
+
+if TYPE_CHECKING:
+    import multiprocessing.context
 
 ChunkerFactory = Callable[[], FileChunker]
 BATCH = 8  # files per task sent to a worker
@@ -69,7 +71,10 @@ def _run_batch(tasks: Sequence[ChunkTask]) -> list[ChunkOutcome]:
 
 def _context() -> multiprocessing.context.BaseContext:
     # fork: workers start in milliseconds and inherit the imported modules; elsewhere the
-    # factory is pickled to freshly spawned interpreters.
+    # factory is pickled to freshly spawned interpreters. Imported here: a sync of a few
+    # files runs in this process and never pays for the multiprocessing modules.
+    import multiprocessing
+
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return multiprocessing.get_context(method)
 
@@ -88,6 +93,8 @@ def cut_files(
         finally:
             chunker.close()
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
     with ProcessPoolExecutor(
         workers, mp_context=_context(), initializer=_init_worker, initargs=(factory,)
