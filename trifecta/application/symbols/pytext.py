@@ -121,21 +121,28 @@ DECLARED = re.compile(r"^\s*(?:global|nonlocal)\s+(.+)$")
 LOCAL_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\b")
 
 
+def closing_bracket(text: str, start: int) -> int | None:
+    """The index of the bracket closing the one at ``start`` (None: not in ``text``)."""
+
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def signature_params(signature: str) -> list[str]:
     """Parameter names of a ``def`` signature (``self``, ``*args`` and ``**kw`` included)."""
 
     start = signature.find("(")
     if start < 0:
         return []
-    depth, end = 0, len(signature)
-    for i in range(start, len(signature)):
-        if signature[i] in "([{":
-            depth += 1
-        elif signature[i] in ")]}":
-            depth -= 1
-            if depth == 0:
-                end = i
-                break
+    close = closing_bracket(signature, start)
+    end = len(signature) if close is None else close
     names, depth, part = [], 0, ""
     for ch in signature[start + 1 : end] + ",":
         if ch in "([{":
@@ -300,15 +307,8 @@ def _enclosing(text: str, pos: int) -> tuple[int, int] | None:
             depth += 1
         elif text[i] in "([{":
             if depth == 0:
-                depth_close = 0
-                for j in range(i, len(text)):
-                    if text[j] in "([{":
-                        depth_close += 1
-                    elif text[j] in ")]}":
-                        depth_close -= 1
-                        if depth_close == 0:
-                            return i, j
-                return i, len(text)
+                close = closing_bracket(text, i)
+                return i, len(text) if close is None else close
             depth -= 1
     return None
 

@@ -40,6 +40,7 @@ from trifecta.application.symbols.pytext import (
     Imported,
     _binds,
     _code,
+    closing_bracket,
     external,
     inner_binding,
     module_of,
@@ -166,20 +167,6 @@ def _receiver(text: str, pos: int) -> Receiver:
             if start is not None and text[start : k + 1] == "{}":
                 return Receiver("literal", ("dict",))
         return Receiver("expr")
-
-
-def _closing(text: str, start: int) -> int | None:
-    """The index of the bracket closing the one at ``start`` (None: not on this line)."""
-
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] in "([{":
-            depth += 1
-        elif text[i] in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
 
 
 def _opening(text: str, close: int, left: str, right: str) -> int | None:
@@ -732,7 +719,7 @@ class ScopeResolver:
             return _dotted(m.group(1))
         m = re.match(r"\s*=\s*([A-Za-z_][\w.]*)\s*\(", tail)  # only a class makes an instance
         if m:
-            close = _closing(tail, m.end() - 1)
+            close = closing_bracket(tail, m.end() - 1)
             after = tail[close + 1 :].strip() if close is not None else ""
             # ``x = Foo(...).prepare()``: what the chain returns, not a Foo
             return None if after.startswith((".", "(", "[")) else m.group(1)
