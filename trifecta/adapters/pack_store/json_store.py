@@ -407,16 +407,22 @@ class JsonPackStore(PackStore):
     def load(self) -> Pack:
         return self.load_with_sha()[0]
 
-    def load_with_sha(self) -> tuple[Pack, str]:
-        identity = self._identity()
-        if self._last is not None and identity == self._last[0]:
-            return self._last[1], self._last[2]
+    def _read_bytes(self) -> bytes:
+        """The pack file's bytes (``PackMissing`` if absent, ``PackCorrupt`` if unreadable
+        or not a regular file)."""
+
         try:
-            data = _read_regular(self.path)
+            return _read_regular(self.path)
         except FileNotFoundError as e:
             raise PackMissing("no context pack, run ctx build") from e
         except OSError as e:
             raise PackCorrupt(f"pack is unreadable ({e.strerror}), run ctx build") from e
+
+    def load_with_sha(self) -> tuple[Pack, str]:
+        identity = self._identity()
+        if self._last is not None and identity == self._last[0]:
+            return self._last[1], self._last[2]
+        data = self._read_bytes()
         try:
             parsed = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -445,12 +451,7 @@ class JsonPackStore(PackStore):
             return self._stored[1]
         if self._last is not None and self._last[0] == identity:
             return LoadedPack(self._last[1], self._last[2])
-        try:
-            data = _read_regular(self.path)
-        except FileNotFoundError as e:
-            raise PackMissing("no context pack, run ctx build") from e
-        except OSError as e:
-            raise PackCorrupt(f"pack is unreadable ({e.strerror}), run ctx build") from e
+        data = self._read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         stored = _layout(data, sha)
         if stored is not None:
