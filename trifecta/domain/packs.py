@@ -13,7 +13,7 @@ from typing import Any
 
 from trifecta.domain.errors import PackCorrupt
 from trifecta.domain.model import TOKEN_ESTIMATOR, SkippedFile
-from trifecta.domain.records import record
+from trifecta.domain.records import record, replace
 
 PACK_SCHEMA_VERSION = 1
 CHUNK_KINDS = ("module", "class", "function", "method", "section", "document")
@@ -430,16 +430,7 @@ class LoadedPack(StoredPackFacts):
     def __init__(self, pack: Pack, sha: str) -> None:
         self.pack = pack
         self._sha = sha
-        self._head = Pack(
-            source_files=pack.source_files,
-            chunks=(),
-            skipped=pack.skipped,
-            warnings=pack.warnings,
-            directories=pack.directories,
-            parser=pack.parser,
-            schema_version=pack.schema_version,
-            estimator=pack.estimator,
-        )
+        self._head = replace(pack, chunks=())
         counts: dict[str, int] = {}
         for chunk in pack.chunks:
             counts[chunk.path] = counts.get(chunk.path, 0) + 1
