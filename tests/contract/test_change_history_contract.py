@@ -4,25 +4,15 @@ HEAD moves, then the new counts."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.fakes import FakeChangeHistory
+from tests.gitrepo import git
 from trifecta.adapters.git.history import GitChangeHistory
 from trifecta.domain.ports import ChangeHistory
-
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
 
 Commit = Callable[[list[str]], None]
 
@@ -35,15 +25,15 @@ def make_fake(tmp: Path) -> tuple[ChangeHistory, Commit]:
 def make_real(tmp: Path) -> tuple[ChangeHistory, Commit]:
     root = tmp / "repo"
     (root / "_ctx").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q"], cwd=root, env=GIT_ENV, check=True)
+    git(root, "init", "-q")
     made = [0]
 
     def commit(paths: list[str]) -> None:
         made[0] += 1
         for path in paths:
             (root / path).write_text(f"x = {made[0]}\n")
-        subprocess.run(["git", "add", *paths], cwd=root, env=GIT_ENV, check=True)
-        subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=root, env=GIT_ENV, check=True)
+        git(root, "add", *paths)
+        git(root, "commit", "-q", "-m", "c")
 
     return GitChangeHistory(root, commits=2), commit
 

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from trifecta.adapters.git.reader import find_git_dir, head_sha
 from trifecta.adapters.tempfiles import temp_path
@@ -56,25 +57,30 @@ class GitChangeHistory(ChangeHistory):
             return {}
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._seen:
-            self._changes = self._read().get("changes", {})
+            self._changes = self._counts(self._load().get("changes"))
             self._seen = stamp
         return self._changes
 
-    def _read(self) -> dict[str, dict[str, int]]:
+    def _load(self) -> dict[str, Any]:
+        """The recorded document; {} when it is missing or damaged."""
+
         try:
             data = json.loads(self.path.read_bytes())
         except (OSError, ValueError, RecursionError):
             return {}
-        changes = data.get("changes") if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    def _counts(self, changes: object) -> dict[str, int]:
+        """The recorded counts that are counts, each at most the number of commits read (a
+        damaged file cannot overflow the ranking's factor)."""
+
         if not isinstance(changes, dict):
             return {}
-        # A count is at most the number of commits read (a damaged file cannot overflow).
-        clean = {
+        return {
             str(path): min(count, self.commits)
             for path, count in changes.items()
             if isinstance(count, int) and not isinstance(count, bool) and count > 0
         }
-        return {"changes": clean}
 
     # ---- build ---------------------------------------------------------------------------
 
@@ -84,15 +90,8 @@ class GitChangeHistory(ChangeHistory):
         head = self._head()
         if head is None:
             return False
-        try:
-            recorded = json.loads(self.path.read_bytes())
-        except (OSError, ValueError, RecursionError):
-            recorded = None
-        if (
-            isinstance(recorded, dict)
-            and recorded.get("head") == head
-            and recorded.get("commits") == self.commits
-        ):
+        recorded = self._load()
+        if recorded.get("head") == head and recorded.get("commits") == self.commits:
             return False
         changes = self._log()
         body = {"head": head, "commits": self.commits, "changes": changes or {}}
