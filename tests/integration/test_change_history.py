@@ -4,6 +4,8 @@ real builds, real SQLite)."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,18 @@ def test_a_sync_with_nothing_new_rewrites_no_history(repo: Path) -> None:
         before = path.stat().st_mtime_ns
         seg.build(incremental=True)
         assert path.stat().st_mtime_ns == before
+
+
+def test_a_fifo_in_the_history_file_s_place_is_no_history_and_no_hang(repo: Path) -> None:
+    (repo / "_ctx").mkdir()
+    os.mkfifo(repo / "_ctx" / "history.json")
+    answers: list[object] = []
+    reader = threading.Thread(
+        target=lambda: answers.append(GitChangeHistory(repo).recent_changes()), daemon=True
+    )
+    reader.start()
+    reader.join(timeout=10)
+    assert answers == [{}]
+    history = GitChangeHistory(repo)  # a build replaces it with the real record
+    assert history.record() is True
+    assert history.recent_changes()["pkg/omega.py"] == 4

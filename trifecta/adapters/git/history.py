@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trifecta.adapters.git.reader import find_git_dir, head_sha
+from trifecta.adapters.regular_files import read_regular
 from trifecta.adapters.tempfiles import temp_path
 from trifecta.domain.ports import ChangeHistory
 
@@ -65,7 +66,7 @@ class GitChangeHistory(ChangeHistory):
         """The recorded document; {} when it is missing or damaged."""
 
         try:
-            data = json.loads(self.path.read_bytes())
+            data = json.loads(read_regular(self.path))
         except (OSError, ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}

@@ -10,12 +10,12 @@ import itertools
 import json
 import os
 import re
-import stat
 import time
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from trifecta.adapters.regular_files import read_regular
 from trifecta.adapters.tempfiles import fault_point, pending, sweep, temp_path
 from trifecta.domain.errors import (
     LockTimeout,
@@ -412,7 +412,7 @@ class JsonPackStore(PackStore):
         or not a regular file)."""
 
         try:
-            return _read_regular(self.path)
+            return read_regular(self.path)
         except FileNotFoundError as e:
             raise PackMissing("no context pack, run ctx build") from e
         except OSError as e:
@@ -606,21 +606,6 @@ class JsonPackStore(PackStore):
             return os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
-
-
-def _read_regular(path: Path) -> bytes:
-    """The bytes of a regular file; a FIFO or a device in its place is refused without
-    blocking (opened non-blocking, checked with fstat)."""
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        os.set_blocking(fd, True)
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read()
-    finally:
-        os.close(fd)
 
 
 _READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
