@@ -50,3 +50,12 @@ def test_index_terms_is_the_token_stream_joined() -> None:
     )
     assert index_terms(text + " " + text) == " ".join(tokenize(text + " " + text))
     assert index_terms("_ __ ___") == ""
+
+
+def test_index_terms_ascii_text_has_the_same_words_as_unicode_text() -> None:
+    # ASCII text takes a narrower word pattern: every ASCII character class at a word's
+    # edge (digits, "_", punctuation, control characters) must split as \w does.
+    ascii_text = "".join(chr(i) for i in range(128)) + " a1_B2 __x__ 9z\tq\x00w"
+    assert ascii_text.isascii()
+    assert index_terms(ascii_text) == " ".join(tokenize(ascii_text))
+    assert index_terms(ascii_text + " é") == " ".join(tokenize(ascii_text + " é"))

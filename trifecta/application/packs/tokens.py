@@ -14,6 +14,9 @@ import re
 from functools import lru_cache
 
 _WORD = re.compile(r"\w+")
+# ``\w+`` on ASCII text, without the Unicode category lookups (~1/3 faster on source code,
+# most of which is ASCII: the build tokenises every chunk's text).
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 # English function words: dropped from queries (never from the index), unless nothing else
@@ -107,7 +110,8 @@ def index_terms(text: str) -> str:
     """``text`` as the space-separated token stream an index column stores: the same as
     ``" ".join(tokenize(text))``, one dictionary lookup per word (the build's hot loop)."""
 
-    return " ".join(filter(None, map(_WORD_TERMS.__getitem__, _WORD.findall(text))))
+    words = (_ASCII_WORD if text.isascii() else _WORD).findall(text)
+    return " ".join(filter(None, map(_WORD_TERMS.__getitem__, words)))
 
 
 @lru_cache(maxsize=4096)
