@@ -3,7 +3,8 @@
 Corpus ``small``: a copy of the running Python's standard library, ``test/`` included
 (``site-packages`` left out), every ``.py`` and ``.md`` file. Corpus ``large``: that copy
 10 times under ``c0/`` .. ``c9/``. The floor: one process running ``ast.parse`` over the
-same ``.py`` files (read included), timed in this run. Each build runs the real CLI
+same ``.py`` files (read included), timed right before each build: a build's ratio is
+its wall over its own floor, and the figure is the median ratio. Each build runs the real CLI
 (``trifecta ctx build``) in a child process; its CPU is the children's rusage, its peak
 memory the largest sum over the build process and its workers of RSS and of PSS (pages
 shared by forked workers counted once), sampled from ``/proc`` (RSS every 10 ms, PSS every
@@ -186,22 +187,27 @@ def measure(name: str, copies: int, args: argparse.Namespace, exe: str) -> dict[
         base = [exe, "--segment", str(corpus)]
         quiet = ["--quiet"] if _supports(exe, "--quiet") else []
         ast_floor(files)  # warm the page cache
-        floors = [ast_floor(files) for _ in range(args.builds)]
+        floors: list[int] = []
         figures: dict[str, Any] = {
             "files": len(files),
             "py_files": sum(1 for f in files if f.suffix == ".py"),
             "bytes": sum(f.stat().st_size for f in files),
-            "ast_parse_floor_ms": median_ms(floors),
         }
         all_jobs = args.jobs or (os.cpu_count() or 1)
         serial = [] if name in args.skip_serial else [1]
         job_counts = [*serial, all_jobs] if jobs_flag else [0]
         for jobs in dict.fromkeys(job_counts):
-            runs = []
+            runs: list[dict[str, float]] = []
+            ratios: list[float] = []
             for _ in range(args.builds):
+                # Each build is paired with a floor measured just before it: on a shared
+                # machine the speed drifts within a run, and a ratio of neighbours drifts
+                # least (the figure is the median of the pairs' ratios).
+                floors.append(ast_floor(files))
                 shutil.rmtree(corpus / "_ctx", ignore_errors=True)
                 argv = [*base, "ctx", "build", *quiet] + (["--jobs", str(jobs)] if jobs else [])
                 runs.append(run_measured(argv))
+                ratios.append(int(runs[-1]["wall_ns"]) / floors[-1])
             key = f"build_jobs_{jobs}" if jobs else "build"
             wall = median_ms([int(r["wall_ns"]) for r in runs])
             figures[key] = {
@@ -209,8 +215,10 @@ def measure(name: str, copies: int, args: argparse.Namespace, exe: str) -> dict[
                 "cpu_median_s": round(_median([r["cpu_s"] for r in runs]), 3),
                 "peak_rss_sum_median_mb": _median([r["peak_rss_mb"] for r in runs]),
                 "peak_pss_sum_median_mb": _median([r["peak_pss_mb"] for r in runs]),
-                "ratio_to_ast_floor": round(wall / figures["ast_parse_floor_ms"], 3),
+                "ratio_to_ast_floor": round(_median(ratios), 3),
+                "ratios_to_paired_floor": [round(r, 3) for r in ratios],
             }
+        figures["ast_parse_floor_ms"] = median_ms(floors)
         full_key = f"build_jobs_{job_counts[-1]}" if jobs_flag else "build"
         full_ms = figures[full_key]["wall_median_ms"]
         noop, wrote = [], []
