@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trifecta.application.packs.tokens import index_terms, query_terms, tokenize
+from trifecta.application.packs.tokens import code_words, index_terms, query_terms, tokenize
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,18 @@ def test_index_terms_ascii_text_has_the_same_words_as_unicode_text() -> None:
     assert ascii_text.isascii()
     assert index_terms(ascii_text) == " ".join(tokenize(ascii_text))
     assert index_terms(ascii_text + " é") == " ".join(tokenize(ascii_text + " é"))
+
+
+def test_words_written_as_code_are_never_stopwords_or_task_words() -> None:
+    # "all", "about" and "show" read as English, but __all__, `__about__` and `show` are names
+    assert "all" in query_terms("Add the parser to __all__")
+    assert "about" in query_terms("Remove `__about__` in favour of constants")
+    assert "show" in query_terms("Add `show` option to the command")
+    assert "show" not in query_terms("Add show option to the command")  # a task word
+    assert "all" not in query_terms("check all the parsers")  # a stopword
+    assert code_words("Use `getValue` and `x_y` in `show`") == {"getvalue", "x_y", "show"}
+
+
+def test_keywords_in_a_code_span_are_not_names() -> None:
+    assert "from" not in query_terms("Make `from attr import *` work again")
+    assert code_words("`from typing import Any`") == {"typing", "any"}

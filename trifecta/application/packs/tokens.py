@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from keyword import iskeyword
 
 _WORD = re.compile(r"\w+")
 # ``\w+`` on ASCII text, without the Unicode category lookups (~1/3 faster on source code,
@@ -147,10 +148,30 @@ def without_extensions(query: str, dunder_files: str | None = None) -> str:
     return _SOURCE_MENTION.sub(strip, query)
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+# A word written as code: with an underscore (``__all__``, ``_private``) or a lower-case
+# letter followed by a capital (``getValue``).
+_CODE_WORD = re.compile(r"_|[a-z][A-Z]")
+
+
+def code_words(query: str) -> frozenset[str]:
+    """The whole tokens of the words a query writes as code (in backticks, with an
+    underscore or in camelCase): names, never stopwords or task words, even when they read
+    as English (``__all__`` -> all, ``__about__`` -> about, `` `show` `` -> show). Python's
+    keywords in a code span (`` `from x import y` ``) are not names."""
+
+    marked = [
+        w for span in _CODE_SPAN.findall(query) for w in _WORD.findall(span) if not iskeyword(w)
+    ]
+    marked.extend(w for w in _WORD.findall(query) if _CODE_WORD.search(w))
+    return frozenset(tokens[0] for w in marked if (tokens := word_tokens(w)))
+
+
 def query_terms(query: str, task_words: bool = False) -> list[str]:
     """Distinct tokens of a query, in order, without stopwords, one-letter tokens, the
     extensions of the files it names and (in a query that reads like a sentence, unless
-    ``task_words``) task words, unless nothing else is left."""
+    ``task_words``) task words, unless nothing else is left; a word written as code
+    (``code_words``) is kept whatever it reads as."""
 
     seen: list[str] = []
     for token in tokenize(without_extensions(query)):
@@ -159,5 +180,6 @@ def query_terms(query: str, task_words: bool = False) -> list[str]:
     drop = QUERY_STOPWORDS
     if len(query.split()) >= PROSE_WORDS and not task_words:
         drop = drop | TASK_WORDS
-    kept = [t for t in seen if t not in drop and len(t) > 1]
+    code = code_words(query)
+    kept = [t for t in seen if len(t) > 1 and (t not in drop or t in code)]
     return kept or [t for t in seen if len(t) > 1] or seen
