@@ -6,7 +6,10 @@ sample is one `tools/call` round trip as the client sees it. The CLI samples run
 `python -m trifecta ...` per call, interleaved with the MCP ones round by round (the
 machine's load hits both alike); the CLI's resolve goes through a warm `lsp start` server.
 `python -c pass` runs in the same rounds too (how loaded the machine was). Also reports
-the largest answer (tokens, characters/4) and how resolve was answered.
+the largest answer (tokens, characters/4) and how resolve was answered. The SDK's own floor
+runs in the same rounds: a do-nothing server of the SDK (``bench._mcp_echo``) answering as
+many characters as a search answer has, so ``search_over_sdk_floor`` and
+``search_minus_sdk_floor_ms`` say what is ours and what is the SDK's and the pipes'.
 
 Prints JSON. Usage: python -m bench.mcp [--files N] [--rounds N] [--mcp-per-round N]
 """
@@ -73,9 +76,11 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
     }
     samples["cli_resolve"] = []
     samples["python_pass"] = []  # the machine's load, in the same rounds
+    samples["sdk_floor"] = []  # the SDK alone, an answer of a search's size
     resolved_by: Counter[str] = Counter()
     largest = 0
-    async with Client(params) as client:
+    echo = StdioServerParameters(command=sys.executable, args=["-m", "bench._mcp_echo"], env=_env())
+    async with Client(params) as client, Client(echo) as floor:
 
         async def timed(tool: str, args: dict[str, Any]) -> Any:
             nonlocal largest
@@ -87,10 +92,14 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
             samples[f"mcp_{tool}"].append(elapsed)
             return result
 
-        ids = []
+        ids, sizes = [], []
         for q in queries:  # warm-up: page cache, index, and the ids get will ask for
-            hits = (await client.call_tool("search", {"query": q})).structured_content["hits"]
-            ids.append(hits[0]["id"])
+            found = (await client.call_tool("search", {"query": q})).structured_content
+            ids.append(found["hits"][0]["id"])
+            sizes.append(len(json.dumps(found, separators=(",", ":"))))
+        size = sorted(sizes)[len(sizes) // 2]
+        for _ in range(10):
+            await floor.call_tool("echo", {"size": size})
         deadline = time.monotonic() + ready_wait_s
         while time.monotonic() < deadline:
             status = (await client.call_tool("status", {})).structured_content
@@ -108,6 +117,9 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
                 await timed("get", {"ids": [ids[n % len(ids)]]})
                 res = await timed("resolve", {"selector": SELECTORS[n % len(SELECTORS)]})
                 resolved_by[str(res.structured_content["resolved_by"])] += 1
+                start = time.perf_counter_ns()
+                await floor.call_tool("echo", {"size": size})
+                samples["sdk_floor"].append(time.perf_counter_ns() - start)
             samples["cli_search"].append(_cli(seg, "ctx", "search", "-q", queries[r % 10]))
             samples["cli_get"].append(_cli(seg, "ctx", "get", "--ids", ids[r % len(ids)]))
             sel = SELECTORS[r % len(SELECTORS)]
@@ -159,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         result[f"{name}_p95_ms"] = percentile_ms(values, 0.95)
         result[f"{name}_n"] = len(values)
     base = max(result["python_pass_p50_ms"], 0.001)
+    sdk = max(result["sdk_floor_p50_ms"], 0.001)
+    result["search_over_sdk_floor"] = round(result["mcp_search_p50_ms"] / sdk, 2)
+    result["search_minus_sdk_floor_ms"] = round(result["mcp_search_p50_ms"] - sdk, 3)
     for tool in ("search", "get", "resolve"):
         result[f"{tool}_cli_over_mcp"] = round(
             result[f"cli_{tool}_p50_ms"] / max(result[f"mcp_{tool}_p50_ms"], 0.001), 1

@@ -143,13 +143,19 @@ class FakeFileReader(FileReader):
 
 class FakeChangeFeed(ChangeFeed):
     """A ``ChangeFeed`` told what happened: ``touch()`` is an event, ``broken`` a feed that
-    cannot watch. Records what it was armed on."""
+    cannot watch, ``complete`` a file system that reports every write. Records what it was
+    armed on."""
 
-    def __init__(self) -> None:
+    def __init__(self, complete: bool = False) -> None:
         self.pending = False
         self.broken = False
         self.armed: list[list[str]] = []
         self.closed = False
+        self._complete = complete
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
 
     def touch(self) -> None:
         self.pending = True

@@ -4,10 +4,17 @@ once — real files, real inotify, real SQLite."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import trifecta
-from trifecta.adapters.filesystem.changes import InotifyChangeFeed, make_change_feed
+from trifecta.adapters.filesystem.changes import (
+    LOCAL_FILESYSTEMS,
+    InotifyChangeFeed,
+    filesystem_type,
+    make_change_feed,
+)
 from trifecta.application.packs.freshness import WatchedFreshness
 
 
@@ -91,3 +98,40 @@ def test_the_feed_reports_events_until_drained_and_a_removed_directory(tmp_path:
     finally:
         feed.close()
     assert feed.changed()  # a closed feed is never trusted
+
+
+MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:35 / /home/me/My\040Code rw,relatime shared:5 - fuse.sshfs me@host:/src rw
+41 27 0:36 / /srv/nfs rw,relatime - nfs4 host:/export rw,vers=4.2
+42 41 0:37 / /srv/nfs/scratch rw,relatime - tmpfs tmpfs rw
+"""
+
+
+def test_the_file_system_of_a_path_is_its_deepest_mount() -> None:
+    assert filesystem_type("/work/seg", MOUNTINFO) == "ext4"
+    assert filesystem_type("/", MOUNTINFO) == "ext4"
+    assert filesystem_type("/home/me/My Code/pkg", MOUNTINFO) == "fuse.sshfs"  # \040: space
+    assert filesystem_type("/home/me/My Codex", MOUNTINFO) == "ext4"  # a sibling, not inside
+    assert filesystem_type("/srv/nfs/project", MOUNTINFO) == "nfs4"
+    assert filesystem_type("/srv/nfs/scratch/x", MOUNTINFO) == "tmpfs"  # mounted inside it
+    assert filesystem_type("/anything", "garbage line\n") is None
+
+
+def test_a_feed_is_complete_only_on_a_local_file_system(tmp_path: Path) -> None:
+    # findmnt (util-linux) is the independent witness of what the segment sits on
+    witness = subprocess.run(
+        ["findmnt", "-n", "-o", "FSTYPE", "--target", os.fspath(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        assert filesystem_type(os.path.realpath(tmp_path), handle.read()) == witness
+    feed = make_change_feed(tmp_path)
+    assert feed is not None
+    try:
+        assert feed.complete is (witness in LOCAL_FILESYSTEMS)
+    finally:
+        feed.close()
+    assert "nfs4" not in LOCAL_FILESYSTEMS and "fuse.sshfs" not in LOCAL_FILESYSTEMS

@@ -10,6 +10,7 @@ from tests.fakes import FakeClock, FakeFileReader, FakeSearchIndex
 from tests.fakes.files import FakeChangeFeed
 from trifecta.application.packs.freshness import (
     MAX_REHASH,
+    WATCH_LOCAL_RECHECK_NS,
     WATCH_RECHECK_NS,
     Freshness,
     WatchedFreshness,
@@ -143,6 +144,26 @@ def test_a_watched_check_is_not_reused_for_another_pack_after_the_bound_or_unarm
     assert reader.stamp_calls == 5 and watched.reused == 0
     watched.close()
     assert feed.closed
+
+
+def stat_passes_after(complete: bool, wait_ms: float) -> int:
+    """How many stat passes two watched checks ``wait_ms`` apart took (nothing changed)."""
+
+    reader, index, _, clock = watched_world()
+    watched = WatchedFreshness(FakeChangeFeed(complete=complete), clock)
+    for _ in range(2):
+        watched.check(index, "sha", lambda: index_freshness(reader, index, ("**/*.py",), ()))
+        clock.advance(wait_ms)
+    return reader.stamp_calls
+
+
+def test_a_feed_that_sees_every_write_vouches_longer() -> None:
+    # On a local disk every write is an event: a quiet feed vouches for the last clean check
+    # for calls seconds apart (an agent's); a shared folder's only for WATCH_RECHECK_NS.
+    assert WATCH_RECHECK_NS < 10_000_000_000 < WATCH_LOCAL_RECHECK_NS
+    assert stat_passes_after(complete=True, wait_ms=10_000) == 1
+    assert stat_passes_after(complete=False, wait_ms=10_000) == 2
+    assert stat_passes_after(complete=True, wait_ms=WATCH_LOCAL_RECHECK_NS / 1_000_000 + 1) == 2
 
 
 def test_only_the_moved_files_hashes_are_looked_up() -> None:

@@ -472,7 +472,13 @@ class ChangeFeed(Protocol):
     Promises: ``changed`` is True whenever anything may have changed under the armed
     directories since its previous call (it drains what was reported), and whenever the
     feed cannot be trusted (not armed, a lost watch, an overflowed queue); never raises.
+    ``complete`` says whether the segment's file system reports every write as an event (a
+    local disk), or whether writes made elsewhere may raise none (a network or FUSE file
+    system, a virtual machine's shared folder).
     """
+
+    @property
+    def complete(self) -> bool: ...
 
     def arm(self, directories: Sequence[str]) -> bool: ...
 

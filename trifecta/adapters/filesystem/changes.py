@@ -5,6 +5,11 @@ them, a queue overflow or a watch the kernel dropped makes ``changed`` True. A d
 whose watch cannot be added (the per-user watch limit, a race with a delete) makes the feed
 untrusted until it is armed again successfully. Where ``inotify_simple`` or inotify itself
 is missing, ``make_change_feed`` returns None and freshness checks stat every file.
+
+Whether the feed is ``complete`` (every write raises an event) depends on the segment's
+file system, read from ``/proc/self/mountinfo``: a local one (``LOCAL_FILESYSTEMS``) is;
+a network, FUSE or shared-folder file system (NFS, SMB, 9p, virtiofs, ``fuse.*``...) or
+an unknown one is not, since writes made on another machine or the host raise no event.
 """
 
 from __future__ import annotations
@@ -17,10 +22,70 @@ from typing import Any
 
 from trifecta.domain.ports import ChangeFeed
 
+# File systems where every write to a watched directory raises an inotify event here.
+LOCAL_FILESYSTEMS = frozenset(
+    {
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "bcachefs",
+        "zfs",
+        "f2fs",
+        "jfs",
+        "reiserfs",
+        "nilfs2",
+        "tmpfs",
+        "ramfs",
+        "overlay",
+        "vfat",
+        "exfat",
+        "ntfs3",
+    }
+)
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path field: spaces, tabs, newlines and backslashes come octal-escaped."""
+
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field
+
+
+def filesystem_type(path: str, mountinfo: str) -> str | None:
+    """The type of the file system ``path`` (absolute, resolved) is on, per the text of a
+    ``/proc/<pid>/mountinfo``: the mount with the longest mount point above it (the last
+    such line when one is mounted over another); None when no line covers it."""
+
+    best: tuple[int, str] | None = None
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields, kinds = head.split(), tail.split()
+        if not sep or len(fields) < 5 or not kinds:
+            continue
+        point = _unescape(fields[4])
+        inside = path == point or point == "/" or path.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= best[0]):
+            best = (len(point), kinds[0])
+    return None if best is None else best[1]
+
+
+def _complete(root: Path) -> bool:
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+            mountinfo = handle.read()
+        kind = filesystem_type(os.path.realpath(root), mountinfo)
+    except OSError:
+        return False
+    return kind in LOCAL_FILESYSTEMS
+
 
 class InotifyChangeFeed(ChangeFeed):
-    def __init__(self, root: Path, inotify: Any, flags: Any) -> None:
+    def __init__(self, root: Path, inotify: Any, flags: Any, complete: bool = False) -> None:
         self._root = root
+        self._complete = complete
         self._inotify = inotify
         self._mask = (
             flags.MODIFY
@@ -40,6 +105,10 @@ class InotifyChangeFeed(ChangeFeed):
         self._watched: dict[str, int] = {}  # directory -> watch descriptor
         self._trusted = False
         self._closed = False
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
 
     def arm(self, directories: Sequence[str]) -> bool:
         if self._closed:
@@ -92,4 +161,4 @@ def make_change_feed(root: Path) -> ChangeFeed | None:
         inotify = INotify(nonblocking=True)
     except OSError:
         return None
-    return InotifyChangeFeed(Path(root), inotify, flags)
+    return InotifyChangeFeed(Path(root), inotify, flags, _complete(Path(root)))

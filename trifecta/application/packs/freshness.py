@@ -239,15 +239,19 @@ class FreshnessCheck:
 
 
 # A watched segment's clean check is reused for at most this long without a stat pass:
-# the bound on what the feed cannot see (a symlink's target in an unwatched directory, a
-# file system that reports no events, such as a network mount).
+# the bound on what the feed cannot see. Where the file system may not report a write made
+# elsewhere (a network mount, a FUSE or shared folder: ``ChangeFeed.complete`` False) the
+# bound is short; on a local disk every write is an event, and the bound only caps what
+# no one foresaw, so it is long enough for an agent's calls seconds apart to reuse it.
 WATCH_RECHECK_NS = 2_000_000_000
+WATCH_LOCAL_RECHECK_NS = 30_000_000_000
 
 
 class WatchedFreshness:
     """For a long-lived process: the last clean freshness check, reused while the change
     feed reports nothing since it and the index still records the same pack (and for at
-    most ``WATCH_RECHECK_NS``). The feed is armed on the recorded directories before each
+    most ``WATCH_LOCAL_RECHECK_NS`` on a file system that reports every write, else
+    ``WATCH_RECHECK_NS``). The feed is armed on the recorded directories before each
     full check, so whatever changes during the check is reported to the next one."""
 
     def __init__(self, feed: ChangeFeed, clock: Clock) -> None:
@@ -255,6 +259,7 @@ class WatchedFreshness:
         self._clock = clock
         self._lock = threading.Lock()
         self._clean: tuple[str, int, Freshness] | None = None  # pack sha, when, result
+        self._bound_ns = WATCH_LOCAL_RECHECK_NS if feed.complete else WATCH_RECHECK_NS
         self.reused = 0  # checks answered without a stat pass (for tests and benchmarks)
 
     def check(self, index: SearchIndex, pack_sha: str, full: Callable[[], Freshness]) -> Freshness:
@@ -266,7 +271,7 @@ class WatchedFreshness:
                 not moved
                 and clean is not None
                 and clean[0] == pack_sha
-                and now - clean[1] < WATCH_RECHECK_NS
+                and now - clean[1] < self._bound_ns
             ):
                 self.reused += 1
                 return clean[2]
