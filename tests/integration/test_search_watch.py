@@ -14,6 +14,7 @@ from trifecta.adapters.filesystem.changes import (
     InotifyChangeFeed,
     filesystem_type,
     make_change_feed,
+    mounted_inside,
 )
 from trifecta.application.packs.freshness import WatchedFreshness
 
@@ -116,6 +117,10 @@ def test_the_file_system_of_a_path_is_its_deepest_mount() -> None:
     assert filesystem_type("/srv/nfs/project", MOUNTINFO) == "nfs4"
     assert filesystem_type("/srv/nfs/scratch/x", MOUNTINFO) == "tmpfs"  # mounted inside it
     assert filesystem_type("/anything", "garbage line\n") is None
+    # a segment that holds a mount of another kind is not on one file system
+    assert mounted_inside("/srv/nfs", MOUNTINFO) == ["tmpfs"]
+    assert mounted_inside("/home/me", MOUNTINFO) == ["fuse.sshfs"]
+    assert mounted_inside("/work/seg", MOUNTINFO) == []
 
 
 def test_a_feed_is_complete_only_on_a_local_file_system(tmp_path: Path) -> None:

@@ -72,14 +72,31 @@ def filesystem_type(path: str, mountinfo: str) -> str | None:
     return None if best is None else best[1]
 
 
+def mounted_inside(path: str, mountinfo: str) -> list[str]:
+    """The types of the file systems mounted strictly below ``path`` (a segment may hold a
+    mount of another kind: a network share bound into the work tree)."""
+
+    kinds = []
+    prefix = path.rstrip("/") + "/"
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if sep and len(fields) >= 5 and rest and _unescape(fields[4]).startswith(prefix):
+            kinds.append(rest[0])
+    return kinds
+
+
 def _complete(root: Path) -> bool:
+    """Whether every file system the segment spans reports every write (see the module)."""
+
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
             mountinfo = handle.read()
-        kind = filesystem_type(os.path.realpath(root), mountinfo)
     except OSError:
         return False
-    return kind in LOCAL_FILESYSTEMS
+    path = os.path.realpath(root)
+    kinds = [filesystem_type(path, mountinfo), *mounted_inside(path, mountinfo)]
+    return all(kind in LOCAL_FILESYSTEMS for kind in kinds)
 
 
 class InotifyChangeFeed(ChangeFeed):
