@@ -7,9 +7,10 @@ sample is one `tools/call` round trip as the client sees it. The CLI samples run
 machine's load hits both alike); the CLI's resolve goes through a warm `lsp start` server.
 `python -c pass` runs in the same rounds too (how loaded the machine was). Also reports
 the largest answer (tokens, characters/4) and how resolve was answered. The SDK's own floor
-runs in the same rounds: a do-nothing server of the SDK (``bench._mcp_echo``) answering as
-many characters as a search answer has, so ``search_over_sdk_floor`` and
-``search_minus_sdk_floor_ms`` say what is ours and what is the SDK's and the pipes'.
+runs in the same rounds: a do-nothing server of the SDK (``bench._mcp_echo``) answering a
+canned copy of the median-sized search answer (the same nested hits), so
+``search_over_sdk_floor`` and ``search_minus_sdk_floor_ms`` say what is ours and what is
+the SDK's and the pipes'.
 
 Prints JSON. Usage: python -m bench.mcp [--files N] [--rounds N] [--mcp-per-round N]
 """
@@ -76,11 +77,10 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
     }
     samples["cli_resolve"] = []
     samples["python_pass"] = []  # the machine's load, in the same rounds
-    samples["sdk_floor"] = []  # the SDK alone, an answer of a search's size
+    samples["sdk_floor"] = []  # the SDK alone, answering a canned search answer
     resolved_by: Counter[str] = Counter()
     largest = 0
-    echo = StdioServerParameters(command=sys.executable, args=["-m", "bench._mcp_echo"], env=_env())
-    async with Client(params) as client, Client(echo) as floor:
+    async with Client(params) as client:
 
         async def timed(tool: str, args: dict[str, Any]) -> Any:
             nonlocal largest
@@ -92,41 +92,49 @@ async def _session(seg: str, rounds: int, per_round: int, ready_wait_s: float) -
             samples[f"mcp_{tool}"].append(elapsed)
             return result
 
-        ids, sizes = [], []
+        ids, answers = [], []
         for q in queries:  # warm-up: page cache, index, and the ids get will ask for
             found = (await client.call_tool("search", {"query": q})).structured_content
             ids.append(found["hits"][0]["id"])
-            sizes.append(len(json.dumps(found, separators=(",", ":"))))
-        size = sorted(sizes)[len(sizes) // 2]
-        for _ in range(10):
-            await floor.call_tool("echo", {"size": size})
-        deadline = time.monotonic() + ready_wait_s
-        while time.monotonic() < deadline:
-            status = (await client.call_tool("status", {})).structured_content
-            if status["language_server"]["state"] in ("ready", "unavailable", "off"):
-                break
-            await asyncio.sleep(1)
-        for sel in SELECTORS:  # pyright's first definitions are slow (READY via definition)
-            await client.call_tool("resolve", {"selector": sel})
-        for k in samples:
-            samples[k].clear()
-        for r in range(rounds):
-            for i in range(per_round):
-                n = r * per_round + i
-                await timed("search", {"query": queries[n % len(queries)]})
-                await timed("get", {"ids": [ids[n % len(ids)]]})
-                res = await timed("resolve", {"selector": SELECTORS[n % len(SELECTORS)]})
-                resolved_by[str(res.structured_content["resolved_by"])] += 1
+            answers.append(found)
+        # the SDK's floor: a do-nothing server answering the median-sized search answer
+        answers.sort(key=lambda a: len(json.dumps(a)))
+        canned = Path(tempfile.gettempdir()) / f"trifecta-bench-echo-{os.getpid()}.json"
+        canned.write_text(json.dumps(answers[len(answers) // 2]), encoding="utf-8")
+        echo = StdioServerParameters(
+            command=sys.executable, args=["-m", "bench._mcp_echo", str(canned)], env=_env()
+        )
+        async with Client(echo) as floor:
+            deadline = time.monotonic() + ready_wait_s
+            while time.monotonic() < deadline:
+                status = (await client.call_tool("status", {})).structured_content
+                if status["language_server"]["state"] in ("ready", "unavailable", "off"):
+                    break
+                await asyncio.sleep(1)
+            for sel in SELECTORS:  # pyright's first definitions are slow (READY via definition)
+                await client.call_tool("resolve", {"selector": sel})
+            for _ in range(10):
+                await floor.call_tool("echo", {})
+            canned.unlink()  # read once, at the echo server's start
+            for k in samples:
+                samples[k].clear()
+            for r in range(rounds):
+                for i in range(per_round):
+                    n = r * per_round + i
+                    await timed("search", {"query": queries[n % len(queries)]})
+                    await timed("get", {"ids": [ids[n % len(ids)]]})
+                    res = await timed("resolve", {"selector": SELECTORS[n % len(SELECTORS)]})
+                    resolved_by[str(res.structured_content["resolved_by"])] += 1
+                    start = time.perf_counter_ns()
+                    await floor.call_tool("echo", {})
+                    samples["sdk_floor"].append(time.perf_counter_ns() - start)
+                samples["cli_search"].append(_cli(seg, "ctx", "search", "-q", queries[r % 10]))
+                samples["cli_get"].append(_cli(seg, "ctx", "get", "--ids", ids[r % len(ids)]))
+                sel = SELECTORS[r % len(SELECTORS)]
+                samples["cli_resolve"].append(_cli(seg, "ast", "resolve", sel))
                 start = time.perf_counter_ns()
-                await floor.call_tool("echo", {"size": size})
-                samples["sdk_floor"].append(time.perf_counter_ns() - start)
-            samples["cli_search"].append(_cli(seg, "ctx", "search", "-q", queries[r % 10]))
-            samples["cli_get"].append(_cli(seg, "ctx", "get", "--ids", ids[r % len(ids)]))
-            sel = SELECTORS[r % len(SELECTORS)]
-            samples["cli_resolve"].append(_cli(seg, "ast", "resolve", sel))
-            start = time.perf_counter_ns()
-            subprocess.run([sys.executable, "-c", "pass"], check=True)
-            samples["python_pass"].append(time.perf_counter_ns() - start)
+                subprocess.run([sys.executable, "-c", "pass"], check=True)
+                samples["python_pass"].append(time.perf_counter_ns() - start)
         status = (await client.call_tool("status", {})).structured_content
     return {
         "samples": samples,

@@ -230,3 +230,12 @@ def test_the_pre_update_check_samples_a_damaged_row_is_found_where_read(tmp_path
     with pytest.raises(PackCorrupt, match="run ctx build"):
         index.check()
     index.close()
+
+
+def test_the_index_preselects_more_rows_than_the_ranking_keeps() -> None:
+    # the factors (x0.35 .. x2.5) reorder the preselected rows; the ranking's candidates
+    # are taken from them, so there must be more of them than candidates
+    from trifecta.adapters.sqlite_index.index import PRESELECT
+    from trifecta.application.packs.ranking import CANDIDATES
+
+    assert PRESELECT > CANDIDATES

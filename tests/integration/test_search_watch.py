@@ -117,7 +117,10 @@ def test_the_file_system_of_a_path_is_its_deepest_mount() -> None:
     assert filesystem_type("/srv/nfs/project", MOUNTINFO) == "nfs4"
     assert filesystem_type("/srv/nfs/scratch/x", MOUNTINFO) == "tmpfs"  # mounted inside it
     assert filesystem_type("/anything", "garbage line\n") is None
+    # escapes: \134 is a backslash, decoded last so a literal "\040" in a name stays
+    assert filesystem_type("/mnt/a\\040b/x", "9 1 0:1 / /mnt/a\\134040b rw - nfs h:/ rw") == "nfs"
     # a segment that holds a mount of another kind is not on one file system
+    assert mounted_inside("/", MOUNTINFO) == ["proc", "fuse.sshfs", "nfs4", "tmpfs"]
     assert mounted_inside("/srv/nfs", MOUNTINFO) == ["tmpfs"]
     assert mounted_inside("/home/me", MOUNTINFO) == ["fuse.sshfs"]
     assert mounted_inside("/work/seg", MOUNTINFO) == []
@@ -140,3 +143,38 @@ def test_a_feed_is_complete_only_on_a_local_file_system(tmp_path: Path) -> None:
     finally:
         feed.close()
     assert "nfs4" not in LOCAL_FILESYSTEMS and "fuse.sshfs" not in LOCAL_FILESYSTEMS
+
+
+def test_a_symlink_in_a_watched_directory_makes_the_feed_incomplete(tmp_path: Path) -> None:
+    # the target's directory may be one no watch sees (an ignored folder): a write there
+    # raises no event, so a quiet feed must not vouch for long
+    root = make_segment(tmp_path / "seg")
+    (tmp_path / "seg" / "shared").mkdir()
+    (tmp_path / "seg" / "shared" / "gamma.py").write_text("GAMMA = 1\n")
+    feed = make_change_feed(root)
+    assert feed is not None
+    try:
+        assert feed.arm(["pkg", "pkg/sub"])
+        local = feed.complete
+        (root / "pkg" / "gamma.py").symlink_to(root / "shared" / "gamma.py")
+        assert feed.changed()  # the new entry, reported
+        assert not feed.complete
+        assert local is _on_local_disk(tmp_path)  # before the link: as its file system says
+    finally:
+        feed.close()
+    again = make_change_feed(root)  # a symlink already there when the directory is armed
+    assert again is not None
+    try:
+        assert again.arm(["pkg", "pkg/sub"]) and not again.complete
+    finally:
+        again.close()
+
+
+def _on_local_disk(path: Path) -> bool:
+    witness = subprocess.run(
+        ["findmnt", "-n", "-o", "FSTYPE", "--target", os.fspath(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return witness in LOCAL_FILESYSTEMS

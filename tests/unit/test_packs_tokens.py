@@ -74,3 +74,5 @@ def test_words_written_as_code_are_never_stopwords_or_task_words() -> None:
 def test_keywords_in_a_code_span_are_not_names() -> None:
     assert "from" not in query_terms("Make `from attr import *` work again")
     assert code_words("`from typing import Any`") == {"typing", "any"}
+    assert code_words("Support `match` and `case` blocks") == set()  # soft keywords
+    assert code_words("an unbalanced ` backtick") == set()

@@ -10,6 +10,10 @@ Whether the feed is ``complete`` (every write raises an event) depends on the se
 file system, read from ``/proc/self/mountinfo``: a local one (``LOCAL_FILESYSTEMS``) is;
 a network, FUSE or shared-folder file system (NFS, SMB, 9p, virtiofs, ``fuse.*``...) or
 an unknown one is not, since writes made on another machine or the host raise no event.
+Nor is a feed whose watched directories hold a symlink (its target may sit in a directory
+no watch sees). It is decided when the feed is made (the mounts) and as directories are
+armed or entries created (the symlinks); a file system mounted inside the segment later is
+not noticed.
 """
 
 from __future__ import annotations
@@ -81,7 +85,10 @@ def mounted_inside(path: str, mountinfo: str) -> list[str]:
     for line in mountinfo.splitlines():
         head, sep, tail = line.partition(" - ")
         fields, rest = head.split(), tail.split()
-        if sep and len(fields) >= 5 and rest and _unescape(fields[4]).startswith(prefix):
+        if not sep or len(fields) < 5 or not rest:
+            continue
+        point = _unescape(fields[4])
+        if point.rstrip("/") != path.rstrip("/") and point.startswith(prefix):
             kinds.append(rest[0])
     return kinds
 
@@ -90,8 +97,8 @@ def _complete(root: Path) -> bool:
     """Whether every file system the segment spans reports every write (see the module)."""
 
     try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
-            mountinfo = handle.read()
+        with open("/proc/self/mountinfo", "rb") as handle:
+            mountinfo = os.fsdecode(handle.read())  # as realpath decodes names
     except OSError:
         return False
     path = os.path.realpath(root)
@@ -120,12 +127,16 @@ class InotifyChangeFeed(ChangeFeed):
         self._ignored = int(flags.IGNORED)  # the kernel dropped a watch (its directory went)
         self._overflow = int(flags.Q_OVERFLOW)  # events were lost
         self._watched: dict[str, int] = {}  # directory -> watch descriptor
+        self._created = int(flags.CREATE | flags.MOVED_TO)
+        self._links = False  # a symlink was seen in a watched directory
         self._trusted = False
         self._closed = False
 
     @property
     def complete(self) -> bool:
-        return self._complete
+        # A symlink in a watched directory: its target's directory may be one no watch sees
+        # (an ignored folder), so a write there raises no event here.
+        return self._complete and not self._links
 
     def arm(self, directories: Sequence[str]) -> bool:
         if self._closed:
@@ -139,6 +150,9 @@ class InotifyChangeFeed(ChangeFeed):
                 self._watched[rel] = self._inotify.add_watch(os.fspath(path), self._mask)
             except OSError:
                 ok = False
+                continue
+            if not self._links:
+                self._links = _holds_symlink(os.fspath(path))
         self._trusted = ok
         return ok
 
@@ -155,6 +169,13 @@ class InotifyChangeFeed(ChangeFeed):
         gone = {e.wd for e in events if e.mask & self._ignored}
         if gone:
             self._watched = {d: wd for d, wd in self._watched.items() if wd not in gone}
+        if not self._links and any(e.mask & self._created for e in events):
+            dirs = {wd: d for d, wd in self._watched.items()}
+            for e in events:
+                if e.mask & self._created and e.wd in dirs and e.name:
+                    rel = f"{dirs[e.wd]}/{e.name}" if dirs[e.wd] else e.name
+                    if os.path.islink(self._root / rel):
+                        self._links = True
         if any(e.mask & self._overflow for e in events):
             self._trusted = False
         return True
@@ -164,6 +185,17 @@ class InotifyChangeFeed(ChangeFeed):
             self._closed = True
             with contextlib.suppress(OSError):
                 self._inotify.close()
+
+
+def _holds_symlink(directory: str) -> bool:
+    """Whether ``directory`` has a symlink among its entries (from the entries' types: no
+    ``stat`` per entry); an unreadable directory counts as holding one."""
+
+    try:
+        with os.scandir(directory) as entries:
+            return any(entry.is_symlink() for entry in entries)
+    except OSError:
+        return True
 
 
 def make_change_feed(root: Path) -> ChangeFeed | None:

@@ -47,8 +47,9 @@ SCORE_DIGITS = 4
 INSERT_BATCH = 2000  # documents per executemany batch
 # How many chunks BM25 alone preselects before the ranking's factors (x0.35 .. x2.5) apply.
 # 2,000, 1,000 and 500 gave the same any@5 and MRR on the development set and all four
-# held-out sets (issue 10; ADR 0009 amendment 10); each halving costs less (500: ~1.1 ms
-# of an ~8 ms search on the standard-library copy). It stays above ranking.CANDIDATES.
+# held-out sets (issue 10; ADR 0009 amendment 10); each halving costs less (500: a median
+# 1.1 ms off an ~8 ms search on the standard-library copy). It stays above
+# ranking.CANDIDATES (a contract test says so).
 PRESELECT = 500
 CHECK_POINTS = 9  # chunk rows a sync's pre-update check reads (``check``)
 

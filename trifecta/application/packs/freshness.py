@@ -239,10 +239,12 @@ class FreshnessCheck:
 
 
 # A watched segment's clean check is reused for at most this long without a stat pass:
-# the bound on what the feed cannot see. Where the file system may not report a write made
-# elsewhere (a network mount, a FUSE or shared folder: ``ChangeFeed.complete`` False) the
-# bound is short; on a local disk every write is an event, and the bound only caps what
-# no one foresaw, so it is long enough for an agent's calls seconds apart to reuse it.
+# the bound on what the feed cannot see. Where the feed may miss a write (a network mount,
+# a FUSE or shared folder, a symlink whose target's directory is not watched:
+# ``ChangeFeed.complete`` False) the bound is short; on a local disk without symlinks every
+# write through the segment's directories is an event, and the bound caps the rest (a
+# hard link written from elsewhere, a write through ``mmap``) while letting an agent's
+# calls seconds apart reuse the check.
 WATCH_RECHECK_NS = 2_000_000_000
 WATCH_LOCAL_RECHECK_NS = 30_000_000_000
 
@@ -259,7 +261,6 @@ class WatchedFreshness:
         self._clock = clock
         self._lock = threading.Lock()
         self._clean: tuple[str, int, Freshness] | None = None  # pack sha, when, result
-        self._bound_ns = WATCH_LOCAL_RECHECK_NS if feed.complete else WATCH_RECHECK_NS
         self.reused = 0  # checks answered without a stat pass (for tests and benchmarks)
 
     def check(self, index: SearchIndex, pack_sha: str, full: Callable[[], Freshness]) -> Freshness:
@@ -271,7 +272,8 @@ class WatchedFreshness:
                 not moved
                 and clean is not None
                 and clean[0] == pack_sha
-                and now - clean[1] < self._bound_ns
+                and now - clean[1]
+                < (WATCH_LOCAL_RECHECK_NS if self._feed.complete else WATCH_RECHECK_NS)
             ):
                 self.reused += 1
                 return clean[2]
