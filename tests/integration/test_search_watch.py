@@ -127,13 +127,7 @@ def test_the_file_system_of_a_path_is_its_deepest_mount() -> None:
 
 
 def test_a_feed_is_complete_only_on_a_local_file_system(tmp_path: Path) -> None:
-    # findmnt (util-linux) is the independent witness of what the segment sits on
-    witness = subprocess.run(
-        ["findmnt", "-n", "-o", "FSTYPE", "--target", os.fspath(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    witness = _findmnt_type(tmp_path)
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         assert filesystem_type(os.path.realpath(tmp_path), handle.read()) == witness
     feed = make_change_feed(tmp_path)
@@ -170,11 +164,17 @@ def test_a_symlink_in_a_watched_directory_makes_the_feed_incomplete(tmp_path: Pa
         again.close()
 
 
-def _on_local_disk(path: Path) -> bool:
-    witness = subprocess.run(
+def _findmnt_type(path: Path) -> str:
+    """The file system type of ``path`` as findmnt (util-linux) sees it: the independent
+    witness of what a segment sits on."""
+
+    return subprocess.run(
         ["findmnt", "-n", "-o", "FSTYPE", "--target", os.fspath(path)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    return witness in LOCAL_FILESYSTEMS
+
+
+def _on_local_disk(path: Path) -> bool:
+    return _findmnt_type(path) in LOCAL_FILESYSTEMS

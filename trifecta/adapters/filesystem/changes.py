@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,21 +58,26 @@ def _unescape(field: str) -> str:
     return field
 
 
+def _mounts(mountinfo: str) -> Iterator[tuple[str, str]]:
+    """The mount point and file system type of each well-formed line of a mountinfo text."""
+
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields, kinds = head.split(), tail.split()
+        if sep and len(fields) >= 5 and kinds:
+            yield _unescape(fields[4]), kinds[0]
+
+
 def filesystem_type(path: str, mountinfo: str) -> str | None:
     """The type of the file system ``path`` (absolute, resolved) is on, per the text of a
     ``/proc/<pid>/mountinfo``: the mount with the longest mount point above it (the last
     such line when one is mounted over another); None when no line covers it."""
 
     best: tuple[int, str] | None = None
-    for line in mountinfo.splitlines():
-        head, sep, tail = line.partition(" - ")
-        fields, kinds = head.split(), tail.split()
-        if not sep or len(fields) < 5 or not kinds:
-            continue
-        point = _unescape(fields[4])
+    for point, kind in _mounts(mountinfo):
         inside = path == point or point == "/" or path.startswith(point.rstrip("/") + "/")
         if inside and (best is None or len(point) >= best[0]):
-            best = (len(point), kinds[0])
+            best = (len(point), kind)
     return None if best is None else best[1]
 
 
@@ -80,17 +85,12 @@ def mounted_inside(path: str, mountinfo: str) -> list[str]:
     """The types of the file systems mounted strictly below ``path`` (a segment may hold a
     mount of another kind: a network share bound into the work tree)."""
 
-    kinds = []
     prefix = path.rstrip("/") + "/"
-    for line in mountinfo.splitlines():
-        head, sep, tail = line.partition(" - ")
-        fields, rest = head.split(), tail.split()
-        if not sep or len(fields) < 5 or not rest:
-            continue
-        point = _unescape(fields[4])
-        if point.rstrip("/") != path.rstrip("/") and point.startswith(prefix):
-            kinds.append(rest[0])
-    return kinds
+    return [
+        kind
+        for point, kind in _mounts(mountinfo)
+        if point.rstrip("/") != path.rstrip("/") and point.startswith(prefix)
+    ]
 
 
 def _complete(root: Path) -> bool:
