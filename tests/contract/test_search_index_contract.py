@@ -84,6 +84,21 @@ def test_replace_then_read_back(index: SearchIndex) -> None:
     assert index.chunks(["src/b.py#g", "nope", "src/a.py#f"]) == [DOCS[2].chunk, DOCS[1].chunk]
 
 
+def test_kinds_count_the_chunks_and_their_tokens(index: SearchIndex) -> None:
+    with pytest.raises(PackMissing):
+        index.kinds()
+    index.replace(INFO, DOCS, STATE)
+    expected: dict[str, tuple[int, int]] = {}
+    for d in DOCS:  # counted here from the documents given
+        n, tokens = expected.get(d.chunk.kind, (0, 0))
+        expected[d.chunk.kind] = (n + 1, tokens + d.chunk.token_est)
+    assert index.kinds() == expected
+    index.update(INFO, ["src/b.py"], [], STATE)
+    assert sum(n for n, _ in index.kinds().values()) == len(DOCS) - sum(
+        1 for d in DOCS if d.chunk.path == "src/b.py"
+    )
+
+
 def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:
     index.replace(INFO, DOCS, STATE)
     hits = index.search(query_terms("ContextService"), 5)

@@ -49,6 +49,7 @@ class FakePackStore(PackStore):
     def __init__(self) -> None:
         self.data: bytes | None = None
         self.saves = 0
+        self.loads = 0  # whole-pack parses (load, load_with_sha)
         self.held = False
         self._mtime = 0
 
@@ -56,6 +57,7 @@ class FakePackStore(PackStore):
         return self.load_with_sha()[0]
 
     def load_with_sha(self) -> tuple[Pack, str]:
+        self.loads += 1
         if self.data is None:
             raise PackMissing("no context pack, run ctx build")
         try:
@@ -170,6 +172,10 @@ class FakeSearchIndex(SearchIndex):
         self.state_calls = 0
         self.stamp_requests: list[frozenset[str] | None] = []  # file_stamps' paths, per call
         self.on_search: Callable[[], None] | None = None  # called as search() begins
+        self.damaged = False  # reads raise PackCorrupt, as an unreadable index file does
+
+    def corrupt(self) -> None:
+        self.damaged = True
 
     def replace(self, info: IndexInfo, docs: Sequence[IndexDoc], state: PackState) -> None:
         self.docs = {d.chunk.id: d for d in docs}
@@ -197,6 +203,8 @@ class FakeSearchIndex(SearchIndex):
         self._need()
 
     def _need(self) -> IndexInfo:
+        if self.damaged:
+            raise PackCorrupt("pack index is corrupt, run ctx build")
         if self._info is None:
             raise PackMissing("no search index, run ctx build")
         return self._info
@@ -299,6 +307,14 @@ class FakeSearchIndex(SearchIndex):
 
     def info(self) -> IndexInfo:
         return self._need()
+
+    def kinds(self) -> dict[str, tuple[int, int]]:
+        self._need()
+        out: dict[str, tuple[int, int]] = {}
+        for d in self.docs.values():
+            n, tokens = out.get(d.chunk.kind, (0, 0))
+            out[d.chunk.kind] = (n + 1, tokens + d.chunk.token_est)
+        return out
 
     def size_bytes(self) -> int:
         return sum(len(d.body_terms) for d in self.docs.values())

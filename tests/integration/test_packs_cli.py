@@ -359,3 +359,26 @@ def test_sync_validates_after_building_and_exits_1_listing_problems(tmp_path: Pa
     assert cmds[-2:] == ["ctx.sync", "ctx.validate"]
     run(seg, "ctx", "build")  # a full build repairs it
     assert run_json(seg, "ctx", "sync")["validation"]["ok"] is True
+
+
+def test_stats_count_what_the_pack_holds_without_reading_it(tmp_path: Path) -> None:
+    seg = tmp_path / "s"
+    (seg / "pkg").mkdir(parents=True)
+    (seg / "pkg" / "a.py").write_text('"""A."""\n\nclass A:\n    def f(self):\n        pass\n')
+    (seg / "pkg" / "b.py").write_text("def g():\n    return 1\n")
+    (seg / "README.md").write_text("# Title\n\nWords.\n\n## More\n\nText.\n")
+    run(seg, "ctx", "build")
+    pack = json.loads((seg / "_ctx" / "context_pack.json").read_text())
+    by_kind: dict[str, dict[str, int]] = {}
+    for chunk in pack["chunks"]:  # the expected figures, counted here from the pack file
+        entry = by_kind.setdefault(chunk["kind"], {"chunks": 0, "tokens": 0})
+        entry["chunks"] += 1
+        entry["tokens"] += chunk["token_est"]
+    facts = run_json(seg, "ctx", "stats")["pack"]
+    assert facts["by_kind"] == by_kind
+    assert facts["chunks"] == len(pack["chunks"]) and facts["files"] == len(pack["source_files"])
+    assert (facts["parser"], facts["estimator"]) == (pack["parser"], pack["estimator"])
+    # a pack replaced behind the index's back is read, and a damaged one reported
+    (seg / "_ctx" / "context_pack.json").write_text("{not json")
+    failed = run(seg, "ctx", "stats", check=False)
+    assert failed.returncode == 1 and "corrupt" in failed.stderr

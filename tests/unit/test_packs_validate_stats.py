@@ -105,3 +105,35 @@ def test_stats_without_pack_or_telemetry() -> None:
     world = World(FILES)
     report = PackStats(world.store, world.index, None, world.clock).run()
     assert report.pack is None and report.usage is None
+
+
+def test_stats_come_from_the_index_and_agree_with_the_pack() -> None:
+    world = World(FILES)
+    world.build()
+    loads = world.store.loads
+    facts = PackStats(world.store, world.index, None, world.clock).run().pack
+    assert world.store.loads == loads  # the pack was not parsed for them
+    assert facts is not None
+    pack = world.store.load()  # the expected figures, counted here from the pack itself
+    by_kind: dict[str, dict[str, int]] = {}
+    for chunk in pack.chunks:
+        entry = by_kind.setdefault(chunk.kind, {"chunks": 0, "tokens": 0})
+        entry["chunks"] += 1
+        entry["tokens"] += chunk.token_est
+    assert facts["by_kind"] == by_kind
+    assert facts["chunks"] == len(pack.chunks) and facts["files"] == len(pack.source_files)
+    assert facts["meta_files"] == sum(1 for f in pack.source_files if f.meta)
+    assert facts["skipped"] == len(pack.skipped) and facts["warnings"] == len(pack.warnings)
+    assert (facts["parser"], facts["estimator"]) == (pack.parser, pack.estimator)
+
+
+def test_stats_fall_back_to_the_pack_when_the_index_is_damaged() -> None:
+    world = World(FILES)
+    world.build()
+    expected = PackStats(world.store, world.index, None, world.clock).run().pack
+    world.index.corrupt()
+    facts = PackStats(world.store, world.index, None, world.clock).run().pack
+    assert facts is not None and expected is not None
+    assert {k: v for k, v in facts.items() if k != "index_bytes"} == {
+        k: v for k, v in expected.items() if k != "index_bytes"
+    }

@@ -390,6 +390,11 @@ class SearchIndex(Protocol):
 
     def info(self) -> IndexInfo: ...
 
+    def kinds(self) -> dict[str, tuple[int, int]]:
+        """Per chunk kind (``module``, ``method``, ``section``...): how many chunks and the
+        sum of their token estimates."""
+        ...
+
     def size_bytes(self) -> int: ...
 
 

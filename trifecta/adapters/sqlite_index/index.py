@@ -729,6 +729,13 @@ class SqliteSearchIndex(SearchIndex):
         except (KeyError, ValueError, TypeError) as e:
             raise PackCorrupt("pack index is corrupt, run ctx build") from e
 
+    def kinds(self) -> dict[str, tuple[int, int]]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT kind, count(*), coalesce(sum(token_est), 0) FROM chunks GROUP BY kind"
+            ).fetchall()
+        return {str(kind): (int(n), int(tokens)) for kind, n, tokens in rows}
+
     def size_bytes(self) -> int:
         try:
             return self.path.stat().st_size

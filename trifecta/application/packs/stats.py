@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from trifecta.application.packs.recording import failure_event
+from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.application.telemetry.summary import latency_block
-from trifecta.domain.errors import PackMissing
-from trifecta.domain.model import estimate_tokens
+from trifecta.domain.errors import PackCorrupt, PackMissing
+from trifecta.domain.model import TOKEN_ESTIMATOR, estimate_tokens
 from trifecta.domain.packs import covered_tokens
 from trifecta.domain.ports import Clock, PackStore, SearchIndex, TelemetrySink
 
@@ -110,8 +111,12 @@ class PackStats:
         sink: TelemetrySink | None,
         clock: Clock,
         telemetry: TelemetryService | None = None,
+        parser: str = "ast",
+        lock_timeout_ms: int = 5000,
     ) -> None:
         self._store = store
+        self._parser = parser  # the name of the parser builds use (the pack's ``parser``)
+        self._lock_timeout_ms = lock_timeout_ms  # waiting for a build that is committing
         self._index = index
         self._sink = sink
         self._clock = clock
@@ -138,6 +143,13 @@ class PackStats:
 
     def _run(self) -> PackStatsReport:
         usage = usage_from_events(self._sink.read_events()) if self._sink is not None else None
+        stamp = self._store.stamp()
+        if stamp is None:
+            return PackStatsReport(None, usage)
+        try:
+            return PackStatsReport(self._from_index(stamp), usage)
+        except (PackMissing, PackCorrupt):
+            pass  # no usable index: the pack itself is counted
         try:
             pack = self._store.load()
         except PackMissing:
@@ -163,3 +175,28 @@ class PackStats:
             "index_bytes": self._index.size_bytes(),
         }
         return PackStatsReport(facts, usage)
+
+    def _from_index(self, stamp: tuple[int, int]) -> dict[str, Any]:
+        """The same facts from the index, which records the pack's files, skipped paths,
+        warnings and chunks: no pack is parsed (a large segment's pack is hundreds of MB)."""
+
+        # the index must be the pack's (a cheap stamp check; a pack changed behind the
+        # index's back is read, and a damaged one is reported as such)
+        ensure_index_matches_pack(self._store, self._index, self._lock_timeout_ms)
+        info = self._index.info()
+        state = self._index.state()
+        kinds = self._index.kinds()
+        return {
+            "files": len(state.files),
+            "meta_files": sum(1 for f in state.files if f.meta),
+            "chunks": info.chunk_count,
+            "tokens": info.tokens,
+            "by_kind": {k: {"chunks": n, "tokens": t} for k, (n, t) in sorted(kinds.items())},
+            "skipped": len(state.skipped),
+            "skipped_paths": [{"path": s.path, "reason": s.reason} for s in state.skipped],
+            "warnings": len(state.warnings),
+            "estimator": TOKEN_ESTIMATOR,
+            "parser": self._parser,
+            "pack_bytes": stamp[0],
+            "index_bytes": self._index.size_bytes(),
+        }
