@@ -297,10 +297,10 @@ class Segment:
         report: ValidationReport = self._root.packs.validate().run(changed)
         return report
 
-    def ctx_stats(self) -> PackStatsReport:
-        """Pack facts and usage from telemetry."""
+    def ctx_stats(self, usage: bool = True) -> PackStatsReport:
+        """Pack facts and (``usage``) usage from telemetry, which reads every stored event."""
 
-        report: PackStatsReport = self._root.packs.stats().run()
+        report: PackStatsReport = self._root.packs.stats().run(usage)
         return report
 
     # ---- skeletons -----------------------------------------------------------------------

@@ -197,9 +197,12 @@ class Tools:
 
     def status(self) -> dict[str, Any]:
         service = self.service
-        stats = self.seg.ctx_stats().to_dict()
-        summary = self.seg.telemetry_summary()
-        mcp_latency = {k: v for k, v in summary["latencies"].items() if k.startswith("mcp.")}
+        # pack facts from the index, and this server's own run from memory: neither reads the
+        # pack or the event log, whose size grows with the segment and the history
+        # (`trifecta telemetry summary` has every run)
+        stats = self.seg.ctx_stats(usage=False).to_dict()
+        run = self.seg.telemetry.summary()
+        mcp_latency = {k: v for k, v in run["latencies"].items() if k.startswith("mcp.")}
         payload: dict[str, Any] = {
             "segment": self.seg.root.name,
             "version": __version__,
@@ -208,11 +211,11 @@ class Tools:
             "language_server": {"state": service.lsp_state, "reason": service.lsp_reason},
             "max_tokens": service.max_tokens,
             "telemetry": {
-                "events": summary["events"],
-                "runs": summary["runs"],
-                "latencies": summary["latencies"],
+                "run_id": run["run_id"],
+                "latencies": run["latencies"],
                 "mcp": mcp_latency,
-                "counters": summary["counters"],
+                "counters": run["metrics_delta"],
+                "health": run["telemetry"],
             },
         }
         if token_estimate(payload) > service.max_tokens:
