@@ -240,14 +240,20 @@ class TelemetryService:
     def summary(self, health: Mapping[str, int | float] | None = None) -> dict[str, Any]:
         """The ``last_run.json`` document for this run (seed C.3 + tokens + health)."""
 
+        # Snapshots first (each a C-level copy, whole under the GIL): in a long-lived process
+        # other threads (a build, the language server's warm-up) record while this reads.
+        event_timings = dict(self.event_timings)
+        event_tokens = dict(self.event_tokens)
+        event_bytes = dict(self.event_bytes)
+        metrics = dict(self.metrics)
         samples: dict[str, list[int]] = {}
-        for cmd, timings in self.event_timings.items():
+        for cmd, timings in event_timings.items():
             samples[cmd] = timings
         # observe() wins for a command it was used for (no double counting with events).
-        samples.update(self.latencies)
+        samples.update(dict(self.latencies))
         pack = self._pack_state() if self._pack_state is not None else None
-        lsp_requests = sum(len(v) for c, v in self.event_timings.items() if is_lsp_request(c))
-        counters = self.metrics
+        lsp_requests = sum(len(v) for c, v in event_timings.items() if is_lsp_request(c))
+        counters = metrics
         state = self.repo_state()
         return {
             "run_id": self.run_id,
@@ -256,14 +262,14 @@ class TelemetryService:
             "level": self.level,
             "repo_sha": state.sha,
             "dirty": state.dirty,
-            "metrics_delta": dict(sorted(self.metrics.items())),
+            "metrics_delta": dict(sorted(metrics.items())),
             "latencies": {c: latency_block(v) for c, v in sorted(samples.items())},
-            "tokens": {c: tokens_block(v) for c, v in sorted(self.event_tokens.items())},
-            "bytes_read": dict(sorted(self.event_bytes.items())),
+            "tokens": {c: tokens_block(v) for c, v in sorted(event_tokens.items())},
+            "bytes_read": dict(sorted(event_bytes.items())),
             "ast": ast_block(counters),
             "lsp": lsp_block(counters, lsp_requests),
             "file_read": file_read_block(counters),
-            "top_warnings": top_warnings(self.warnings),
+            "top_warnings": top_warnings(list(self.warnings)),
             "pack_state": dict(pack) if pack is not None else None,
             "telemetry": dict(health if health is not None else self.health()),
         }
