@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 import pytest
@@ -153,3 +155,42 @@ def test_segment_label_and_warnings_are_redacted() -> None:
     event = sink.events[0]
     assert event["segment"] == "<user>-1234abcd"
     assert "alice" not in event["warnings"][0]
+
+
+def test_a_summary_reads_while_other_threads_record() -> None:
+    # a long-lived server's status asks for the summary while a build or the language
+    # server's warm-up records events under new command names on other threads
+    telemetry = TelemetryService(FakeTelemetrySink(), FakeClock(), "seg")
+    errors: list[BaseException] = []
+
+    def record(prefix: str) -> None:
+        try:
+            for i in range(1500):
+                telemetry.event(f"{prefix}.{i}", {}, {"status": "ok"}, 1, tokens=1)
+                telemetry.incr(f"{prefix}_{i}_count")
+        except BaseException as e:  # pragma: no cover - the failure this test looks for
+            errors.append(e)
+
+    threads = [threading.Thread(target=record, args=(p,)) for p in ("a", "b")]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        for t in threads:
+            t.start()
+        summaries = 0
+        while any(t.is_alive() for t in threads):
+            try:
+                telemetry.summary()
+            except BaseException as e:
+                errors.append(e)
+                break
+            summaries += 1
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert not errors
+    final = telemetry.summary()
+    assert len(final["latencies"]) == 3000 and len(final["metrics_delta"]) == 3000
+    assert summaries > 0
