@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -361,24 +362,42 @@ def test_sync_validates_after_building_and_exits_1_listing_problems(tmp_path: Pa
     assert run_json(seg, "ctx", "sync")["validation"]["ok"] is True
 
 
-def test_stats_count_what_the_pack_holds_without_reading_it(tmp_path: Path) -> None:
+def test_stats_count_what_the_pack_holds_and_never_wait_for_the_build_lock(
+    tmp_path: Path,
+) -> None:
     seg = tmp_path / "s"
     (seg / "pkg").mkdir(parents=True)
     (seg / "pkg" / "a.py").write_text('"""A."""\n\nclass A:\n    def f(self):\n        pass\n')
     (seg / "pkg" / "b.py").write_text("def g():\n    return 1\n")
     (seg / "README.md").write_text("# Title\n\nWords.\n\n## More\n\nText.\n")
     run(seg, "ctx", "build")
-    pack = json.loads((seg / "_ctx" / "context_pack.json").read_text())
+    pack_file = seg / "_ctx" / "context_pack.json"
+    pack = json.loads(pack_file.read_text())
     by_kind: dict[str, dict[str, int]] = {}
     for chunk in pack["chunks"]:  # the expected figures, counted here from the pack file
         entry = by_kind.setdefault(chunk["kind"], {"chunks": 0, "tokens": 0})
         entry["chunks"] += 1
         entry["tokens"] += chunk["token_est"]
-    facts = run_json(seg, "ctx", "stats")["pack"]
+    facts = run_json(seg, "ctx", "stats")["pack"]  # from the index: the pack is its own
     assert facts["by_kind"] == by_kind
     assert facts["chunks"] == len(pack["chunks"]) and facts["files"] == len(pack["source_files"])
     assert (facts["parser"], facts["estimator"]) == (pack["parser"], pack["estimator"])
-    # a pack replaced behind the index's back is read, and a damaged one reported
-    (seg / "_ctx" / "context_pack.json").write_text("{not json")
+    assert facts["pack_bytes"] == pack_file.stat().st_size
+    # the pack rewritten behind the index's back (valid, other bytes) while a build holds the
+    # lock: stats count the pack itself at once, they do not wait for the lock (30 s)
+    pack_file.write_text(json.dumps(pack, indent=1))
+    with (seg / "_ctx" / ".context_pack.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run(
+            [sys.executable, "-m", "trifecta", "--segment", str(seg), "ctx", "stats", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert done.returncode == 0, done.stderr
+    again = json.loads(done.stdout)["pack"]
+    assert again["by_kind"] == by_kind and again["pack_bytes"] == pack_file.stat().st_size
+    # a damaged pack is reported as such
+    pack_file.write_text("{not json")
     failed = run(seg, "ctx", "stats", check=False)
     assert failed.returncode == 1 and "corrupt" in failed.stderr

@@ -181,6 +181,7 @@ def test_a_summary_reads_while_other_threads_record() -> None:
         while any(t.is_alive() for t in threads):
             try:
                 telemetry.summary()
+                telemetry.session()
             except BaseException as e:
                 errors.append(e)
                 break
@@ -193,4 +194,6 @@ def test_a_summary_reads_while_other_threads_record() -> None:
     assert not errors
     final = telemetry.summary()
     assert len(final["latencies"]) == 3000 and len(final["metrics_delta"]) == 3000
+    assert telemetry.session()["latencies"] == final["latencies"]
+    assert telemetry.session()["metrics_delta"] == final["metrics_delta"]
     assert summaries > 0

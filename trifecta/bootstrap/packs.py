@@ -157,5 +157,5 @@ class Packs(containers.DeclarativeContainer):
         sink=core.telemetry_sink,
         clock=core.clock,
         telemetry=core.telemetry,
-        lock_timeout_ms=settings.provided.lock_timeout_ms,
+        parser=ast_parser.provided.name,
     )

@@ -201,7 +201,7 @@ class Tools:
         # pack or the event log, whose size grows with the segment and the history
         # (`trifecta telemetry summary` has every run)
         stats = self.seg.ctx_stats(usage=False).to_dict()
-        run = self.seg.telemetry.summary()
+        run = self.seg.telemetry.session()
         mcp_latency = {k: v for k, v in run["latencies"].items() if k.startswith("mcp.")}
         payload: dict[str, Any] = {
             "segment": self.seg.root.name,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.packs.search import ensure_index_matches_pack
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.application.telemetry.summary import latency_block
 from trifecta.domain.errors import PackCorrupt, PackMissing
@@ -112,11 +111,9 @@ class PackStats:
         clock: Clock,
         telemetry: TelemetryService | None = None,
         parser: str = "ast",
-        lock_timeout_ms: int = 5000,
     ) -> None:
         self._store = store
         self._parser = parser  # the name of the parser builds use (the pack's ``parser``)
-        self._lock_timeout_ms = lock_timeout_ms  # waiting for a build that is committing
         self._index = index
         self._sink = sink
         self._clock = clock
@@ -151,45 +148,53 @@ class PackStats:
         if stamp is None:
             return PackStatsReport(None, usage)
         try:
-            return PackStatsReport(self._from_index(stamp), usage)
+            facts = self._from_index(stamp)
         except (PackMissing, PackCorrupt):
-            pass  # no usable index: the pack itself is counted
+            facts = None  # no usable index: the pack itself is counted
+        if facts is not None:
+            return PackStatsReport(facts, usage)
         try:
             pack = self._store.load()
         except PackMissing:
             return PackStatsReport(None, usage)
         by_kind: dict[str, dict[str, int]] = {}
-        for chunk in pack.chunks:
+        for chunk in sorted(pack.chunks, key=lambda c: c.kind):
             figures = by_kind.setdefault(chunk.kind, {"chunks": 0, "tokens": 0})
             figures["chunks"] += 1
             figures["tokens"] += chunk.token_est
         stamp = self._store.stamp()
-        facts = {
-            "files": len(pack.source_files),
-            "meta_files": sum(1 for f in pack.source_files if f.meta),
-            "chunks": len(pack.chunks),
-            "tokens": covered_tokens(pack.chunks),
-            "by_kind": by_kind,
-            "skipped": len(pack.skipped),
-            "skipped_paths": [{"path": s.path, "reason": s.reason} for s in pack.skipped],
-            "warnings": len(pack.warnings),
-            "estimator": pack.estimator,
-            "parser": pack.parser,
-            "pack_bytes": stamp[0] if stamp else 0,
-            "index_bytes": self._index.size_bytes(),
-        }
-        return PackStatsReport(facts, usage)
+        return PackStatsReport(
+            {
+                "files": len(pack.source_files),
+                "meta_files": sum(1 for f in pack.source_files if f.meta),
+                "chunks": len(pack.chunks),
+                "tokens": covered_tokens(pack.chunks),
+                "by_kind": by_kind,
+                "skipped": len(pack.skipped),
+                "skipped_paths": [{"path": s.path, "reason": s.reason} for s in pack.skipped],
+                "warnings": len(pack.warnings),
+                "estimator": pack.estimator,
+                "parser": pack.parser,
+                "pack_bytes": stamp[0] if stamp else 0,
+                "index_bytes": self._index.size_bytes(),
+            },
+            usage,
+        )
 
-    def _from_index(self, stamp: tuple[int, int]) -> dict[str, Any]:
+    def _from_index(self, stamp: tuple[int, int]) -> dict[str, Any] | None:
         """The same facts from the index, which records the pack's files, skipped paths,
-        warnings and chunks: no pack is parsed (a large segment's pack is hundreds of MB)."""
+        warnings and chunks: no pack is parsed (a large segment's pack is hundreds of MB).
+        None unless the index is the pack's by its stamp (a pack replaced or half-committed
+        is counted from the pack itself; stats never wait for a build's lock) and stayed so
+        over the reads (a sync elsewhere may commit between them)."""
 
-        # the index must be the pack's (a cheap stamp check; a pack changed behind the
-        # index's back is read, and a damaged one is reported as such)
-        ensure_index_matches_pack(self._store, self._index, self._lock_timeout_ms)
         info = self._index.info()
+        if (info.pack_size, info.pack_mtime_ns) != stamp:
+            return None
         state = self._index.state()
         kinds = self._index.kinds()
+        if self._index.info() != info:
+            return None
         return {
             "files": len(state.files),
             "meta_files": sum(1 for f in state.files if f.meta),
@@ -201,6 +206,6 @@ class PackStats:
             "warnings": len(state.warnings),
             "estimator": TOKEN_ESTIMATOR,
             "parser": self._parser,
-            "pack_bytes": stamp[0],
+            "pack_bytes": info.pack_size,
             "index_bytes": self._index.size_bytes(),
         }

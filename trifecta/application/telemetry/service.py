@@ -237,23 +237,37 @@ class TelemetryService:
             self._flushed_metrics = dict(self.metrics)
         sink.write_last_run(self.summary(health))
 
+    def _samples(self) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, int]]:
+        """Latency samples per command, the events' timings, and the counters: snapshots
+        (each a C-level copy, whole under the GIL), since in a long-lived process other
+        threads (a build, the language server's warm-up) record while this reads."""
+
+        event_timings = dict(self.event_timings)
+        samples = dict(event_timings)
+        # observe() wins for a command it was used for (no double counting with events).
+        samples.update(dict(self.latencies))
+        return samples, event_timings, dict(self.metrics)
+
+    def session(self) -> dict[str, Any]:
+        """This run's latencies, counters and telemetry health, without the repository's
+        and the pack's state (``summary`` has those): nothing is read from disk."""
+
+        samples, _, metrics = self._samples()
+        return {
+            "run_id": self.run_id,
+            "metrics_delta": dict(sorted(metrics.items())),
+            "latencies": {c: latency_block(v) for c, v in sorted(samples.items())},
+            "telemetry": self.health(),
+        }
+
     def summary(self, health: Mapping[str, int | float] | None = None) -> dict[str, Any]:
         """The ``last_run.json`` document for this run (seed C.3 + tokens + health)."""
 
-        # Snapshots first (each a C-level copy, whole under the GIL): in a long-lived process
-        # other threads (a build, the language server's warm-up) record while this reads.
-        event_timings = dict(self.event_timings)
+        samples, event_timings, metrics = self._samples()
         event_tokens = dict(self.event_tokens)
         event_bytes = dict(self.event_bytes)
-        metrics = dict(self.metrics)
-        samples: dict[str, list[int]] = {}
-        for cmd, timings in event_timings.items():
-            samples[cmd] = timings
-        # observe() wins for a command it was used for (no double counting with events).
-        samples.update(dict(self.latencies))
         pack = self._pack_state() if self._pack_state is not None else None
         lsp_requests = sum(len(v) for c, v in event_timings.items() if is_lsp_request(c))
-        counters = metrics
         state = self.repo_state()
         return {
             "run_id": self.run_id,
@@ -266,9 +280,9 @@ class TelemetryService:
             "latencies": {c: latency_block(v) for c, v in sorted(samples.items())},
             "tokens": {c: tokens_block(v) for c, v in sorted(event_tokens.items())},
             "bytes_read": dict(sorted(event_bytes.items())),
-            "ast": ast_block(counters),
-            "lsp": lsp_block(counters, lsp_requests),
-            "file_read": file_read_block(counters),
+            "ast": ast_block(metrics),
+            "lsp": lsp_block(metrics, lsp_requests),
+            "file_read": file_read_block(metrics),
             "top_warnings": top_warnings(list(self.warnings)),
             "pack_state": dict(pack) if pack is not None else None,
             "telemetry": dict(health if health is not None else self.health()),
