@@ -12,7 +12,7 @@ from trifecta.application.telemetry.service import TelemetryService
 from trifecta.application.telemetry.summary import latency_block
 from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.model import TOKEN_ESTIMATOR, estimate_tokens
-from trifecta.domain.packs import covered_tokens
+from trifecta.domain.packs import PackState, covered_tokens
 from trifecta.domain.ports import Clock, PackStore, SearchIndex, TelemetrySink
 
 TOP_ZERO_HIT = 5
@@ -157,29 +157,20 @@ class PackStats:
             pack = self._store.load()
         except PackMissing:
             return PackStatsReport(None, usage)
-        by_kind: dict[str, dict[str, int]] = {}
-        for chunk in sorted(pack.chunks, key=lambda c: c.kind):
-            figures = by_kind.setdefault(chunk.kind, {"chunks": 0, "tokens": 0})
-            figures["chunks"] += 1
-            figures["tokens"] += chunk.token_est
+        kinds: dict[str, tuple[int, int]] = {}
+        for chunk in pack.chunks:
+            n, tokens = kinds.get(chunk.kind, (0, 0))
+            kinds[chunk.kind] = (n + 1, tokens + chunk.token_est)
         stamp = self._store.stamp()
-        return PackStatsReport(
-            {
-                "files": len(pack.source_files),
-                "meta_files": sum(1 for f in pack.source_files if f.meta),
-                "chunks": len(pack.chunks),
-                "tokens": covered_tokens(pack.chunks),
-                "by_kind": by_kind,
-                "skipped": len(pack.skipped),
-                "skipped_paths": [{"path": s.path, "reason": s.reason} for s in pack.skipped],
-                "warnings": len(pack.warnings),
-                "estimator": pack.estimator,
-                "parser": pack.parser,
-                "pack_bytes": stamp[0] if stamp else 0,
-                "index_bytes": self._index.size_bytes(),
-            },
-            usage,
+        facts = self._facts(
+            pack.state(),
+            len(pack.chunks),
+            covered_tokens(pack.chunks),
+            kinds,
+            (pack.estimator, pack.parser),
+            stamp[0] if stamp else 0,
         )
+        return PackStatsReport(facts, usage)
 
     def _from_index(self, stamp: tuple[int, int]) -> dict[str, Any] | None:
         """The same facts from the index, which records the pack's files, skipped paths,
@@ -195,17 +186,38 @@ class PackStats:
         kinds = self._index.kinds()
         if self._index.info() != info:
             return None
+        return self._facts(
+            state,
+            info.chunk_count,
+            info.tokens,
+            kinds,
+            (TOKEN_ESTIMATOR, self._parser),
+            info.pack_size,
+        )
+
+    def _facts(
+        self,
+        state: PackState,
+        chunks: int,
+        tokens: int,
+        kinds: Mapping[str, tuple[int, int]],
+        made_by: tuple[str, str],
+        pack_bytes: int,
+    ) -> dict[str, Any]:
+        """The report's pack facts, however they were counted (``made_by``: the token
+        estimator and the parser)."""
+
         return {
             "files": len(state.files),
             "meta_files": sum(1 for f in state.files if f.meta),
-            "chunks": info.chunk_count,
-            "tokens": info.tokens,
+            "chunks": chunks,
+            "tokens": tokens,
             "by_kind": {k: {"chunks": n, "tokens": t} for k, (n, t) in sorted(kinds.items())},
             "skipped": len(state.skipped),
             "skipped_paths": [{"path": s.path, "reason": s.reason} for s in state.skipped],
             "warnings": len(state.warnings),
-            "estimator": TOKEN_ESTIMATOR,
-            "parser": self._parser,
-            "pack_bytes": info.pack_size,
+            "estimator": made_by[0],
+            "parser": made_by[1],
+            "pack_bytes": pack_bytes,
             "index_bytes": self._index.size_bytes(),
         }
