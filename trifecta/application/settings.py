@@ -18,6 +18,7 @@ TELEMETRY_LEVELS = ("off", "lite", "full")
 # daemon: the segment's warm background pyright (started on first use); process: pyright
 # spawned by (and dying with) this process.
 LSP_MODES = ("daemon", "process")
+SEARCH_SERVER = ("auto", "off")
 
 DEFAULTS: dict[str, Any] = {
     "segment": ".",
@@ -56,7 +57,18 @@ DEFAULTS: dict[str, Any] = {
         "mode": "daemon",
     },
     "cache": {"max_bytes": 64 * 1024 * 1024, "max_entry_bytes": 1024 * 1024},
-    "search": {"limit": 5, "demote": list(DEFAULT_DEMOTE), "watch": False, "history": 50},
+    "search": {
+        "limit": 5,
+        "demote": list(DEFAULT_DEMOTE),
+        "watch": False,
+        "history": 50,
+        # The search server (`ctx serve`): `auto` starts one in the background after a
+        # search of a segment of at least `server_min_files` files; `off` never does (and a
+        # running one stops serving). It exits after `server_idle_timeout_s` without calls.
+        "server": "auto",
+        "server_min_files": 1000,
+        "server_idle_timeout_s": 600,
+    },
     "get": {"budget_token_est": 1500, "max_chunks": 20},
     "build": {"lock_timeout_ms": 30000, "jobs": 0},
     # `trifecta mcp`: the bound of every tool answer, in tokens (characters/4).
@@ -75,6 +87,7 @@ NON_NEGATIVE: dict[str, str] = {
     "build.lock_timeout_ms": "0: fail at once if another build holds the lock",
     "build.jobs": "0: one worker process per core",
     "search.history": "0: recent commits do not count in the ranking",
+    "search.server_min_files": "0: a server for every segment",
 }
 
 
@@ -201,6 +214,11 @@ def merge_settings(*layers: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             f"invalid setting lsp.mode {merged['lsp']['mode']!r}: expected one of "
             + ", ".join(LSP_MODES)
+        )
+    if merged["search"]["server"] not in SEARCH_SERVER:
+        raise ConfigError(
+            f"invalid setting search.server {merged['search']['server']!r}: expected one of "
+            + ", ".join(SEARCH_SERVER)
         )
     for where, lowest in integer_bounds().items():
         section, key = where.split(".")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not ``typing``'s: a served search never needs the module
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
@@ -161,6 +161,12 @@ def _main(args: list[str], collecting: bool) -> int:
 
         sys.stdout.write(f"trifecta {__version__}\n")
         return 0
+    if args[:1] == ["ctx"] and args[1:2] in (["search"], ["get"]):
+        from trifecta.adapters.cli.forward import forward
+
+        served = forward(args)  # the segment's search server answers, when one runs
+        if served is not None:
+            return served
     from trifecta.adapters.cli.parser import (
         GLOBAL_DEFAULTS,
         JSON_ERRORS,

@@ -10,6 +10,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from trifecta.api import Segment
 
 PROG = "trifecta"
@@ -129,9 +131,17 @@ def flags_from(ns: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+# Set by the search server (``cli/server.py``) while it runs a forwarded command: lends the
+# command its open segment (or declines the command).
+LENDER: Callable[[argparse.Namespace, dict[str, Any]], Segment] | None = None
+
+
 def segment_for(ns: argparse.Namespace, flags: dict[str, Any] | None = None) -> Segment:
     """The segment the command works on, with its settings files and flags."""
 
     from trifecta.api import Segment
 
-    return Segment(ns.segment, flags_from(ns) if flags is None else flags, config=ns.config)
+    flags = flags_from(ns) if flags is None else flags
+    if LENDER is not None:
+        return LENDER(ns, flags)
+    return Segment(ns.segment, flags, config=ns.config)

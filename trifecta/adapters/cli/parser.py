@@ -261,7 +261,7 @@ _MCP = "trifecta.adapters.cli.commands.mcp:"
 
 # Handlers that serve until stopped: they run with the cyclic garbage collector on (every
 # other command is a short process and runs without it; ``main``).
-LONG_LIVED = frozenset({_LSP + "run_serve", _MCP + "run_mcp"})
+LONG_LIVED = frozenset({_LSP + "run_serve", _MCP + "run_mcp", _CTX + "run_serve"})
 
 
 def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
@@ -356,6 +356,26 @@ def _ctx(c: _Commands, group: argparse.ArgumentParser) -> None:
         "check schema, hashes, missing and new files, index",
     )
     c.add(subs, "stats", _CTX + "run_stats", "pack facts and usage from telemetry")
+    serve = c.add(
+        subs,
+        "serve",
+        _CTX + "run_serve",
+        "answer this segment's search and get from a process that stays (started in the "
+        "background by search when search.server is auto)",
+    )
+    action = serve.add_mutually_exclusive_group()
+    action.add_argument(
+        "--status", action="store_true", help="is one running, for how long, how many calls"
+    )
+    action.add_argument("--stop", action="store_true", help="stop the running one")
+    serve.add_argument(
+        "--idle-timeout-s",
+        type=bounded_int(10_000_000, low=1),
+        default=None,
+        metavar="N",
+        help="exit after N seconds without calls (default: setting "
+        "search.server_idle_timeout_s, 600)",
+    )
 
 
 def _ast(c: _Commands, group: argparse.ArgumentParser) -> None:

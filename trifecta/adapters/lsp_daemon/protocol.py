@@ -8,13 +8,11 @@ module]`` (an external location has an empty path).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from trifecta.adapters.unix_socket import connectable as connectable  # re-exported
 from trifecta.domain import errors
 from trifecta.domain.model import LspFacts, SymbolLocation
 
@@ -25,7 +23,6 @@ LOG_NAME = "lsp.log"
 FAILED_NAME = "lsp.failed"  # why the last server could not start pyright (one line)
 FAILED_FRESH_S = 60  # for this long, calls answer lsp_unavailable instead of relaunching
 MAX_LINE = 4 * 1024 * 1024
-UNIX_PATH_MAX = 100
 
 ERRORS: dict[str, type[errors.LanguageServerError]] = {
     cls.__name__: cls
@@ -46,23 +43,6 @@ def state_dir(root: Path) -> Path:
 
 def socket_path(root: Path) -> Path:
     return state_dir(root) / SOCKET_NAME
-
-
-@contextlib.contextmanager
-def connectable(path: Path) -> Iterator[str]:
-    """A path ``bind``/``connect`` accept: AF_UNIX paths are limited to ~108 bytes, so a
-    long one is reached through ``/proc/self/fd`` of its opened directory (Linux); the
-    directory is closed again when the block ends."""
-
-    text = str(path)
-    if len(text.encode()) <= UNIX_PATH_MAX or not os.path.isdir("/proc/self/fd"):
-        yield text
-        return
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        yield f"/proc/self/fd/{fd}/{path.name}"
-    finally:
-        os.close(fd)
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from trifecta.adapters.cli import output
 from trifecta.adapters.cli.output import emit, note, segment_for, use_color
 from trifecta.api import Segment
 from trifecta.domain.errors import InvalidRequest
@@ -70,9 +71,13 @@ def run_search(ns: argparse.Namespace) -> int:
         raise InvalidRequest("query", "is missing: give QUERY (or --query QUERY)")
     with _open(ns) as segment:
         result = segment.search(query, limit=ns.limit, sync=ns.sync, files=bool(ns.files))
-    emit(ns, search_json(result), search_text(result, color=use_color(ns)))
-    if not result.hits:
-        note(ns, f"no hits for {query!r}")
+        emit(ns, search_json(result), search_text(result, color=use_color(ns)))
+        if not result.hits:
+            note(ns, f"no hits for {query!r}")
+        if output.LENDER is None:  # answered here, not by a search server
+            from trifecta.adapters.cli.forward import maybe_launch
+
+            maybe_launch(segment, result.freshness.checked)
     return 0
 
 
@@ -119,3 +124,46 @@ def run_stats(ns: argparse.Namespace) -> int:
     finally:
         segment.close()
     return 0
+
+
+def run_serve(ns: argparse.Namespace) -> int:
+    """``ctx serve``: run the search server in the foreground (``--status``, ``--stop``:
+    ask the running one)."""
+
+    from pathlib import Path
+
+    from trifecta.adapters.cli.forward import server_status, stop_server
+
+    root = Path(ns.segment)
+    if ns.status:
+        status = server_status(root)
+        text = "no search server is running" if status is None else _describe_server(status)
+        emit(ns, {"running": status is not None, "status": status}, text)
+        return 0
+    if ns.stop:
+        stopped = stop_server(root)
+        emit(ns, {"stopped": stopped}, "stopped" if stopped else "no search server was running")
+        return 0
+    from trifecta.adapters.cli.server import AlreadyServing, CtxServer
+
+    server = CtxServer(root, ns.idle_timeout_s)
+    try:
+        server.acquire()
+    except AlreadyServing as e:
+        server.close()
+        raise InvalidRequest("segment", str(e)) from None
+    except BaseException:
+        server.close()
+        raise
+    note(ns, f"search server for {server.root} on _ctx/ctx.sock (pid {server.status()['pid']})")
+    server.serve()
+    note(ns, f"search server stopped ({server.stop_reason}; {server.requests} calls served)")
+    return 0
+
+
+def _describe_server(status: dict[str, object]) -> str:
+    return (
+        f"running: pid {status['pid']}, up {status['uptime_s']} s, idle {status['idle_s']} s "
+        f"(exits after {status['idle_timeout_s']} s), {status['requests']} calls served, "
+        f"{status['declined']} declined"
+    )

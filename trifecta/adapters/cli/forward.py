@@ -1,0 +1,247 @@
+"""The client side of the search server (``cli/server.py``): a ``ctx search`` or
+``ctx get`` whose segment has a running server is sent there and its answer printed;
+anything else, and any failure to be served (no server, a dead or busy one, a decline),
+runs the command in this process as before. Runs before the parser is built: it costs a
+few ``stat`` calls when no server runs.
+
+After a search answered here, ``maybe_launch`` starts a server in the background when the
+setting ``search.server`` is ``auto`` and the segment holds at least
+``search.server_min_files`` files, so the next call is served.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # not ``typing``'s: this module runs before anything imports it
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from trifecta.api import Segment
+
+PROTOCOL = 1
+SOCKET_NAME = "ctx.sock"
+FORWARDED = ("search", "get")
+# Flags that make the command this process's own: another settings file, a sync (a build
+# in the server), help and tracebacks (cheap, or about this process).
+LOCAL_FLAGS = ("--config", "--sync", "--help", "-h", "--debug")
+CONNECT_S = 0.25  # a live server accepts at once; a dead socket file refuses at once
+ANSWER_S = 30.0  # the server is busy with another call at worst; then we answer ourselves
+MARKERS = ("context_pack.json", "trifecta.toml")  # as ``find_segment`` looks for them
+# Settings of the server itself: they change nothing in an answer, so a client with other
+# values is served all the same.
+OWN_SETTINGS = "TRIFECTA_SEARCH_SERVER"
+
+
+def relevant_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment an answer depends on: ``TRIFECTA_*`` settings (but the server's
+    own) and ``NO_COLOR``."""
+
+    return {
+        k: v
+        for k, v in environ.items()
+        if (k.startswith("TRIFECTA_") and not k.startswith(OWN_SETTINGS)) or k == "NO_COLOR"
+    }
+
+
+def _segment_arg(args: list[str]) -> str | bool | None:
+    """The ``--segment``/``-s`` value, None when not given, False when it cannot be read
+    here (an unusual spelling: the command then runs in this process)."""
+
+    found: str | bool | None = None
+    for i, arg in enumerate(args):
+        if arg in ("--segment", "-s"):
+            if i + 1 >= len(args):
+                return False
+            found = args[i + 1]
+        elif arg.startswith("--segment="):
+            found = arg.split("=", 1)[1]
+        elif arg.startswith("-s") and not arg.startswith("--"):
+            return False  # -sDIR and grouped short flags: leave them to argparse
+    return found
+
+
+def segment_root(args: list[str], cwd: str) -> str | None:
+    """The segment the command would work on, if it has a built or configured ``_ctx/``
+    (``os.path``, not ``pathlib``: this runs before the command's imports)."""
+
+    given = _segment_arg(args)
+    if given is False:
+        return None
+    if isinstance(given, str):
+        root = os.path.join(cwd, given)
+        return root if _is_segment(root) else None
+    directory = cwd
+    while True:
+        if _is_segment(directory):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _is_segment(directory: str) -> bool:
+    return any(os.path.isfile(os.path.join(directory, "_ctx", m)) for m in MARKERS)
+
+
+# True in a search server's own process: the commands it runs are never sent on.
+IN_SERVER = [False]
+
+
+def forward(args: list[str]) -> int | None:
+    """The exit code of ``args`` answered by the segment's search server, its output
+    printed; None when it was not served (run the command here)."""
+
+    if IN_SERVER[0] or len(args) < 2 or args[0] != "ctx" or args[1] not in FORWARDED:
+        return None
+    if os.environ.get("TRIFECTA_SEARCH_SERVER", "").strip().lower() == "off":
+        return None
+    if any(a in LOCAL_FLAGS or a.startswith("--config=") for a in args):
+        return None
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None
+    root = segment_root(args, cwd)
+    if root is None:
+        return None
+    path = os.path.join(root, "_ctx", SOCKET_NAME)
+    if not os.path.exists(path):
+        return None
+    try:
+        answer = _ask(path, _request(args, cwd))
+    except KeyboardInterrupt:  # as the command itself would end (``main``)
+        if "--json" in args:
+            from trifecta.adapters.cli.output import error_document
+
+            sys.stdout.write(error_document("KeyboardInterrupt", "interrupted", None, 130) + "\n")
+        sys.stderr.write("trifecta: error: interrupted\n")
+        return 130
+    if answer is None or answer.get("served") is not True:
+        return None
+    try:
+        code = int(answer["exit"])
+        out, err = str(answer["stdout"]), str(answer["stderr"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return 1
+    sys.stderr.write(err)
+    return code
+
+
+def _request(args: list[str], cwd: str) -> dict[str, Any]:
+    from trifecta import _version
+
+    return {
+        "v": PROTOCOL,
+        "op": "run",
+        "argv": args,
+        "cwd": cwd,
+        "env": relevant_env(os.environ),
+        "tty": [_isatty(sys.stdout), _isatty(sys.stderr)],
+        "version": _version.__version__,
+        "package": os.path.dirname(_version.__file__),
+    }
+
+
+def _isatty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def _ask(path: str, request: dict[str, Any], answer_s: float = ANSWER_S) -> dict[str, Any] | None:
+    """One request, one answer line; None on any failure (refused, timed out, closed)."""
+
+    import json
+    import socket
+
+    from trifecta.adapters.unix_socket import connectable
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(CONNECT_S)
+            with connectable(path) as address:
+                conn.connect(address)
+            conn.settimeout(answer_s)
+            conn.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        answer = json.loads(data)
+    except (OSError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def server_status(root: Path) -> dict[str, Any] | None:
+    """The running server's status, None when none answers."""
+
+    answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "status"}, answer_s=2.0)
+    if answer is None or not isinstance(answer.get("status"), dict):
+        return None
+    status: dict[str, Any] = answer["status"]
+    return status
+
+
+def stop_server(root: Path) -> bool:
+    """Ask the running server to stop; True when one was asked."""
+
+    answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "stop"}, answer_s=2.0)
+    return answer is not None and answer.get("stopping") is True
+
+
+def serve_argv(root: Path) -> list[str]:
+    """The command that runs the segment's search server in the foreground (``-P``: the
+    launching directory never shadows a module)."""
+
+    return [sys.executable, "-P", "-m", "trifecta", "ctx", "serve", "--segment", str(root)]
+
+
+def maybe_launch(segment: Segment, files: int) -> bool:
+    """Start the search server in the background if the settings ask for it and none runs
+    or is starting; True when one was launched."""
+
+    settings = segment.settings["search"]
+    if settings["server"] != "auto" or files < int(settings["server_min_files"]):
+        return False
+    root = segment.root
+    state = root / "_ctx"
+    if (state / SOCKET_NAME).exists() or not state.is_dir():
+        return False
+    import fcntl
+
+    try:
+        with (state / "ctx.lock").open("ab") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # none starting now
+    except OSError:
+        return False
+    import subprocess
+
+    try:
+        with (state / "ctx.log").open("ab") as log:
+            subprocess.Popen(
+                serve_argv(root),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=str(state),
+                start_new_session=True,
+                close_fds=True,
+            )
+    except OSError:
+        return False
+    return True
