@@ -27,7 +27,7 @@ def _no_telemetry_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 # ---- symbols: no language-server process outlives the test run ---------------------------
-MARKERS = (b"langserver", b"lsp\x00serve")
+MARKERS = (b"langserver", b"lsp\x00serve", b"ctx\x00serve")
 
 
 def language_server_processes() -> set[int]:
@@ -79,9 +79,11 @@ def run_cli(
     """``python -m trifecta [--segment SEGMENT] ARGS...`` (no ``--segment`` when None); with
     ``check`` (default) exit 0, no traceback. ``env`` adds to (and overrides) the
     environment; ``TRIFECTA_*`` variables of the caller are dropped so a test sees only
-    what it sets."""
+    what it sets; no search server is started or used unless ``env`` sets
+    ``TRIFECTA_SEARCH_SERVER`` (``tests/integration/test_ctx_server.py``)."""
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    base["TRIFECTA_SEARCH_SERVER"] = "off"
     seg = [] if segment is None else ["--segment", str(segment)]
     proc = subprocess.run(
         [sys.executable, "-m", "trifecta", *seg, *args],

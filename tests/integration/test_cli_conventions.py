@@ -304,7 +304,7 @@ def test_bash_completion_completes_commands_options_and_choices(
         return proc.stdout.split()
 
     assert sorted(complete("c")) == ["completion", "ctx"]
-    assert complete("ctx", "se") == ["search"]
+    assert complete("ctx", "se") == ["search", "serve"]
     assert "--budget-token-est" in complete("ctx", "get", "--")
     assert complete("ctx", "get", "--mode", "") == ["raw", "excerpt", "skeleton"]
     assert complete("--json", "ast", "re") == ["resolve"]

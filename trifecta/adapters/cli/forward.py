@@ -47,6 +47,30 @@ def relevant_env(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+# Global options that may come before ``ctx search``: flags, and those taking a value.
+_GLOBAL_FLAGS = ("--json", "--quiet", "--verbose", "-v")
+_GLOBAL_VALUED = ("--segment", "-s", "--color", "--telemetry")
+_GLOBAL_JOINED = ("--segment=", "--color=", "--telemetry=")
+
+
+def _command_at(args: list[str]) -> int | None:
+    """Where ``ctx search`` / ``ctx get`` starts in ``args``, if only global options come
+    before it (anything else: the parser decides, in this process)."""
+
+    i = 0
+    while i < len(args) - 1:
+        arg = args[i]
+        if arg == "ctx":
+            return i if args[i + 1] in FORWARDED else None
+        if arg in _GLOBAL_FLAGS or arg.startswith(_GLOBAL_JOINED):
+            i += 1
+        elif arg in _GLOBAL_VALUED:
+            i += 2
+        else:
+            return None
+    return None
+
+
 def _segment_arg(args: list[str]) -> str | bool | None:
     """The ``--segment``/``-s`` value, None when not given, False when it cannot be read
     here (an unusual spelling: the command then runs in this process)."""
@@ -96,7 +120,7 @@ def forward(args: list[str]) -> int | None:
     """The exit code of ``args`` answered by the segment's search server, its output
     printed; None when it was not served (run the command here)."""
 
-    if IN_SERVER[0] or len(args) < 2 or args[0] != "ctx" or args[1] not in FORWARDED:
+    if IN_SERVER[0] or _command_at(args) is None:
         return None
     if os.environ.get("TRIFECTA_SEARCH_SERVER", "").strip().lower() == "off":
         return None

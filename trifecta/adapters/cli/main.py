@@ -161,7 +161,7 @@ def _main(args: list[str], collecting: bool) -> int:
 
         sys.stdout.write(f"trifecta {__version__}\n")
         return 0
-    if args[:1] == ["ctx"] and args[1:2] in (["search"], ["get"]):
+    if "ctx" in args and ("search" in args or "get" in args):
         from trifecta.adapters.cli.forward import forward
 
         served = forward(args)  # the segment's search server answers, when one runs

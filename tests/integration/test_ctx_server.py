@@ -1,0 +1,216 @@
+"""The search server (``ctx serve``) with real processes: the CLI's answer through it is
+the one the CLI gives alone, it stays fresh, it declines what it could answer differently,
+and no failure of it costs a call more than its own answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SERVED = {"TRIFECTA_SEARCH_SERVER": "auto"}
+LOCAL = {"TRIFECTA_SEARCH_SERVER": "off"}
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
+    return {**base, **(extra or {})}
+
+
+def _wait(condition: object, what: str, deadline_s: float = 30.0) -> None:
+    assert callable(condition)
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _status(segment: Path) -> dict[str, object] | None:
+    proc = run_cli(segment, "ctx", "serve", "--status", "--json", env=SERVED)
+    status = json.loads(proc.stdout)["status"]
+    assert status is None or isinstance(status, dict)
+    return status
+
+
+def _served_calls(segment: Path) -> int:
+    status = _status(segment)
+    assert status is not None, "no search server"
+    calls = status["requests"]
+    assert isinstance(calls, int)
+    return calls
+
+
+def _start(segment: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "trifecta", "--segment", str(segment), "ctx", "serve", *extra],
+        env=_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait(lambda: proc.poll() is not None or _status(segment) is not None, "the server")
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def built(py_segment: Path) -> Path:
+    run_cli(py_segment, "ctx", "build")
+    return py_segment
+
+
+@pytest.fixture
+def server(built: Path) -> Iterator[subprocess.Popen[str]]:
+    proc = _start(built, "--idle-timeout-s", "120")
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def test_served_answers_equal_local_answers(built: Path, server: subprocess.Popen[str]) -> None:
+    calls = [
+        ("ctx", "search", "resolve segment state"),
+        ("ctx", "search", "-q", "ContextService", "--json"),
+        ("ctx", "search", "ContextService", "--files", "-l", "3"),
+        ("ctx", "search", "nothingmatchesthis"),
+        ("ctx", "get", "pkg/service.py#ContextService", "--mode", "raw"),
+        ("ctx", "get", "pkg/service.py#ContextService", "--json", "--pd-report"),
+        ("ctx", "get", "no/such.py#Thing"),
+        ("ctx", "search", "--limit", "abc"),
+    ]
+    before = _served_calls(built)
+    for args in calls:
+        served = run_cli(built, *args, env=SERVED, check=False)
+        local = run_cli(built, *args, env=LOCAL, check=False)
+        assert (served.returncode, served.stdout, served.stderr) == (
+            local.returncode,
+            local.stdout,
+            local.stderr,
+        ), args
+        assert "Traceback" not in served.stderr
+    assert _served_calls(built) == before + len(calls)
+
+
+def test_served_from_a_subdirectory_without_segment_flag(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    before = _served_calls(built)
+    proc = run_cli(None, "ctx", "search", "make_service", env=SERVED, cwd=built / "pkg")
+    assert "pkg/service.py#make_service" in proc.stdout
+    assert _served_calls(built) == before + 1
+
+
+def test_a_change_is_seen_at_once(built: Path, server: subprocess.Popen[str]) -> None:
+    fresh = json.loads(run_cli(built, "ctx", "search", "service", "--json", env=SERVED).stdout)
+    assert fresh["stale"] is False
+    (built / "pkg" / "service.py").write_text("def replaced_everything():\n    return 1\n")
+    (built / "pkg" / "new_module.py").write_text("def brand_new():\n    return 2\n")
+    stale = json.loads(run_cli(built, "ctx", "search", "service", "--json", env=SERVED).stdout)
+    assert stale["stale"] is True
+    assert stale["freshness"]["changed"] == ["pkg/service.py"]
+    assert stale["freshness"]["new"] == ["pkg/new_module.py"]
+
+
+def test_a_rebuilt_pack_is_served(built: Path, server: subprocess.Popen[str]) -> None:
+    (built / "pkg" / "later.py").write_text("def added_after_the_server():\n    return 3\n")
+    run_cli(built, "ctx", "build", env=LOCAL)
+    proc = run_cli(built, "ctx", "search", "added_after_the_server", env=SERVED)
+    assert "pkg/later.py#added_after_the_server" in proc.stdout
+
+
+def test_other_settings_are_declined_and_answered_here(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    before = _status(built)
+    assert before is not None
+    env = {**SERVED, "TRIFECTA_SEARCH_LIMIT": "1"}
+    proc = run_cli(built, "ctx", "search", "service", "--json", env=env)
+    assert len(json.loads(proc.stdout)["hits"]) == 1  # the client's own setting
+    flagged = run_cli(built, "--telemetry", "off", "ctx", "search", "service", env=SERVED)
+    assert flagged.returncode == 0
+    after = _status(built)
+    assert after is not None
+    assert after["requests"] == before["requests"]
+    assert after["declined"] == before["declined"] + 2
+
+
+def test_a_killed_server_costs_nothing(built: Path) -> None:
+    proc = _start(built, "--idle-timeout-s", "120")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert (built / "_ctx" / "ctx.sock").exists()  # left behind: nobody listens
+    start = time.monotonic()
+    answer = run_cli(built, "ctx", "search", "make_service", env=SERVED)
+    assert "pkg/service.py#make_service" in answer.stdout
+    assert time.monotonic() - start < 20
+    again = _start(built, "--idle-timeout-s", "120")  # replaces the stale socket
+    try:
+        assert _status(built) is not None
+    finally:
+        _stop(again)
+
+
+def test_one_server_per_segment(built: Path, server: subprocess.Popen[str]) -> None:
+    second = run_cli(built, "ctx", "serve", env=SERVED, check=False)
+    assert second.returncode != 0
+    assert "already runs" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_idle_timeout_and_stop_leave_nothing(built: Path) -> None:
+    proc = _start(built, "--idle-timeout-s", "1")
+    assert proc.wait(timeout=20) == 0
+    assert not (built / "_ctx" / "ctx.sock").exists()
+    proc = _start(built, "--idle-timeout-s", "120")
+    stopped = run_cli(built, "ctx", "serve", "--stop", "--json", env=SERVED)
+    assert json.loads(stopped.stdout) == {"stopped": True, "segment": str(built)}
+    assert proc.wait(timeout=20) == 0
+    assert not (built / "_ctx" / "ctx.sock").exists()
+    none = run_cli(built, "ctx", "serve", "--status", "--json", env=SERVED)
+    assert json.loads(none.stdout)["running"] is False
+
+
+def test_search_starts_a_server_for_a_large_enough_segment(built: Path) -> None:
+    small = run_cli(built, "ctx", "search", "service", env=SERVED)
+    assert small.returncode == 0
+    time.sleep(0.5)  # a launched server would have bound its socket by now; none may
+    assert not (built / "_ctx" / "ctx.sock").exists()
+    env = {**SERVED, "TRIFECTA_SEARCH_SERVER_MIN_FILES": "10"}  # the segment has 15 files
+    run_cli(built, "ctx", "search", "service", env=env)
+    sock = built / "_ctx" / "ctx.sock"
+    _wait(sock.exists, "the launched server")
+    try:
+        before = _served_calls(built)
+        run_cli(built, "ctx", "search", "service", env=env)
+        assert _served_calls(built) == before + 1
+    finally:
+        run_cli(built, "ctx", "serve", "--stop", env=SERVED)
+        _wait(lambda: not sock.exists(), "the server to stop")
+
+
+def test_off_stops_a_running_server(built: Path, server: subprocess.Popen[str]) -> None:
+    (built / "_ctx" / "trifecta.toml").write_text('[search]\nserver = "off"\n')
+    proc = run_cli(built, "ctx", "search", "service", env=SERVED)
+    assert "pkg/service.py" in proc.stdout  # answered here
+    assert server.wait(timeout=20) == 0
