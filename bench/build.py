@@ -37,7 +37,9 @@ from bench._common import emit, median_ms
 
 # The children write their bytecode caches (as an installed trifecta has them), whatever
 # this environment says: otherwise every CLI run would compile the package again.
+# The end-to-end search is the CLI alone: no search server (``bench.startup --served``).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["TRIFECTA_SEARCH_SERVER"] = "off"
 QUERIES = ("HTTPServer", "json decoder", "ThreadPoolExecutor", "namedtuple", "copytree")
 
 

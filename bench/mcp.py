@@ -45,10 +45,12 @@ SELECTORS = (
 
 def _env() -> dict[str, str]:
     """The children's environment: no TRIFECTA_* settings, and byte-code caching on (as an
-    installed trifecta has it; otherwise every CLI call would compile the package)."""
+    installed trifecta has it; otherwise every CLI call would compile the package). The
+    CLI samples are the CLI alone: no search server (``bench.startup --served`` has it)."""
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["TRIFECTA_SEARCH_SERVER"] = "off"
     return env
 
 

@@ -15,8 +15,13 @@ segment). Every variant also reports the median CPU time (user + sys) of its pro
 which the machine's load disturbs less than the wall clock, and the load average before
 and after.
 
+With `--served`, a search server (`ctx serve`) runs for every segment, and each search
+variant is also measured through it (`*_served`: the CLI's start, forwarding and the
+server's answer), against the same search answered by the CLI alone in the same rounds
+(every other variant runs with `TRIFECTA_SEARCH_SERVER=off`).
+
 Prints JSON. Usage: python -m bench.startup [--repeat N] [--files N] [--compare DIR]
-[--large-copies N [N ...]]
+[--large-copies N [N ...]] [--served]
 """
 
 from __future__ import annotations
@@ -51,12 +56,42 @@ def _run(argv: Sequence[str], cwd: str, env: dict[str, str], name: str = "") -> 
     return wall
 
 
-def _env(pythonpath: str | None) -> dict[str, str]:
+def _env(pythonpath: str | None, served: bool = False) -> dict[str, str]:
+    """No TRIFECTA_* settings; byte-code caching on, as installed; no search server unless
+    ``served`` (then the segment's running one answers)."""
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-code caching on, as installed
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["TRIFECTA_SEARCH_SERVER"] = "auto" if served else "off"
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     return env
+
+
+def _serve(trifecta: list[str], where: str) -> subprocess.Popen[bytes]:
+    """A search server for the segment ``where``, answering when this returns."""
+
+    proc = subprocess.Popen(
+        [*trifecta, "-s", where, "ctx", "serve", "--idle-timeout-s", "3600"],
+        env=_env(None, served=True),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        status = subprocess.run(
+            [*trifecta, "-s", where, "ctx", "serve", "--status", "--json"],
+            env=_env(None, served=True),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if '"running": true' in status.stdout:
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the search server for {where} did not start")
 
 
 def main() -> None:
@@ -71,6 +106,11 @@ def main() -> None:
         default=[],
         help="further segments: the stdlib N times, for each N",
     )
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="also each search through a running search server (`ctx serve`)",
+    )
     args = parser.parse_args()
     from bench.build import make_corpus as make_large
     from bench.packs import make_corpus
@@ -78,7 +118,7 @@ def main() -> None:
     load_before = os.getloadavg()
 
     py = sys.executable
-    trifecta = [py, "-m", "trifecta"]
+    trifecta = [py, "-P", "-m", "trifecta"]  # -P: the segment (cwd) shadows no module
     with tempfile.TemporaryDirectory(prefix="trifecta-startup-") as tmp:
         seg = str(Path(tmp) / "small")
         files = make_corpus(Path(seg), args.files)
@@ -99,18 +139,32 @@ def main() -> None:
             for i, (n, where) in enumerate(larges.items()):
                 name = f"{prefix}search_large" if i == 0 else f"{prefix}search_copies_{n}"
                 variants[name] = ([*trifecta, "-s", where, *SEARCH], env)
+        if args.served:
+            served_env = _env(None, served=True)
+            variants["search_served"] = ([*trifecta, *SEARCH], served_env)
+            for i, (n, where) in enumerate(larges.items()):
+                name = "search_large_served" if i == 0 else f"search_copies_{n}_served"
+                variants[name] = ([*trifecta, "-s", where, *SEARCH], served_env)
         env = _env(None)
         for where in (seg, *larges.values()):
             subprocess.run(
                 [*trifecta, "ctx", "build"], cwd=where, env=env, check=True, capture_output=True
             )
+        servers = []
+        if args.served:
+            servers = [_serve(trifecta, where) for where in (seg, *larges.values())]
         for argv, env in variants.values():  # warm caches, .pyc files, name table
             _run(argv, seg, env)
         CPU.clear()
         samples: dict[str, list[int]] = {name: [] for name in variants}
-        for _ in range(args.repeat):
-            for name, (argv, env) in variants.items():
-                samples[name].append(_run(argv, seg, env, name))
+        try:
+            for _ in range(args.repeat):
+                for name, (argv, env) in variants.items():
+                    samples[name].append(_run(argv, seg, env, name))
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=30)
     medians = {f"{name}_median_ms": median_ms(s) for name, s in samples.items()}
     cpu = {f"{name}_cpu_median_ms": median_ms(s) for name, s in CPU.items()}
     base = medians["python_pass_median_ms"]
@@ -137,6 +191,11 @@ def main() -> None:
     ]
     for name in larges_names:
         result[f"{name}_ratio"] = round(medians[f"{name}_median_ms"] / base, 2)
+    if args.served:
+        for name in ["search", *larges_names]:
+            served = medians[f"{name}_served_median_ms"]
+            result[f"{name}_served_ratio"] = round(served / base, 2)
+            result[f"{name}_served_vs_local"] = round(served / medians[f"{name}_median_ms"], 3)
     if args.compare:
         result["compare"] = args.compare
         names = ["version", "help", "search", "resolve_no_lsp"]
