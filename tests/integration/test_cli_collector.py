@@ -41,6 +41,7 @@ def test_the_servers_are_the_long_lived_commands() -> None:
     handlers = {
         build_parser("mcp").parse_args(["mcp"]).handler,
         build_parser("lsp").parse_args(["lsp", "serve"]).handler,
+        build_parser("ctx").parse_args(["ctx", "serve"]).handler,
     }
     assert handlers == LONG_LIVED
     search = build_parser("ctx").parse_args(["ctx", "search", "x"]).handler

@@ -37,9 +37,11 @@ TERM_GRACE_MS = 1_000  # after SIGTERM, before SIGKILL
 
 
 def serve_argv(root: Path) -> list[str]:
-    """The command that runs a segment's warm server in the foreground."""
+    """The command that runs a segment's warm server in the foreground (``-P``: its working
+    directory, the segment, never shadows a module: a segment's ``json.py`` or ``typing/``
+    would otherwise be imported in place of the standard library's)."""
 
-    return [sys.executable, "-m", "trifecta", "--segment", str(root), "lsp", "serve"]
+    return [sys.executable, "-P", "-m", "trifecta", "--segment", str(root), "lsp", "serve"]
 
 
 def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> subprocess.Popen[bytes]:
