@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,13 @@ def time_call(fn: Callable[[], object], repeat: int) -> list[int]:
 
 
 def time_process(argv: Sequence[str], repeat: int, cwd: str | None = None) -> list[int]:
+    """Wall ns of ``argv`` run ``repeat`` times (after one warm-up run): the CLI alone,
+    never through a search server (``bench.startup --served`` measures that)."""
+
+    env = {**os.environ, "TRIFECTA_SEARCH_SERVER": "off"}
+
     def once() -> None:
-        subprocess.run(argv, cwd=cwd, check=True, capture_output=True)
+        subprocess.run(argv, cwd=cwd, check=True, capture_output=True, env=env)
 
     once()  # warm the page cache and .pyc files
     return time_call(once, repeat)

@@ -55,6 +55,7 @@ def _env(pythonpath: str | None, **otel: str) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith("TRIFECTA_") and k not in OTEL_VARS
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["TRIFECTA_SEARCH_SERVER"] = "off"  # the CLI alone, never a search server
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     return {**env, **otel}
