@@ -1,4 +1,4 @@
-"""``ChangeFeed`` on Linux's inotify (through ``inotify_simple``, the ``mcp`` extra).
+"""``ChangeFeed`` on Linux's inotify (through ``inotify_simple``, a dependency on Linux).
 
 One watch per recorded directory of the segment (the root is ``""``); any event on any of
 them, a queue overflow or a watch the kernel dropped makes ``changed`` True. A directory
