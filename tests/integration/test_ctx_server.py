@@ -216,3 +216,23 @@ def test_off_stops_a_running_server(built: Path, server: subprocess.Popen[str]) 
     proc = run_cli(built, "ctx", "search", "service", env=SERVED)
     assert "pkg/service.py" in proc.stdout  # answered here
     assert server.wait(timeout=20) == 0
+
+
+def test_a_wedged_server_costs_one_call_and_stop_ends_it(built: Path) -> None:
+    proc = _start(built, "--idle-timeout-s", "120")
+    try:
+        proc.send_signal(signal.SIGSTOP)
+        first = run_cli(built, "ctx", "search", "make_service", env=SERVED)
+        assert "pkg/service.py#make_service" in first.stdout  # answered here, after the wait
+        assert (built / "_ctx" / "ctx.hung").exists()
+        start = time.monotonic()
+        second = run_cli(built, "ctx", "search", "make_service", env=SERVED)
+        assert "pkg/service.py#make_service" in second.stdout
+        assert time.monotonic() - start < 8  # no wait for the wedged server this time
+        stopped = run_cli(built, "ctx", "serve", "--stop", "--json", env=SERVED)
+        assert json.loads(stopped.stdout)["stopped"] is True
+        assert proc.wait(timeout=20) is not None
+        assert not (built / "_ctx" / "ctx.sock").exists()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        _stop(proc)

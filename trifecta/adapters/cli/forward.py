@@ -29,7 +29,10 @@ FORWARDED = ("search", "get")
 # in the server), help and tracebacks (cheap, or about this process).
 LOCAL_FLAGS = ("--config", "--sync", "--help", "-h", "--debug")
 CONNECT_S = 0.25  # a live server accepts at once; a dead socket file refuses at once
-ANSWER_S = 30.0  # the server is busy with another call at worst; then we answer ourselves
+ANSWER_S = 10.0  # the server is busy with another call at worst; then we answer ourselves
+# Left by a client the server did not answer in time: later calls answer themselves at
+# once (one ``stat``) until the server, back in its loop, removes it.
+HUNG_NAME = "ctx.hung"
 MARKERS = ("context_pack.json", "trifecta.toml")  # as ``find_segment`` looks for them
 # Settings of the server itself: they change nothing in an answer, so a client with other
 # values is served all the same.
@@ -134,10 +137,10 @@ def forward(args: list[str]) -> int | None:
     if root is None:
         return None
     path = os.path.join(root, "_ctx", SOCKET_NAME)
-    if not os.path.exists(path):
+    if not os.path.exists(path) or os.path.exists(os.path.join(root, "_ctx", HUNG_NAME)):
         return None
     try:
-        answer = _ask(path, _request(args, cwd))
+        answer = _ask(path, _request(args, cwd), hung=os.path.join(root, "_ctx", HUNG_NAME))
     except KeyboardInterrupt:  # as the command itself would end (``main``)
         if "--json" in args:
             from trifecta.adapters.cli.output import error_document
@@ -184,8 +187,11 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _ask(path: str, request: dict[str, Any], answer_s: float = ANSWER_S) -> dict[str, Any] | None:
-    """One request, one answer line; None on any failure (refused, timed out, closed)."""
+def _ask(
+    path: str, request: dict[str, Any], answer_s: float = ANSWER_S, hung: str | None = None
+) -> dict[str, Any] | None:
+    """One request, one answer line; None on any failure (refused, timed out, closed). A
+    time-out leaves the file ``hung`` (when given): the server is stopped or wedged."""
 
     import json
     import socket
@@ -206,6 +212,14 @@ def _ask(path: str, request: dict[str, Any], answer_s: float = ANSWER_S) -> dict
                     break
                 data += chunk
         answer = json.loads(data)
+    except TimeoutError:
+        if hung is not None:
+            try:
+                with open(hung, "a"):
+                    pass
+            except OSError:
+                pass
+        return None
     except (OSError, ValueError):
         return None
     return answer if isinstance(answer, dict) else None
@@ -222,10 +236,53 @@ def server_status(root: Path) -> dict[str, Any] | None:
 
 
 def stop_server(root: Path) -> bool:
-    """Ask the running server to stop; True when one was asked."""
+    """Stop the running server: asked over its socket, or, when it does not answer (stopped,
+    wedged), its process (named by ``_ctx/ctx.pid`` and running ``ctx serve``) gets
+    SIGTERM (and SIGCONT), then SIGKILL after 2 s. True when one was stopped."""
 
     answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "stop"}, answer_s=2.0)
-    return answer is not None and answer.get("stopping") is True
+    if answer is not None and answer.get("stopping") is True:
+        return True
+    pid = _server_pid(root)
+    if pid is None:
+        return False
+    import signal
+    import time
+
+    for signum in (signal.SIGTERM, signal.SIGCONT):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            return False
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if _server_pid(root) != pid:
+            return True
+        time.sleep(0.05)
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    for name in (SOCKET_NAME, "ctx.pid", HUNG_NAME):  # it could not remove them itself
+        with contextlib.suppress(OSError):
+            os.unlink(root / "_ctx" / name)
+    return True
+
+
+def _server_pid(root: Path) -> int | None:
+    """The pid in ``_ctx/ctx.pid`` when that process lives and runs ``ctx serve``."""
+
+    try:
+        from pathlib import Path
+
+        pid = int((root / "_ctx" / "ctx.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[:1]
+    except (OSError, ValueError):
+        return None
+    if state == [b"Z"] or b"serve" not in cmdline or b"ctx" not in cmdline:
+        return None
+    return pid
 
 
 def serve_argv(root: Path) -> list[str]:

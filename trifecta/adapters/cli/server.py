@@ -40,7 +40,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from trifecta.adapters.cli.forward import IN_SERVER, PROTOCOL, SOCKET_NAME, relevant_env
+from trifecta.adapters.cli.forward import (
+    HUNG_NAME,
+    IN_SERVER,
+    PROTOCOL,
+    SOCKET_NAME,
+    relevant_env,
+)
 from trifecta.adapters.unix_socket import connectable
 
 if TYPE_CHECKING:
@@ -191,6 +197,8 @@ class CtxServer:
                 if not path.exists():
                     self.stop_reason = "socket removed"
                     break
+                with contextlib.suppress(FileNotFoundError):
+                    (self._dir / HUNG_NAME).unlink()  # answering again: clients may ask
                 if self._flush_due is not None and now >= self._flush_due:
                     self._flush()
                 if selector.select(timeout=0.5):
