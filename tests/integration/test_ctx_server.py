@@ -97,7 +97,6 @@ def test_served_answers_equal_local_answers(built: Path, server: subprocess.Pope
         ("ctx", "get", "pkg/service.py#ContextService", "--mode", "raw"),
         ("ctx", "get", "pkg/service.py#ContextService", "--json", "--pd-report"),
         ("ctx", "get", "no/such.py#Thing"),
-        ("ctx", "search", "--limit", "abc"),
     ]
     before = _served_calls(built)
     for args in calls:
@@ -122,6 +121,7 @@ def test_served_from_a_subdirectory_without_segment_flag(
 
 
 def test_a_change_is_seen_at_once(built: Path, server: subprocess.Popen[str]) -> None:
+    before = _served_calls(built)
     fresh = json.loads(run_cli(built, "ctx", "search", "service", "--json", env=SERVED).stdout)
     assert fresh["stale"] is False
     (built / "pkg" / "service.py").write_text("def replaced_everything():\n    return 1\n")
@@ -130,13 +130,16 @@ def test_a_change_is_seen_at_once(built: Path, server: subprocess.Popen[str]) ->
     assert stale["stale"] is True
     assert stale["freshness"]["changed"] == ["pkg/service.py"]
     assert stale["freshness"]["new"] == ["pkg/new_module.py"]
+    assert _served_calls(built) == before + 2
 
 
 def test_a_rebuilt_pack_is_served(built: Path, server: subprocess.Popen[str]) -> None:
     (built / "pkg" / "later.py").write_text("def added_after_the_server():\n    return 3\n")
     run_cli(built, "ctx", "build", env=LOCAL)
+    before = _served_calls(built)
     proc = run_cli(built, "ctx", "search", "added_after_the_server", env=SERVED)
     assert "pkg/later.py#added_after_the_server" in proc.stdout
+    assert _served_calls(built) == before + 1
 
 
 def test_other_settings_are_declined_and_answered_here(
@@ -173,10 +176,29 @@ def test_a_killed_server_costs_nothing(built: Path) -> None:
         _stop(again)
 
 
+def test_a_killed_servers_socket_neither_blocks_a_launch_nor_survives_stop(built: Path) -> None:
+    sock = built / "_ctx" / "ctx.sock"
+    proc = _start(built, "--idle-timeout-s", "120")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    stopped = run_cli(built, "ctx", "serve", "--stop", "--json", env=SERVED)
+    assert json.loads(stopped.stdout)["stopped"] is False
+    assert not sock.exists()  # nobody held the lock: the dead server's file is gone
+    proc = _start(built, "--idle-timeout-s", "120")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert sock.exists()
+    env = {**SERVED, "TRIFECTA_SEARCH_SERVER_MIN_FILES": "10"}
+    run_cli(built, "ctx", "search", "service", env=env)  # answered here, launches anew
+    _wait(lambda: _status(built) is not None, "the relaunched server")
+    run_cli(built, "ctx", "serve", "--stop", env=SERVED)
+    _wait(lambda: not sock.exists(), "the server to stop")
+
+
 def test_one_server_per_segment(built: Path, server: subprocess.Popen[str]) -> None:
     second = run_cli(built, "ctx", "serve", env=SERVED, check=False)
-    assert second.returncode != 0
-    assert "already runs" in second.stderr
+    assert second.returncode == 1
+    assert second.stderr.strip().endswith("a search server already runs for this segment")
     assert "Traceback" not in second.stderr
 
 
@@ -196,8 +218,7 @@ def test_idle_timeout_and_stop_leave_nothing(built: Path) -> None:
 def test_search_starts_a_server_for_a_large_enough_segment(built: Path) -> None:
     small = run_cli(built, "ctx", "search", "service", env=SERVED)
     assert small.returncode == 0
-    time.sleep(0.5)  # a launched server would have bound its socket by now; none may
-    assert not (built / "_ctx" / "ctx.sock").exists()
+    assert not (built / "_ctx" / "ctx.log").exists()  # a launch opens its log first
     env = {**SERVED, "TRIFECTA_SEARCH_SERVER_MIN_FILES": "10"}  # the segment has 15 files
     run_cli(built, "ctx", "search", "service", env=env)
     sock = built / "_ctx" / "ctx.sock"
@@ -236,3 +257,95 @@ def test_a_wedged_server_costs_one_call_and_stop_ends_it(built: Path) -> None:
     finally:
         proc.send_signal(signal.SIGCONT)
         _stop(proc)
+
+
+def test_stdout_and_stderr_keep_their_order_through_one_pipe(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    def combined(extra: dict[str, str]) -> str:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trifecta",
+                "-v",
+                "--segment",
+                str(built),
+                "ctx",
+                "search",
+                "xq",
+            ],
+            env=_env(extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=True,
+        )
+        return proc.stdout
+
+    before = _served_calls(built)
+    served = combined(SERVED)
+    assert served == combined(LOCAL)
+    assert served.startswith("trifecta: segment:")  # --verbose's line comes first
+    assert _served_calls(built) == before + 1
+
+
+def test_debug_help_usage_and_environment_are_answered_here(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    before = _status(built)
+    assert before is not None
+    cases = [
+        (("ctx", "get", "--deb", "no/such.py#X"), SERVED),  # --debug, abbreviated
+        (("ctx", "search", "--hel"), SERVED),  # --help, abbreviated
+        (("ctx", "search", "--limit", "abc"), SERVED),  # argparse's usage error
+        (("ctx", "search", "service"), {**SERVED, "OTEL_SDK_DISABLED": "true"}),
+        (("ctx", "search", "service"), {**SERVED, "TRIFECTA_SEARCH_SERVER_MIN_FILES": "x"}),
+    ]
+    for args, env in cases:
+        served = run_cli(built, *args, env=env, check=False)
+        local = run_cli(built, *args, env={**env, **LOCAL}, check=False)
+        assert (served.returncode, served.stdout) == (local.returncode, local.stdout), args
+    after = _status(built)
+    assert after is not None  # still running
+    assert after["requests"] == before["requests"]
+    assert after["pid"] == before["pid"]
+
+
+def test_a_changed_package_file_stops_the_server(built: Path) -> None:
+    from trifecta.adapters.cli.forward import IN_SERVER, _request
+    from trifecta.adapters.cli.server import CtxServer
+
+    server = CtxServer(built, 60)  # in this process: its code map can be edited
+    try:
+        server.acquire()
+        request = _request(["ctx", "search", "service"], str(built))
+        assert server.handle(request)["served"] is True
+        some_file = next(iter(server._code))
+        server._code[some_file] = (0, 0)  # as if it had changed on disk since the start
+        answer = server.handle(request)
+        assert answer["served"] is False
+        assert "changed on disk" in answer["reason"]
+        assert server.stop_reason == "code changed"
+    finally:
+        server.close()
+        IN_SERVER[0] = False
+    assert not (built / "_ctx" / "ctx.sock").exists()
+
+
+def test_command_and_segment_are_found_as_the_parser_would() -> None:
+    from trifecta.adapters.cli.forward import _command_at, _segment_arg, relevant_env
+
+    assert _command_at(["ctx", "search", "x"]) == 0
+    assert _command_at(["--json", "-s", "d", "--color", "never", "ctx", "get", "a"]) == 5
+    assert _command_at(["--segment=d", "ctx", "search"]) == 1
+    assert _command_at(["ctx", "build"]) is None
+    assert _command_at(["ast", "ctx", "search"]) is None
+    assert _command_at(["--weird", "ctx", "search"]) is None
+    assert _segment_arg(["ctx", "search", "-s", "d"]) == "d"
+    assert _segment_arg(["--segment=d", "ctx", "search"]) == "d"
+    assert _segment_arg(["-sd", "ctx", "search"]) is False
+    assert _segment_arg(["ctx", "search", "--segment"]) is False
+    assert _segment_arg(["ctx", "search", "x"]) is None
+    env = {"TRIFECTA_X": "1", "OTEL_Y": "2", "HOME": "/h", "PATH": "/bin", "NO_COLOR": "1"}
+    assert relevant_env(env) == {"TRIFECTA_X": "1", "OTEL_Y": "2", "HOME": "/h", "NO_COLOR": "1"}

@@ -34,20 +34,23 @@ ANSWER_S = 10.0  # the server is busy with another call at worst; then we answer
 # once (one ``stat``) until the server, back in its loop, removes it.
 HUNG_NAME = "ctx.hung"
 MARKERS = ("context_pack.json", "trifecta.toml")  # as ``find_segment`` looks for them
-# Settings of the server itself: they change nothing in an answer, so a client with other
-# values is served all the same.
+FAILED_NAME = "ctx.failed"  # why the last server could not start; no relaunch for a while
+FAILED_FRESH_S = 60
+# The environment an answer or its telemetry depends on: settings, the OpenTelemetry
+# export, colour, and the user names redaction removes.
+_ENV_PREFIXES = ("TRIFECTA_", "OTEL_")
+_ENV_NAMES = ("NO_COLOR", "HOME", "USER", "LOGNAME")
+
+
+# The server's own settings: they change no answer, so they need not be equal (but valid).
 OWN_SETTINGS = "TRIFECTA_SEARCH_SERVER"
 
 
 def relevant_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment an answer depends on: ``TRIFECTA_*`` settings (but the server's
-    own) and ``NO_COLOR``."""
+    """The part of ``environ`` a served answer must share with the client's (the server's
+    own settings included: the server checks them apart)."""
 
-    return {
-        k: v
-        for k, v in environ.items()
-        if (k.startswith("TRIFECTA_") and not k.startswith(OWN_SETTINGS)) or k == "NO_COLOR"
-    }
+    return {k: v for k, v in environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES}
 
 
 # Global options that may come before ``ctx search``: flags, and those taking a value.
@@ -136,32 +139,52 @@ def forward(args: list[str]) -> int | None:
     root = segment_root(args, cwd)
     if root is None:
         return None
-    path = os.path.join(root, "_ctx", SOCKET_NAME)
-    if not os.path.exists(path) or os.path.exists(os.path.join(root, "_ctx", HUNG_NAME)):
+    state = os.path.join(root, "_ctx")
+    path = os.path.join(state, SOCKET_NAME)
+    try:
+        if os.stat(path).st_uid != os.geteuid():  # only our own server is trusted
+            return None
+    except OSError:
+        return None
+    if os.path.exists(os.path.join(state, HUNG_NAME)):
         return None
     try:
-        answer = _ask(path, _request(args, cwd), hung=os.path.join(root, "_ctx", HUNG_NAME))
-    except KeyboardInterrupt:  # as the command itself would end (``main``)
-        if "--json" in args:
-            from trifecta.adapters.cli.output import error_document
-
-            sys.stdout.write(error_document("KeyboardInterrupt", "interrupted", None, 130) + "\n")
-        sys.stderr.write("trifecta: error: interrupted\n")
-        return 130
+        answer = _ask(path, _request(args, cwd), hung=os.path.join(state, HUNG_NAME))
+    except KeyboardInterrupt:
+        return _interrupted(args)
     if answer is None or answer.get("served") is not True:
         return None
+    writes = answer.get("writes")
+    code = answer.get("exit")
+    if not isinstance(code, int) or not isinstance(writes, list):
+        return None
+    streams = (sys.stdout, sys.stderr)
     try:
-        code = int(answer["exit"])
-        out, err = str(answer["stdout"]), str(answer["stderr"])
-    except (KeyError, TypeError, ValueError):
+        chunks = [(streams[int(fd) - 1], str(text)) for fd, text in writes]
+        for stream, text in chunks:  # what this process could not print, it answers itself
+            text.encode(stream.encoding or "utf-8", stream.errors or "strict")
+    except (TypeError, ValueError, IndexError, LookupError):
         return None
     try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
+        for stream, text in chunks:  # in the order the command wrote them (2>&1 keeps it)
+            stream.write(text)
+            stream.flush()
     except BrokenPipeError:
         return 1
-    sys.stderr.write(err)
+    except KeyboardInterrupt:
+        return _interrupted(args)
     return code
+
+
+def _interrupted(args: list[str]) -> int:
+    """As the command itself ends on Ctrl-C (``main``)."""
+
+    if "--json" in args:
+        from trifecta.adapters.cli.output import error_document
+
+        sys.stdout.write(error_document("KeyboardInterrupt", "interrupted", None, 130) + "\n")
+    sys.stderr.write("trifecta: error: interrupted\n")
+    return 130
 
 
 def _request(args: list[str], cwd: str) -> dict[str, Any]:
@@ -228,7 +251,7 @@ def _ask(
 def server_status(root: Path) -> dict[str, Any] | None:
     """The running server's status, None when none answers."""
 
-    answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "status"}, answer_s=2.0)
+    answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "status"}, answer_s=5.0)
     if answer is None or not isinstance(answer.get("status"), dict):
         return None
     status: dict[str, Any] = answer["status"]
@@ -237,14 +260,21 @@ def server_status(root: Path) -> dict[str, Any] | None:
 
 def stop_server(root: Path) -> bool:
     """Stop the running server: asked over its socket, or, when it does not answer (stopped,
-    wedged), its process (named by ``_ctx/ctx.pid`` and running ``ctx serve``) gets
-    SIGTERM (and SIGCONT), then SIGKILL after 2 s. True when one was stopped."""
+    wedged), the process holding ``_ctx/ctx.lock`` gets SIGTERM (and SIGCONT), then SIGKILL
+    after 2 s. A socket file nobody holds the lock for is removed. True when one stopped."""
 
-    answer = _ask(str(root / "_ctx" / SOCKET_NAME), {"op": "stop"}, answer_s=2.0)
+    import contextlib
+
+    state = root / "_ctx"
+    answer = _ask(str(state / SOCKET_NAME), {"op": "stop"}, answer_s=5.0)
     if answer is not None and answer.get("stopping") is True:
         return True
-    pid = _server_pid(root)
+    pid = _lock_holder(state / "ctx.lock")
     if pid is None:
+        if not _lock_held(root):  # a dead server's leftovers
+            for name in (SOCKET_NAME, "ctx.pid", HUNG_NAME):
+                with contextlib.suppress(OSError):
+                    (state / name).unlink()
         return False
     import signal
     import time
@@ -256,33 +286,45 @@ def stop_server(root: Path) -> bool:
             return False
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        if _server_pid(root) != pid:
+        if _lock_holder(state / "ctx.lock") != pid:
             return True
         time.sleep(0.05)
-    import contextlib
-
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
     for name in (SOCKET_NAME, "ctx.pid", HUNG_NAME):  # it could not remove them itself
         with contextlib.suppress(OSError):
-            os.unlink(root / "_ctx" / name)
+            (state / name).unlink()
     return True
 
 
-def _server_pid(root: Path) -> int | None:
-    """The pid in ``_ctx/ctx.pid`` when that process lives and runs ``ctx serve``."""
+def _lock_holder(lock: Path) -> int | None:
+    """The pid holding a ``flock`` on ``lock`` (from ``/proc/locks``), if any."""
 
     try:
-        from pathlib import Path
-
-        pid = int((root / "_ctx" / "ctx.pid").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[:1]
-    except (OSError, ValueError):
+        st = lock.stat()
+        with open("/proc/locks", encoding="ascii", errors="replace") as table:
+            lines = table.read().splitlines()
+    except OSError:
         return None
-    if state == [b"Z"] or b"serve" not in cmdline or b"ctx" not in cmdline:
-        return None
-    return pid
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[2] == "->":
+            continue
+        try:
+            pid = int(fields[4])
+            inode = int(fields[5].rsplit(":", 1)[1])
+        except ValueError:
+            continue
+        if inode != st.st_ino or pid == os.getpid():
+            continue
+        try:  # the inode alone (overlay file systems report another device): check the process
+            with open(f"/proc/{pid}/cmdline", "rb") as proc:
+                cmdline = proc.read().split(b"\0")
+        except OSError:
+            continue
+        if b"ctx" in cmdline and b"serve" in cmdline:
+            return pid
+    return None
 
 
 def serve_argv(root: Path) -> list[str]:
@@ -293,22 +335,25 @@ def serve_argv(root: Path) -> list[str]:
 
 
 def maybe_launch(segment: Segment, files: int) -> bool:
-    """Start the search server in the background if the settings ask for it and none runs
-    or is starting; True when one was launched."""
+    """Start the search server in the background if the settings ask for it, none holds
+    the segment's lock (running or starting: a socket file alone may be a dead server's)
+    and none failed to start in the last minute; True when one was launched."""
 
     settings = segment.settings["search"]
     if settings["server"] != "auto" or files < int(settings["server_min_files"]):
         return False
     root = segment.root
     state = root / "_ctx"
-    if (state / SOCKET_NAME).exists() or not state.is_dir():
+    if not state.is_dir():
         return False
-    import fcntl
+    import time
 
     try:
-        with (state / "ctx.lock").open("ab") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # none starting now
+        if time.time() - (state / FAILED_NAME).stat().st_mtime < FAILED_FRESH_S:
+            return False
     except OSError:
+        pass
+    if _lock_held(root):
         return False
     import subprocess
 
@@ -326,3 +371,18 @@ def maybe_launch(segment: Segment, files: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _lock_held(root: Path) -> bool:
+    """Does a server (running or starting) hold ``_ctx/ctx.lock``?"""
+
+    import fcntl
+
+    try:
+        with (root / "_ctx" / "ctx.lock").open("ab") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return True  # cannot tell: do not launch
+    return False

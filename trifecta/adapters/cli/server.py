@@ -33,21 +33,24 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from trifecta.adapters.cli.forward import (
     HUNG_NAME,
     IN_SERVER,
+    OWN_SETTINGS,
     PROTOCOL,
     SOCKET_NAME,
     relevant_env,
 )
 from trifecta.adapters.unix_socket import connectable
+from trifecta.domain.errors import LockTimeout
 
 if TYPE_CHECKING:
     import argparse
@@ -71,7 +74,7 @@ def socket_path(root: Path) -> Path:
     return state_dir(root) / SOCKET_NAME
 
 
-class AlreadyServing(Exception):
+class AlreadyServing(LockTimeout):
     """Another search server holds this segment's lock."""
 
 
@@ -84,14 +87,20 @@ class _Declined(BaseException):
 
 
 class _Captured(io.StringIO):
-    """A command's stdout or stderr, a terminal or not as the client's is."""
+    """A command's stdout (1) or stderr (2), a terminal or not as the client's is; every
+    write lands in one list shared by both, in order."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, fd: int, tty: bool, writes: list[tuple[int, str]]) -> None:
         super().__init__()
-        self._tty = tty
+        self._fd, self._tty, self._writes = fd, tty, writes
 
     def isatty(self) -> bool:
         return self._tty
+
+    def write(self, text: str) -> int:
+        if text:
+            self._writes.append((self._fd, text))
+        return len(text)
 
 
 def _lent(segment: Segment) -> Segment:
@@ -130,7 +139,8 @@ class CtxServer:
         self._lock_file: IO[bytes] | None = None
         self._listen: socket.socket | None = None
         self._running = False
-        self._modules: dict[str, int | None] = {}
+        self._code: dict[str, tuple[int, int] | None] = {}
+        self._socket_id: tuple[int, int] | None = None
         self._started = time.monotonic()
         self._last_request = self._started
         self._flush_due: float | None = None
@@ -141,9 +151,10 @@ class CtxServer:
     # ---- lifecycle -----------------------------------------------------------------------
 
     def acquire(self) -> None:
-        """Open the segment, take its lock and bind the socket (replacing a stale one)."""
+        """Take the segment's lock, open the segment and bind the socket (replacing a stale
+        one). The lock comes first: a second server started at the same moment fails at
+        once, before any work."""
 
-        self._open_segment()
         self._dir.mkdir(parents=True, exist_ok=True)
         lock = (self._dir / LOCK_NAME).open("ab")
         try:
@@ -152,6 +163,8 @@ class CtxServer:
             lock.close()
             raise AlreadyServing("a search server already runs for this segment") from None
         self._lock_file = lock
+        self._open_segment()
+        self._code = _package_stamps()
         path = socket_path(self.root)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # we hold the lock: any socket file here is stale
@@ -160,12 +173,17 @@ class CtxServer:
         try:
             with connectable(path) as address:
                 listen.bind(address)
+        except BaseException:
+            listen.close()
+            raise
         finally:
             os.umask(old_umask)
         os.chmod(path, 0o600)
         listen.listen(64)
         self._listen = listen
+        self._socket_id = _identity(path)
         (self._dir / PID_NAME).write_text(f"{os.getpid()}\n")
+        self._last_request = time.monotonic()  # the idle clock starts when it can be called
 
     def idle_timeout_s(self) -> int:
         if self._idle_timeout_s is not None:
@@ -194,8 +212,8 @@ class CtxServer:
                 if now - self._last_request > self.idle_timeout_s():
                     self.stop_reason = "idle"
                     break
-                if not path.exists():
-                    self.stop_reason = "socket removed"
+                if _identity(path) != self._socket_id:
+                    self.stop_reason = "socket removed"  # _ctx/ deleted, or another server's
                     break
                 with contextlib.suppress(FileNotFoundError):
                     (self._dir / HUNG_NAME).unlink()  # answering again: clients may ask
@@ -218,10 +236,11 @@ class CtxServer:
         if self._listen is not None:
             self._listen.close()
             self._listen = None
-            with contextlib.suppress(FileNotFoundError):
-                socket_path(self.root).unlink()
-            with contextlib.suppress(FileNotFoundError):
-                (self._dir / PID_NAME).unlink()
+            if _identity(socket_path(self.root)) == self._socket_id:  # not a later server's
+                with contextlib.suppress(FileNotFoundError):
+                    socket_path(self.root).unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    (self._dir / PID_NAME).unlink()
         if self._segment is not None:
             self._segment.close()  # flushes telemetry
             self._segment = None
@@ -253,23 +272,14 @@ class CtxServer:
         return [_stamp(self.root / name) for name in SETTINGS_FILES] != self._settings_stamps
 
     def _code_moved(self) -> str | None:
-        """The first of this process's trifecta modules whose file changed since it was
-        first seen (a reinstall or an edit: this process would answer with old code)."""
+        """The first file of trifecta's package that changed since this server started (a
+        reinstall or an edit: this process would answer with old code), or None."""
 
-        for name, module in list(sys.modules.items()):
-            if not name.startswith("trifecta"):
-                continue
-            file = getattr(module, "__file__", None)
-            if not isinstance(file, str):
-                continue
-            try:
-                now: int | None = os.stat(file).st_mtime_ns
-            except OSError:
-                now = None
-            seen = self._modules.setdefault(file, now)
-            if seen != now:
-                return file
-        return None
+        now = _package_stamps()
+        if now == self._code:
+            return None
+        changed = [f for f in sorted(set(now) | set(self._code)) if now.get(f) != self._code.get(f)]
+        return changed[0] if changed else None
 
     # ---- requests ------------------------------------------------------------------------
 
@@ -280,18 +290,23 @@ class CtxServer:
         except OSError:
             return
         with conn:
-            conn.settimeout(READ_REQUEST_S)
+            if not _same_user(conn):
+                return  # only our own user's processes are served (the socket is 0600 too)
             try:
-                line = _read_line(conn)
-                answer = self.handle(json.loads(line)) if line else None
-            except (OSError, ValueError) as e:
-                answer = {"v": PROTOCOL, "served": False, "reason": f"bad request: {e}"}
+                line = _read_line(conn, time.monotonic() + READ_REQUEST_S)
+                answer = self.handle(json.loads(line), lambda: _gone(conn)) if line else None
+            except Exception as e:  # one bad request never ends the server
+                answer = self._decline(f"bad request: {type(e).__name__}")
             if answer is None:
                 return
             with contextlib.suppress(OSError):  # a client that left loses its answer
+                conn.settimeout(READ_REQUEST_S)
                 conn.sendall(json.dumps(answer, ensure_ascii=False).encode() + b"\n")
 
-    def handle(self, request: Any) -> dict[str, Any]:
+    def handle(self, request: Any, gone: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Answer one request; ``gone`` tells whether its client has left meanwhile (a
+        command queued behind a slow one is not run for nobody: the client answered it)."""
+
         if not isinstance(request, dict):
             return self._decline("bad request: not a JSON object")
         op = request.get("op")
@@ -303,23 +318,28 @@ class CtxServer:
             return {"v": PROTOCOL, "served": True, "stopping": True}
         if op != "run":
             return self._decline(f"unknown op {op!r}")
-        self._last_request = time.monotonic()
         reason = self._refusal(request)
         if reason is not None:
             return self._decline(reason)
+        if gone is not None and gone():
+            return self._decline("the client left")
+        tty = request.get("tty")
         try:
-            code, out, err = self._run(
+            code, writes = self._run(
                 [str(a) for a in request["argv"]],
-                str(request["cwd"]),
-                [bool(t) for t in request.get("tty", (False, False))],
+                request["cwd"],
+                (bool(tty[0]), bool(tty[1]))
+                if isinstance(tty, list) and len(tty) == 2
+                else (False, False),
                 request["env"].get("NO_COLOR"),
             )
         except _Declined as e:
             return self._decline(e.reason)
         self.requests += 1
+        self._last_request = time.monotonic()  # only served calls keep the server alive
         if self._flush_due is None:
             self._flush_due = time.monotonic() + FLUSH_EVERY_S
-        return {"v": PROTOCOL, "served": True, "exit": code, "stdout": out, "stderr": err}
+        return {"v": PROTOCOL, "served": True, "exit": code, "writes": writes}
 
     def _decline(self, reason: str) -> dict[str, Any]:
         self.declined += 1
@@ -330,19 +350,22 @@ class CtxServer:
 
         if request.get("v") != PROTOCOL:
             return "another protocol version"
-        if request.get("version") != _version.__version__ or request.get("package") != str(
-            Path(_version.__file__).parent
-        ):
-            return "another trifecta"
-        if not isinstance(request.get("env"), dict) or request["env"] != self._env:
-            return "other TRIFECTA_* settings"
-        if not isinstance(request.get("argv"), list) or not isinstance(request.get("cwd"), str):
-            return "bad request"
-        moved = self._code_moved()
+        moved = self._code_moved()  # first: an upgraded install must not keep old code up
         if moved is not None:
             self._running = False
             self.stop_reason = "code changed"
             return f"trifecta changed on disk ({Path(moved).name})"
+        if request.get("package") != str(Path(_version.__file__).parent):
+            return "another trifecta installation"
+        if request.get("version") != _version.__version__:
+            return "another trifecta version"
+        env = request.get("env")
+        if not isinstance(env, dict) or _answering(env) != _answering(self._env):
+            return "another environment (TRIFECTA_*, OTEL_*, NO_COLOR, HOME, USER)"
+        if not _own_settings_valid(env):
+            return "invalid TRIFECTA_SEARCH_SERVER* settings"
+        if not isinstance(request.get("argv"), list) or not isinstance(request.get("cwd"), str):
+            return "bad request"
         if self._settings_moved():
             try:
                 self._open_segment()
@@ -358,15 +381,19 @@ class CtxServer:
         return None
 
     def _run(
-        self, argv: list[str], cwd: str, tty: list[bool], no_color: str | None
-    ) -> tuple[int, str, str]:
-        """The CLI's ``main`` on ``argv`` as if run in ``cwd``, with our segment lent."""
+        self, argv: list[str], cwd: str, tty: tuple[bool, bool], no_color: str | None
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """The CLI's ``main`` on ``argv`` as if run in ``cwd``, with our segment lent: the
+        exit code and the writes to stdout (1) and stderr (2) in their order. Anything the
+        command could print differently here (help and usage errors, which argparse wraps
+        to the terminal's width; ``--debug``'s tracebacks) or that fails unexpectedly is
+        declined: the client runs it itself."""
 
         from trifecta.adapters.cli import main as cli_main
         from trifecta.adapters.cli import output
 
         lent = self._lent
-        assert lent is not None
+        assert lent is not None and self._segment is not None
         root = str(self.root)
 
         def lend(ns: argparse.Namespace, flags: dict[str, Any]) -> Segment:
@@ -376,21 +403,24 @@ class CtxServer:
                 raise _Declined("another segment")
             if ns.config is not None or flags:
                 raise _Declined("settings given on the command line")
-            if getattr(ns, "sync", False):
-                raise _Declined("--sync")
+            if getattr(ns, "sync", False) or getattr(ns, "debug", False):
+                raise _Declined("--sync or --debug")
             return lent
 
-        out = _Captured(len(tty) > 0 and tty[0])
-        err = _Captured(len(tty) > 1 and tty[1])
+        writes: list[tuple[int, str]] = []
+        out, err = _Captured(1, tty[0], writes), _Captured(2, tty[1], writes)
+        self._segment.telemetry.forget_repo_state()  # each call sees the repository as it is
         with _redirected(cwd, out, err, no_color):
             output.LENDER = lend
             try:
                 code = cli_main.main(argv)
             except SystemExit as e:  # argparse: --help, a usage error
-                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+                raise _Declined(f"argparse exit {e.code}") from None
+            except Exception as e:  # what main itself lets through (--debug, declined above)
+                raise _Declined(f"failed here: {type(e).__name__}") from None
             finally:
                 output.LENDER = None
-        return code, out.getvalue(), err.getvalue()
+        return code, writes
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -435,11 +465,16 @@ def _set_env(key: str, value: str | None) -> None:
         os.environ[key] = value
 
 
-def _read_line(conn: socket.socket) -> bytes:
-    """One request line (or what came before the client closed)."""
+def _read_line(conn: socket.socket, deadline: float) -> bytes:
+    """One request line (or what came before the client closed), by ``deadline``: a client
+    that connects and says nothing holds the server up for at most that long."""
 
     data = b""
     while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no request in time")
+        conn.settimeout(left)
         chunk = conn.recv(65536)
         if not chunk:
             break
@@ -447,3 +482,83 @@ def _read_line(conn: socket.socket) -> bytes:
         if len(data) > MAX_LINE:
             raise ValueError("request too long")
     return data.split(b"\n", 1)[0]
+
+
+def _gone(conn: socket.socket) -> bool:
+    """Has the client closed its end (it gave up waiting and answered itself)?"""
+
+    try:
+        conn.setblocking(False)
+        try:
+            return conn.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            conn.setblocking(True)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Is the connecting process our own user's (``SO_PEERCRED``, Linux)?"""
+
+    cred = getattr(socket, "SO_PEERCRED", None)
+    if cred is None:
+        return True  # the socket's mode (0600) is the guard there
+    try:
+        raw = conn.getsockopt(socket.SOL_SOCKET, cred, struct.calcsize("3i"))
+    except OSError:
+        return False
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return bool(uid == os.geteuid())
+
+
+def _answering(env: dict[str, Any]) -> dict[str, Any]:
+    """The environment but the server's own settings (they change no answer)."""
+
+    return {k: v for k, v in env.items() if not str(k).startswith(OWN_SETTINGS)}
+
+
+def _own_settings_valid(env: dict[str, Any]) -> bool:
+    """Would the client's ``TRIFECTA_SEARCH_SERVER*`` variables load? (Invalid ones fail the
+    command there: it must run there.)"""
+
+    from trifecta.application.settings import env_layer, merge_settings
+    from trifecta.domain.errors import ConfigError
+
+    own = {str(k): str(v) for k, v in env.items() if str(k).startswith(OWN_SETTINGS)}
+    try:
+        merge_settings(env_layer(own))
+    except ConfigError:
+        return False
+    return True
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the socket file, None when it is gone."""
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _package_stamps() -> dict[str, tuple[int, int] | None]:
+    """(size, mtime) of every file of the installed trifecta package."""
+
+    from trifecta import _version
+
+    out: dict[str, tuple[int, int] | None] = {}
+    for directory, dirs, files in os.walk(os.path.dirname(_version.__file__)):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    out[path] = None
+                    continue
+                out[path] = (st.st_size, st.st_mtime_ns)
+    return out

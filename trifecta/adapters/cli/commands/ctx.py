@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -144,17 +145,22 @@ def run_serve(ns: argparse.Namespace) -> int:
         stopped = stop_server(root)
         emit(ns, {"stopped": stopped}, "stopped" if stopped else "no search server was running")
         return 0
+    from trifecta.adapters.cli.forward import FAILED_NAME
     from trifecta.adapters.cli.server import AlreadyServing, CtxServer
 
     server = CtxServer(root, ns.idle_timeout_s)
     try:
         server.acquire()
-    except AlreadyServing as e:
-        server.close()
-        raise InvalidRequest("segment", str(e)) from None
-    except BaseException:
+    except AlreadyServing:
         server.close()
         raise
+    except BaseException as e:  # recorded: searches do not launch another for a minute
+        server.close()
+        with contextlib.suppress(OSError):
+            (root / "_ctx" / FAILED_NAME).write_text(f"{type(e).__name__}: {e}\n")
+        raise
+    with contextlib.suppress(OSError):
+        (root / "_ctx" / FAILED_NAME).unlink()
     note(ns, f"search server for {server.root} on _ctx/ctx.sock (pid {server.status()['pid']})")
     server.serve()
     note(ns, f"search server stopped ({server.stop_reason}; {server.requests} calls served)")
