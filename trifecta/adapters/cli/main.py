@@ -10,6 +10,11 @@ TYPE_CHECKING = False  # not ``typing``'s: a served search never needs the modul
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
+    from typing import Any
+
+
+# Parsers kept between calls by a process that runs many (the search server sets it to {}).
+PARSERS: dict[str, Any] | None = None
 
 
 def _handler(spec: str) -> Callable[[argparse.Namespace], int]:
@@ -179,7 +184,12 @@ def _main(args: list[str], collecting: bool) -> int:
     args = _help_alias(args, group)
     JSON_ERRORS["on"] = "--json" in args
     # only the named group's commands are declared; none for `trifecta --help`
-    parser = build_parser(group_of(args) or "")
+    only = group_of(args) or ""
+    parser = PARSERS.get(only) if PARSERS is not None else None
+    if parser is None:
+        parser = build_parser(only)
+        if PARSERS is not None:
+            PARSERS[only] = parser
     try:
         ns = parser.parse_args(args)
     except SystemExit as e:

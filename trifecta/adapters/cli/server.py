@@ -128,7 +128,10 @@ class CtxServer:
     """Serves one segment's ``ctx search`` / ``ctx get`` over ``_ctx/ctx.sock``."""
 
     def __init__(self, root: Path, idle_timeout_s: int | None = None) -> None:
+        from trifecta.adapters.cli import main as cli_main
+
         IN_SERVER[0] = True  # the commands this process runs are answered here
+        cli_main.PARSERS = {}  # and parse with parsers built once
         self.root = root.resolve()
         self._dir = state_dir(self.root)
         self._env = relevant_env(os.environ)
@@ -544,21 +547,34 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _package_stamps() -> dict[str, tuple[int, int] | None]:
-    """(size, mtime) of every file of the installed trifecta package."""
+def _package_files() -> list[str]:
+    """The installed trifecta package's ``.py`` files and directories."""
 
     from trifecta import _version
 
-    out: dict[str, tuple[int, int] | None] = {}
+    out: list[str] = []
     for directory, dirs, files in os.walk(os.path.dirname(_version.__file__)):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    out[path] = None
-                    continue
-                out[path] = (st.st_size, st.st_mtime_ns)
+        out.append(directory)
+        out.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))
+    return out
+
+
+_PACKAGE: list[str] = []
+
+
+def _package_stamps() -> dict[str, tuple[int, int] | None]:
+    """(size, mtime) of every file and directory of the installed trifecta package, as
+    listed when the server started (a file added or removed moves its directory's mtime)."""
+
+    if not _PACKAGE:
+        _PACKAGE.extend(_package_files())
+    out: dict[str, tuple[int, int] | None] = {}
+    for path in _PACKAGE:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out[path] = None
+            continue
+        out[path] = (st.st_size, st.st_mtime_ns)
     return out
