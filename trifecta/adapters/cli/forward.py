@@ -355,19 +355,10 @@ def maybe_launch(segment: Segment, files: int) -> bool:
         pass
     if _lock_held(root):
         return False
-    import subprocess
+    from trifecta.adapters.unix_socket import launch_detached
 
     try:
-        with (state / "ctx.log").open("ab") as log:
-            subprocess.Popen(
-                serve_argv(root),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                cwd=str(state),
-                start_new_session=True,
-                close_fds=True,
-            )
+        launch_detached(serve_argv(root), state / "ctx.log", state)
     except OSError:
         return False
     return True
@@ -376,13 +367,13 @@ def maybe_launch(segment: Segment, files: int) -> bool:
 def _lock_held(root: Path) -> bool:
     """Does a server (running or starting) hold ``_ctx/ctx.lock``?"""
 
-    import fcntl
+    from trifecta.adapters.unix_socket import take_lock
 
     try:
-        with (root / "_ctx" / "ctx.lock").open("ab") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        lock = take_lock(root / "_ctx" / "ctx.lock")
     except OSError:
         return True  # cannot tell: do not launch
+    if lock is None:
+        return True
+    lock.close()
     return False

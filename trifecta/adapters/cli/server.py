@@ -26,7 +26,6 @@ and ``{"op": "stop"}`` manage it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
@@ -49,7 +48,7 @@ from trifecta.adapters.cli.forward import (
     SOCKET_NAME,
     relevant_env,
 )
-from trifecta.adapters.unix_socket import connectable
+from trifecta.adapters.unix_socket import bind_private, take_lock
 from trifecta.domain.errors import LockTimeout
 
 if TYPE_CHECKING:
@@ -159,30 +158,14 @@ class CtxServer:
         once, before any work."""
 
         self._dir.mkdir(parents=True, exist_ok=True)
-        lock = (self._dir / LOCK_NAME).open("ab")
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise AlreadyServing("a search server already runs for this segment") from None
+        lock = take_lock(self._dir / LOCK_NAME)
+        if lock is None:
+            raise AlreadyServing("a search server already runs for this segment")
         self._lock_file = lock
         self._open_segment()
         self._code = _package_stamps()
         path = socket_path(self.root)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # we hold the lock: any socket file here is stale
-        listen = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            with connectable(path) as address:
-                listen.bind(address)
-        except BaseException:
-            listen.close()
-            raise
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
-        listen.listen(64)
+        listen = bind_private(path, 64)  # we hold the lock: any socket file there is stale
         self._listen = listen
         self._socket_id = _identity(path)
         (self._dir / PID_NAME).write_text(f"{os.getpid()}\n")

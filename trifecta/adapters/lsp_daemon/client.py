@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trifecta.adapters.lsp_daemon import protocol
+from trifecta.adapters.unix_socket import launch_detached
 from trifecta.domain.errors import (
     LanguageServerCold,
     LanguageServerCrashed,
@@ -49,16 +50,7 @@ def launch_daemon(root: Path, argv: Sequence[str] | None = None) -> subprocess.P
 
     state = protocol.state_dir(root)
     state.mkdir(parents=True, exist_ok=True)
-    with (state / protocol.LOG_NAME).open("ab") as log:
-        process = subprocess.Popen(
-            list(argv or serve_argv(root)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            cwd=str(root),
-            start_new_session=True,
-            close_fds=True,
-        )
+    process = launch_detached(argv or serve_argv(root), state / protocol.LOG_NAME, root)
     threading.Thread(target=process.wait, daemon=True).start()  # reap it if it exits early
     return process
 

@@ -10,7 +10,6 @@ exits after ``idle_timeout_s`` without requests, on ``stop``, or on SIGTERM/SIGI
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import selectors
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trifecta.adapters.lsp_daemon import protocol
+from trifecta.adapters.unix_socket import bind_private, take_lock
 from trifecta.domain.errors import (
     LanguageServerCrashed,
     LanguageServerError,
@@ -75,25 +75,12 @@ class LspDaemon:
         """Take the segment's lock and bind the socket (replacing a stale one)."""
 
         self._dir.mkdir(parents=True, exist_ok=True)
-        lock = (self._dir / protocol.LOCK_NAME).open("ab")
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise AlreadyRunning("a warm language server already runs for this segment") from None
+        lock = take_lock(self._dir / protocol.LOCK_NAME)
+        if lock is None:
+            raise AlreadyRunning("a warm language server already runs for this segment")
         self._lock_file = lock
-        path = protocol.socket_path(self.root)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # we hold the lock: any socket file here is stale
-        listen = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            with protocol.connectable(path) as address:
-                listen.bind(address)
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
-        listen.listen(16)
+        # we hold the lock: any socket file there is stale
+        listen = bind_private(protocol.socket_path(self.root), 16)
         listen.setblocking(False)
         self._listen = listen
         self._selector.register(listen, selectors.EVENT_READ)
