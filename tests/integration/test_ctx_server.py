@@ -313,6 +313,7 @@ def test_debug_help_usage_and_environment_are_answered_here(
 
 
 def test_a_changed_package_file_stops_the_server(built: Path) -> None:
+    from trifecta.adapters.cli import main as cli_main
     from trifecta.adapters.cli.forward import IN_SERVER, _request
     from trifecta.adapters.cli.server import CtxServer
 
@@ -330,6 +331,7 @@ def test_a_changed_package_file_stops_the_server(built: Path) -> None:
     finally:
         server.close()
         IN_SERVER[0] = False
+        cli_main.PARSERS = None
     assert not (built / "_ctx" / "ctx.sock").exists()
 
 
@@ -349,3 +351,36 @@ def test_command_and_segment_are_found_as_the_parser_would() -> None:
     assert _segment_arg(["ctx", "search", "x"]) is None
     env = {"TRIFECTA_X": "1", "OTEL_Y": "2", "HOME": "/h", "PATH": "/bin", "NO_COLOR": "1"}
     assert relevant_env(env) == {"TRIFECTA_X": "1", "OTEL_Y": "2", "HOME": "/h", "NO_COLOR": "1"}
+
+
+def _events(segment: Path, cmd: str) -> list[dict[str, object]]:
+    log = segment / "_ctx" / "telemetry" / "events.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [e for e in map(json.loads, lines) if e.get("cmd") == cmd]
+
+
+def test_a_usage_error_is_recorded_once(built: Path, server: subprocess.Popen[str]) -> None:
+    before = len(_events(built, "ctx.search"))
+    proc = run_cli(built, "ctx", "search", "--limit", "abc", "x", env=SERVED, check=False)
+    assert proc.returncode == 2
+    assert len(_events(built, "ctx.search")) == before + 1
+
+
+def test_an_answer_the_client_cannot_print_fails_as_it_would_there(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    (built / "pkg" / "accents.py").write_text('def caf\u00e9():\n    return "na\u00efve"\n')
+    run_cli(built, "ctx", "build", env=LOCAL)
+    before = _served_calls(built)
+    ascii_out = {"PYTHONIOENCODING": "ascii"}
+    args = ("ctx", "get", "pkg/accents.py#caf\u00e9", "--mode", "raw")
+    served = run_cli(built, *args, env={**SERVED, **ascii_out}, check=False)
+    local = run_cli(built, *args, env={**LOCAL, **ascii_out}, check=False)
+    assert (served.returncode, served.stdout, served.stderr) == (
+        local.returncode,
+        local.stdout,
+        local.stderr,
+    )
+    assert served.returncode == 1
+    assert "Traceback" not in served.stderr
+    assert _served_calls(built) == before + 1  # answered there, once

@@ -197,9 +197,17 @@ def _request(args: list[str], cwd: str) -> dict[str, Any]:
         "cwd": cwd,
         "env": relevant_env(os.environ),
         "tty": [_isatty(sys.stdout), _isatty(sys.stderr)],
+        "codecs": [_codec(sys.stdout), _codec(sys.stderr)],
         "version": _version.__version__,
         "package": os.path.dirname(_version.__file__),
     }
+
+
+def _codec(stream: Any) -> list[str]:
+    return [
+        str(getattr(stream, "encoding", None) or "utf-8"),
+        str(getattr(stream, "errors", None) or "strict"),
+    ]
 
 
 def _isatty(stream: Any) -> bool:
@@ -298,7 +306,8 @@ def stop_server(root: Path) -> bool:
 
 
 def _lock_holder(lock: Path) -> int | None:
-    """The pid holding a ``flock`` on ``lock`` (from ``/proc/locks``), if any."""
+    """The search server holding a ``flock`` on ``lock`` (``/proc/locks`` names the pid and
+    inode; the process must have that very file open and run ``ctx serve``), if any."""
 
     try:
         st = lock.stat()
@@ -308,23 +317,39 @@ def _lock_holder(lock: Path) -> int | None:
         return None
     for line in lines:
         fields = line.split()
-        if len(fields) < 6 or fields[1] != "FLOCK" or fields[2] == "->":
+        if len(fields) < 6 or fields[1] != "FLOCK":
             continue
         try:
             pid = int(fields[4])
             inode = int(fields[5].rsplit(":", 1)[1])
         except ValueError:
             continue
-        if inode != st.st_ino or pid == os.getpid():
-            continue
-        try:  # the inode alone (overlay file systems report another device): check the process
-            with open(f"/proc/{pid}/cmdline", "rb") as proc:
-                cmdline = proc.read().split(b"\0")
-        except OSError:
-            continue
-        if b"ctx" in cmdline and b"serve" in cmdline:
+        if inode == st.st_ino and pid != os.getpid() and _serves(pid, (st.st_dev, st.st_ino)):
             return pid
     return None
+
+
+def _serves(pid: int, lock: tuple[int, int]) -> bool:
+    """Does process ``pid`` run ``ctx serve`` with the lock file ``lock`` (dev, ino) open?"""
+
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as proc:
+            argv = proc.read().split(b"\0")
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    import itertools
+
+    if (b"ctx", b"serve") not in itertools.pairwise(argv):
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == lock:
+            return True
+    return False
 
 
 def serve_argv(root: Path) -> list[str]:

@@ -193,7 +193,7 @@ def _main(args: list[str], collecting: bool) -> int:
     try:
         ns = parser.parse_args(args)
     except SystemExit as e:
-        if e.code == 2:
+        if e.code == 2 and not _serving():  # a search server declines it: the client records
             _record_rejected(args)
         raise
     for key, value in GLOBAL_DEFAULTS.items():
@@ -222,10 +222,18 @@ def _main(args: list[str], collecting: bool) -> int:
     except BrokenPipeError:
         return 1
     except Exception as e:  # the last line of defence: one line, never a traceback
-        if ns.debug:
+        if ns.debug or _serving():  # a search server declines it (and stops)
             raise
         message = f"internal error: {type(e).__name__}: {e}"
         return fail(ns, "InternalError", message, "rerun with --debug", 1)
+
+
+def _serving() -> bool:
+    """Is this a search server running a forwarded command?"""
+
+    from trifecta.adapters.cli.forward import IN_SERVER
+
+    return IN_SERVER[0]
 
 
 def entry() -> None:

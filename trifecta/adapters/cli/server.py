@@ -86,18 +86,22 @@ class _Declined(BaseException):
 
 
 class _Captured(io.StringIO):
-    """A command's stdout (1) or stderr (2), a terminal or not as the client's is; every
-    write lands in one list shared by both, in order."""
+    """A command's stdout (1) or stderr (2) as the client's is: a terminal or not, with its
+    encoding (text it cannot hold fails here as it would there); every write lands in one
+    list shared by both, in order."""
 
-    def __init__(self, fd: int, tty: bool, writes: list[tuple[int, str]]) -> None:
+    def __init__(
+        self, fd: int, tty: bool, codec: tuple[str, str], writes: list[tuple[int, str]]
+    ) -> None:
         super().__init__()
-        self._fd, self._tty, self._writes = fd, tty, writes
+        self._fd, self._tty, self._codec, self._writes = fd, tty, codec, writes
 
     def isatty(self) -> bool:
         return self._tty
 
     def write(self, text: str) -> int:
         if text:
+            text.encode(*self._codec)  # UnicodeEncodeError, as the client's stream would
             self._writes.append((self._fd, text))
         return len(text)
 
@@ -162,8 +166,8 @@ class CtxServer:
         if lock is None:
             raise AlreadyServing("a search server already runs for this segment")
         self._lock_file = lock
+        self._code = _package_stamps()  # before any of the package is imported for a call
         self._open_segment()
-        self._code = _package_stamps()
         path = socket_path(self.root)
         listen = bind_private(path, 64)  # we hold the lock: any socket file there is stale
         self._listen = listen
@@ -334,20 +338,20 @@ class CtxServer:
     def _refusal(self, request: dict[str, Any]) -> str | None:
         from trifecta import _version
 
-        if request.get("v") != PROTOCOL:
-            return "another protocol version"
         moved = self._code_moved()  # first: an upgraded install must not keep old code up
         if moved is not None:
             self._running = False
             self.stop_reason = "code changed"
             return f"trifecta changed on disk ({Path(moved).name})"
+        if request.get("v") != PROTOCOL:
+            return "another protocol version"
         if request.get("package") != str(Path(_version.__file__).parent):
             return "another trifecta installation"
         if request.get("version") != _version.__version__:
             return "another trifecta version"
         env = request.get("env")
         if not isinstance(env, dict) or _answering(env) != _answering(self._env):
-            return "another environment (TRIFECTA_*, OTEL_*, NO_COLOR, HOME, USER)"
+            return "another environment (TRIFECTA_*, OTEL_*, NO_COLOR, HOME, USER, LOGNAME)"
         if not _own_settings_valid(env):
             return "invalid TRIFECTA_SEARCH_SERVER* settings"
         if not isinstance(request.get("argv"), list) or not isinstance(request.get("cwd"), str):
@@ -367,7 +371,12 @@ class CtxServer:
         return None
 
     def _run(
-        self, argv: list[str], cwd: str, tty: tuple[bool, bool], no_color: str | None
+        self,
+        argv: list[str],
+        cwd: str,
+        tty: tuple[bool, bool],
+        no_color: str | None,
+        codecs: tuple[tuple[str, str], tuple[str, str]] = (("utf-8", "strict"),) * 2,
     ) -> tuple[int, list[tuple[int, str]]]:
         """The CLI's ``main`` on ``argv`` as if run in ``cwd``, with our segment lent: the
         exit code and the writes to stdout (1) and stderr (2) in their order. Anything the
@@ -394,15 +403,17 @@ class CtxServer:
             return lent
 
         writes: list[tuple[int, str]] = []
-        out, err = _Captured(1, tty[0], writes), _Captured(2, tty[1], writes)
-        self._segment.telemetry.forget_repo_state()  # each call sees the repository as it is
+        out = _Captured(1, tty[0], codecs[0], writes)
+        err = _Captured(2, tty[1], codecs[1], writes)
         with _redirected(cwd, out, err, no_color):
             output.LENDER = lend
             try:
                 code = cli_main.main(argv)
             except SystemExit as e:  # argparse: --help, a usage error
                 raise _Declined(f"argparse exit {e.code}") from None
-            except Exception as e:  # what main itself lets through (--debug, declined above)
+            except Exception as e:  # main lets it through here: this process may be broken
+                self._running = False
+                self.stop_reason = f"failed: {type(e).__name__}"
                 raise _Declined(f"failed here: {type(e).__name__}") from None
             finally:
                 output.LENDER = None
@@ -499,6 +510,24 @@ def _same_user(conn: socket.socket) -> bool:
     return bool(uid == os.geteuid())
 
 
+def _codecs(given: Any) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The client's (encoding, errors) of stdout and stderr; UTF-8 strict when unreadable
+    or unknown to this Python (the client then checks the answer itself)."""
+
+    import codecs
+
+    out: list[tuple[str, str]] = []
+    for i in (0, 1):
+        try:
+            encoding, errors = str(given[i][0]), str(given[i][1])
+            codecs.lookup(encoding)
+            codecs.lookup_error(errors)
+        except (TypeError, IndexError, KeyError, LookupError):
+            encoding, errors = "utf-8", "strict"
+        out.append((encoding, errors))
+    return out[0], out[1]
+
+
 def _answering(env: dict[str, Any]) -> dict[str, Any]:
     """The environment but the server's own settings (they change no answer)."""
 
@@ -531,14 +560,14 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _package_files() -> list[str]:
-    """The installed trifecta package's ``.py`` files and directories."""
+    """The installed trifecta package's ``.py`` files (not its directories: Python writing
+    a ``__pycache__/`` moves a directory's mtime; an upgrade rewrites ``_version.py``)."""
 
     from trifecta import _version
 
     out: list[str] = []
     for directory, dirs, files in os.walk(os.path.dirname(_version.__file__)):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        out.append(directory)
         out.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))
     return out
 
@@ -547,8 +576,8 @@ _PACKAGE: list[str] = []
 
 
 def _package_stamps() -> dict[str, tuple[int, int] | None]:
-    """(size, mtime) of every file and directory of the installed trifecta package, as
-    listed when the server started (a file added or removed moves its directory's mtime)."""
+    """(size, mtime) of every ``.py`` file of the installed trifecta package, as listed when
+    the server started."""
 
     if not _PACKAGE:
         _PACKAGE.extend(_package_files())

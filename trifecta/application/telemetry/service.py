@@ -107,12 +107,6 @@ class TelemetryService:
 
     # ---- repository state --------------------------------------------------------------------
 
-    def forget_repo_state(self) -> None:
-        """Read the repository's state (HEAD, dirty) again at the next event: a process that
-        serves many calls (the search server) records each as the repository then is."""
-
-        self._repo_state = None
-
     def repo_state(self) -> RepoState:
         state = self._repo_state
         if state is None:
