@@ -384,3 +384,33 @@ def test_an_answer_the_client_cannot_print_fails_as_it_would_there(
     assert served.returncode == 1
     assert "Traceback" not in served.stderr
     assert _served_calls(built) == before + 1  # answered there, once
+
+
+def test_concurrent_clients_each_get_their_own_answer(
+    built: Path, server: subprocess.Popen[str]
+) -> None:
+    queries = ["make_service", "ContextService", "resolve segment state", "use_3"]
+    local = {q: run_cli(built, "ctx", "search", q, "--json", env=LOCAL).stdout for q in queries}
+    before = _served_calls(built)
+    procs = {
+        q: subprocess.Popen(
+            [sys.executable, "-m", "trifecta", "-s", str(built), "ctx", "search", q, "--json"],
+            env=_env(SERVED),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for q in queries
+    }
+    for q, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["hits"] == json.loads(local[q])["hits"], q
+    assert _served_calls(built) == before + len(queries)
+
+
+def test_a_relative_segment_is_the_clients(built: Path, server: subprocess.Popen[str]) -> None:
+    before = _served_calls(built)
+    proc = run_cli(None, "-s", "seg", "ctx", "search", "make_service", env=SERVED, cwd=built.parent)
+    assert "pkg/service.py#make_service" in proc.stdout
+    assert _served_calls(built) == before + 1
