@@ -367,6 +367,8 @@ def maybe_launch(segment: Segment, files: int) -> bool:
     settings = segment.settings["search"]
     if settings["server"] != "auto" or files < int(settings["server_min_files"]):
         return False
+    if sys.platform == "win32":  # no flock, no AF_UNIX server here (ADR 0013)
+        return False
     root = segment.root
     state = root / "_ctx"
     if not state.is_dir():
