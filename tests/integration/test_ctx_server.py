@@ -372,6 +372,7 @@ def test_an_answer_the_client_cannot_print_fails_as_it_would_there(
     (built / "pkg" / "accents.py").write_text('def caf\u00e9():\n    return "na\u00efve"\n')
     run_cli(built, "ctx", "build", env=LOCAL)
     before = _served_calls(built)
+    gets = len(_events(built, "ctx.get"))
     ascii_out = {"PYTHONIOENCODING": "ascii"}
     args = ("ctx", "get", "pkg/accents.py#caf\u00e9", "--mode", "raw")
     served = run_cli(built, *args, env={**SERVED, **ascii_out}, check=False)
@@ -384,6 +385,7 @@ def test_an_answer_the_client_cannot_print_fails_as_it_would_there(
     assert served.returncode == 1
     assert "Traceback" not in served.stderr
     assert _served_calls(built) == before + 1  # answered there, once
+    assert len(_events(built, "ctx.get")) == gets + 2  # once served, once by the local run
 
 
 def test_concurrent_clients_each_get_their_own_answer(

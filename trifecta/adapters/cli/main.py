@@ -222,7 +222,9 @@ def _main(args: list[str], collecting: bool) -> int:
     except BrokenPipeError:
         return 1
     except Exception as e:  # the last line of defence: one line, never a traceback
-        if ns.debug or _serving():  # a search server declines it (and stops)
+        # A search server declines it (and stops: its state may be broken), but for text the
+        # caller's terminal cannot encode: that answer is the caller's own, given here.
+        if ns.debug or (_serving() and not isinstance(e, UnicodeEncodeError)):
             raise
         message = f"internal error: {type(e).__name__}: {e}"
         return fail(ns, "InternalError", message, "rerun with --debug", 1)

@@ -322,6 +322,7 @@ class CtxServer:
                 if isinstance(tty, list) and len(tty) == 2
                 else (False, False),
                 request["env"].get("NO_COLOR"),
+                _codecs(request.get("codecs")),
             )
         except _Declined as e:
             return self._decline(e.reason)
@@ -376,7 +377,7 @@ class CtxServer:
         cwd: str,
         tty: tuple[bool, bool],
         no_color: str | None,
-        codecs: tuple[tuple[str, str], tuple[str, str]] = (("utf-8", "strict"),) * 2,
+        codecs: tuple[tuple[str, str], tuple[str, str]],
     ) -> tuple[int, list[tuple[int, str]]]:
         """The CLI's ``main`` on ``argv`` as if run in ``cwd``, with our segment lent: the
         exit code and the writes to stdout (1) and stderr (2) in their order. Anything the
