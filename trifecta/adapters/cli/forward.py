@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from trifecta.api import Segment
 
 PROTOCOL = 1
+# The search server's files in ``_ctx/`` (the server and this client name them here).
 SOCKET_NAME = "ctx.sock"
+LOCK_NAME = "ctx.lock"
+PID_NAME = "ctx.pid"
+LOG_NAME = "ctx.log"
 FORWARDED = ("search", "get")
 # Flags that make the command this process's own: another settings file, a sync (a build
 # in the server), help and tracebacks (cheap, or about this process).
@@ -271,19 +275,16 @@ def stop_server(root: Path) -> bool:
     wedged), the process holding ``_ctx/ctx.lock`` gets SIGTERM (and SIGCONT), then SIGKILL
     after 2 s. A socket file nobody holds the lock for is removed. True when one stopped."""
 
-    import contextlib
-
     state = root / "_ctx"
     answer = _ask(str(state / SOCKET_NAME), {"op": "stop"}, answer_s=5.0)
     if answer is not None and answer.get("stopping") is True:
         return True
-    pid = _lock_holder(state / "ctx.lock")
+    pid = _lock_holder(state / LOCK_NAME)
     if pid is None:
         if not _lock_held(root):  # a dead server's leftovers
-            for name in (SOCKET_NAME, "ctx.pid", HUNG_NAME):
-                with contextlib.suppress(OSError):
-                    (state / name).unlink()
+            _remove_leftovers(state)
         return False
+    import contextlib
     import signal
     import time
 
@@ -294,15 +295,23 @@ def stop_server(root: Path) -> bool:
             return False
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        if _lock_holder(state / "ctx.lock") != pid:
+        if _lock_holder(state / LOCK_NAME) != pid:
             return True
         time.sleep(0.05)
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    for name in (SOCKET_NAME, "ctx.pid", HUNG_NAME):  # it could not remove them itself
+    _remove_leftovers(state)  # it could not remove them itself
+    return True
+
+
+def _remove_leftovers(state: Path) -> None:
+    """The socket, pid and hung files of a server that is gone."""
+
+    import contextlib
+
+    for name in (SOCKET_NAME, PID_NAME, HUNG_NAME):
         with contextlib.suppress(OSError):
             (state / name).unlink()
-    return True
 
 
 def _lock_holder(lock: Path) -> int | None:
@@ -385,7 +394,7 @@ def maybe_launch(segment: Segment, files: int) -> bool:
     from trifecta.adapters.unix_socket import launch_detached
 
     try:
-        launch_detached(serve_argv(root), state / "ctx.log", state)
+        launch_detached(serve_argv(root), state / LOG_NAME, state)
     except OSError:
         return False
     return True
@@ -397,7 +406,7 @@ def _lock_held(root: Path) -> bool:
     from trifecta.adapters.unix_socket import take_lock
 
     try:
-        lock = take_lock(root / "_ctx" / "ctx.lock")
+        lock = take_lock(root / "_ctx" / LOCK_NAME)
     except OSError:
         return True  # cannot tell: do not launch
     if lock is None:

@@ -6,9 +6,10 @@ The server runs the CLI's own ``main`` on the forwarded arguments, with this pro
 open segment lent to the command (``output.LENDER``): the answer (stdout, stderr, exit
 code) is the one the client would have printed itself. It declines (the client then runs
 the command itself) whenever it could answer differently: another trifecta (version or
-installation), other ``TRIFECTA_*`` settings, ``--config`` or a settings flag, another
-segment, ``--sync``; and it stops when its own code changed on disk. A settings file that
-changed is read again (the segment is opened anew).
+installation), another environment (``TRIFECTA_*``, ``OTEL_*``, ``NO_COLOR``, ``HOME``,
+``USER``, ``LOGNAME``), ``--config`` or a settings flag, another segment, ``--sync``,
+``--debug``, help and usage errors; and it stops when its own code changed on disk. A
+settings file that changed is read again (the segment is opened anew).
 
 One server per segment: an exclusive ``flock`` on ``_ctx/ctx.lock``; the socket
 ``_ctx/ctx.sock`` (mode 0600); a socket file left by a dead server is replaced. It exits
@@ -17,10 +18,11 @@ after ``search.server_idle_timeout_s`` without requests, on SIGTERM/SIGINT, on a
 requests are answered one at a time, in arrival order.
 
 Wire format: one JSON object per line each way. Request ``{"v": 1, "op": "run", "argv":
-[...], "cwd": "...", "env": {TRIFECTA_*, NO_COLOR}, "tty": [stdout, stderr], "version":
-"...", "package": "..."}``; answer ``{"v": 1, "served": true, "exit": 0, "stdout": "...",
-"stderr": "..."}`` or ``{"v": 1, "served": false, "reason": "..."}``. ``{"op": "status"}``
-and ``{"op": "stop"}`` manage it.
+[...], "cwd": "...", "env": {...}, "tty": [stdout, stderr], "codecs": [[encoding, errors],
+[encoding, errors]], "version": "...", "package": "..."}`` (``env``: ``relevant_env``);
+answer ``{"v": 1, "served": true, "exit": 0, "writes": [[1 or 2, "text"], ...]}`` (stdout
+and stderr writes in their order) or ``{"v": 1, "served": false, "reason": "..."}``.
+``{"op": "status"}`` and ``{"op": "stop"}`` manage it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ from typing import IO, TYPE_CHECKING, Any
 from trifecta.adapters.cli.forward import (
     HUNG_NAME,
     IN_SERVER,
+    LOCK_NAME,
     OWN_SETTINGS,
+    PID_NAME,
     PROTOCOL,
     SOCKET_NAME,
     relevant_env,
@@ -56,9 +60,6 @@ if TYPE_CHECKING:
 
     from trifecta.api import Segment
 
-LOCK_NAME = "ctx.lock"
-PID_NAME = "ctx.pid"
-LOG_NAME = "ctx.log"
 MAX_LINE = 16 * 1024 * 1024  # the longest request line read (argv of many ids)
 READ_REQUEST_S = 5.0  # a client that connected sends its request at once
 FLUSH_EVERY_S = 30.0  # telemetry counters written at most this long after a request
@@ -119,9 +120,11 @@ def _lent(segment: Segment) -> Segment:
     return Lent.from_root(segment.container)
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stamp(path: str | Path) -> tuple[int, int] | None:
+    """(size, mtime) of a file, None when it is gone."""
+
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns)
@@ -582,12 +585,4 @@ def _package_stamps() -> dict[str, tuple[int, int] | None]:
 
     if not _PACKAGE:
         _PACKAGE.extend(_package_files())
-    out: dict[str, tuple[int, int] | None] = {}
-    for path in _PACKAGE:
-        try:
-            st = os.stat(path)
-        except OSError:
-            out[path] = None
-            continue
-        out[path] = (st.st_size, st.st_mtime_ns)
-    return out
+    return {path: _stamp(path) for path in _PACKAGE}

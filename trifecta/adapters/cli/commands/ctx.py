@@ -7,7 +7,6 @@ import contextlib
 import sys
 from typing import TYPE_CHECKING
 
-from trifecta.adapters.cli import output
 from trifecta.adapters.cli.output import emit, note, segment_for, use_color
 from trifecta.api import Segment
 from trifecta.domain.errors import InvalidRequest
@@ -75,9 +74,9 @@ def run_search(ns: argparse.Namespace) -> int:
         emit(ns, search_json(result), search_text(result, color=use_color(ns)))
         if not result.hits:
             note(ns, f"no hits for {query!r}")
-        if output.LENDER is None:  # answered here, not by a search server
-            from trifecta.adapters.cli.forward import maybe_launch
+        from trifecta.adapters.cli.forward import IN_SERVER, maybe_launch
 
+        if not IN_SERVER[0]:  # answered here, not by a search server
             maybe_launch(segment, result.freshness.checked)
     return 0
 
@@ -145,7 +144,7 @@ def run_serve(ns: argparse.Namespace) -> int:
         stopped = stop_server(root)
         emit(ns, {"stopped": stopped}, "stopped" if stopped else "no search server was running")
         return 0
-    from trifecta.adapters.cli.forward import FAILED_NAME
+    from trifecta.adapters.cli.forward import FAILED_NAME, SOCKET_NAME
     from trifecta.adapters.cli.server import AlreadyServing, CtxServer
 
     server = CtxServer(root, ns.idle_timeout_s)
@@ -161,7 +160,9 @@ def run_serve(ns: argparse.Namespace) -> int:
         raise
     with contextlib.suppress(OSError):
         (root / "_ctx" / FAILED_NAME).unlink()
-    note(ns, f"search server for {server.root} on _ctx/ctx.sock (pid {server.status()['pid']})")
+    note(
+        ns, f"search server for {server.root} on _ctx/{SOCKET_NAME} (pid {server.status()['pid']})"
+    )
     server.serve()
     note(ns, f"search server stopped ({server.stop_reason}; {server.requests} calls served)")
     return 0
