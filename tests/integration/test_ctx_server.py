@@ -416,3 +416,16 @@ def test_a_relative_segment_is_the_clients(built: Path, server: subprocess.Popen
     proc = run_cli(None, "-s", "seg", "ctx", "search", "make_service", env=SERVED, cwd=built.parent)
     assert "pkg/service.py#make_service" in proc.stdout
     assert _served_calls(built) == before + 1
+
+
+def test_a_server_that_cannot_start_says_why_in_one_line(built: Path) -> None:
+    (built / "_ctx" / "ctx.sock").mkdir()  # the socket's name is taken
+    proc = run_cli(built, "ctx", "serve", "--idle-timeout-s", "5", env=SERVED, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "trifecta: error: cannot serve on _ctx/ctx.sock: Is a directory"
+    ]
+    assert "CannotServe" in (built / "_ctx" / "ctx.failed").read_text()
+    env = {**SERVED, "TRIFECTA_SEARCH_SERVER_MIN_FILES": "10"}
+    run_cli(built, "ctx", "search", "service", env=env)  # within the minute: no relaunch
+    assert not (built / "_ctx" / "ctx.log").exists()

@@ -231,11 +231,11 @@ def _main(args: list[str], collecting: bool) -> int:
 
 
 def _serving() -> bool:
-    """Is this a search server running a forwarded command?"""
+    """Is this a search server running a forwarded command (its segment lent to it)?"""
 
-    from trifecta.adapters.cli.forward import IN_SERVER
+    from trifecta.adapters.cli import output
 
-    return IN_SERVER[0]
+    return output.LENDER is not None
 
 
 def entry() -> None:

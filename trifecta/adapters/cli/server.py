@@ -53,7 +53,7 @@ from trifecta.adapters.cli.forward import (
     relevant_env,
 )
 from trifecta.adapters.unix_socket import bind_private, take_lock
-from trifecta.domain.errors import LockTimeout
+from trifecta.domain.errors import LockTimeout, TrifectaError
 
 if TYPE_CHECKING:
     import argparse
@@ -76,6 +76,11 @@ def socket_path(root: Path) -> Path:
 
 class AlreadyServing(LockTimeout):
     """Another search server holds this segment's lock."""
+
+
+class CannotServe(TrifectaError):
+    """The server's files in ``_ctx/`` cannot be made (read-only, a name taken by a
+    directory, a full disk...)."""
 
 
 class _Declined(BaseException):
@@ -164,18 +169,24 @@ class CtxServer:
         one). The lock comes first: a second server started at the same moment fails at
         once, before any work."""
 
-        self._dir.mkdir(parents=True, exist_ok=True)
-        lock = take_lock(self._dir / LOCK_NAME)
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            lock = take_lock(self._dir / LOCK_NAME)
+        except OSError as e:
+            raise CannotServe(f"cannot take _ctx/{LOCK_NAME}: {e.strerror or e}") from e
         if lock is None:
             raise AlreadyServing("a search server already runs for this segment")
         self._lock_file = lock
         self._code = _package_stamps()  # before any of the package is imported for a call
         self._open_segment()
         path = socket_path(self.root)
-        listen = bind_private(path, 64)  # we hold the lock: any socket file there is stale
-        self._listen = listen
-        self._socket_id = _identity(path)
-        (self._dir / PID_NAME).write_text(f"{os.getpid()}\n")
+        try:
+            listen = bind_private(path, 64)  # we hold the lock: any socket file is stale
+            self._listen = listen
+            self._socket_id = _identity(path)
+            (self._dir / PID_NAME).write_text(f"{os.getpid()}\n")
+        except OSError as e:
+            raise CannotServe(f"cannot serve on _ctx/{SOCKET_NAME}: {e.strerror or e}") from e
         self._last_request = time.monotonic()  # the idle clock starts when it can be called
 
     def idle_timeout_s(self) -> int:
