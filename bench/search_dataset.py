@@ -178,6 +178,30 @@ FRESH3_PROJECTS: tuple[Project, ...] = (
     ),
 )
 
+# A fifth held-out set, made in session 7 before any ranking change of that session: projects
+# never used for tuning (``--fresh 4``).
+FRESH4_PROJECTS: tuple[Project, ...] = (
+    Project(
+        "gunicorn",
+        "benoitc/gunicorn",
+        "65ac1a3a4c0aa00960968c720d6e6bd2ac32f1b9",
+        ("gunicorn/",),
+    ),
+    Project("loguru", "Delgan/loguru", "2a17be730e111cf874d0bf967c4c5da15b7e4670", ("loguru/",)),
+    Project(
+        "cattrs",
+        "python-attrs/cattrs",
+        "82b02c07ca535a1ba656b935767d819eac9d383b",
+        ("src/cattrs/", "src/cattr/", "cattrs/", "cattr/"),
+    ),
+    Project(
+        "jsonschema",
+        "python-jsonschema/jsonschema",
+        "b37f7be6dc7966a1f1a67557976041ffe0826cb3",
+        ("jsonschema/",),
+    ),
+)
+
 # Path components and file names that mark tests, docs, examples, tooling.
 NON_PACKAGE_DIRS = frozenset(
     {
@@ -537,14 +561,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         const=1,
         default=0,
-        choices=(1, 2, 3),
+        choices=(1, 2, 3, 4),
         help="make a later held-out set: 1 = FRESH_PROJECTS (session 3), 2 = FRESH2_PROJECTS "
-        "(session 4), 3 = FRESH3_PROJECTS (session 5); all holdout, no stdlib; use with a "
-        "separate --out",
+        "(session 4), 3 = FRESH3_PROJECTS (session 5), 4 = FRESH4_PROJECTS (session 7); all "
+        "holdout, no stdlib; use with a separate --out",
     )
     args = parser.parse_args(argv)
     wanted = set(args.projects.split(",")) if args.projects else None
-    pool = {0: PROJECTS, 1: FRESH_PROJECTS, 2: FRESH2_PROJECTS, 3: FRESH3_PROJECTS}[args.fresh]
+    pool = {
+        0: PROJECTS,
+        1: FRESH_PROJECTS,
+        2: FRESH2_PROJECTS,
+        3: FRESH3_PROJECTS,
+        4: FRESH4_PROJECTS,
+    }[args.fresh]
     projects = [p for p in pool if wanted is None or p.name in wanted]
     if args.fresh:
         holdout = {p.name for p in pool}
