@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from trifecta.application.packs.tokens import code_words, index_terms, query_terms, tokenize
+from trifecta.application.packs.tokens import (
+    code_words,
+    index_terms,
+    query_terms,
+    tokenize,
+    version_terms,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +82,36 @@ def test_keywords_in_a_code_span_are_not_names() -> None:
     assert code_words("`from typing import Any`") == {"typing", "any"}
     assert code_words("Support `match` and `case` blocks") == set()  # soft keywords
     assert code_words("an unbalanced ` backtick") == set()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Drop support for Python 3.8", ["version_info", "py38", "py3"]),
+        ("Compat for Python<3.5.3", ["version_info", "py35", "py3"]),
+        ("Removed legacy fallback for python3.2", ["version_info", "py32", "py3"]),
+        ("sandbox uses xrange on Python 2", ["version_info", "py2"]),
+        ("Add back --py36 as a deprecated option", ["version_info", "py36", "py3"]),
+        ("make the example py3 compliant.", ["version_info", "py3"]),
+        ("support Python 3.12", ["version_info", "py312", "py3"]),
+        # not versions: a tool, a module, a word that starts like one
+        ("run py.test on CI", []),
+        ("build with py2exe", []),
+        ("Fix pypy3 wheels", []),
+        ("python packaging metadata", []),
+    ],
+)
+def test_a_python_version_names_the_code_that_checks_it(query: str, expected: list[str]) -> None:
+    assert version_terms(query) == expected
+
+
+def test_version_terms_come_after_the_words_of_the_query() -> None:
+    assert query_terms("Drop support for Python 3.8") == [
+        "drop",
+        "python",
+        "version_info",
+        "py38",
+        "py3",
+    ]
+    # a version constant the query writes itself is not repeated
+    assert query_terms("Add --py36 flag") == ["py36", "py", "36", "flag", "version_info", "py3"]

@@ -171,11 +171,33 @@ def code_words(query: str) -> frozenset[str]:
     return frozenset(tokens[0] for w in marked if (tokens := word_tokens(w)))
 
 
+# "Python 3.8", "python3.8", "Python<3.5.3", "py38", "Python 2": a task about a version of
+# Python ("Drop support for Python 3.8") is about the code that checks it.
+_PYTHON_VERSION = re.compile(
+    r"(?i)\b(?:python\s*[<>=!]*\s*([23])(?:\.(\d{1,2}))?(?:\.\d+)?|py([23])(\d{0,2}))(?!\w|\.\w)"
+)
+
+
+def version_terms(query: str) -> list[str]:
+    """Terms for the code a query about Python versions is about: ``version_info`` (the
+    check) and the version constants projects name (``PY38``, ``PY3``)."""
+
+    out: list[str] = []
+    for match in _PYTHON_VERSION.finditer(query):
+        major = match.group(1) or match.group(3)
+        minor = match.group(2) or match.group(4)
+        for term in ("version_info", f"py{major}{minor}" if minor else "", f"py{major}"):
+            if term and term not in out:
+                out.append(term)
+    return out
+
+
 def query_terms(query: str, task_words: bool = False) -> list[str]:
     """Distinct tokens of a query, in order, without stopwords, one-letter tokens, the
     extensions of the files it names and (in a query that reads like a sentence, unless
     ``task_words``) task words, unless nothing else is left; a word written as code
-    (``code_words``) is kept whatever it reads as."""
+    (``code_words``) is kept whatever it reads as. A query naming a Python version gets
+    ``version_terms`` last."""
 
     seen: list[str] = []
     for token in tokenize(without_extensions(query)):
@@ -186,4 +208,5 @@ def query_terms(query: str, task_words: bool = False) -> list[str]:
         drop = drop | TASK_WORDS
     code = code_words(query)
     kept = [t for t in seen if len(t) > 1 and (t not in drop or t in code)]
-    return kept or [t for t in seen if len(t) > 1] or seen
+    kept = kept or [t for t in seen if len(t) > 1] or seen
+    return kept + [t for t in version_terms(query) if t not in kept]
