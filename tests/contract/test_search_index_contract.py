@@ -14,6 +14,7 @@ from trifecta.application.packs.tokens import index_terms, query_terms
 from trifecta.domain.errors import PackCorrupt, PackMissing
 from trifecta.domain.packs import DirStamp, IndexDoc, IndexInfo, PackChunk, PackState, SourceFile
 from trifecta.domain.ports import SearchIndex
+from trifecta.domain.records import replace
 
 
 def doc(chunk_id: str, path: str, title: str, symbols: str, body: str) -> IndexDoc:
@@ -97,6 +98,26 @@ def test_kinds_count_the_chunks_and_their_tokens(index: SearchIndex) -> None:
     assert sum(n for n, _ in index.kinds().values()) == len(DOCS) - sum(
         1 for d in DOCS if d.chunk.path == "src/b.py"
     )
+
+
+def test_a_files_outline_chunk_is_its_module_or_document_else_its_first(
+    index: SearchIndex,
+) -> None:
+    def at(d: IndexDoc, kind: str, line: int) -> IndexDoc:
+        return replace(d, chunk=replace(d.chunk, kind=kind, line_start=line, line_end=line + 1))
+
+    docs = [
+        at(doc("m.py#f", "m.py", "f", "f", "x"), "function", 1),
+        at(doc("m.py", "m.py", "m", "", "x"), "module", 1),
+        at(doc("n.py#B", "n.py", "B", "B", "x"), "class", 9),
+        at(doc("n.py#A", "n.py", "A", "A", "x"), "class", 3),
+        at(doc("g.md#s", "g.md", "s", "", "x"), "section", 2),
+        at(doc("g.md", "g.md", "g", "", "x"), "document", 1),
+    ]
+    index.replace(IndexInfo("sha1", 10, 20, len(docs)), docs, STATE)
+    outline = index.outline_chunks(["n.py", "m.py", "g.md", "gone.py"])
+    assert outline == {"m.py": "m.py", "n.py": "n.py#A", "g.md": "g.md"}
+    assert index.outline_chunks([]) == {}
 
 
 def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:

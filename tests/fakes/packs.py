@@ -274,6 +274,18 @@ class FakeSearchIndex(SearchIndex):
         self._need()
         return len(self._matching(terms))
 
+    def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
+        self._need()
+        wanted = set(paths)
+        ordered = sorted(
+            (d.chunk for d in self.docs.values() if d.chunk.path in wanted),
+            key=lambda c: (c.path, c.kind not in ("module", "document"), c.line_start),
+        )
+        out: dict[str, str] = {}
+        for chunk in ordered:
+            out.setdefault(chunk.path, chunk.id)
+        return out
+
     def chunks(self, ids: Sequence[str]) -> list[PackChunk]:
         self._need()
         return [self.docs[i].chunk for i in ids if i in self.docs]

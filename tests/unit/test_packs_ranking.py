@@ -14,10 +14,16 @@ from trifecta.application.packs.ranking import (
     combine,
     defined_name,
     is_demoted,
+    named_paths,
     query_names,
     ranking_for,
 )
-from trifecta.application.packs.tokens import mentioned_files, path_terms, query_terms
+from trifecta.application.packs.tokens import (
+    about_package_api,
+    mentioned_files,
+    path_terms,
+    query_terms,
+)
 from trifecta.domain.packs import Candidate
 
 
@@ -180,3 +186,38 @@ def test_the_evidence_of_a_file_recent_commits_changed_counts_more() -> None:
     assert [f.path for f in files] == ["b.py", "a.py", "c.py"]
     assert files[0].score == round(4.0 * (1 + RECENT * math.log(4)), 4)
     assert files[1].score == files[2].score == 4.0
+
+
+def test_a_query_about_the_top_level_names_or_public_api_is_about_the_package() -> None:
+    for query in (
+        "mark top-level names as exported",
+        "Add exceptions missing from top level package",
+        "Tighten up the public API",
+        "Re-export Response from the package",
+        "add want_bytes to `__all__`",
+    ):
+        assert about_package_api(query), query
+    for query in ("Add support for SVG exports", "export the table as CSV", "level of logging"):
+        assert not about_package_api(query), query
+
+
+def test_the_files_a_query_names_are_the_shallowest_code_it_matches() -> None:
+    paths = [
+        "src/pkg/__init__.py",
+        "src/pkg/sub/__init__.py",
+        "src/pkg/utils.py",
+        "src/pkg/sub/utils.py",
+        "tests/__init__.py",
+        "tests/utils.py",
+    ]
+    assert named_paths(("utils.py",), False, paths) == ("src/pkg/utils.py",)
+    assert named_paths(("sub/utils.py",), False, paths) == ("src/pkg/sub/utils.py",)
+    assert named_paths(("tests/utils.py",), False, paths) == ("tests/utils.py",)
+    assert named_paths((), True, paths) == ("src/pkg/__init__.py",)  # not tests/
+    assert named_paths(("utils.py",), True, paths, demote=()) == (
+        "tests/utils.py",
+        "tests/__init__.py",
+    )
+    assert named_paths(("nothing.py",), False, paths) == ()
+    four = ["a.py", "b.py", "c.py", "d.py"]
+    assert named_paths(tuple(four), False, four) == ("a.py", "b.py", "c.py")

@@ -137,3 +137,28 @@ def test_the_stat_pass_runs_while_the_index_is_queried() -> None:
     result = world.search("context")
     assert seen == [(True, True)]
     assert result.hits and not result.freshness.stale
+
+
+def test_a_file_the_query_names_answers_it_though_its_text_holds_none_of_the_words() -> None:
+    world = World({**FILES, "src/watchdogreload.py": "def unrelated\n"})
+    world.build()
+    query = "Removed watchdogreload.py that was added to the context service by mistake"
+    assert _files(world.search(query).hits)[0] == "src/watchdogreload.py"
+    # without the mention the file has nothing to do with the query
+    assert "src/watchdogreload.py" not in _files(world.search("context service").hits)
+
+
+def test_a_query_about_the_top_level_names_lifts_the_package_init() -> None:
+    files: dict[str, bytes | str] = {
+        "pkg/__init__.py": "def version\n",
+        "pkg/sub/__init__.py": "def helper\n",
+        "pkg/errors.py": "class ParseError\n",
+        "tests/__init__.py": "def fixture\n",
+    }
+    world = World(files)
+    world.build()
+    found = _files(world.search("Export ParseError from the top-level package").hits)
+    assert found == ["pkg/__init__.py", "pkg/errors.py"]
+    assert _files(world.search("Export ParseError from the errors module").hits) == [
+        "pkg/errors.py"
+    ]

@@ -621,6 +621,19 @@ class SqliteSearchIndex(SearchIndex):
             ).fetchone()
         return int(row[0])
 
+    def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
+        if not paths:
+            return {}
+        sql = (
+            "SELECT path, id FROM chunks WHERE path IN (SELECT value FROM json_each(?)) "
+            "ORDER BY path, kind NOT IN ('module', 'document'), line_start, rowid"
+        )
+        out: dict[str, str] = {}
+        with self._reading() as conn:
+            for path, chunk_id in conn.execute(sql, (json.dumps(list(paths)),)):
+                out.setdefault(str(path), str(chunk_id))
+        return out
+
     def chunks(self, ids: Sequence[str]) -> list[PackChunk]:
         found: dict[str, PackChunk] = {}
         with self._reading() as conn:

@@ -51,6 +51,10 @@ MENTIONED = 2.0
 # A file that n of the repository's recent commits changed has its evidence multiplied by
 # 1 + RECENT * ln(1 + n): code that has been changing is what tasks are about.
 RECENT = 0.5
+# A file a query names (``mentioned_files``, ``about_package_api``) whose text holds none of
+# its words still answers it: its outline chunk joins the candidates with the best
+# candidate's score (and MENTIONED applies). At most NAMED_FILES files per query.
+NAMED_FILES = 3
 LENGTH = 0.1
 SCORE_DIGITS = 4
 
@@ -137,6 +141,37 @@ def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
 
     low = path.lower()
     return any(low == m or low.endswith("/" + m) or m.endswith("/" + low) for m in mentioned)
+
+
+def named_paths(
+    mentioned: Sequence[str],
+    package_api: bool,
+    paths: Iterable[str],
+    demote: Sequence[str] = DEFAULT_DEMOTE,
+) -> tuple[str, ...]:
+    """The files of ``paths`` a query names: for each of its ``mentioned`` files, those it
+    names (``is_mentioned``), code before demoted files (``demote``), at the least depth;
+    with ``package_api``, the shallowest ``__init__.py`` files that are not demoted (the
+    top-level package's). At most ``NAMED_FILES``, in that order."""
+
+    groups: list[list[str]] = [[] for _ in mentioned]
+    inits: list[str] = []
+    for path in paths:
+        for i, m in enumerate(mentioned):
+            if is_mentioned(path, (m,)):
+                groups[i].append(path)
+        if package_api and path.rpartition("/")[2] == "__init__.py":
+            inits.append(path)
+    if package_api:
+        groups.append([p for p in inits if not is_demoted(p, demote)])
+    out: list[str] = []
+    for group in groups:
+        code = [p for p in group if not is_demoted(p, demote)]
+        group = code or group
+        if group:
+            depth = min(p.count("/") for p in group)
+            out.extend(p for p in sorted(group) if p.count("/") == depth and p not in out)
+    return tuple(out[:NAMED_FILES])
 
 
 def combine(

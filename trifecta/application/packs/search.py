@@ -12,9 +12,9 @@ from trifecta.application.packs.freshness import (
     WatchedFreshness,
     index_check,
 )
-from trifecta.application.packs.ranking import CANDIDATES, combine, ranking_for
+from trifecta.application.packs.ranking import CANDIDATES, combine, named_paths, ranking_for
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.packs.tokens import mentioned_files, query_terms
+from trifecta.application.packs.tokens import about_package_api, mentioned_files, query_terms
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     InvalidRequest,
@@ -24,7 +24,7 @@ from trifecta.domain.errors import (
     UsageError,
 )
 from trifecta.domain.model import estimate_tokens
-from trifecta.domain.packs import IndexHit
+from trifecta.domain.packs import Candidate, IndexHit
 from trifecta.domain.ports import ChangeHistory, Clock, FileReader, PackStore, SearchIndex
 from trifecta.domain.records import record
 
@@ -190,6 +190,8 @@ class SearchPack:
         paths = self._index.path_scores(terms, ranking) if candidates else {}
         recent = self._history.recent_changes() if self._history is not None else {}
         mentioned = mentioned_files(request.query)
+        if candidates and (mentioned or about_package_api(request.query)):
+            candidates, mentioned = self._with_named(request.query, candidates, mentioned)
         ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent)
         files: tuple[FileHits, ...] | None = None
         if request.files:
@@ -216,6 +218,32 @@ class SearchPack:
         )
         self._record(request, result)
         return result
+
+    def _with_named(
+        self, query: str, candidates: list[Candidate], mentioned: tuple[str, ...]
+    ) -> tuple[list[Candidate], tuple[str, ...]]:
+        """The candidates and mentions with the files the query names (``named_paths``):
+        one whose text holds none of its words joins with its outline chunk, scored as the
+        best candidate; the top-level package's ``__init__.py`` becomes a mention."""
+
+        package_api = about_package_api(query)
+        named = named_paths(
+            mentioned,
+            package_api,
+            (row[0] for row in self._index.file_stats()),
+            self._settings.demote,
+        )
+        have = {c.path for c in candidates}
+        missing = [p for p in named if p not in have]
+        if missing:
+            best = max(c.score for c in candidates)
+            outline = self._index.outline_chunks(missing)
+            candidates = candidates + [
+                Candidate(outline[p], p, best) for p in missing if p in outline
+            ]
+        if package_api:
+            mentioned = (*mentioned, *(p.lower() for p in named if p not in mentioned))
+        return candidates, mentioned
 
     def _start_freshness(self) -> Callable[[], Freshness]:
         """The freshness check, under way: call the result for it. A watched segment's

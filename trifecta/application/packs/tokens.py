@@ -125,12 +125,26 @@ def path_terms(path: str) -> str:
     return index_terms(f"{head.replace('/', ' ')} {stem}")
 
 
+# A package's top-level names, its public API, what it exports: what its ``__init__.py``
+# defines ("Add exceptions missing from top-level package", "mark top-level names as
+# exported", "Tighten up the public API").
+_PACKAGE_API = re.compile(
+    r"(?i)\btop[- ]level\b|\bpublic api\b|\bre-?export|\bexported\b|\b__all__\b"
+)
+
+
 def mentioned_files(query: str) -> tuple[str, ...]:
     """The files a query names, lower-case, as written (``"Remove X from __init__.py"`` ->
     ``("__init__.py",)``; ``"fix src/pkg/app.py"`` -> ``("src/pkg/app.py",)``), without a
     leading ``/`` (an absolute path is matched by its tail)."""
 
     return tuple(dict.fromkeys(m.group(0).lower() for m in _FILE_MENTION.finditer(query)))
+
+
+def about_package_api(query: str) -> bool:
+    """Whether a query is about a package's top-level names (its ``__init__.py``)."""
+
+    return _PACKAGE_API.search(query) is not None
 
 
 def without_extensions(query: str, dunder_files: str | None = None) -> str:
