@@ -225,3 +225,17 @@ def test_the_index_scales_each_chunk_by_its_length_factor(tmp_path: Path) -> Non
         factor = max(tokens[chunk_id], 20) / 200.0  # written out: floor 20, pivot 200
         assert scaled[chunk_id] == pytest.approx(score * factor, rel=1e-3, abs=1e-3)
     assert len({tokens[i] for i in plain}) > 1  # chunks of different lengths were compared
+
+
+def test_an_empty_file_the_query_names_and_the_package_init_are_answers(tmp_path: Path) -> None:
+    seg_dir = make_segment(tmp_path / "seg")
+    (seg_dir / "pkg" / "watchdogreload.py").write_text("")  # nothing in it to match
+    with trifecta.open_segment(seg_dir, telemetry={"level": "off"}) as seg:
+        seg.build()
+        query = "Remove watchdogreload.py, added by mistake with the response extensions"
+        assert seg.search(query, limit=3).hits[0].chunk.id == "pkg/watchdogreload.py"
+        # pkg/__init__.py is empty too; a query about the top-level names finds it
+        exported = seg.search("mark the top-level names of the response as exported", limit=3)
+        assert "pkg/__init__.py" in [h.chunk.path for h in exported.hits]
+        plain = seg.search("mark the names of the response", limit=3)
+        assert "pkg/__init__.py" not in [h.chunk.path for h in plain.hits]

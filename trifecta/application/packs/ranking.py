@@ -17,6 +17,10 @@ what the index is asked for and how its candidates become the answer:
   score is its own plus ``FILE_SHARE`` of its file's, so chunks of the file the task is
   about rise together, and ``--files`` lists files by that score.
 
+- **Files the query names** (``utils.py``; "the top-level package" / "public API": the
+  top-level ``__init__.py``): their evidence counts ``MENTIONED`` times, and one whose text
+  holds none of the query's words still joins the candidates (``named_paths``).
+
 All of it is plain arithmetic on the candidates the index returns (the best ``CANDIDATES``
 chunks); ties are broken by id (chunks) and path (files), so rankings are deterministic.
 """
