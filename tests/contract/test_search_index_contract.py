@@ -120,6 +120,18 @@ def test_a_files_outline_chunk_is_its_module_or_document_else_its_first(
     assert index.outline_chunks([]) == {}
 
 
+def test_files_named_are_the_recorded_files_with_that_last_component(
+    index: SearchIndex,
+) -> None:
+    recorded = ["app.py", "src/App.py", "src/xapp.py", "src/app.py/x.py", "docs/Écran.py", "b/c.py"]
+    state = PackState(tuple(SourceFile(p, 1, 2, "0" * 64) for p in recorded))
+    index.replace(INFO, DOCS, state)
+    assert index.files_named(["app.py"]) == ["app.py", "src/App.py"]  # case-insensitive
+    assert index.files_named(["écran.py", "c.py"]) == ["b/c.py", "docs/Écran.py"]
+    assert index.files_named(["nothing.py"]) == []
+    assert index.files_named([]) == []
+
+
 def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:
     index.replace(INFO, DOCS, STATE)
     hits = index.search(query_terms("ContextService"), 5)

@@ -274,6 +274,13 @@ class FakeSearchIndex(SearchIndex):
         self._need()
         return len(self._matching(terms))
 
+    def files_named(self, names: Sequence[str]) -> list[str]:
+        self._need()
+        wanted = set(names)
+        return sorted(
+            f.path for f in self._state.files if f.path.rpartition("/")[2].lower() in wanted
+        )
+
     def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         self._need()
         wanted = set(paths)

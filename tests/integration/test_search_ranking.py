@@ -234,6 +234,11 @@ def test_an_empty_file_the_query_names_and_the_package_init_are_answers(tmp_path
         seg.build()
         query = "Remove watchdogreload.py, added by mistake with the response extensions"
         assert seg.search(query, limit=3).hits[0].chunk.id == "pkg/watchdogreload.py"
+        listed = seg.search(query, limit=2, files=True).files
+        assert listed is not None and listed[0].path == "pkg/watchdogreload.py"
+        alone = seg.search("Remove watchdogreload.py", limit=3)  # no other word matches
+        assert [h.chunk.id for h in alone.hits] == ["pkg/watchdogreload.py"]
+        assert alone.total_hits == 1
         # pkg/__init__.py is empty too; a query about the top-level names finds it
         exported = seg.search("mark the top-level names of the response as exported", limit=3)
         assert "pkg/__init__.py" in [h.chunk.path for h in exported.hits]

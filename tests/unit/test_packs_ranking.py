@@ -197,8 +197,19 @@ def test_a_query_about_the_top_level_names_or_public_api_is_about_the_package() 
         "add want_bytes to `__all__`",
     ):
         assert about_package_api(query), query
-    for query in ("Add support for SVG exports", "export the table as CSV", "level of logging"):
+    for query in (
+        "Add support for SVG exports",
+        "export the table as CSV",
+        "level of logging",
+        "Support top-level await in the REPL",
+        "Allow top-level keys in the config file",
+        "Create the top-level directory",
+        "Fix exported environment variables",
+        "Mask the public API key in logs",
+    ):
         assert not about_package_api(query), query
+    for query in ("Export Response from the package", "Expose Response at package level"):
+        assert about_package_api(query), query
 
 
 def test_the_files_a_query_names_are_the_shallowest_code_it_matches() -> None:
@@ -221,3 +232,27 @@ def test_the_files_a_query_names_are_the_shallowest_code_it_matches() -> None:
     assert named_paths(("nothing.py",), False, paths) == ()
     four = ["a.py", "b.py", "c.py", "d.py"]
     assert named_paths(tuple(four), False, four) == ("a.py", "b.py", "c.py")
+
+
+def test_a_longer_mention_names_the_file_it_spells_out_not_a_shallower_namesake() -> None:
+    paths = ["app.py", "src/flask/app.py", "src/other/app.py"]
+    assert named_paths(("src/flask/app.py",), False, paths) == ("src/flask/app.py",)
+    absolute = "home/me/proj/src/flask/app.py"  # mentioned_files drops the leading /
+    assert named_paths((absolute,), False, paths) == ("src/flask/app.py",)
+    assert named_paths(("app.py",), False, paths) == ("app.py",)
+    assert named_paths(("flask/app.py",), False, ["src/Flask/App.py"]) == ("src/Flask/App.py",)
+
+
+def test_several_packages_side_by_side_are_no_top_level_package() -> None:
+    apps = ["accounts/__init__.py", "blog/__init__.py", "core/__init__.py", "x/y/__init__.py"]
+    assert named_paths((), True, apps) == ()
+    assert named_paths((), True, ["src/attr/__init__.py", "src/attrs/__init__.py"]) == (
+        "src/attr/__init__.py",
+        "src/attrs/__init__.py",
+    )
+
+
+def test_a_named_path_counts_as_mentioned_by_itself_only() -> None:
+    hits = [_hit("__init__.py#a", 1.0), _hit("sub/__init__.py#b", 1.0)]
+    _, files = combine(hits, {}, named=("__init__.py",))
+    assert {f.path: f.score for f in files} == {"__init__.py": MENTIONED, "sub/__init__.py": 1.0}

@@ -162,3 +162,35 @@ def test_a_query_about_the_top_level_names_lifts_the_package_init() -> None:
     assert _files(world.search("Export ParseError from the errors module").hits) == [
         "pkg/errors.py"
     ]
+
+
+def test_a_named_file_answers_a_query_nothing_else_matches() -> None:
+    world = World({**FILES, "src/watchdogreload.py": "def unrelated\n"})
+    world.build()
+    result = world.search("Remove watchdogreload.py")
+    assert _files(result.hits) == ["src/watchdogreload.py"]
+    assert result.total_hits == 1  # the joined chunk is counted with the matches
+
+
+def test_a_named_file_that_matches_weakly_still_ranks_first() -> None:
+    files: dict[str, bytes | str] = {
+        **FILES,
+        "src/reload.py": "def unrelated\ndef context_hint\n",  # one weak word
+    }
+    world = World(files)
+    world.build()
+    query = "Move the context service out of reload.py"
+    assert _files(world.search(query).hits)[0] == "src/reload.py"
+
+
+def test_the_demote_setting_decides_which_named_file_is_code() -> None:
+    files: dict[str, bytes | str] = {
+        "tests/utils.py": "def helper\n",
+        "src/pkg/utils.py": "def helper\n",
+        "src/pkg/other.py": "def context\n",
+    }
+    world = World(files)
+    world.build()
+    assert _files(world.search("context in utils.py").hits)[0] == "src/pkg/utils.py"
+    world.settings = replace(world.settings, demote=())
+    assert _files(world.search("context in utils.py").hits)[0] == "tests/utils.py"

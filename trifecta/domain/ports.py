@@ -367,6 +367,11 @@ class SearchIndex(Protocol):
 
     def count_matches(self, terms: Sequence[str]) -> int: ...
 
+    def files_named(self, names: Sequence[str]) -> list[str]:
+        """The recorded files whose name (last path component) is one of ``names`` (given
+        lower-case), compared case-insensitively, in path order."""
+        ...
+
     def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> the id of the file's outline chunk (its ``module`` or ``document``
         chunk, else its first), for the files of ``paths`` that have chunks."""

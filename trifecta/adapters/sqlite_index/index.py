@@ -621,6 +621,23 @@ class SqliteSearchIndex(SearchIndex):
             ).fetchone()
         return int(row[0])
 
+    def files_named(self, names: Sequence[str]) -> list[str]:
+        if not names:
+            return []
+        # (json_each has a column "path" too: the file's is f.path)
+        sql = (
+            "SELECT f.path FROM files f WHERE EXISTS (SELECT 1 FROM json_each(?) n WHERE "
+            "lower(f.path) = n.value "
+            "OR substr(lower(f.path), -length(n.value) - 1) = '/' || n.value) ORDER BY f.path"
+        )
+        with self._reading() as conn:
+            if all(n.isascii() for n in names):
+                rows = conn.execute(sql, (json.dumps(list(names)),)).fetchall()
+            else:  # SQLite's lower() folds ASCII only: every path, checked below
+                rows = conn.execute("SELECT path FROM files ORDER BY path").fetchall()
+        wanted = set(names)
+        return [str(r[0]) for r in rows if str(r[0]).rpartition("/")[2].lower() in wanted]
+
     def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         if not paths:
             return {}

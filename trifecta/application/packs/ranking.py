@@ -18,8 +18,9 @@ what the index is asked for and how its candidates become the answer:
   about rise together, and ``--files`` lists files by that score.
 
 - **Files the query names** (``utils.py``; "the top-level package" / "public API": the
-  top-level ``__init__.py``): their evidence counts ``MENTIONED`` times, and one whose text
-  holds none of the query's words still joins the candidates (``named_paths``).
+  top-level ``__init__.py``): their evidence counts ``MENTIONED`` times, and their outline
+  chunk scores at least as the best candidate, even when their text holds none of the
+  query's words (``named_paths``).
 
 All of it is plain arithmetic on the candidates the index returns (the best ``CANDIDATES``
 chunks); ties are broken by id (chunks) and path (files), so rankings are deterministic.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from trifecta.application.packs.tokens import without_extensions
@@ -55,9 +56,9 @@ MENTIONED = 2.0
 # A file that n of the repository's recent commits changed has its evidence multiplied by
 # 1 + RECENT * ln(1 + n): code that has been changing is what tasks are about.
 RECENT = 0.5
-# A file a query names (``mentioned_files``, ``about_package_api``) whose text holds none of
-# its words still answers it: its outline chunk joins the candidates with the best
-# candidate's score (and MENTIONED applies). At most NAMED_FILES files per query.
+# A file a query names (``mentioned_files``, ``about_package_api``) answers it even when its
+# text holds few or none of its words: its outline chunk scores at least as the best
+# candidate (then MENTIONED applies). At most NAMED_FILES files per query.
 NAMED_FILES = 3
 LENGTH = 0.1
 SCORE_DIGITS = 4
@@ -147,34 +148,55 @@ def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
     return any(low == m or low.endswith("/" + m) or m.endswith("/" + low) for m in mentioned)
 
 
+def _shared_tail(path: str, mention: str) -> int:
+    """How many trailing path components ``path`` and ``mention`` share (lower-case), when
+    one names the other (the shorter one's components all shared), else 0."""
+
+    a, b = path.lower().split("/"), mention.split("/")
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n if n == min(len(a), len(b)) else 0
+
+
 def named_paths(
     mentioned: Sequence[str],
     package_api: bool,
     paths: Iterable[str],
     demote: Sequence[str] = DEFAULT_DEMOTE,
 ) -> tuple[str, ...]:
-    """The files of ``paths`` a query names: for each of its ``mentioned`` files, those it
-    names (``is_mentioned``), code before demoted files (``demote``), at the least depth;
-    with ``package_api``, the shallowest ``__init__.py`` files that are not demoted (the
-    top-level package's). At most ``NAMED_FILES``, in that order."""
+    """The files of ``paths`` a query names. For each of its ``mentioned`` files: those it
+    names (the one's path ends with the other's at a ``/``) that share the most trailing
+    components with it (``src/flask/app.py`` names that file before a root ``app.py``),
+    code before demoted files (``demote``), at the least depth. With ``package_api``, the
+    shallowest ``__init__.py`` files that are not demoted, when there are at most two (one
+    top-level package, or a pair like ``attr``/``attrs``; several apps side by side are no
+    answer). At most ``NAMED_FILES``, mentions first."""
 
-    groups: list[list[str]] = [[] for _ in mentioned]
-    inits: list[str] = []
-    for path in paths:
-        for i, m in enumerate(mentioned):
-            if is_mentioned(path, (m,)):
-                groups[i].append(path)
-        if package_api and path.rpartition("/")[2] == "__init__.py":
-            inits.append(path)
-    if package_api:
-        groups.append([p for p in inits if not is_demoted(p, demote)])
+    listed = list(paths)
     out: list[str] = []
-    for group in groups:
+
+    def take(group: list[str]) -> None:
         code = [p for p in group if not is_demoted(p, demote)]
         group = code or group
         if group:
             depth = min(p.count("/") for p in group)
             out.extend(p for p in sorted(group) if p.count("/") == depth and p not in out)
+
+    for mention in mentioned:
+        shared = {p: n for p in listed if (n := _shared_tail(p, mention))}
+        if shared:
+            most = max(shared.values())
+            take([p for p, n in shared.items() if n == most])
+    if package_api:
+        inits = [
+            p for p in listed if p.rpartition("/")[2] == "__init__.py" and not is_demoted(p, demote)
+        ]
+        if inits:
+            depth = min(p.count("/") for p in inits)
+            top = sorted(p for p in inits if p.count("/") == depth)
+            if len(top) <= 2:
+                out.extend(p for p in top if p not in out)
     return tuple(out[:NAMED_FILES])
 
 
@@ -183,12 +205,13 @@ def combine(
     path_scores: Mapping[str, float],
     mentioned: Sequence[str] = (),
     recent: Mapping[str, int] | None = None,
+    named: Collection[str] = (),
 ) -> tuple[list[Candidate], list[RankedFile]]:
     """Chunks and files, best first, from the index's candidates and path scores (both
     already carry the role, prose and definition factors); the evidence of a file the query
-    names (``mentioned``, see ``tokens.mentioned_files``) is multiplied by ``MENTIONED``,
-    that of a file recent commits changed (``recent``: path -> commits) by its ``RECENT``
-    factor."""
+    names (``mentioned``, see ``tokens.mentioned_files``, or one of the paths ``named``) is
+    multiplied by ``MENTIONED``, that of a file recent commits changed (``recent``: path ->
+    commits) by its ``RECENT`` factor."""
 
     by_file: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -199,7 +222,7 @@ def combine(
         by_file[path] = ordered
         evidence = sum(w * c.score for w, c in zip(FILE_DECAY, ordered, strict=False))
         score = evidence + PATH_WEIGHT * path_scores.get(path, 0.0)
-        if mentioned and is_mentioned(path, mentioned):
+        if path in named or (mentioned and is_mentioned(path, mentioned)):
             score *= MENTIONED
         if recent and (changes := recent.get(path, 0)) > 0:
             score *= 1.0 + RECENT * math.log1p(changes)

@@ -14,7 +14,7 @@ from trifecta.application.packs.freshness import (
 )
 from trifecta.application.packs.ranking import CANDIDATES, combine, named_paths, ranking_for
 from trifecta.application.packs.recording import failure_event
-from trifecta.application.packs.tokens import about_package_api, mentioned_files, query_terms
+from trifecta.application.packs.tokens import about_package_api, mentioned_files, search_terms
 from trifecta.application.telemetry.service import TelemetryService
 from trifecta.domain.errors import (
     InvalidRequest,
@@ -163,7 +163,7 @@ class SearchPack:
 
     def _run(self, request: SearchRequest) -> SearchResult:
         start = self._clock.monotonic_ns()
-        terms = query_terms(request.query)
+        terms = search_terms(request.query)
         if not terms:
             raise UsageError("the query has no searchable words")
         if request.limit < 1:
@@ -182,17 +182,20 @@ class SearchPack:
         if not candidates:
             # Nothing holds the words that name the code ("Add `async` support" before any
             # async code exists): the task words are better than no answer.
-            wider = query_terms(request.query, task_words=True)
+            wider = search_terms(request.query, task_words=True)
             if wider != terms:
                 terms = wider
                 ranking = ranking_for(request.query, terms)
                 candidates = self._index.search(terms, max(CANDIDATES, request.limit), ranking)
+        mentioned = mentioned_files(request.query)
+        package_api = about_package_api(request.query)
+        named: tuple[str, ...] = ()
+        joined = 0
+        if mentioned or package_api:
+            candidates, named, joined = self._with_named(candidates, mentioned, package_api)
         paths = self._index.path_scores(terms, ranking) if candidates else {}
         recent = self._history.recent_changes() if self._history is not None else {}
-        mentioned = mentioned_files(request.query)
-        if candidates and (mentioned or about_package_api(request.query)):
-            candidates, mentioned = self._with_named(request.query, candidates, mentioned)
-        ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent)
+        ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent, named)
         files: tuple[FileHits, ...] | None = None
         if request.files:
             top = [(f, f.best(FILE_HITS)) for f in ranked_files[: request.limit]]
@@ -204,7 +207,7 @@ class SearchPack:
             )
         else:
             hits = self._index.hits([(c.id, c.score) for c in ranked_chunks[: request.limit]])
-        total = self._index.count_matches(terms) if hits else 0
+        total = self._index.count_matches(terms) + joined if hits else 0
         elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         result = SearchResult(
             request.query,
@@ -220,30 +223,37 @@ class SearchPack:
         return result
 
     def _with_named(
-        self, query: str, candidates: list[Candidate], mentioned: tuple[str, ...]
-    ) -> tuple[list[Candidate], tuple[str, ...]]:
-        """The candidates and mentions with the files the query names (``named_paths``):
-        one whose text holds none of its words joins with its outline chunk, scored as the
-        best candidate; the top-level package's ``__init__.py`` becomes a mention."""
+        self, candidates: list[Candidate], mentioned: tuple[str, ...], package_api: bool
+    ) -> tuple[list[Candidate], tuple[str, ...], int]:
+        """The candidates with the files the query names (``named_paths``): each one's
+        outline chunk scores at least as the best candidate, joining the candidates if it
+        was not one (even when none matched). Also the named paths, and how many chunks
+        joined."""
 
-        package_api = about_package_api(query)
-        named = named_paths(
-            mentioned,
-            package_api,
-            (row[0] for row in self._index.file_stats()),
-            self._settings.demote,
-        )
-        have = {c.path for c in candidates}
-        missing = [p for p in named if p not in have]
-        if missing:
-            best = max(c.score for c in candidates)
-            outline = self._index.outline_chunks(missing)
-            candidates = candidates + [
-                Candidate(outline[p], p, best) for p in missing if p in outline
-            ]
+        names = {m.rpartition("/")[2] for m in mentioned}
         if package_api:
-            mentioned = (*mentioned, *(p.lower() for p in named if p not in mentioned))
-        return candidates, mentioned
+            names.add("__init__.py")
+        named = named_paths(
+            mentioned, package_api, self._index.files_named(sorted(names)), self._settings.demote
+        )
+        if not named:
+            return candidates, (), 0
+        best = max((c.score for c in candidates), default=1.0)
+        outline = self._index.outline_chunks(named)
+        out = list(candidates)
+        at = {c.id: i for i, c in enumerate(out)}
+        joined = 0
+        for path in named:
+            chunk_id = outline.get(path)
+            if chunk_id is None:
+                continue
+            if chunk_id in at:
+                i = at[chunk_id]
+                out[i] = Candidate(chunk_id, path, max(out[i].score, best))
+            else:
+                out.append(Candidate(chunk_id, path, best))
+                joined += 1
+        return out, named, joined
 
     def _start_freshness(self) -> Callable[[], Freshness]:
         """The freshness check, under way: call the result for it. A watched segment's

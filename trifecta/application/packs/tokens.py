@@ -127,9 +127,15 @@ def path_terms(path: str) -> str:
 
 # A package's top-level names, its public API, what it exports: what its ``__init__.py``
 # defines ("Add exceptions missing from top-level package", "mark top-level names as
-# exported", "Tighten up the public API").
+# exported", "Tighten up the public API", "Export Response from the package"). Not "the
+# top-level await / keys / directory", "exported CSV files", "the public API key".
 _PACKAGE_API = re.compile(
-    r"(?i)\btop[- ]level\b|\bpublic api\b|\bre-?export|\bexported\b|\b__all__\b"
+    r"(?i)\btop[- ]level\s+(?:\w+\s+)?(?:package|module|namespace|api|imports?|names?|exports?)\b"
+    r"|\bpublic\s+api\b(?!\s+(?:key|token|secret))"
+    r"|\bre-?export"
+    r"|\b(?:export|expos|import)\w*\b[^.;:]{0,40}?\b(?:from|at|in)\s+(?:the\s+)?package\b"
+    r"|\bpackage[- ](?:level|root|namespace)\b"
+    r"|\b__all__\b"
 )
 
 
@@ -210,8 +216,7 @@ def query_terms(query: str, task_words: bool = False) -> list[str]:
     """Distinct tokens of a query, in order, without stopwords, one-letter tokens, the
     extensions of the files it names and (in a query that reads like a sentence, unless
     ``task_words``) task words, unless nothing else is left; a word written as code
-    (``code_words``) is kept whatever it reads as. A query naming a Python version gets
-    ``version_terms`` last."""
+    (``code_words``) is kept whatever it reads as."""
 
     seen: list[str] = []
     for token in tokenize(without_extensions(query)):
@@ -222,5 +227,13 @@ def query_terms(query: str, task_words: bool = False) -> list[str]:
         drop = drop | TASK_WORDS
     code = code_words(query)
     kept = [t for t in seen if len(t) > 1 and (t not in drop or t in code)]
-    kept = kept or [t for t in seen if len(t) > 1] or seen
-    return kept + [t for t in version_terms(query) if t not in kept]
+    return kept or [t for t in seen if len(t) > 1] or seen
+
+
+def search_terms(query: str, task_words: bool = False) -> list[str]:
+    """What a search looks for: ``query_terms``, then the ``version_terms`` of a query
+    naming a Python version (not the query's own words: ``ctx get``'s evidence stop does
+    not wait for them)."""
+
+    terms = query_terms(query, task_words)
+    return terms + [t for t in version_terms(query) if t not in terms]
