@@ -123,11 +123,22 @@ def test_a_files_outline_chunk_is_its_module_or_document_else_its_first(
 def test_files_named_are_the_recorded_files_with_that_last_component(
     index: SearchIndex,
 ) -> None:
-    recorded = ["app.py", "src/App.py", "src/xapp.py", "src/app.py/x.py", "docs/Écran.py", "b/c.py"]
+    recorded = [
+        "app.py",
+        "src/App.py",
+        "src/xapp.py",
+        "src/app.py/x.py",
+        "docs/Écran.py",
+        "b/c.py",
+        "d/x_y.py",
+        "d/xzy.py",
+        "d/100%.py",
+    ]
     state = PackState(tuple(SourceFile(p, 1, 2, "0" * 64) for p in recorded))
     index.replace(INFO, DOCS, state)
     assert index.files_named(["app.py"]) == ["app.py", "src/App.py"]  # case-insensitive
     assert index.files_named(["écran.py", "c.py"]) == ["b/c.py", "docs/Écran.py"]
+    assert index.files_named(["x_y.py", "100%.py"]) == ["d/100%.py", "d/x_y.py"]
     assert index.files_named(["nothing.py"]) == []
     assert index.files_named([]) == []
 

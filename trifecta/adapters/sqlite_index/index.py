@@ -185,6 +185,12 @@ def pad_rows(conn: sqlite3.Connection) -> None:
         )
 
 
+def _like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern matching itself (with ``ESCAPE '\\'``)."""
+
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def fts_query(terms: Sequence[str]) -> str:
     """Any of the terms (OR); BM25 rewards documents holding more and rarer ones."""
 
@@ -624,16 +630,16 @@ class SqliteSearchIndex(SearchIndex):
     def files_named(self, names: Sequence[str]) -> list[str]:
         if not names:
             return []
-        # (json_each has a column "path" too: the file's is f.path)
-        sql = (
-            "SELECT f.path FROM files f WHERE EXISTS (SELECT 1 FROM json_each(?) n WHERE "
-            "lower(f.path) = n.value "
-            "OR substr(lower(f.path), -length(n.value) - 1) = '/' || n.value) ORDER BY f.path"
-        )
+        # LIKE compares ASCII letters case-insensitively, in C (a scan of the file rows,
+        # ~1 ms per 10,000); a name's own "%", "_" and "\\" are escaped
+        patterns = [p for n in names for p in (_like_literal(n), "%/" + _like_literal(n))]
+        where = " OR ".join(["path LIKE ? ESCAPE '\\'"] * len(patterns))
         with self._reading() as conn:
             if all(n.isascii() for n in names):
-                rows = conn.execute(sql, (json.dumps(list(names)),)).fetchall()
-            else:  # SQLite's lower() folds ASCII only: every path, checked below
+                rows = conn.execute(
+                    f"SELECT path FROM files WHERE {where} ORDER BY path", patterns
+                ).fetchall()
+            else:  # SQLite folds ASCII letters only: every path, checked below
                 rows = conn.execute("SELECT path FROM files ORDER BY path").fetchall()
         wanted = set(names)
         return [str(r[0]) for r in rows if str(r[0]).rpartition("/")[2].lower() in wanted]
