@@ -141,6 +141,17 @@ def test_files_named_are_the_recorded_files_with_that_last_component(
     assert index.files_named(["x_y.py", "100%.py"]) == ["d/100%.py", "d/x_y.py"]
     assert index.files_named(["nothing.py"]) == []
     assert index.files_named([]) == []
+    many = [f"f{i}.py" for i in range(600)] + ["c.py"]  # past SQLite's expression depth
+    assert index.files_named(many) == ["b/c.py"]
+
+
+def test_matches_can_be_counted_among_given_chunks(index: SearchIndex) -> None:
+    index.replace(INFO, DOCS, STATE)
+    terms = query_terms("ContextService")
+    assert index.count_matches(terms) == 3
+    ids = ["src/a.py#f", "src/c.py#same", "src/context_service.py#ContextService", "nope"]
+    assert index.count_matches(terms, ids) == 2
+    assert index.count_matches(terms, []) == 0
 
 
 def test_identifier_in_path_and_symbols_outranks_body_mentions(index: SearchIndex) -> None:

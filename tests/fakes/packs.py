@@ -270,9 +270,13 @@ class FakeSearchIndex(SearchIndex):
         scored.sort(key=lambda c: (-c.score, c.id))
         return scored[:limit]
 
-    def count_matches(self, terms: Sequence[str]) -> int:
+    def count_matches(self, terms: Sequence[str], ids: Sequence[str] | None = None) -> int:
         self._need()
-        return len(self._matching(terms))
+        matching = self._matching(terms)
+        if ids is None:
+            return len(matching)
+        among = set(ids)
+        return sum(1 for d in matching if d.chunk.id in among)
 
     def files_named(self, names: Sequence[str]) -> list[str]:
         self._need()

@@ -208,8 +208,21 @@ def test_a_query_about_the_top_level_names_or_public_api_is_about_the_package() 
         "Mask the public API key in logs",
     ):
         assert not about_package_api(query), query
+    for query in (
+        "Fix import error in the package loader",
+        "export PATH in the package script",
+        "Expose the metrics port in the package's Dockerfile",
+        "Fix the top-level api call timeout",
+    ):
+        assert not about_package_api(query), query
     for query in ("Export Response from the package", "Expose Response at package level"):
         assert about_package_api(query), query
+
+
+def test_a_windows_path_names_the_same_file() -> None:
+    assert mentioned_files(r"fix src\flask\app.py") == ("src/flask/app.py",)
+    assert mentioned_files(r"C:\proj\src\flask\app.py") == ("proj/src/flask/app.py",)
+    assert "py" not in query_terms(r"fix src\flask\app.py")
 
 
 def test_the_files_a_query_names_are_the_shallowest_code_it_matches() -> None:
@@ -246,10 +259,26 @@ def test_a_longer_mention_names_the_file_it_spells_out_not_a_shallower_namesake(
 def test_several_packages_side_by_side_are_no_top_level_package() -> None:
     apps = ["accounts/__init__.py", "blog/__init__.py", "core/__init__.py", "x/y/__init__.py"]
     assert named_paths((), True, apps) == ()
-    assert named_paths((), True, ["src/attr/__init__.py", "src/attrs/__init__.py"]) == (
-        "src/attr/__init__.py",
+    pair = ["src/attr/__init__.py", "src/attrs/__init__.py"]
+    assert named_paths((), True, pair) == ()  # which one? the words did not say
+    assert named_paths((), True, pair, scores={"src/attrs/__init__.py": 2.0}) == (
         "src/attrs/__init__.py",
     )
+
+
+def test_a_name_several_files_share_is_the_one_the_words_found_or_none() -> None:
+    paths = ["a/__init__.py", "b/__init__.py", "shop/__init__.py", "shop/cart.py"]
+    assert named_paths(("__init__.py",), False, paths) == ()
+    found = {"shop/__init__.py": 1.5, "b/__init__.py": 0.5, "shop/cart.py": 9.0}
+    assert named_paths(("__init__.py",), False, paths, scores=found) == ("shop/__init__.py",)
+    # the later mentions still count when an earlier one is ambiguous
+    assert named_paths(("__init__.py", "cart.py"), False, paths) == ("shop/cart.py",)
+
+
+def test_in_a_query_about_tests_a_named_test_file_is_not_passed_over() -> None:
+    paths = ["src/pkg/helpers.py", "tests/helpers.py"]
+    assert named_paths(("helpers.py",), False, paths) == ("src/pkg/helpers.py",)
+    assert named_paths(("helpers.py",), False, paths, about_tests=True) == ("tests/helpers.py",)
 
 
 def test_a_named_path_counts_as_mentioned_by_itself_only() -> None:

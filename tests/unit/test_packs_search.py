@@ -194,3 +194,16 @@ def test_the_demote_setting_decides_which_named_file_is_code() -> None:
     assert _files(world.search("context in utils.py").hits)[0] == "src/pkg/utils.py"
     world.settings = replace(world.settings, demote=())
     assert _files(world.search("context in utils.py").hits)[0] == "tests/utils.py"
+
+
+def test_total_hits_counts_a_named_file_that_also_matches_once() -> None:
+    files: dict[str, bytes | str] = {f"src/m{i:03}.py": "def widget\n" for i in range(220)}
+    files["src/target.py"] = "def widget_helper\n"  # matches, but outside the best 200
+    world = World(files)
+    world.build()
+    plain = world.search("widget", limit=3)
+    named = world.search("widget in target.py", limit=3)
+    assert _files(named.hits)[0] == "src/target.py"
+    # its outline chunk joined from outside the best 200, but it holds "widget": counted
+    # once, with the other matches ("target" is a word of its path, not of its chunks)
+    assert named.total_hits == plain.total_hits == 2 * 221

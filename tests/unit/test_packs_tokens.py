@@ -95,11 +95,14 @@ def test_keywords_in_a_code_span_are_not_names() -> None:
         ("Add back --py36 as a deprecated option", ["version_info", "py36", "py3"]),
         ("make the example py3 compliant.", ["version_info", "py3"]),
         ("support Python 3.12", ["version_info", "py312", "py3"]),
+        ("CPython 3.12 only", ["version_info", "py312", "py3"]),
+        ("Python-3.8 and Python v3.9", ["version_info", "py38", "py3", "py39"]),
         # not versions: a tool, a module, a word that starts like one
         ("run py.test on CI", []),
         ("build with py2exe", []),
         ("Fix pypy3 wheels", []),
         ("python packaging metadata", []),
+        ("python-dateutil 2.9", []),
     ],
 )
 def test_a_python_version_names_the_code_that_checks_it(query: str, expected: list[str]) -> None:

@@ -365,7 +365,10 @@ class SearchIndex(Protocol):
         absent), demoted files multiplied by ``ranking.demote``."""
         ...
 
-    def count_matches(self, terms: Sequence[str]) -> int: ...
+    def count_matches(self, terms: Sequence[str], ids: Sequence[str] | None = None) -> int:
+        """How many chunks hold any of ``terms`` (only among the chunks ``ids``, when
+        given)."""
+        ...
 
     def files_named(self, names: Sequence[str]) -> list[str]:
         """The recorded files whose name (last path component) is one of ``names`` (given

@@ -51,6 +51,7 @@ INSERT_BATCH = 2000  # documents per executemany batch
 # 1.1 ms off an ~8 ms search on the standard-library copy). It stays above
 # ranking.CANDIDATES (a contract test says so).
 PRESELECT = 500
+FILES_NAMED_BATCH = 100  # names per files_named statement
 CHECK_POINTS = 9  # chunk rows a sync's pre-update check reads (``check``)
 
 
@@ -618,31 +619,50 @@ class SqliteSearchIndex(SearchIndex):
                         raise PackCorrupt("pack index is corrupt (a chunk row), run ctx build")
         self.count_matches(["trifecta"])
 
-    def count_matches(self, terms: Sequence[str]) -> int:
-        if not terms:
+    def count_matches(self, terms: Sequence[str], ids: Sequence[str] | None = None) -> int:
+        if not terms or (ids is not None and not ids):
             return 0
         with self._reading() as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM fts WHERE fts MATCH ?", (fts_query(terms),)
-            ).fetchone()
+            if ids is None:
+                row = conn.execute(
+                    "SELECT count(*) FROM fts WHERE fts MATCH ?", (fts_query(terms),)
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid IN "
+                    "(SELECT rowid FROM chunks WHERE id IN (SELECT value FROM json_each(?)))",
+                    (fts_query(terms), json.dumps(list(ids))),
+                ).fetchone()
         return int(row[0])
 
     def files_named(self, names: Sequence[str]) -> list[str]:
         if not names:
             return []
-        # LIKE compares ASCII letters case-insensitively, in C (a scan of the file rows,
-        # ~1 ms per 10,000); a name's own "%", "_" and "\\" are escaped
-        patterns = [p for n in names for p in (_like_literal(n), "%/" + _like_literal(n))]
-        where = " OR ".join(["path LIKE ? ESCAPE '\\'"] * len(patterns))
-        with self._reading() as conn:
-            if all(n.isascii() for n in names):
-                rows = conn.execute(
-                    f"SELECT path FROM files WHERE {where} ORDER BY path", patterns
-                ).fetchall()
-            else:  # SQLite folds ASCII letters only: every path, checked below
-                rows = conn.execute("SELECT path FROM files ORDER BY path").fetchall()
         wanted = set(names)
-        return [str(r[0]) for r in rows if str(r[0]).rpartition("/")[2].lower() in wanted]
+        found: set[str] = set()
+        with self._reading() as conn:
+            if not all(n.isascii() for n in names):  # SQLite folds ASCII letters only
+                rows = conn.execute("SELECT path FROM files").fetchall()
+            else:
+                # LIKE compares ASCII letters case-insensitively, in C (a scan of the file
+                # rows, ~1 ms per 10,000); a name's own "%", "_" and "\\" are escaped; at
+                # most FILES_NAMED_BATCH names a statement (SQLite bounds an expression's
+                # depth)
+                rows = []
+                ordered = sorted(wanted)
+                for start in range(0, len(ordered), FILES_NAMED_BATCH):
+                    batch = ordered[start : start + FILES_NAMED_BATCH]
+                    patterns = [
+                        p for n in batch for p in (_like_literal(n), "%/" + _like_literal(n))
+                    ]
+                    where = " OR ".join(["path LIKE ? ESCAPE '\\'"] * len(patterns))
+                    rows += conn.execute(
+                        f"SELECT path FROM files WHERE {where}", patterns
+                    ).fetchall()
+        for (path,) in rows:
+            if str(path).rpartition("/")[2].lower() in wanted:
+                found.add(str(path))
+        return sorted(found)
 
     def outline_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         if not paths:

@@ -58,8 +58,10 @@ MENTIONED = 2.0
 RECENT = 0.5
 # A file a query names (``mentioned_files``, ``about_package_api``) answers it even when its
 # text holds few or none of its words: its outline chunk scores at least as the best
-# candidate (then MENTIONED applies). At most NAMED_FILES files per query.
+# candidate (then MENTIONED applies). At most NAMED_FILES files per query, from its first
+# NAMED_MENTIONS mentions.
 NAMED_FILES = 3
+NAMED_MENTIONS = 8
 LENGTH = 0.1
 SCORE_DIGITS = 4
 
@@ -105,8 +107,12 @@ def query_names(query: str, terms: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def is_about_tests(terms: Sequence[str]) -> bool:
+    return any(t in TEST_WORDS for t in terms)
+
+
 def ranking_for(query: str, terms: Sequence[str]) -> Ranking:
-    about_tests = any(t in TEST_WORDS for t in terms)
+    about_tests = is_about_tests(terms)
     return Ranking(
         names=query_names(query, terms),
         defines=DEFINES,
@@ -164,26 +170,38 @@ def named_paths(
     package_api: bool,
     paths: Iterable[str],
     demote: Sequence[str] = DEFAULT_DEMOTE,
+    scores: Mapping[str, float] | None = None,
+    about_tests: bool = False,
 ) -> tuple[str, ...]:
     """The files of ``paths`` a query names. For each of its ``mentioned`` files: those it
     names (the one's path ends with the other's at a ``/``) that share the most trailing
     components with it (``src/flask/app.py`` names that file before a root ``app.py``),
-    code before demoted files (``demote``), at the least depth. With ``package_api``, the
-    shallowest ``__init__.py`` files that are not demoted, when there are at most two (one
-    top-level package, or a pair like ``attr``/``attrs``; several apps side by side are no
-    answer). At most ``NAMED_FILES``, mentions first."""
+    code before demoted files (``demote``; not in a query ``about_tests``), at the least
+    depth. With ``package_api``, the shallowest ``__init__.py`` files that are not demoted,
+    when there are at most two (one top-level package, or a pair like ``attr``/``attrs``;
+    several apps side by side are no answer). A name that still fits several files is the
+    one of them the query's words found best (``scores``: a file's best candidate score),
+    or none. At most ``NAMED_FILES``, mentions first."""
 
     listed = list(paths)
+    found = scores or {}
     out: list[str] = []
 
     def take(group: list[str]) -> None:
-        code = [p for p in group if not is_demoted(p, demote)]
-        group = code or group
-        if group:
-            depth = min(p.count("/") for p in group)
-            out.extend(p for p in sorted(group) if p.count("/") == depth and p not in out)
+        if not about_tests:
+            group = [p for p in group if not is_demoted(p, demote)] or group
+        if not group:
+            return
+        depth = min(p.count("/") for p in group)
+        group = sorted(p for p in group if p.count("/") == depth)
+        if len(group) > 1:  # ambiguous: the one the words found, if any
+            seen = [p for p in group if p in found]
+            group = [min(seen, key=lambda p: (-found[p], p))] if seen else []
+        out.extend(p for p in group if p not in out)
 
     for mention in mentioned:
+        if len(out) >= NAMED_FILES:
+            break
         shared = {p: n for p in listed if (n := _shared_tail(p, mention))}
         if shared:
             most = max(shared.values())
@@ -194,9 +212,9 @@ def named_paths(
         ]
         if inits:
             depth = min(p.count("/") for p in inits)
-            top = sorted(p for p in inits if p.count("/") == depth)
+            top = [p for p in inits if p.count("/") == depth]
             if len(top) <= 2:
-                out.extend(p for p in top if p not in out)
+                take(top)
     return tuple(out[:NAMED_FILES])
 
 

@@ -12,7 +12,14 @@ from trifecta.application.packs.freshness import (
     WatchedFreshness,
     index_check,
 )
-from trifecta.application.packs.ranking import CANDIDATES, combine, named_paths, ranking_for
+from trifecta.application.packs.ranking import (
+    CANDIDATES,
+    NAMED_MENTIONS,
+    combine,
+    is_about_tests,
+    named_paths,
+    ranking_for,
+)
 from trifecta.application.packs.recording import failure_event
 from trifecta.application.packs.tokens import about_package_api, mentioned_files, search_terms
 from trifecta.application.telemetry.service import TelemetryService
@@ -190,9 +197,11 @@ class SearchPack:
         mentioned = mentioned_files(request.query)
         package_api = about_package_api(request.query)
         named: tuple[str, ...] = ()
-        joined = 0
+        joined: list[str] = []
         if mentioned or package_api:
-            candidates, named, joined = self._with_named(candidates, mentioned, package_api)
+            candidates, named, joined = self._with_named(
+                candidates, mentioned[:NAMED_MENTIONS], package_api, is_about_tests(terms)
+            )
         paths = self._index.path_scores(terms, ranking) if candidates else {}
         recent = self._history.recent_changes() if self._history is not None else {}
         ranked_chunks, ranked_files = combine(candidates, paths, mentioned, recent, named)
@@ -207,7 +216,11 @@ class SearchPack:
             )
         else:
             hits = self._index.hits([(c.id, c.score) for c in ranked_chunks[: request.limit]])
-        total = self._index.count_matches(terms) + joined if hits else 0
+        total = 0
+        if hits:  # the chunks that joined, counted once (one that matches is counted)
+            total = self._index.count_matches(terms) + len(joined)
+            if joined:
+                total -= self._index.count_matches(terms, joined)
         elapsed = (self._clock.monotonic_ns() - start) // 1_000_000
         result = SearchResult(
             request.query,
@@ -223,26 +236,38 @@ class SearchPack:
         return result
 
     def _with_named(
-        self, candidates: list[Candidate], mentioned: tuple[str, ...], package_api: bool
-    ) -> tuple[list[Candidate], tuple[str, ...], int]:
+        self,
+        candidates: list[Candidate],
+        mentioned: tuple[str, ...],
+        package_api: bool,
+        about_tests: bool,
+    ) -> tuple[list[Candidate], tuple[str, ...], list[str]]:
         """The candidates with the files the query names (``named_paths``): each one's
         outline chunk scores at least as the best candidate, joining the candidates if it
-        was not one (even when none matched). Also the named paths, and how many chunks
-        joined."""
+        was not one (even when none matched). Also the named paths, and the ids of the
+        chunks that joined."""
 
         names = {m.rpartition("/")[2] for m in mentioned}
         if package_api:
             names.add("__init__.py")
+        scores: dict[str, float] = {}
+        for c in candidates:
+            scores[c.path] = max(scores.get(c.path, c.score), c.score)
         named = named_paths(
-            mentioned, package_api, self._index.files_named(sorted(names)), self._settings.demote
+            mentioned,
+            package_api,
+            self._index.files_named(sorted(names)),
+            self._settings.demote,
+            scores,
+            about_tests,
         )
         if not named:
-            return candidates, (), 0
-        best = max((c.score for c in candidates), default=1.0)
+            return candidates, (), []
+        best = max(scores.values(), default=1.0)
         outline = self._index.outline_chunks(named)
         out = list(candidates)
         at = {c.id: i for i, c in enumerate(out)}
-        joined = 0
+        joined: list[str] = []
         for path in named:
             chunk_id = outline.get(path)
             if chunk_id is None:
@@ -252,7 +277,7 @@ class SearchPack:
                 out[i] = Candidate(chunk_id, path, max(out[i].score, best))
             else:
                 out.append(Candidate(chunk_id, path, best))
-                joined += 1
+                joined.append(chunk_id)
         return out, named, joined
 
     def _start_freshness(self) -> Callable[[], Freshness]:

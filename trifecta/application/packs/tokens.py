@@ -130,10 +130,10 @@ def path_terms(path: str) -> str:
 # exported", "Tighten up the public API", "Export Response from the package"). Not "the
 # top-level await / keys / directory", "exported CSV files", "the public API key".
 _PACKAGE_API = re.compile(
-    r"(?i)\btop[- ]level\s+(?:\w+\s+)?(?:package|module|namespace|api|imports?|names?|exports?)\b"
-    r"|\bpublic\s+api\b(?!\s+(?:key|token|secret))"
+    r"(?i)\btop[- ]level\s+(?:\w+\s+)?(?:package|module|namespace|names|exports?)\b"
+    r"|\b(?:top[- ]level|public)\s+api\b(?!\s+(?:calls?|keys?|requests?|clients?|tokens?|secrets?))"
     r"|\bre-?export"
-    r"|\b(?:export|expos|import)\w*\b[^.;:]{0,40}?\b(?:from|at|in)\s+(?:the\s+)?package\b"
+    r"|\b(?:export|expos)\w*\b[^.;:]{0,40}?\b(?:from|at)\s+(?:the\s+)?package\b(?!['\u2019]s)"
     r"|\bpackage[- ](?:level|root|namespace)\b"
     r"|\b__all__\b"
 )
@@ -144,7 +144,8 @@ def mentioned_files(query: str) -> tuple[str, ...]:
     ``("__init__.py",)``; ``"fix src/pkg/app.py"`` -> ``("src/pkg/app.py",)``), without a
     leading ``/`` (an absolute path is matched by its tail)."""
 
-    return tuple(dict.fromkeys(m.group(0).lower() for m in _FILE_MENTION.finditer(query)))
+    slashed = query.replace("\\", "/")  # a Windows path names the same file
+    return tuple(dict.fromkeys(m.group(0).lower() for m in _FILE_MENTION.finditer(slashed)))
 
 
 def about_package_api(query: str) -> bool:
@@ -165,7 +166,7 @@ def without_extensions(query: str, dunder_files: str | None = None) -> str:
             return dunder_files
         return path
 
-    return _SOURCE_MENTION.sub(strip, query)
+    return _SOURCE_MENTION.sub(strip, query.replace("\\", "/"))
 
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
@@ -194,7 +195,7 @@ def code_words(query: str) -> frozenset[str]:
 # "Python 3.8", "python3.8", "Python<3.5.3", "py38", "Python 2": a task about a version of
 # Python ("Drop support for Python 3.8") is about the code that checks it.
 _PYTHON_VERSION = re.compile(
-    r"(?i)\b(?:python\s*[<>=!]*\s*([23])(?:\.(\d{1,2}))?(?:\.\d+)?|py([23])(\d{0,2}))(?!\w|\.\w)"
+    r"(?i)\b(?:c?python[\s-]*v?\s*[<>=!]*\s*([23])(?:\.(\d{1,2}))?(?:\.\d+)?|py([23])(\d{0,2}))(?!\w|\.\w)"
 )
 
 
