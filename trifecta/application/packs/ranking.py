@@ -145,24 +145,24 @@ def _rounded(x: float) -> float:
     return round(x, SCORE_DIGITS)
 
 
-def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
-    """Whether ``path`` is one of the files a query names: the same path, or one ends with
-    the other at a ``/`` (``app.py`` names ``src/pkg/app.py``; ``src/pkg/app.py`` names
-    ``app.py`` of a segment that is ``src/pkg``; an absolute path names its tail)."""
-
-    low = path.lower()
-    return any(low == m or low.endswith("/" + m) or m.endswith("/" + low) for m in mentioned)
-
-
 def _shared_tail(path: str, mention: str) -> int:
     """How many trailing path components ``path`` and ``mention`` share (lower-case), when
-    one names the other (the shorter one's components all shared), else 0."""
+    one names the other (the same path, or one ends with the other at a ``/``: the shorter
+    one's components all shared), else 0."""
 
     a, b = path.lower().split("/"), mention.split("/")
     n = 0
     while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
         n += 1
     return n if n == min(len(a), len(b)) else 0
+
+
+def is_mentioned(path: str, mentioned: Sequence[str]) -> bool:
+    """Whether ``path`` is one of the files a query names: the same path, or one ends with
+    the other at a ``/`` (``app.py`` names ``src/pkg/app.py``; ``src/pkg/app.py`` names
+    ``app.py`` of a segment that is ``src/pkg``; an absolute path names its tail)."""
+
+    return any(_shared_tail(path, m) for m in mentioned)
 
 
 def named_paths(
